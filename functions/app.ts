@@ -1,0 +1,88 @@
+/**
+ * The application: every endpoint's handler mounted on one Hono app, behind the middleware that
+ * all of them share. Both runtimes serve this same app; only how `deps` are found differs.
+ */
+import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import { DatabaseUnavailableError } from '../lib/db.ts';
+import type { Deps } from '../lib/deps.ts';
+import { createRouter, respondProblem, type AppContext } from '../lib/http.ts';
+import { STYLE_HASH } from '../lib/pages.ts';
+import { problem } from '../lib/problems.ts';
+import { activation } from './activate.ts';
+import { health } from './health.ts';
+import { login } from './login.ts';
+import { register } from './register.ts';
+import { resendActivation } from './resend-activation.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+const RETRY_AFTER_SECONDS = '5';
+
+export function createApp(resolveDeps: (c: AppContext) => Deps) {
+  const app = createRouter();
+
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: [STYLE_HASH],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+      // Activation links carry their token in the URL: never send it on to anyone.
+      referrerPolicy: 'no-referrer',
+    }),
+  );
+  app.use(async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+  app.use(async (c, next) => {
+    c.set('deps', resolveDeps(c));
+    await next();
+  });
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () =>
+        respondProblem(problem(413, 'body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`)),
+    }),
+  );
+
+  app.route('/', health);
+  app.route('/', register);
+  app.route('/', activation);
+  app.route('/', login);
+  app.route('/', resendActivation);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Latchkey',
+      version: '0.1.0',
+      description: 'Email + password accounts with activation links. Errors are RFC 9457 problem details.',
+    },
+  });
+
+  app.notFound(() => respondProblem(problem(404, 'not-found', 'Not found', 'No endpoint answers at this path and method.')));
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      const title = status === 400 ? 'The request body could not be parsed' : 'Request refused';
+      return respondProblem(problem(status, status === 400 ? 'malformed-body' : 'refused', title, status === 400 ? 'Send well-formed JSON (or the page\'s form).' : undefined));
+    }
+    if (error instanceof DatabaseUnavailableError) {
+      c.var.deps?.log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
+      return respondProblem(problem(503, 'unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'), {
+        'Retry-After': RETRY_AFTER_SECONDS,
+      });
+    }
+    c.var.deps?.log('internal_error', { reason: error instanceof Error ? error.name : 'unknown' });
+    return respondProblem(problem(500, 'internal', 'Internal error', 'Something went wrong on our side.'));
+  });
+
+  return app;
+}

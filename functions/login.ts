@@ -1,0 +1,92 @@
+/**
+ * POST /login — email and password in, the account out. Only the right password of an active
+ * account succeeds. A wrong password and an unknown address get the same 401 after the same work
+ * (one scrypt verification each, against a dummy hash when there is no account), so neither the
+ * answer nor its timing tells an attacker which addresses exist.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { findAccount, latestRegistration, replacePasswordHash, type Account } from '../lib/accounts.ts';
+import { parseEmail } from '../lib/emails.ts';
+import { accepts, createRouter, problemResponses, respondProblem, text } from '../lib/http.ts';
+import { problem, validationProblem } from '../lib/problems.ts';
+import type { Deps } from '../lib/deps.ts';
+
+const LoginBody = z
+  .object({
+    email: text(320).openapi({ example: 'ada@example.com' }),
+    password: text(1024).openapi({ example: 'correct horse battery staple' }),
+  })
+  .strict()
+  .openapi('LoginRequest');
+
+const User = z
+  .object({
+    id: z.string().uuid(),
+    email: z.string(),
+    createdAt: z.string().datetime(),
+    activatedAt: z.string().datetime(),
+  })
+  .openapi('User');
+
+const route = createRoute({
+  method: 'post',
+  path: '/login',
+  summary: 'Log in with email and password',
+  middleware: [accepts('json')] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
+  responses: {
+    200: { description: 'The password is right and the account active', content: { 'application/json': { schema: z.object({ user: User }) } } },
+    ...problemResponses(400, 401, 403, 413, 415, 422, 429, 503),
+  },
+});
+
+const WRONG = problem(401, 'invalid-credentials', 'Wrong email or password', 'Check both and try again.');
+const NOT_ACTIVE = problem(403, 'not-activated', 'Account not activated yet', 'Open the activation link we mailed you, or ask for a new one.', {
+  resend: { method: 'POST', href: '/resend-activation' },
+});
+
+const userView = (a: Account) => ({
+  id: a.id,
+  email: a.email,
+  createdAt: new Date(a.createdAt).toISOString(),
+  activatedAt: new Date(a.activatedAt).toISOString(),
+});
+
+/** Upgrades a hash made with older parameters, now that we hold the password that matches it. */
+async function rehashIfOutdated(deps: Deps, account: Account, password: string): Promise<void> {
+  if (!deps.hasher.needsRehash(account.passwordHash)) return;
+  const fresh = await deps.hasher.hash(password);
+  await replacePasswordHash(deps.db, account.id, account.passwordHash, fresh);
+  deps.log('password_rehashed', { accountId: account.id });
+}
+
+export const login = createRouter().openapi(route, async (c) => {
+  const deps = c.var.deps;
+  const { db, hasher, log, now } = deps;
+  const { email, password } = c.req.valid('json');
+  const parsed = parseEmail(email);
+  if (!parsed.ok) return respondProblem(validationProblem([{ pointer: '/email', detail: parsed.detail }]));
+  const key = parsed.email.key;
+
+  const account = await findAccount(db, key);
+  if (account) {
+    if (await hasher.verify(password, account.passwordHash)) {
+      await rehashIfOutdated(deps, account, password);
+      log('login_ok', { accountId: account.id });
+      return c.json({ user: userView(account) }, 200);
+    }
+    log('login_failed', { accountId: account.id, reason: 'password' });
+    return respondProblem(WRONG);
+  }
+
+  // No account: a registration still waiting for its link gets a helpful 403, but only for
+  // someone who knows its password. Anyone else sees the same 401 as for a wrong password.
+  const pending = await latestRegistration(db, key, now());
+  const matches = pending ? await hasher.verify(password, pending.passwordHash) : await hasher.verifyDummy(password);
+  if (matches) {
+    log('login_not_activated', { email: key });
+    return respondProblem(NOT_ACTIVE);
+  }
+  log('login_failed', { reason: pending ? 'password' : 'unknown' });
+  return respondProblem(WRONG);
+});

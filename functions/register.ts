@@ -1,0 +1,80 @@
+/**
+ * POST /register — start an account. The answer is the same 202 whether the address is new,
+ * waiting for activation, or already active, and every branch costs one password hash, so the
+ * endpoint says nothing about which addresses have accounts. Only the mailbox learns that.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { addRegistration, findAccount } from '../lib/accounts.ts';
+import { activationLink } from '../lib/config.ts';
+import { parseEmail } from '../lib/emails.ts';
+import { accepts, createRouter, problemResponses, respondProblem, sendMail, text } from '../lib/http.ts';
+import { activationMail, alreadyRegisteredMail } from '../lib/mail.ts';
+import { passwordProblems } from '../lib/password-policy.ts';
+import { validationProblem, type FieldError } from '../lib/problems.ts';
+import { newToken, tokenDigest } from '../lib/tokens.ts';
+
+const RegisterBody = z
+  .object({
+    email: text(320).openapi({ example: 'ada@example.com' }),
+    password: text(1024).openapi({ example: 'correct horse battery staple' }),
+  })
+  .strict()
+  .openapi('RegisterRequest');
+
+export const Pending = z
+  .object({ status: z.literal('pending'), message: z.string() })
+  .openapi('Pending');
+
+const PENDING = {
+  status: 'pending' as const,
+  message: 'If this address can be registered, an activation link is on its way to it.',
+};
+
+const route = createRoute({
+  method: 'post',
+  path: '/register',
+  summary: 'Register with an email address and a password',
+  middleware: [accepts('json')] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: RegisterBody } } } },
+  responses: {
+    202: { description: 'Accepted; an activation mail was written if the address can be registered', content: { 'application/json': { schema: Pending } } },
+    ...problemResponses(400, 413, 415, 422, 429, 503),
+  },
+});
+
+export const register = createRouter().openapi(route, async (c) => {
+  const { db, config, hasher, log, now } = c.var.deps;
+  const body = c.req.valid('json');
+
+  const parsed = parseEmail(body.email);
+  const errors: FieldError[] = [];
+  if (!parsed.ok) errors.push({ pointer: '/email', detail: parsed.detail });
+  const weak = passwordProblems(body.password, parsed.ok ? parsed.email.key : null, config.passwordPolicy);
+  errors.push(...weak.map((detail) => ({ pointer: '/password', detail })));
+  if (!parsed.ok || errors.length > 0) return respondProblem(validationProblem(errors));
+  const email = parsed.email;
+
+  // Hashed before looking at the address, so that every branch below costs the same.
+  const passwordHash = await hasher.hash(body.password);
+  const account = await findAccount(db, email.key);
+
+  if (account) {
+    log('register_existing', { accountId: account.id });
+    sendMail(c, alreadyRegisteredMail(account.email));
+    return c.json(PENDING, 202);
+  }
+
+  const token = newToken();
+  const createdAt = now();
+  await addRegistration(db, {
+    tokenHash: tokenDigest(token),
+    email: email.display,
+    emailKey: email.key,
+    passwordHash,
+    createdAt,
+    expiresAt: createdAt + config.tokenTtlSeconds * 1000,
+  });
+  log('registered', { email: email.key });
+  sendMail(c, activationMail(email.display, activationLink(config, token), config.tokenTtlSeconds));
+  return c.json(PENDING, 202);
+});

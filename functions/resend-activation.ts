@@ -1,0 +1,77 @@
+/**
+ * POST /resend-activation — a fresh link for an address still waiting for activation. Always
+ * 202 (or the same page), whatever the address is, so it reveals nothing. The new link carries the
+ * password of the newest registration for the address; older links keep working until one is used.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { addRegistration, findAccount, latestRegistration } from '../lib/accounts.ts';
+import { activationLink } from '../lib/config.ts';
+import { parseEmail } from '../lib/emails.ts';
+import { accepts, bodyKind, createRouter, problemResponses, respondProblem, sendMail, text } from '../lib/http.ts';
+import { activationMail, alreadyActiveMail } from '../lib/mail.ts';
+import { resendSentPage } from '../lib/pages.ts';
+import { validationProblem } from '../lib/problems.ts';
+import { newToken, tokenDigest } from '../lib/tokens.ts';
+import { Pending } from './register.ts';
+
+const ResendBody = z.object({ email: text(320).openapi({ example: 'ada@example.com' }) }).strict().openapi('ResendRequest');
+
+const route = createRoute({
+  method: 'post',
+  path: '/resend-activation',
+  summary: 'Ask for a new activation link',
+  middleware: [accepts('json', 'form')] as const,
+  request: {
+    body: {
+      content: {
+        'application/json': { schema: ResendBody },
+        'application/x-www-form-urlencoded': { schema: ResendBody },
+      },
+    },
+  },
+  responses: {
+    202: {
+      description: 'Accepted; a new link was written if the address is waiting for activation',
+      content: { 'application/json': { schema: Pending }, 'text/html': { schema: z.string() } },
+    },
+    ...problemResponses(400, 413, 415, 422, 429, 503),
+  },
+});
+
+const SENT = {
+  status: 'pending' as const,
+  message: 'If this address is waiting for activation, a new link is on its way to it.',
+};
+
+export const resendActivation = createRouter().openapi(route, async (c) => {
+  const { db, config, log, now } = c.var.deps;
+  const asPage = bodyKind(c) === 'form';
+  const { email } = asPage ? c.req.valid('form') : c.req.valid('json');
+  const parsed = parseEmail(email);
+  if (!parsed.ok) return respondProblem(validationProblem([{ pointer: '/email', detail: parsed.detail }]));
+  const key = parsed.email.key;
+
+  const account = await findAccount(db, key);
+  const pending = account ? null : await latestRegistration(db, key);
+  if (account) {
+    sendMail(c, alreadyActiveMail(account.email));
+  } else if (pending) {
+    const token = newToken();
+    const createdAt = now();
+    await addRegistration(db, {
+      tokenHash: tokenDigest(token),
+      email: pending.email,
+      emailKey: key,
+      passwordHash: pending.passwordHash,
+      createdAt,
+      expiresAt: createdAt + config.tokenTtlSeconds * 1000,
+    });
+    sendMail(c, activationMail(pending.email, activationLink(config, token), config.tokenTtlSeconds));
+  }
+  log('activation_resent', { outcome: account ? 'active' : pending ? 'pending' : 'unknown' });
+  if (asPage) {
+    const p = await resendSentPage();
+    return c.html(p.body, 202);
+  }
+  return c.json(SENT, 202);
+});

@@ -1,0 +1,65 @@
+/**
+ * Node entry (`npm start`): the app on @hono/node-server over a sql.js database file.
+ * Writes are durable before the response (see lib/db-sqljs.ts); SIGTERM and SIGINT let in-flight
+ * requests finish, write a final snapshot and exit 0.
+ */
+import { serve } from '@hono/node-server';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../lib/config.ts';
+import { guardDatabase } from '../lib/db.ts';
+import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
+import type { Deps } from '../lib/deps.ts';
+import { jsonEventLog } from '../lib/log.ts';
+import { logMailSink } from '../lib/mail.ts';
+import { createPasswordHasher } from '../lib/passwords.ts';
+import { createApp } from './app.ts';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const port = Number(env.PORT ?? 8787);
+  const host = env.HOST ?? '127.0.0.1';
+  const config = loadConfig({ ...env, PUBLIC_URL: env.PUBLIC_URL || `http://localhost:${port}` });
+  const path = resolve(env.DATABASE_PATH ?? './data/accounts.sqlite');
+  mkdirSync(dirname(path), { recursive: true });
+  const database = await openSqlJsDatabase({ path, migrations: readMigrations(MIGRATIONS_DIR) });
+
+  const log = jsonEventLog();
+  const deps: Deps = {
+    db: guardDatabase(database),
+    config,
+    hasher: createPasswordHasher(config.scrypt),
+    mail: logMailSink(),
+    log,
+    now: Date.now,
+  };
+  const app = createApp(() => deps);
+  const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+    log('server_started', { port: info.port, database: path, publicUrl: config.publicUrl });
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('server_stopping', { signal });
+    server.close(() => {
+      database.close();
+      log('server_stopped', {});
+      process.exit(0);
+    });
+    // Idle keep-alive connections would hold close() open; in-flight requests still complete.
+    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(`latchkey: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

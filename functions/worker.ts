@@ -1,0 +1,40 @@
+/**
+ * Cloudflare Workers entry: the app over the D1 binding, configured from [vars] and secrets.
+ */
+import { createApp } from './app.ts';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { guardDatabase, type Database } from '../lib/db.ts';
+import type { Deps } from '../lib/deps.ts';
+import { jsonEventLog } from '../lib/log.ts';
+import { logMailSink } from '../lib/mail.ts';
+import { createPasswordHasher, type PasswordHasher } from '../lib/passwords.ts';
+
+export interface WorkerEnv {
+  DB: Database;
+  [variable: string]: unknown;
+}
+
+// An isolate serves many requests with the same env; parse it once, not per request.
+let cached: { env: WorkerEnv; config: Config; hasher: PasswordHasher } | undefined;
+
+function depsFor(env: WorkerEnv): Deps {
+  if (cached?.env !== env) {
+    const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    const config = loadConfig(vars);
+    cached = { env, config, hasher: createPasswordHasher(config.scrypt) };
+  }
+  return {
+    db: guardDatabase(env.DB),
+    config: cached.config,
+    hasher: cached.hasher,
+    mail: logMailSink(),
+    log: jsonEventLog(),
+    now: Date.now,
+  };
+}
+
+const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<WorkerEnv>;

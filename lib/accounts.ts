@@ -1,0 +1,106 @@
+/**
+ * Accounts and pending registrations in SQL, through the D1-shaped Database interface.
+ * The rules that need atomicity live in the statements themselves, so that they hold under
+ * concurrent requests on D1, which has no interactive transactions.
+ */
+import type { Database } from './db.ts';
+
+export interface Account {
+  id: string;
+  email: string;
+  emailKey: string;
+  passwordHash: string;
+  createdAt: number;
+  activatedAt: number;
+}
+
+export interface Registration {
+  tokenHash: string;
+  email: string;
+  emailKey: string;
+  passwordHash: string;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+const ACCOUNT_COLUMNS = `id, email, email_key AS emailKey, password_hash AS passwordHash,
+  created_at AS createdAt, activated_at AS activatedAt`;
+const REGISTRATION_COLUMNS = `token_hash AS tokenHash, email, email_key AS emailKey,
+  password_hash AS passwordHash, created_at AS createdAt, expires_at AS expiresAt, consumed_at AS consumedAt`;
+
+export function findAccount(db: Database, emailKey: string): Promise<Account | null> {
+  return db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE email_key = ?`).bind(emailKey).first<Account>();
+}
+
+export async function addRegistration(db: Database, registration: Omit<Registration, 'consumedAt'>): Promise<void> {
+  const r = registration;
+  await db
+    .prepare(
+      `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(r.tokenHash, r.email, r.emailKey, r.passwordHash, r.createdAt, r.expiresAt)
+    .run();
+}
+
+export function findRegistration(db: Database, tokenHash: string): Promise<Registration | null> {
+  return db
+    .prepare(`SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE token_hash = ?`)
+    .bind(tokenHash)
+    .first<Registration>();
+}
+
+/**
+ * The newest registration for an address that no activation has consumed yet.
+ * With `validAt`, only one whose link still works at that time.
+ */
+export function latestRegistration(db: Database, emailKey: string, validAt?: number): Promise<Registration | null> {
+  const stillValid = validAt === undefined ? '' : 'AND expires_at > ?';
+  const statement = db.prepare(
+    `SELECT ${REGISTRATION_COLUMNS} FROM registrations
+     WHERE email_key = ? AND consumed_at IS NULL ${stillValid}
+     ORDER BY created_at DESC LIMIT 1`,
+  );
+  return (validAt === undefined ? statement.bind(emailKey) : statement.bind(emailKey, validAt)).first<Registration>();
+}
+
+/**
+ * Turns one registration into the account, with that registration's password, and consumes every
+ * other outstanding link for the address — all or nothing. Returns true only for the one call
+ * that created the account; concurrent or repeated calls return false and change nothing.
+ */
+export async function activateRegistration(
+  db: Database,
+  tokenHash: string,
+  emailKey: string,
+  accountId: string,
+  now: number,
+): Promise<boolean> {
+  const [created] = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at)
+         SELECT ?, email, email_key, password_hash, created_at, ? FROM registrations
+         WHERE token_hash = ? AND consumed_at IS NULL AND expires_at > ?
+         ON CONFLICT (email_key) DO NOTHING`,
+      )
+      .bind(accountId, now, tokenHash, now),
+    db
+      .prepare(
+        `UPDATE registrations SET consumed_at = ?
+         WHERE email_key = ? AND consumed_at IS NULL
+           AND EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)`,
+      )
+      .bind(now, emailKey, emailKey),
+  ]);
+  return (created?.meta.changes ?? 0) === 1;
+}
+
+/** Replaces a hash only if it is still the one that was verified (a concurrent change wins). */
+export async function replacePasswordHash(db: Database, accountId: string, oldHash: string, newHash: string): Promise<void> {
+  await db
+    .prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?')
+    .bind(newHash, accountId, oldHash)
+    .run();
+}

@@ -1,0 +1,73 @@
+/**
+ * Configuration from plain string variables: process.env on Node, [vars] and secrets on Workers.
+ * Bad values stop the service at start with a message naming the variable, rather than
+ * surfacing later as failed requests.
+ */
+import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './password-policy.ts';
+import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from './passwords.ts';
+
+export interface Config {
+  /** Origin (and optional path prefix) that activation links are built from. Never from request headers. */
+  publicUrl: string;
+  /** How long an activation link stays valid. */
+  tokenTtlSeconds: number;
+  passwordPolicy: PasswordPolicy;
+  scrypt: ScryptParams;
+}
+
+export type ConfigVars = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+
+function integer(vars: ConfigVars, name: string, fallback: number, min: number, max: number): number {
+  const raw = vars[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function publicUrl(raw: string | undefined): string {
+  if (!raw) throw new ConfigError('PUBLIC_URL must be set: activation links are built from it');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`PUBLIC_URL must use http or https, got "${raw}"`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`PUBLIC_URL must have no query, fragment or credentials, got "${raw}"`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+export function loadConfig(vars: ConfigVars): Config {
+  const passwordMin = integer(vars, 'PASSWORD_MIN_LENGTH', DEFAULT_PASSWORD_POLICY.minLength, 8, 64);
+  const passwordMax = integer(vars, 'PASSWORD_MAX_LENGTH', DEFAULT_PASSWORD_POLICY.maxLength, 64, 1024);
+  const scrypt: ScryptParams = {
+    logN: integer(vars, 'SCRYPT_LOG_N', DEFAULT_SCRYPT.logN, 1, 20),
+    r: integer(vars, 'SCRYPT_R', DEFAULT_SCRYPT.r, 1, 64),
+    p: integer(vars, 'SCRYPT_P', DEFAULT_SCRYPT.p, 1, 64),
+  };
+  const scryptProblem = scryptParamsProblem(scrypt);
+  if (scryptProblem) throw new ConfigError(`SCRYPT_LOG_N/SCRYPT_R/SCRYPT_P: ${scryptProblem}`);
+  return {
+    publicUrl: publicUrl(vars.PUBLIC_URL),
+    tokenTtlSeconds: integer(vars, 'TOKEN_TTL_SECONDS', DEFAULT_TOKEN_TTL_SECONDS, 60, 30 * 24 * 60 * 60),
+    passwordPolicy: { minLength: passwordMin, maxLength: passwordMax },
+    scrypt,
+  };
+}
+
+export function activationLink(config: Config, token: string): string {
+  return `${config.publicUrl}/activate?token=${token}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * The database boundary: the subset of Cloudflare D1's client interface that Latchkey uses.
+ * On Workers the D1 binding satisfies it as it is; on Node, `db-sqljs.ts` implements it.
+ * Nothing outside `lib/db*` knows which driver sits behind it.
+ */
+
+export type SqlValue = string | number | null;
+
+export interface RunResult {
+  meta: { changes: number };
+}
+
+export interface Statement {
+  bind(...values: SqlValue[]): Statement;
+  first<T = Record<string, unknown>>(): Promise<T | null>;
+  all<T = Record<string, unknown>>(): Promise<{ results: T[] }>;
+  run(): Promise<RunResult>;
+}
+
+export interface Database {
+  prepare(sql: string): Statement;
+  /** All statements commit together or none does (D1 semantics). */
+  batch(statements: Statement[]): Promise<RunResult[]>;
+}
+
+/** The database could not do what was asked; the request may succeed if retried later. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+/**
+ * Wraps a driver so that every failure surfaces as DatabaseUnavailableError, whatever the
+ * driver throws. Handlers then answer 503 with Retry-After instead of leaking driver text.
+ */
+export function guardDatabase(db: Database): Database {
+  const fail = (cause: unknown): never => {
+    throw new DatabaseUnavailableError('database operation failed', { cause });
+  };
+  const wrap = (inner: Statement): Statement & { inner: Statement } => ({
+    inner,
+    bind: (...values) => wrap(inner.bind(...values)),
+    first: <T>() => inner.first<T>().catch(fail),
+    all: <T>() => inner.all<T>().catch(fail),
+    run: () => inner.run().catch(fail),
+  });
+  return {
+    prepare(sql) {
+      try {
+        return wrap(db.prepare(sql));
+      } catch (cause) {
+        return fail(cause);
+      }
+    },
+    async batch(statements) {
+      const inner = statements.map((s) => (s as Statement & { inner?: Statement }).inner ?? s);
+      try {
+        return await db.batch(inner);
+      } catch (cause) {
+        return fail(cause);
+      }
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Outgoing mail. Latchkey does not send mail itself: it hands each message to a MailSink.
+ * The default sink writes one JSON line per message to stdout, standing in for a mailer in
+ * development. A line with an activation link is a credential: in production, replace the sink
+ * with one that talks to a mail service, so that links never reach a log store.
+ */
+
+export interface Mail {
+  template: 'activation' | 'already-registered' | 'already-active';
+  to: string;
+  subject: string;
+  text: string;
+  /** Present only when the mail carries a link. */
+  link?: string;
+}
+
+export interface MailSink {
+  send(mail: Mail): Promise<void>;
+}
+
+export function logMailSink(writeLine: (line: string) => void = console.log): MailSink {
+  return {
+    async send(mail) {
+      writeLine(JSON.stringify({ event: 'mail', ...mail }));
+    },
+  };
+}
+
+export function activationMail(to: string, link: string, ttlSeconds: number): Mail {
+  const hours = Math.round(ttlSeconds / 3600);
+  const validFor = hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.round(ttlSeconds / 60)} minutes`;
+  return {
+    template: 'activation',
+    to,
+    subject: 'Activate your account',
+    link,
+    text:
+      `Someone, hopefully you, registered an account with this address.\n\n` +
+      `To activate it, open this link within ${validFor}:\n${link}\n\n` +
+      `If it was not you, ignore this mail: without the link, no account is created.`,
+  };
+}
+
+export function alreadyRegisteredMail(to: string): Mail {
+  return {
+    template: 'already-registered',
+    to,
+    subject: 'Someone tried to register with your address',
+    text:
+      `Someone tried to register a new account with this address, which already has an active account.\n\n` +
+      `Nothing was changed. If it was you, log in with your existing password.`,
+  };
+}
+
+export function alreadyActiveMail(to: string): Mail {
+  return {
+    template: 'already-active',
+    to,
+    subject: 'Your account is already active',
+    text:
+      `Someone asked for a new activation link for this address, but its account is already active.\n\n` +
+      `Nothing was changed. Log in with your password.`,
+  };
+}

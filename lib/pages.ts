@@ -1,0 +1,114 @@
+/**
+ * The few HTML pages a person sees: the page behind the activation link and its outcomes.
+ * They work without JavaScript and without the stylesheet, escape everything they echo (hono/html
+ * does), and load nothing from anywhere: the one inline stylesheet is allowed by its hash.
+ */
+import { createHash } from 'node:crypto';
+import { html, raw } from 'hono/html';
+
+const STYLE = `body{font:1rem/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
+h1{font-size:1.5rem}button{font:inherit;padding:.5rem 1rem;cursor:pointer}
+input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box;margin:.25rem 0 1rem}
+label{display:block;font-weight:600}.note{color:#555}`;
+
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
+
+/** The Content-Security-Policy for every page here: nothing but this stylesheet and same-origin forms. */
+export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+
+export interface Page {
+  status: 200 | 400 | 410 | 503;
+  body: string;
+}
+
+async function layout(title: string, content: unknown): Promise<string> {
+  const page = await html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title} · Latchkey</title>
+<style>${raw(STYLE)}</style>
+</head>
+<body>
+<main>
+<h1>${title}</h1>
+${content}
+</main>
+</body>
+</html>`;
+  return page.toString();
+}
+
+export async function confirmPage(email: string, token: string): Promise<Page> {
+  return {
+    status: 200,
+    body: await layout(
+      'Activate your account',
+      html`<p>Activate the account for <strong>${email}</strong>?</p>
+<form method="post" action="activate">
+<input type="hidden" name="token" value="${token}">
+<button type="submit">Activate account</button>
+</form>
+<p class="note">If you did not register, close this page: nothing happens unless you press the button.</p>`,
+    ),
+  };
+}
+
+export async function activatedPage(email: string, already: boolean): Promise<Page> {
+  return {
+    status: 200,
+    body: await layout(
+      already ? 'Account already active' : 'Account activated',
+      html`<p>The account for <strong>${email}</strong> is active. You can now log in with your email address and password.</p>`,
+    ),
+  };
+}
+
+export async function invalidLinkPage(): Promise<Page> {
+  return {
+    status: 400,
+    body: await layout(
+      'This link does not work',
+      html`<p>The activation link is incomplete or not one we sent. Copy the whole link from the mail, or ask for a new one.</p>
+${resendForm('')}`,
+    ),
+  };
+}
+
+export async function expiredLinkPage(email: string): Promise<Page> {
+  return {
+    status: 410,
+    body: await layout(
+      'This link has expired',
+      html`<p>Activation links work for a limited time. Ask for a new one and use it soon.</p>
+${resendForm(email)}`,
+    ),
+  };
+}
+
+export async function resendSentPage(): Promise<Page> {
+  return {
+    status: 200,
+    body: await layout(
+      'Check your mail',
+      html`<p>If that address has an account waiting for activation, a new link is on its way. Older links no longer matter once you use the new one.</p>`,
+    ),
+  };
+}
+
+export async function unavailablePage(): Promise<Page> {
+  return {
+    status: 503,
+    body: await layout('Please try again shortly', html`<p>The service is busy or briefly unavailable. Nothing was changed; try again in a moment.</p>`),
+  };
+}
+
+function resendForm(email: string) {
+  return html`<form method="post" action="resend-activation">
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="email" required value="${email}">
+<button type="submit">Send me a new link</button>
+</form>`;
+}

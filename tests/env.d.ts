@@ -1,0 +1,12 @@
+declare namespace Cloudflare {
+  interface Env {
+    DB: D1Database;
+    SCHEMA_DB: D1Database;
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+    TEST_SCHEMA_SQL: string;
+  }
+}
+
+declare module '#backend' {
+  export const backend: import('./support/backend.ts').Backend;
+}

@@ -1,0 +1,106 @@
+/**
+ * A Latchkey app over a fresh database of the project's backend, with everything a test wants to
+ * watch: the mails, the security events, a clock it can move, and a count of password hashes.
+ */
+import { backend } from '#backend';
+import { createApp } from '../../functions/app.ts';
+import { loadConfig, type ConfigVars } from '../../lib/config.ts';
+import { guardDatabase, type Database } from '../../lib/db.ts';
+import type { Deps } from '../../lib/deps.ts';
+import type { EventFields } from '../../lib/log.ts';
+import type { Mail } from '../../lib/mail.ts';
+import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
+
+export const PUBLIC_URL = 'https://accounts.example.test';
+export const GOOD_PASSWORD = 'correct horse battery staple';
+export const OTHER_PASSWORD = 'purple elephants dance at noon';
+
+/** Cheap scrypt parameters: the behaviour is the same, the cost is not (one test uses the real ones). */
+export const FAST_SCRYPT = { SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' };
+
+export interface HashCounts {
+  hash: number;
+  verify: number;
+}
+
+export interface Harness {
+  app: ReturnType<typeof createApp>;
+  deps: Deps;
+  db: Database;
+  mails: Mail[];
+  events: Array<{ event: string } & EventFields>;
+  hashes: HashCounts;
+  clock: { now: number };
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  get(path: string): Promise<Response>;
+  /** Registers and returns the token from the activation mail. */
+  registerAndGetToken(email: string, password?: string): Promise<string>;
+  /** Registers, activates, and returns nothing: the account is active. */
+  createActiveAccount(email: string, password?: string): Promise<void>;
+}
+
+function countingHasher(inner: PasswordHasher, counts: HashCounts): PasswordHasher {
+  return {
+    hash: (password) => (counts.hash++, inner.hash(password)),
+    verify: (password, stored) => (counts.verify++, inner.verify(password, stored)),
+    verifyDummy: (password) => (counts.verify++, inner.verifyDummy(password)),
+    needsRehash: (stored) => inner.needsRehash(stored),
+  };
+}
+
+export function tokenFromLink(link: string | undefined): string {
+  if (!link) throw new Error('mail has no link');
+  const url = new URL(link);
+  const token = url.searchParams.get('token');
+  if (!token) throw new Error(`no token in ${link}`);
+  return token;
+}
+
+export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) => Database = (db) => db): Promise<Harness> {
+  const raw = await backend.freshDatabase();
+  const db = guardDatabase(wrap(raw));
+  const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
+  const mails: Mail[] = [];
+  const events: Harness['events'] = [];
+  const hashes: HashCounts = { hash: 0, verify: 0 };
+  const clock = { now: Date.UTC(2026, 0, 15, 12, 0, 0) };
+  const deps: Deps = {
+    db,
+    config,
+    hasher: countingHasher(createPasswordHasher(config.scrypt), hashes),
+    mail: { send: async (mail) => void mails.push(mail) },
+    log: (event, fields = {}) => void events.push({ event, ...fields }),
+    now: () => clock.now,
+  };
+  const app = createApp(() => deps);
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    Promise.resolve(
+      app.request(path, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    );
+  const get = (path: string) => Promise.resolve(app.request(path));
+
+  const registerAndGetToken = async (email: string, password = GOOD_PASSWORD) => {
+    const before = mails.length;
+    const res = await post('/register', { email, password });
+    if (res.status !== 202) throw new Error(`register answered ${res.status}: ${await res.text()}`);
+    const mail = mails.slice(before).find((m) => m.template === 'activation');
+    return tokenFromLink(mail?.link);
+  };
+  const createActiveAccount = async (email: string, password = GOOD_PASSWORD) => {
+    const token = await registerAndGetToken(email, password);
+    const res = await post('/activate', { token });
+    if (res.status !== 200) throw new Error(`activate answered ${res.status}: ${await res.text()}`);
+  };
+  return { app, deps, db, mails, events, hashes, clock, post, get, registerAndGetToken, createActiveAccount };
+}
+
+/** Every row of the application's tables, to prove a request changed nothing. */
+export async function dump(db: Database): Promise<string> {
+  const accounts = await db.prepare('SELECT * FROM accounts ORDER BY id').all();
+  const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();
+  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results });
+}

@@ -1,0 +1,46 @@
+// Two projects run the same test files: "node" against sql.js, "workerd" inside workerd against
+// a local D1 database. `#backend` resolves to the project's own way of making a fresh database.
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve: { alias: { '#backend': here('./tests/support/backend.node.ts') } },
+        test: {
+          name: 'node',
+          include: ['tests/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve: { alias: { '#backend': here('./tests/support/backend.workerd.ts') } },
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              d1Databases: { DB: 'latchkey-test', SCHEMA_DB: 'latchkey-schema-check' },
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
+                TEST_SCHEMA_SQL: readFileSync(here('./schema.sql'), 'utf8'),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workerd',
+          include: ['tests/**/*.test.ts'],
+          exclude: ['tests/node-only/**'],
+          testTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
