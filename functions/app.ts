@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { DatabaseUnavailableError } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
+import { HashQueueFullError } from '../lib/hash-queue.ts';
 import { createRouter, respondProblem, type AppContext } from '../lib/http.ts';
 import { STYLE_HASH } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
@@ -18,6 +19,8 @@ import { resendActivation } from './resend-activation.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const RETRY_AFTER_SECONDS = '5';
+// The hash queue drains in about a second at any sensible queue length and scrypt cost.
+const BUSY_RETRY_AFTER_SECONDS = '1';
 
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
   const app = createRouter();
@@ -78,6 +81,12 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
       c.var.deps?.log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
       return respondProblem(problem(503, 'unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'), {
         'Retry-After': RETRY_AFTER_SECONDS,
+      });
+    }
+    if (error instanceof HashQueueFullError) {
+      c.var.deps?.log('hash_queue_full', {});
+      return respondProblem(problem(503, 'busy', 'Too busy right now', 'Too many sign-ins at once. Nothing was changed. Try again in a moment.'), {
+        'Retry-After': BUSY_RETRY_AFTER_SECONDS,
       });
     }
     c.var.deps?.log('internal_error', { reason: error instanceof Error ? error.name : 'unknown' });

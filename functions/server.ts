@@ -5,6 +5,7 @@
  */
 import { serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../lib/config.ts';
@@ -12,6 +13,7 @@ import { guardDatabase } from '../lib/db.ts';
 import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';
+import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
 import { createApp } from './app.ts';
@@ -27,10 +29,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const database = await openSqlJsDatabase({ path, migrations: readMigrations(MIGRATIONS_DIR) });
 
   const log = jsonEventLog();
+  // scrypt runs on libuv's thread pool: hashes beyond the cores (or the pool's threads) would only
+  // wait there, each holding its memory. Waiting in our queue instead costs almost nothing.
+  const hashSlots = config.hashMaxInFlight ?? Math.min(availableParallelism(), Number(env.UV_THREADPOOL_SIZE) || 4);
   const deps: Deps = {
     db: guardDatabase(database),
     config,
-    hasher: createPasswordHasher(config.scrypt),
+    hasher: queuedHasher(createPasswordHasher(config.scrypt), { maxInFlight: hashSlots, maxQueued: config.hashMaxQueued }),
     mail: logMailSink(),
     log,
     now: Date.now,

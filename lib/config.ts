@@ -13,6 +13,10 @@ export interface Config {
   tokenTtlSeconds: number;
   passwordPolicy: PasswordPolicy;
   scrypt: ScryptParams;
+  /** Password hashes run at once (HASH_MAX_IN_FLIGHT); unset: the runtime's own default. */
+  hashMaxInFlight: number | undefined;
+  /** Requests that may wait for a hash (HASH_MAX_QUEUED); the next is refused with 503. */
+  hashMaxQueued: number;
 }
 
 export type ConfigVars = Record<string, string | undefined>;
@@ -22,6 +26,8 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+/** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
+export const DEFAULT_HASH_MAX_QUEUED = 64;
 
 function integer(vars: ConfigVars, name: string, fallback: number, min: number, max: number): number {
   const raw = vars[name];
@@ -65,6 +71,8 @@ export function loadConfig(vars: ConfigVars): Config {
     tokenTtlSeconds: integer(vars, 'TOKEN_TTL_SECONDS', DEFAULT_TOKEN_TTL_SECONDS, 60, 30 * 24 * 60 * 60),
     passwordPolicy: { minLength: passwordMin, maxLength: passwordMax },
     scrypt,
+    hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,
+    hashMaxQueued: integer(vars, 'HASH_MAX_QUEUED', DEFAULT_HASH_MAX_QUEUED, 0, 100_000),
   };
 }
 

@@ -9,6 +9,7 @@ import { guardDatabase, type Database } from '../../lib/db.ts';
 import type { Deps } from '../../lib/deps.ts';
 import type { EventFields } from '../../lib/log.ts';
 import type { Mail } from '../../lib/mail.ts';
+import { queuedHasher } from '../../lib/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
@@ -56,7 +57,14 @@ export function tokenFromLink(link: string | undefined): string {
   return token;
 }
 
-export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) => Database = (db) => db): Promise<Harness> {
+/** Hash slots when HASH_MAX_IN_FLIGHT is unset: what a small server would have. */
+const HARNESS_HASH_SLOTS = 4;
+
+export async function createHarness(
+  vars: ConfigVars = {},
+  wrap: (db: Database) => Database = (db) => db,
+  wrapHasher: (hasher: PasswordHasher) => PasswordHasher = (hasher) => hasher,
+): Promise<Harness> {
   const raw = await backend.freshDatabase();
   const db = guardDatabase(wrap(raw));
   const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
@@ -67,7 +75,11 @@ export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) 
   const deps: Deps = {
     db,
     config,
-    hasher: countingHasher(createPasswordHasher(config.scrypt), hashes),
+    // The same queue as the entry points put in front of the hasher (see lib/hash-queue.ts).
+    hasher: queuedHasher(wrapHasher(countingHasher(createPasswordHasher(config.scrypt), hashes)), {
+      maxInFlight: config.hashMaxInFlight ?? HARNESS_HASH_SLOTS,
+      maxQueued: config.hashMaxQueued,
+    }),
     mail: { send: async (mail) => void mails.push(mail) },
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
