@@ -4,13 +4,13 @@
  */
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
-import { secureHeaders } from 'hono/secure-headers';
 import { DatabaseUnavailableError } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { HashQueueFullError } from '../lib/hash-queue.ts';
-import { createRouter, respondProblem, type AppContext } from '../lib/http.ts';
-import { STYLE_HASH } from '../lib/pages.ts';
+import type { MiddlewareHandler } from 'hono';
+import { createRouter, respondProblem, type AppContext, type AppEnv } from '../lib/http.ts';
 import { problem } from '../lib/problems.ts';
+import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
 import { activation } from './activate.ts';
 import { health } from './health.ts';
 import { login } from './login.ts';
@@ -25,34 +25,24 @@ const BUSY_RETRY_AFTER_SECONDS = '1';
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
   const app = createRouter();
 
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'none'"],
-        styleSrc: [STYLE_HASH],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-      },
-      // Activation links carry their token in the URL: never send it on to anyone.
-      referrerPolicy: 'no-referrer',
-    }),
-  );
-  app.use(async (c, next) => {
-    await next();
-    c.header('Cache-Control', 'no-store');
-  });
-  app.use(async (c, next) => {
+  const tooLarge = () =>
+    respondProblem(problem(413, 'body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`));
+  const limitStream = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+  // A declared length is checked as declared (the HTTP parser never reads past it), without
+  // touching the body stream: asking a request for its stream makes @hono/node-server build a full
+  // web Request, which costs more than the whole handler. Bodies without a length are counted.
+  const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return limitStream(c, next);
+    return Number.parseInt(length, 10) > MAX_BODY_BYTES ? Promise.resolve(tooLarge()) : next();
+  };
+  // One middleware for what every request needs. The headers go on before the handler runs, so
+  // that each response is made with them (problem responses add them themselves); a GET has no body.
+  app.use((c, next) => {
+    for (const [name, value] of RESPONSE_HEADERS) c.header(name, value);
     c.set('deps', resolveDeps(c));
-    await next();
+    return c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next);
   });
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () =>
-        respondProblem(problem(413, 'body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`)),
-    }),
-  );
 
   app.route('/', health);
   app.route('/', register);

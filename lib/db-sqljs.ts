@@ -12,7 +12,7 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic } from 'sql.js';
+import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic, type Statement as SqlJsStatement } from 'sql.js';
 import type { Database, RunResult, SqlValue, Statement } from './db.ts';
 
 export interface SqlJsOptions {
@@ -40,6 +40,8 @@ let sqlJs: Promise<SqlJsStatic> | undefined;
 const loadSqlJs = () => (sqlJs ??= initSqlJs());
 
 const STATE_TABLE = 'latchkey_journal_state';
+/** The application uses a few dozen statements; anything past this is compiled per use. */
+const MAX_CACHED_STATEMENTS = 200;
 
 interface BoundStatement extends Statement {
   readonly sql: string;
@@ -95,6 +97,7 @@ class Engine {
   private journalBytes = 0;
   private snapshotBytes = 0;
   private readonly totalChanges;
+  private readonly statements = new Map<string, SqlJsStatement>();
   private readonly db: SqlJsDb;
   private readonly options: SqlJsOptions;
   private readonly lock: Lock | undefined;
@@ -109,6 +112,11 @@ class Engine {
   start(): SqlJsDatabase {
     // SQLite leaves foreign keys off; D1 enforces them. Match D1.
     this.db.run('PRAGMA foreign_keys = ON');
+    // The database lives in sql.js's in-memory file system and has one connection: holding the
+    // lock spares every statement a look for other writers and a hot journal, and the rollback
+    // journal can stay in memory (crash safety comes from our own journal on disk, below).
+    this.db.run('PRAGMA locking_mode = EXCLUSIVE');
+    this.db.run('PRAGMA journal_mode = MEMORY');
     this.db.run(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT`);
     this.db.run(`INSERT OR IGNORE INTO ${STATE_TABLE} (id, seq) VALUES (1, 0)`);
     this.seq = Number(this.db.exec(`SELECT seq FROM ${STATE_TABLE}`)[0]!.values[0]![0]);
@@ -137,16 +145,30 @@ class Engine {
     };
   }
 
-  private execute(sql: string, params: SqlValue[]): { rows: Record<string, unknown>[]; changes: number } {
-    const before = this.changesSoFar();
+  /**
+   * Compiling a statement cost about as much as running it: the application's few statements are
+   * compiled once and kept (reset after each use, so no read stays open).
+   */
+  private compiled(sql: string): { stmt: SqlJsStatement; kept: boolean } {
+    const cached = this.statements.get(sql);
+    if (cached) return { stmt: cached, kept: true };
     const stmt = this.db.prepare(sql);
+    const kept = this.statements.size < MAX_CACHED_STATEMENTS;
+    if (kept) this.statements.set(sql, stmt);
+    return { stmt, kept };
+  }
+
+  private execute(sql: string, params: SqlValue[], countChanges = true): { rows: Record<string, unknown>[]; changes: number } {
+    const before = countChanges ? this.changesSoFar() : 0;
+    const { stmt, kept } = this.compiled(sql);
     try {
       stmt.bind(params);
       const rows: Record<string, unknown>[] = [];
       while (stmt.step()) rows.push(stmt.getAsObject());
-      return { rows, changes: this.changesSoFar() - before };
+      return { rows, changes: countChanges ? this.changesSoFar() - before : 0 };
     } finally {
-      stmt.free();
+      if (kept) stmt.reset();
+      else stmt.free();
     }
   }
 
@@ -159,7 +181,7 @@ class Engine {
 
   /** A statement that may write (a SELECT … RETURNING, say) still goes through write(). */
   private read(sql: string, params: SqlValue[]): Record<string, unknown>[] {
-    if (/^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql)) return this.execute(sql, params).rows;
+    if (/^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql)) return this.execute(sql, params, false).rows;
     return this.writeRows(sql, params);
   }
 
@@ -315,6 +337,8 @@ class Engine {
       if (this.options.path && this.journalBytes > 0) this.snapshot();
     } finally {
       this.totalChanges.free();
+      for (const stmt of this.statements.values()) stmt.free();
+      this.statements.clear();
       this.db.close();
       if (this.journalFd !== undefined) closeSync(this.journalFd);
       this.lock?.release();

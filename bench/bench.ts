@@ -1,0 +1,537 @@
+/**
+ * `npm run bench`: how fast Latchkey is, against the physical limit and a bare Hono server.
+ *
+ *   npm run bench                      full run (about 5 minutes on 2 cores)
+ *   npm run bench -- --quick           short smoke run: every figure, few requests
+ *   npm run bench -- --out FILE.json   also write the figures as JSON
+ *   npm run bench -- --chart FILE.svg  also write the login chart as SVG
+ *   npm run bench -- --no-wrangler     leave out figure 6 (wrangler dev)
+ *
+ * Every figure is a ratio to a reference measured in the same run, close in time to it, because
+ * the machine is shared and absolute numbers drift. Servers run as child processes on 127.0.0.1
+ * at ports the system picks, on temporary files that are removed at the end.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_HASH_MAX_QUEUED } from '../lib/config.ts';
+import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } from '../lib/passwords.ts';
+import { measureHashRate, type HashRate } from './hash-limit.ts';
+import { runLoad, type LoadResult, type LoadSpec } from './load.ts';
+import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
+import { seedDatabase, seedSql, type Seeded } from './seed.ts';
+import { startBareHono, startLatchkeyNode, startWranglerDev, wrangler, type Running } from './servers.ts';
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    chart: { type: 'string' },
+    'no-wrangler': { type: 'boolean', default: false },
+  },
+});
+const quick = options.quick!;
+
+const CORES = availableParallelism();
+// What functions/server.ts runs at once by default (see there).
+const SLOTS = Math.min(CORES, Number(process.env.UV_THREADPOOL_SIZE) || 4);
+const SCRYPT: ScryptParams = DEFAULT_SCRYPT;
+// Figure 4 is about the database, not the hash: the tests' cheap setting.
+const CHEAP_SCRYPT = { SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' };
+const CHEAP_PARAMS: ScryptParams = { logN: 4, r: 8, p: 1 };
+const PASSWORD = 'correct horse battery staple';
+const WRONG_PASSWORD = 'purple elephants dance at noon';
+const LOGIN_EMAIL = 'login@bench.example';
+const CONCURRENCY = [1, 2 * CORES, 64];
+const OVERLOAD_CONNECTIONS = 3 * DEFAULT_HASH_MAX_QUEUED;
+
+const PLAN = quick
+  ? { limitSeconds: 1.5, perConnection: { 1: 4, [2 * CORES]: 3, 64: 1 } as Record<number, number>, noHashSeconds: 1.5, noHashConnections: 16, writes: 60, writeRounds: 2, sizes: [1_000, 10_000, 100_000], overload: 400, wranglerPerConnection: { 1: 3, [2 * CORES]: 2, 64: 1 } as Record<number, number> }
+  : { limitSeconds: 3, perConnection: { 1: 16, [2 * CORES]: 12, 64: 3 } as Record<number, number>, noHashSeconds: 5, noHashConnections: 16, writes: 250, writeRounds: 4, sizes: [1_000, 10_000, 100_000], overload: 2000, wranglerPerConnection: { 1: 12, [2 * CORES]: 8, 64: 1 } as Record<number, number> };
+
+const TARGET = { loginRatio: 0.9, p99PerHash: 3, noHashRatio: 0.5, writeGrowth: 2, overloadRss: 1.25 };
+
+const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+const temp = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+const started: Running[] = [];
+async function start(server: Promise<Running>): Promise<Running> {
+  const s = await server;
+  started.push(s);
+  return s;
+}
+async function stop(server: Running): Promise<void> {
+  await server.stop();
+  started.splice(started.indexOf(server), 1);
+}
+async function cleanUp() {
+  await Promise.all(started.map((s) => s.stop()));
+  rmSync(temp, { recursive: true, force: true });
+}
+process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+
+function check(result: LoadResult, what: string): LoadResult {
+  if (result.unexpected > 0) log(`warning: ${what}: ${result.unexpected} unexpected answers ${JSON.stringify(result.statuses)}`);
+  return result;
+}
+
+async function load(spec: LoadSpec, what: string): Promise<LoadResult> {
+  return check(await runLoad(spec), what);
+}
+
+const mean = (...xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The hash-bound limit right now: SLOTS hashes at once, as the server runs them. */
+async function limitNow(): Promise<HashRate> {
+  return measureHashRate(SCRYPT, SLOTS, PLAN.limitSeconds);
+}
+
+interface LoginFigures {
+  branch: string;
+  runs: Array<{ connections: number; result: LoadResult }>;
+  limitBefore: HashRate;
+  limitAfter: HashRate;
+}
+
+const loginBody = {
+  right: JSON.stringify({ email: LOGIN_EMAIL, password: PASSWORD }),
+  wrong: JSON.stringify({ email: LOGIN_EMAIL, password: WRONG_PASSWORD }),
+  unknown: JSON.stringify({ email: 'nobody@bench.example', password: PASSWORD }),
+};
+const loginExpect = { right: [200], wrong: [401], unknown: [401] };
+type Branch = keyof typeof loginBody;
+
+/** Logins of one branch at each concurrency, between two measurements of the limit. */
+async function loginFigures(
+  server: Running,
+  branch: Branch,
+  perConnection: Record<number, number>,
+  previousLimit: HashRate,
+  during?: (connections: number, phase: 'before' | 'after') => void,
+): Promise<LoginFigures> {
+  const runs = [];
+  for (const connections of CONCURRENCY) {
+    during?.(connections, 'before');
+    log(`${server.name}: login (${branch} password) at ${connections} connections`);
+    const result = await load(
+      { url: server.url, path: '/login', method: 'POST', connections, amount: connections * perConnection[connections]!, body: loginBody[branch], expect: loginExpect[branch] },
+      `${server.name} login ${branch} c=${connections}`,
+    );
+    during?.(connections, 'after');
+    runs.push({ connections, result });
+  }
+  const limitAfter = await limitNow();
+  return { branch, runs, limitBefore: previousLimit, limitAfter };
+}
+
+async function warmUp(server: Running) {
+  for (const branch of Object.keys(loginBody) as Branch[]) {
+    await runLoad({ url: server.url, path: '/login', method: 'POST', connections: 2, amount: 4, body: loginBody[branch], expect: loginExpect[branch] });
+  }
+  await runLoad({ url: server.url, path: '/health', connections: 4, amount: 400, expect: [200] });
+}
+
+/** Requests that hash nothing, between two runs of the bare Hono reference. */
+async function noHashFigures(server: Running, hello: Running, pageToken: string) {
+  const base = { connections: PLAN.noHashConnections, seconds: PLAN.noHashSeconds };
+  log(`${server.name}: requests that hash nothing, against bare Hono`);
+  const helloBefore = await load({ ...base, url: hello.url, path: '/', expect: [200] }, 'hello');
+  const health = await load({ ...base, url: server.url, path: '/health', expect: [200] }, 'health');
+  const page = await load({ ...base, url: server.url, path: `/activate?token=${pageToken}`, expect: [200] }, 'activation page');
+  const invalid = await load(
+    { ...base, url: server.url, path: '/activate', method: 'POST', body: JSON.stringify({ token: 'A'.repeat(43) }), expect: [400] },
+    'invalid token',
+  );
+  const helloAfter = await load({ ...base, url: hello.url, path: '/', expect: [200] }, 'hello');
+  return { helloBefore, helloAfter, reference: mean(helloBefore.rps, helloAfter.rps), health, page, invalid };
+}
+
+interface WriteCost {
+  accounts: number;
+  seeded: Seeded;
+  register: { writes: number; seconds: number; p99: number };
+  activate: { writes: number; seconds: number; p99: number };
+  journalBytesPerWrite: number;
+  /** Time per write: the server's 1/throughput at 2×cores connections. */
+  registerMs: number;
+  activateMs: number;
+  /** The snapshot's share of each write: snapshot time × (journal bytes per write ÷ snapshot threshold). */
+  snapshotShareMs: number;
+}
+
+async function writeCostFigures(): Promise<WriteCost[]> {
+  const connections = 2 * CORES;
+  const perRound = PLAN.writes;
+  const cheapHash = await hashPassword(PASSWORD, CHEAP_PARAMS);
+  const setups = [];
+  for (const accounts of PLAN.sizes) {
+    const path = join(temp, `writes-${accounts}.sqlite`);
+    const tokens = Array.from({ length: perRound * PLAN.writeRounds + 20 }, (_, i) => `bench-activation-token-${accounts}-${i}`.padEnd(43, 'x'));
+    log(`write cost: seeding ${accounts} accounts`);
+    const seeded = await seedDatabase({ path, accounts, accountHash: cheapHash, pendingTokens: tokens });
+    const server = await start(startLatchkeyNode(path, CHEAP_SCRYPT));
+    setups.push({ accounts, path, tokens, seeded, server, next: 0, registered: 0, register: [] as LoadResult[], activate: [] as LoadResult[] });
+  }
+  // The sizes take turns, round after round, so that a busy moment on the shared machine falls
+  // on all of them alike rather than on one.
+  for (let round = 0; round < PLAN.writeRounds; round++) {
+    for (const s of setups) {
+      log(`write cost: round ${round + 1}/${PLAN.writeRounds}, ${s.accounts} accounts`);
+      s.register.push(
+        await load(
+          {
+            url: s.server.url,
+            path: '/register',
+            method: 'POST',
+            connections,
+            amount: perRound,
+            nextBody: () => JSON.stringify({ email: `w${round}-${s.registered++}@writes.example`, password: PASSWORD }),
+            expect: [202],
+          },
+          `register with ${s.accounts} accounts`,
+        ),
+      );
+      s.activate.push(
+        await load(
+          {
+            url: s.server.url,
+            path: '/activate',
+            method: 'POST',
+            connections,
+            amount: perRound,
+            nextBody: () => JSON.stringify({ token: s.tokens[s.next++] }),
+            expect: [200],
+          },
+          `activate with ${s.accounts} accounts`,
+        ),
+      );
+    }
+  }
+  const out: WriteCost[] = [];
+  for (const s of setups) {
+    // Read before stopping: a clean stop snapshots and empties the journal.
+    const journalBytes = statSync(`${s.path}.latchkey-journal`).size;
+    await stop(s.server);
+    const sum = (rs: LoadResult[]) => ({
+      writes: rs.reduce((n, r) => n + r.requests, 0),
+      seconds: rs.reduce((n, r) => n + r.seconds, 0),
+      p99: Math.max(...rs.map((r) => r.p99)),
+    });
+    const register = sum(s.register);
+    const activate = sum(s.activate);
+    const journalBytesPerWrite = journalBytes / (register.writes + activate.writes);
+    const threshold = Math.max(4 * 1024 * 1024, s.seeded.snapshotBytes);
+    out.push({
+      accounts: s.accounts,
+      seeded: s.seeded,
+      register,
+      activate,
+      journalBytesPerWrite,
+      registerMs: (register.seconds * 1000) / register.writes,
+      activateMs: (activate.seconds * 1000) / activate.writes,
+      snapshotShareMs: (s.seeded.snapshotMs * journalBytesPerWrite) / threshold,
+    });
+  }
+  return out;
+}
+
+async function main() {
+  const began = Date.now();
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: CORES,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date().toISOString(),
+  };
+  log(`${machine.cores} cores (${machine.cpu}), node ${machine.node}, ${quick ? 'quick' : 'full'} run`);
+  const loginHash = await hashPassword(PASSWORD, SCRYPT);
+  const pageToken = 'bench-page-token'.padEnd(43, 'p');
+
+  // Figures 1-3 and 5: the Node server with the configured (production) scrypt parameters.
+  const nodeDb = join(temp, 'login.sqlite');
+  await seedDatabase({ path: nodeDb, accounts: 1000, accountHash: loginHash, named: [{ email: LOGIN_EMAIL, passwordHash: loginHash }], pendingTokens: [pageToken] });
+  const hello = await start(startBareHono());
+  const node = await start(startLatchkeyNode(nodeDb));
+  await warmUp(node);
+  const idleRssKiB = node.rssKiB();
+
+  log('hash-bound limit');
+  const single = await measureHashRate(SCRYPT, 1, PLAN.limitSeconds);
+  let limit = await limitNow();
+  const firstLimit = limit;
+
+  const nodeNoHash = await noHashFigures(node, hello, pageToken);
+
+  const peaks: Record<string, number | null> = {};
+  const nodeLogins: LoginFigures[] = [];
+  for (const branch of ['right', 'wrong', 'unknown'] as Branch[]) {
+    const figures = await loginFigures(node, branch, PLAN.perConnection, limit, (connections, phase) => {
+      if (branch !== 'right' || connections !== 64) return;
+      if (phase === 'before') node.resetPeak();
+      else peaks.logins64 = node.peakRssKiB();
+    });
+    nodeLogins.push(figures);
+    limit = figures.limitAfter;
+  }
+
+  log('node: register at 2×cores connections (production hash)');
+  let registered = 0;
+  const registerLimitBefore = limit;
+  const register = await load(
+    {
+      url: node.url,
+      path: '/register',
+      method: 'POST',
+      connections: 2 * CORES,
+      amount: 2 * CORES * PLAN.perConnection[2 * CORES]!,
+      nextBody: () => JSON.stringify({ email: `r${registered++}@register.example`, password: PASSWORD }),
+      expect: [202],
+    },
+    'register',
+  );
+  const registerLimitAfter = await limitNow();
+
+  log(`node: overload, ${OVERLOAD_CONNECTIONS} connections against a queue of ${DEFAULT_HASH_MAX_QUEUED}`);
+  node.resetPeak();
+  const overload = await load(
+    { url: node.url, path: '/login', method: 'POST', connections: OVERLOAD_CONNECTIONS, amount: PLAN.overload, body: loginBody.right, expect: [200, 503] },
+    'overload',
+  );
+  peaks.overload = node.peakRssKiB();
+  await stop(node);
+
+  // Figure 4: cost per durable write against the size of the database.
+  const writes = await writeCostFigures();
+
+  // Figure 6: wrangler dev (workerd + local D1), same requests.
+  let edge: { logins: LoginFigures[]; noHash: Awaited<ReturnType<typeof noHashFigures>> } | { skipped: string } = { skipped: 'left out with --no-wrangler' };
+  if (!options['no-wrangler']) {
+    try {
+      const persist = join(temp, 'wrangler');
+      log('wrangler: applying migrations to local D1');
+      await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist]);
+      const seedFile = join(temp, 'seed.sql');
+      writeFileSync(seedFile, seedSql({ accountHash: loginHash, named: [{ email: LOGIN_EMAIL, passwordHash: loginHash }], pendingTokens: [pageToken] }));
+      await wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', seedFile]);
+      log('wrangler: starting wrangler dev');
+      const dev = await start(startWranglerDev(persist));
+      await warmUp(dev);
+      const noHash = await noHashFigures(dev, hello, pageToken);
+      const logins: LoginFigures[] = [];
+      let edgeLimit = await limitNow();
+      for (const branch of ['right', 'wrong', 'unknown'] as Branch[]) {
+        const figures = await loginFigures(dev, branch, PLAN.wranglerPerConnection, edgeLimit);
+        logins.push(figures);
+        edgeLimit = figures.limitAfter;
+      }
+      await stop(dev);
+      edge = { logins, noHash };
+    } catch (error) {
+      edge = { skipped: `wrangler dev could not be measured: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+      log(edge.skipped);
+    }
+  }
+  await stop(hello);
+
+  // ---- The table -------------------------------------------------------------------------------
+  const rows: Row[] = [];
+  const refOf = (f: LoginFigures) => mean(f.limitBefore.perSecond, f.limitAfter.perSecond);
+  const hashMsOf = (f: LoginFigures) => mean(f.limitBefore.meanMs, f.limitAfter.meanMs);
+  const scryptText = `scrypt N=2^${SCRYPT.logN}, r=${SCRYPT.r}, p=${SCRYPT.p}`;
+  rows.push({
+    figure: '1',
+    what: `Hash-bound limit: ${scryptText}, ${SLOTS} at once`,
+    measured: `${perSecond(firstLimit.perSecond)} (${ms(firstLimit.meanMs)} each)`,
+    reference: `${CORES} cores × 1 hash alone (${ms(single.meanMs)}) = ${perSecond((CORES * 1000) / single.meanMs)}`,
+    ratio: firstLimit.perSecond / ((CORES * 1000) / single.meanMs),
+    target: 'uses every core (≈1)',
+    met: null,
+  });
+
+  const loginRows = (figures: LoginFigures[], who: string, figure: string) => {
+    for (const f of figures) {
+      const ref = refOf(f);
+      for (const { connections, result } of f.runs) {
+        const ratio = result.rps / ref;
+        const atTarget = connections === 2 * CORES;
+        rows.push({
+          figure,
+          what: `${who} login, ${f.branch} ${f.branch === 'unknown' ? 'address' : 'password'}, ${connections} conn.`,
+          measured: `${perSecond(result.rps)}, p50 ${ms(result.p50)}, p99 ${ms(result.p99)}${result.unexpected ? `, ${result.unexpected} unexpected` : ''}`,
+          reference: `limit ${perSecond(ref)}`,
+          ratio,
+          target: atTarget ? `≥ ${TARGET.loginRatio}` : '',
+          met: atTarget ? ratio >= TARGET.loginRatio : null,
+        });
+        if (atTarget) {
+          const hashMs = hashMsOf(f);
+          rows.push({
+            figure,
+            what: `${who} login, ${f.branch}, ${connections} conn.: p99 ÷ hash time`,
+            measured: `p99 ${ms(result.p99)}`,
+            reference: `one hash at ${SLOTS} at once: ${ms(hashMs)}`,
+            ratio: result.p99 / hashMs,
+            target: `≤ ${TARGET.p99PerHash}`,
+            met: result.p99 / hashMs <= TARGET.p99PerHash,
+          });
+        }
+      }
+    }
+    const at1 = (branch: string) => figures.find((f) => f.branch === branch)!.runs[0]!.result;
+    for (const branch of ['wrong', 'unknown']) {
+      const ratio = at1(branch).p50 / at1('right').p50;
+      rows.push({
+        figure,
+        what: `${who} timing: ${branch} ÷ right password, p50 at 1 conn.`,
+        measured: ms(at1(branch).p50),
+        reference: ms(at1('right').p50),
+        ratio,
+        target: '0.9 – 1.1',
+        met: ratio >= 0.9 && ratio <= 1.1,
+      });
+    }
+  };
+  loginRows(nodeLogins, 'Node', '2');
+
+  const registerRef = mean(registerLimitBefore.perSecond, registerLimitAfter.perSecond);
+  const registerHashMs = mean(registerLimitBefore.meanMs, registerLimitAfter.meanMs);
+  rows.push({
+    figure: '2',
+    what: `Node register, ${2 * CORES} conn.`,
+    measured: `${perSecond(register.rps)}, p50 ${ms(register.p50)}, p99 ${ms(register.p99)}${register.unexpected ? `, ${register.unexpected} unexpected` : ''}`,
+    reference: `limit ${perSecond(registerRef)}`,
+    ratio: register.rps / registerRef,
+    target: `≥ ${TARGET.loginRatio}`,
+    met: register.rps / registerRef >= TARGET.loginRatio,
+  });
+  rows.push({
+    figure: '2',
+    what: `Node register, ${2 * CORES} conn.: p99 ÷ hash time`,
+    measured: `p99 ${ms(register.p99)}`,
+    reference: `one hash at ${SLOTS} at once: ${ms(registerHashMs)}`,
+    ratio: register.p99 / registerHashMs,
+    target: `≤ ${TARGET.p99PerHash}`,
+    met: register.p99 / registerHashMs <= TARGET.p99PerHash,
+  });
+
+  const noHashRows = (n: Awaited<ReturnType<typeof noHashFigures>>, who: string, figure: string) => {
+    for (const [what, r] of [
+      ['GET /health', n.health],
+      ['GET /activate page', n.page],
+      ['POST /activate, unknown token', n.invalid],
+    ] as const) {
+      rows.push({
+        figure,
+        what: `${who} ${what}, ${PLAN.noHashConnections} conn.`,
+        measured: `${perSecond(r.rps)}, p99 ${ms(r.p99)}${r.unexpected ? `, ${r.unexpected} unexpected` : ''}`,
+        reference: `bare Hono hello ${perSecond(n.reference)}`,
+        ratio: r.rps / n.reference,
+        target: `≥ ${TARGET.noHashRatio}`,
+        met: r.rps / n.reference >= TARGET.noHashRatio,
+      });
+    }
+  };
+  noHashRows(nodeNoHash, 'Node', '3');
+
+  const base = writes[0]!;
+  for (const w of writes) {
+    for (const kind of ['register', 'activate'] as const) {
+      const cost = (x: WriteCost) => (kind === 'register' ? x.registerMs : x.activateMs) + x.snapshotShareMs;
+      const isLargest = w === writes.at(-1);
+      rows.push({
+        figure: '4',
+        what: `${kind === 'register' ? 'Register' : 'Activate'}, ${w.accounts.toLocaleString('en')} accounts (cheap hash ln=4,r=8,p=1)`,
+        measured: `${ms(cost(w))} per write (${ms(w.snapshotShareMs)} of it snapshot), p99 ${ms((kind === 'register' ? w.register : w.activate).p99)}`,
+        reference: `${ms(cost(base))} at ${base.accounts.toLocaleString('en')}`,
+        ratio: cost(w) / cost(base),
+        target: isLargest ? `≤ ${TARGET.writeGrowth}` : '',
+        met: isLargest ? cost(w) / cost(base) <= TARGET.writeGrowth : null,
+      });
+    }
+  }
+
+  const hashMemoryKiB = (SLOTS * scryptMemoryBytes(SCRYPT)) / 1024;
+  rows.push({
+    figure: '5',
+    what: 'Node peak RSS, 64 concurrent logins',
+    measured: mib(peaks.logins64 ?? null),
+    reference: `idle ${mib(idleRssKiB)} + ${SLOTS} hashes × ${fmt(scryptMemoryBytes(SCRYPT) / 2 ** 20, 0)} MiB`,
+    ratio: peaks.logins64 && idleRssKiB ? peaks.logins64 / (idleRssKiB + hashMemoryKiB) : null,
+    target: '',
+    met: null,
+  });
+  const overloadShed = overload.statuses['503'] ?? 0;
+  rows.push({
+    figure: '5',
+    what: `Node overload: ${OVERLOAD_CONNECTIONS} conn., queue ${DEFAULT_HASH_MAX_QUEUED}: peak RSS`,
+    measured: `${mib(peaks.overload ?? null)}; ${overloadShed} of ${overload.requests} answered 503${overload.unexpected ? `, ${overload.unexpected} unexpected` : ''}`,
+    reference: `at 64 conn. ${mib(peaks.logins64 ?? null)}`,
+    ratio: peaks.overload && peaks.logins64 ? peaks.overload / peaks.logins64 : null,
+    target: `≤ ${TARGET.overloadRss}, some 503`,
+    met: peaks.overload && peaks.logins64 ? peaks.overload / peaks.logins64 <= TARGET.overloadRss && overloadShed > 0 : null,
+  });
+
+  if ('logins' in edge) {
+    loginRows(edge.logins, 'wrangler dev', '6');
+    noHashRows(edge.noHash, 'wrangler dev', '6');
+    const edgeRight = edge.logins[0]!;
+    const nodeRight = nodeLogins[0]!;
+    for (const i of [0, 1]) {
+      const e = edgeRight.runs[i]!.result;
+      const n = nodeRight.runs[i]!.result;
+      rows.push({
+        figure: '6',
+        what: `wrangler dev ÷ Node, right-password logins, ${CONCURRENCY[i]} conn.`,
+        measured: perSecond(e.rps),
+        reference: `Node ${perSecond(n.rps)}`,
+        ratio: e.rps / n.rps,
+        target: '',
+        met: null,
+      });
+    }
+  } else {
+    rows.push({ figure: '6', what: 'wrangler dev', measured: edge.skipped, reference: '', ratio: null, target: '', met: null });
+  }
+
+  const table = markdownTable(rows);
+  const missed = rows.filter((r) => r.met === false);
+  const summary = missed.length
+    ? `Targets MISSED (${missed.length}):\n${missed.map((r) => `- ${r.what}: ratio ${fmt(r.ratio ?? NaN)}, target ${r.target}`).join('\n')}`
+    : 'All targets met.';
+  const minutes = (Date.now() - began) / 60_000;
+  process.stdout.write(`\nLatchkey benchmark (${quick ? 'quick' : 'full'} run, ${fmt(minutes, 1)} min) on ${machine.cores} cores, ${machine.cpu}, node ${machine.node}\n\n${table}\n\n${summary}\n`);
+
+  const chartGroups = CONCURRENCY.map((c) => `${c} conn.`);
+  const series = [
+    ...nodeLogins.map((f) => ({ name: `Node, ${f.branch}`, values: f.runs.map((r) => r.result.rps / refOf(f)) })),
+    ...('logins' in edge ? edge.logins.map((f) => ({ name: `wrangler dev, ${f.branch}`, values: f.runs.map((r) => r.result.rps / refOf(f)) })) : []),
+  ];
+  const chart = loginChart(`Login throughput ÷ hash-bound limit (${scryptText}, ${CORES} cores)`, chartGroups, series, TARGET.loginRatio);
+  if (options.chart) writeFileSync(options.chart, chart);
+  if (options.out) {
+    const figures = {
+      machine,
+      run: quick ? 'quick' : 'full',
+      minutes,
+      scrypt: SCRYPT,
+      hashSlots: SLOTS,
+      hashMaxQueued: DEFAULT_HASH_MAX_QUEUED,
+      limit: { single, first: firstLimit },
+      node: { noHash: nodeNoHash, logins: nodeLogins, register: { result: register, limitBefore: registerLimitBefore, limitAfter: registerLimitAfter }, memory: { idleRssKiB, peaks, overload } },
+      writes,
+      wrangler: edge,
+      rows,
+      missed: missed.map((r) => r.what),
+    };
+    writeFileSync(options.out, `${JSON.stringify(figures, null, 2)}\n`);
+  }
+}
+
+try {
+  await main();
+} finally {
+  await cleanUp();
+}
