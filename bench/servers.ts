@@ -4,7 +4,7 @@
  * `wrangler dev` (workerd with local D1). Each is stopped by the id of the process we started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,6 +51,25 @@ function procCpuSeconds(pid: number): number | null {
   }
 }
 
+/** CPU time of every process in a process group (wrangler and the workerd it runs). */
+function groupCpuSeconds(pgid: number): number | null {
+  let total = 0;
+  let found = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      found = true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found ? total : null;
+}
+
 function stopper(child: ChildProcess, group: boolean): () => Promise<void> {
   return () =>
     new Promise((resolve) => {
@@ -81,7 +100,7 @@ function running(name: string, child: ChildProcess, url: string, group = false):
     pid,
     rssKiB: () => procStatus(pid, 'VmRSS'),
     peakRssKiB: () => procStatus(pid, 'VmHWM'),
-    cpuSeconds: () => procCpuSeconds(pid),
+    cpuSeconds: () => (group ? groupCpuSeconds(pid) : procCpuSeconds(pid)),
     resetPeak: () => {
       try {
         writeFileSync(`/proc/${pid}/clear_refs`, '5');
