@@ -46,10 +46,10 @@ const COLOURS = ['#1f6feb', '#8250df', '#bf8700', '#2da44e', '#cf222e', '#57606a
 
 /** Grouped bars: one group per concurrency, one bar per series, the limit at 1.0 and the target. */
 export function loginChart(title: string, groups: string[], series: ChartSeries[], target: number): string {
-  const width = 760;
+  const width = 900;
   const height = 380;
   const left = 60;
-  const right = 190;
+  const right = 250;
   const top = 50;
   const bottom = 60;
   const plotW = width - left - right;
@@ -79,15 +79,18 @@ export function loginChart(title: string, groups: string[], series: ChartSeries[
     out.push(`<text x="${fmt(left + g * groupW + groupW / 2, 1)}" y="${top + plotH + 20}" text-anchor="middle">${escape(group)}</text>`);
   });
   out.push(`<line x1="${left}" x2="${left + plotW}" y1="${fmt(y(1), 1)}" y2="${fmt(y(1), 1)}" stroke="#000" stroke-width="1.5"/>`);
-  out.push(`<text x="${left + plotW + 6}" y="${fmt(y(1) + 4, 1)}">limit (1.0)</text>`);
   out.push(`<line x1="${left}" x2="${left + plotW}" y1="${fmt(y(target), 1)}" y2="${fmt(y(target), 1)}" stroke="#cf222e" stroke-dasharray="6 4" stroke-width="1.5"/>`);
-  out.push(`<text x="${left + plotW + 6}" y="${fmt(y(target) + 14, 1)}" fill="#cf222e">target at 2×cores (${target})</text>`);
   out.push(`<text x="${left + plotW / 2}" y="${height - 18}" text-anchor="middle">concurrent connections</text>`);
   series.forEach((s, i) => {
-    const ly = top + 60 + i * 20;
+    const ly = top + 10 + i * 20;
     out.push(`<rect x="${left + plotW + 8}" y="${ly - 10}" width="12" height="12" fill="${COLOURS[i % COLOURS.length]}"/>`);
     out.push(`<text x="${left + plotW + 26}" y="${ly}">${escape(s.name)}</text>`);
   });
+  const ly = top + 20 + series.length * 20;
+  out.push(`<line x1="${left + plotW + 8}" x2="${left + plotW + 20}" y1="${ly - 4}" y2="${ly - 4}" stroke="#000" stroke-width="1.5"/>`);
+  out.push(`<text x="${left + plotW + 26}" y="${ly}">hash-bound limit (1.0)</text>`);
+  out.push(`<line x1="${left + plotW + 8}" x2="${left + plotW + 20}" y1="${ly + 16}" y2="${ly + 16}" stroke="#cf222e" stroke-dasharray="4 2" stroke-width="1.5"/>`);
+  out.push(`<text x="${left + plotW + 26}" y="${ly + 20}" fill="#cf222e">target at 2×cores (${target})</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
