@@ -175,7 +175,7 @@ async function checkNothingHalfWritten(minAccounts = 0): Promise<void> {
       await q(`SELECT email_key FROM accounts a WHERE NOT EXISTS
                (SELECT 1 FROM registrations r WHERE r.email_key = a.email_key AND r.password_hash = a.password_hash)`),
     ).toEqual([]);
-    const [{ n }] = (await q('SELECT count(*) AS n FROM accounts')) as Array<{ n: number }>;
+    const { n } = (await q('SELECT count(*) AS n FROM accounts'))[0] as { n: number };
     expect(n).toBeGreaterThanOrEqual(minAccounts);
   } finally {
     db.close();
