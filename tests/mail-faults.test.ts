@@ -18,7 +18,7 @@ const sinks: Record<string, () => MailSink> = {
   'never answers': () => ({ send: () => new Promise<void>(() => {}) }),
 };
 
-async function mailFailure(h: Harness): Promise<{ event: string; reason?: string }> {
+async function mailFailure(h: Harness): Promise<Harness['events'][number]> {
   // The sink is left behind once the timeout (50 ms here) passes; wait for the log line.
   for (;;) {
     const event = h.events.find((e) => e.event === 'mail_failed');
