@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
 import { tokenFromLink } from '../support/harness.ts';
-import { startServer, stopServer, type ServerProcess } from '../support/server-process.ts';
+import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 import { fileURLToPath } from 'node:url';
 
 const KILLS = 24;
@@ -53,7 +53,7 @@ function expectStatus(what: string, status: number | null, wanted: number): bool
 }
 
 /** Reads the activation links that the server's mail sink wrote so far. */
-function harvestMails(server: ServerProcess, from: { cursor: number }): void {
+function harvestMails(server: NodeServer, from: { cursor: number }): void {
   for (; from.cursor < server.lines.length; from.cursor++) {
     const line = server.lines[from.cursor]!;
     if (line.event === 'mail' && line.template === 'activation') {
@@ -65,7 +65,7 @@ function harvestMails(server: ServerProcess, from: { cursor: number }): void {
 
 const pick = <T>(items: T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
-async function step(server: ServerProcess, port: number, mails: { cursor: number }): Promise<void> {
+async function step(server: NodeServer, port: number, mails: { cursor: number }): Promise<void> {
   harvestMails(server, mails);
   const all = [...registrations.values()];
   const roll = Math.random();
@@ -96,7 +96,7 @@ describe('SIGKILL at random moments (node server, sql.js file)', () => {
   it(`loses no acknowledged write and half-writes nothing over ${KILLS} kills`, { timeout: 120_000 }, async () => {
     const kills: Array<string | null> = [];
     for (let round = 0; round < KILLS; round++) {
-      const server = startServer(path, env);
+      const server = spawnServer(path, env);
       const mails = { cursor: 0 };
       if (round % 6 === 5) {
         // Kill during start-up: loading the snapshot, replaying the journal, taking the lock.
@@ -125,7 +125,7 @@ describe('SIGKILL at random moments (node server, sql.js file)', () => {
     if (process.env.CRASH_TEST_STATS) console.log(JSON.stringify({ registrations: registrations.size, acknowledged: [...registrations.values()].filter((r) => r.acknowledged).length, activated: [...registrations.values()].filter((r) => r.activated).length, unacknowledged }));
 
     // Every acknowledged registration can still be activated, every acknowledged activation logs in.
-    const server = startServer(path, env);
+    const server = spawnServer(path, env);
     const port = await server.started;
     const mails = { cursor: 0 };
     const acknowledged = [...registrations.values()].filter((r) => r.acknowledged);
@@ -148,7 +148,7 @@ describe('SIGKILL at random moments (node server, sql.js file)', () => {
         }
       }),
     );
-    expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+    expect(await stopNodeServer(server)).toEqual({ code: 0, signal: null });
     await checkNothingHalfWritten(acknowledged.length);
   });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { journalPathOf, lockPathOf } from '../../lib/db-sqljs.ts';
-import { startServer, stopServer } from '../support/server-process.ts';
+import { spawnServer, stopNodeServer } from '../support/server-node.ts';
 
 let dir: string;
 let path: string;
@@ -27,12 +27,12 @@ async function register(port: number, email: string): Promise<number> {
 
 describe('server start on a database file', () => {
   it('a second server on the same file refuses, naming the file; the first keeps serving', async () => {
-    const first = startServer(path);
+    const first = spawnServer(path);
     const port = await first.started;
     expect(await register(port, 'first@example.com')).toBe(202);
     const before = { db: readFileSync(path), journal: readFileSync(journalPathOf(path)) };
 
-    const second = startServer(path);
+    const second = spawnServer(path);
     const { code } = await second.exited;
     expect(code).not.toBe(0);
     expect(second.stderr()).toContain(path);
@@ -42,21 +42,21 @@ describe('server start on a database file', () => {
     expect(readFileSync(journalPathOf(path)).equals(before.journal)).toBe(true);
 
     expect(await register(port, 'second@example.com')).toBe(202);
-    expect(await stopServer(first)).toEqual({ code: 0, signal: null });
+    expect(await stopNodeServer(first)).toEqual({ code: 0, signal: null });
     expect(existsSync(lockPathOf(path))).toBe(false);
   });
 
   it('a lock left by a server killed with SIGKILL does not block the restart', async () => {
-    const killed = startServer(path);
+    const killed = spawnServer(path);
     const port = await killed.started;
     expect(await register(port, 'before-kill@example.com')).toBe(202);
-    expect((await stopServer(killed, 'SIGKILL')).signal).toBe('SIGKILL');
+    expect((await stopNodeServer(killed, 'SIGKILL')).signal).toBe('SIGKILL');
     expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(killed.child.pid));
 
-    const restarted = startServer(path);
+    const restarted = spawnServer(path);
     const again = await restarted.started;
     expect(await register(again, 'after-kill@example.com')).toBe(202);
-    expect(await stopServer(restarted)).toEqual({ code: 0, signal: null });
+    expect(await stopNodeServer(restarted)).toEqual({ code: 0, signal: null });
   });
 
   for (const [label, damage] of [
@@ -65,14 +65,14 @@ describe('server start on a database file', () => {
     ['empty', () => Buffer.alloc(0)],
   ] as Array<[string, (bytes: Buffer) => Buffer]>) {
     it(`refuses a database file that is ${label}, with a message that names it and says what to do`, async () => {
-      const server = startServer(path);
+      const server = spawnServer(path);
       const port = await server.started;
       expect(await register(port, 'someone@example.com')).toBe(202);
-      await stopServer(server);
+      await stopNodeServer(server);
       writeFileSync(path, damage(readFileSync(path)));
       const damaged = readFileSync(path);
 
-      const refused = startServer(path);
+      const refused = spawnServer(path);
       const { code } = await refused.exited;
       expect(code).not.toBe(0);
       expect(refused.stderr()).toContain(path);

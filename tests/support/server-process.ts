@@ -1,72 +1,89 @@
-/**
- * The real Node server (`functions/server.ts`) as a child process, for tests that need processes:
- * crashes (SIGKILL), two servers on one file, a damaged file at start. Node-only.
- */
+/** Starts the real Node server as a child process and reads its JSON lines (mails, events). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { FAST_SCRYPT } from './harness.ts';
 
-const SERVER = fileURLToPath(new URL('../../functions/server.ts', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ServerProcess {
   child: ChildProcess;
-  /** Resolves with the bound port once the server logs server_started; rejects if it exits first. */
-  started: Promise<number>;
-  /** Resolves once the process has exited and its output has been read to the end. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Every JSON line written to stdout so far. */
+  url: string;
   lines: Array<Record<string, unknown>>;
-  stderr(): string;
+  stderr: () => string;
+  /** Resolves with the first line (already seen or yet to come) that matches. */
+  waitForLine(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  /** Signals the whole process group (npm and the server under it). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startServer(databasePath: string, env: Record<string, string> = {}): ServerProcess {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_PATH: databasePath,
-      PUBLIC_URL: 'http://127.0.0.1',
-      ...FAST_SCRYPT,
-      ...env,
-    },
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServer(env: Record<string, string>, command: string[] = ['npm', 'start', '--silent']): Promise<ServerProcess> {
+  const port = env.PORT ?? String(await freePort());
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a signal reaches npm and the server alike, as Ctrl-C in a terminal does.
+    detached: true,
   });
   const lines: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  let pending = '';
-  let onStarted: (port: number) => void = () => {};
+  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  let buffer = '';
+  let errText = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    const parts = pending.split('\n');
-    pending = parts.pop()!;
-    for (const part of parts) {
-      if (!part.trim()) continue;
-      const line = JSON.parse(part) as Record<string, unknown>;
-      lines.push(line);
-      if (line.event === 'server_started') onStarted(Number(line.port));
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const raw = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        const line = JSON.parse(raw) as Record<string, unknown>;
+        lines.push(line);
+        for (const w of waiters.filter((w) => w.match(line))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      } catch {
+        // not one of our JSON lines
+      }
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const outputDone = Promise.all([
-    new Promise((resolve) => child.stdout!.on('end', resolve)),
-    new Promise((resolve) => child.stderr!.on('end', resolve)),
-  ]);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => void outputDone.then(() => resolve({ code, signal }))),
-  );
-  const started = new Promise<number>((resolve, reject) => {
-    onStarted = resolve;
-    void exited.then(({ code, signal }) =>
-      reject(new Error(`server exited before starting (code ${code}, signal ${signal}): ${stderr}`)),
-    );
-  });
-  started.catch(() => undefined); // callers that kill early do not wait for it
-  return { child, started, exited, lines, stderr: () => stderr };
-}
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errText += chunk));
+  // 'close' waits for every process holding the pipes (the server under npm too), not just the child.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
 
-/** Stops a server and waits for it to be gone. */
-export async function stopServer(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM') {
-  if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill(signal);
-  return server.exited;
+  const waitForLine = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching line in ${timeoutMs} ms; stderr: ${errText}`)), timeoutMs);
+      waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      void exited.then((code) => reject(new Error(`server exited (${code}) first; stderr: ${errText}`)));
+    });
+  };
+
+  await waitForLine((l) => l.event === 'server_started', 30_000);
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    stderr: () => errText,
+    waitForLine,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, signal);
+      return exited;
+    },
+  };
 }
