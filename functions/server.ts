@@ -43,7 +43,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   };
   const app = createApp(() => deps);
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
-    log('server_started', { port: info.port, database: path, publicUrl: config.publicUrl });
+    // PORT=0 lets the system pick a free port; the default links must then name the one it picked.
+    // This runs on 'listening', before any connection is handled.
+    if (!env.PUBLIC_URL && port === 0) deps.config = { ...config, publicUrl: `http://localhost:${info.port}` };
+    log('server_started', { port: info.port, database: path, publicUrl: deps.config.publicUrl });
   });
 
   let stopping = false;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { journalPathOf, lockPathOf } from '../../lib/db-sqljs.ts';
-import { spawnServer, stopNodeServer } from '../support/server-node.ts';
+import { lineOf, spawnServer, stopNodeServer } from '../support/server-node.ts';
 
 let dir: string;
 let path: string;
@@ -57,6 +57,17 @@ describe('server start on a database file', () => {
     const again = await restarted.started;
     expect(await register(again, 'after-kill@example.com')).toBe(202);
     expect(await stopNodeServer(restarted)).toEqual({ code: 0, signal: null });
+  });
+
+  it('with PORT=0 and no PUBLIC_URL, reports the port it got and builds links with it', async () => {
+    const server = spawnServer(path, { PUBLIC_URL: '' });
+    const port = await server.started;
+    expect(port).toBeGreaterThan(0);
+    expect(server.lines.find((l) => l.event === 'server_started')?.publicUrl).toBe(`http://localhost:${port}`);
+    expect(await register(port, 'links@example.com')).toBe(202);
+    const mail = await lineOf(server, (l) => l.event === 'mail');
+    expect(String(mail?.link)).toMatch(new RegExp(`^http://localhost:${port}/activate\\?token=`));
+    await stopNodeServer(server);
   });
 
   for (const [label, damage] of [

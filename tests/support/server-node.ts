@@ -71,3 +71,13 @@ export async function stopNodeServer(server: NodeServer, signal: NodeJS.Signals 
   if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill(signal);
   return server.exited;
 }
+
+/** The first stdout line that matches, waiting for it if the pipe has not delivered it yet. */
+export async function lineOf(server: NodeServer, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  for (;;) {
+    const line = server.lines.find(match);
+    if (line) return line;
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error('server exited before writing the line');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
