@@ -240,6 +240,7 @@ class Engine {
   private transaction(ops: Array<[string, SqlValue[]]>, done: (results: ReturnType<Engine['execute']>[]) => void): void {
     this.db.run('BEGIN IMMEDIATE');
     let journalled = false;
+    const journalBefore = this.journalBytes;
     try {
       const results = ops.map(([sql, params]) => this.execute(sql, params));
       if (results.some((r) => r.changes > 0)) {
@@ -248,6 +249,7 @@ class Engine {
         this.appendJournal({ seq, ops });
         journalled = true;
         this.db.run('COMMIT');
+        journalled = false; // committed: the line stays
         this.seq = seq;
       } else {
         this.db.run('COMMIT');
@@ -255,9 +257,16 @@ class Engine {
       done(results);
     } catch (error) {
       this.rollbackQuietly();
-      // The entry is in the journal but its transaction did not commit: take it back out, or a
-      // restart would replay a write whose caller was told it failed.
-      if (journalled) this.cutJournalBack();
+      // The entry is in the journal but its transaction did not commit (a deferred constraint, say):
+      // take it back out, or a restart would replay a write whose caller was told it failed.
+      if (journalled) {
+        this.journalBytes = journalBefore;
+        try {
+          this.cutJournalBack();
+        } catch {
+          // journalTailUnknown stays set: the next write, snapshot or close cuts it first.
+        }
+      }
       throw error;
     }
     this.maybeSnapshot();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
 import { tokenFromLink } from '../support/harness.ts';
-import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
+import { lineOf, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 import { fileURLToPath } from 'node:url';
 
 const KILLS = 24;
@@ -139,6 +139,7 @@ describe('SIGKILL at random moments (node server, sql.js file)', () => {
             if (!token) {
               // The 202 came back but the mail line did not: the user asks for a new link.
               expect(await post(port, '/resend-activation', { email: r.email })).toBe(202);
+              await lineOf(server, (l) => l.event === 'mail' && l.to === r.email);
               harvestMails(server, mails);
               token = tokens.get(r.email)?.at(-1);
             }

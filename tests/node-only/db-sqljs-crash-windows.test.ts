@@ -214,6 +214,24 @@ describe('sql.js adapter: crash windows', () => {
     expect(await numbersAfterRestart()).toEqual([1, 5]);
   });
 
+  it('a COMMIT that fails after the journal line was written takes the line back out', async () => {
+    // A deferred foreign key is checked only at COMMIT, after the journal append.
+    const deferred: Array<[string, string]> = [
+      ['0001_test.sql', `CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
+        CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED) STRICT;`],
+    ];
+    const db = await open({ migrations: deferred });
+    await db.prepare('INSERT INTO parent (id) VALUES (1)').run();
+    const size = statSync(journal).size;
+    await expect(db.prepare('INSERT INTO child (id, parent) VALUES (1, 99)').run()).rejects.toThrow(/FOREIGN KEY/);
+    expect(statSync(journal).size).toBe(size);
+    await db.prepare('INSERT INTO child (id, parent) VALUES (2, 1)').run();
+    // "crash", restart
+    const again = await open({ migrations: deferred });
+    expect((await again.prepare('SELECT id FROM child').all()).results).toEqual([{ id: 2 }]);
+    again.close();
+  });
+
   it('a failed snapshot loses nothing: the temp file goes, the journal stays', async () => {
     const { faults, io } = faultyIo();
     const db = await open({ io });
