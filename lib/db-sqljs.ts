@@ -484,26 +484,54 @@ function acquireLock(lockPath: string, dbPath: string): Lock {
   const mine = `${lockPath}.${process.pid}`;
   nodeFs.writeFileSync(mine, `${process.pid}\n`);
   try {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
         nodeFs.linkSync(mine, lockPath);
         return { release: () => unlinkQuietly(lockPath) };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = readLockHolder(lockPath);
-        if (holder !== null && holder !== process.pid && isRunning(holder)) {
-          throw new DatabaseFileError(
-            `Database ${dbPath} is in use by process ${holder} (lock file ${basename(lockPath)}). ` +
-              `Stop that server first; if no server is running, delete ${lockPath}.`,
-          );
-        }
-        unlinkQuietly(lockPath); // left behind by a process that died
+        if (isLive(holder)) throw inUse(dbPath, lockPath, holder!);
+        removeStaleLock(lockPath, dbPath, holder);
       }
     }
     throw new DatabaseFileError(`Could not take the lock ${lockPath} for ${dbPath}: another process keeps taking it.`);
   } finally {
     unlinkQuietly(mine);
   }
+}
+
+const isLive = (pid: number | null) => pid !== null && pid !== process.pid && isRunning(pid);
+
+const inUse = (dbPath: string, lockPath: string, holder: number) =>
+  new DatabaseFileError(
+    `Database ${dbPath} is in use by process ${holder} (lock file ${basename(lockPath)}). ` +
+      `Stop that server first; if no server is running, delete ${lockPath}.`,
+  );
+
+/**
+ * Removes a lock whose holder (`seen`) was found dead. Another server starting at the same moment
+ * may have replaced it with its own in between; so the lock is first moved aside (atomically) and
+ * what was moved is looked at: a live server's lock goes back, and this start refuses.
+ */
+export function removeStaleLock(lockPath: string, dbPath: string, seen: number | null): void {
+  const aside = `${lockPath}.stale.${process.pid}`;
+  try {
+    nodeFs.renameSync(lockPath, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else removed it
+    throw error;
+  }
+  const moved = readLockHolder(aside);
+  if (moved !== seen && isLive(moved)) {
+    try {
+      nodeFs.linkSync(aside, lockPath);
+    } finally {
+      unlinkQuietly(aside);
+    }
+    throw inUse(dbPath, lockPath, moved!);
+  }
+  unlinkQuietly(aside);
 }
 
 function readLockHolder(lockPath: string): number | null {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +16,7 @@ import {
   lockPathOf,
   openSqlJsDatabase,
   readMigrations,
+  removeStaleLock,
   snapshotTempPathOf,
   type SqlJsDatabase,
   type SqlJsOptions,
@@ -336,5 +337,20 @@ describe('sql.js adapter: crash windows', () => {
     expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(process.pid));
     db.close();
     expect(existsSync(lockPathOf(path))).toBe(false);
+  });
+
+  it('removing a stale lock puts back a live server\'s lock that replaced it meanwhile', async () => {
+    // This start read a dead pid from the lock; before it removed the lock, another server
+    // (here: our parent process, which is alive) took the lock over with its own pid.
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    writeFileSync(lockPathOf(path), `${process.ppid}\n`);
+    expect(() => removeStaleLock(lockPathOf(path), path, dead)).toThrow(new RegExp(`in use by process ${process.ppid}`));
+    expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(process.ppid));
+    expect(fs.readdirSync(dir)).toEqual([basename(lockPathOf(path))]);
+
+    // The lock really was the dead one: it goes.
+    writeFileSync(lockPathOf(path), `${dead}\n`);
+    removeStaleLock(lockPathOf(path), path, dead);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
