@@ -13,6 +13,8 @@ export interface Config {
   tokenTtlSeconds: number;
   passwordPolicy: PasswordPolicy;
   scrypt: ScryptParams;
+  /** How long a mail sink may take before the mail is given up on (logged as mail_failed). */
+  mailTimeoutMs: number;
 }
 
 export type ConfigVars = Record<string, string | undefined>;
@@ -22,6 +24,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+export const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
 
 function integer(vars: ConfigVars, name: string, fallback: number, min: number, max: number): number {
   const raw = vars[name];
@@ -65,6 +68,7 @@ export function loadConfig(vars: ConfigVars): Config {
     tokenTtlSeconds: integer(vars, 'TOKEN_TTL_SECONDS', DEFAULT_TOKEN_TTL_SECONDS, 60, 30 * 24 * 60 * 60),
     passwordPolicy: { minLength: passwordMin, maxLength: passwordMax },
     scrypt,
+    mailTimeoutMs: integer(vars, 'MAIL_TIMEOUT_MS', DEFAULT_MAIL_TIMEOUT_MS, 1, 60_000),
   };
 }
 

@@ -83,14 +83,38 @@ export function afterResponse(c: AppContext, work: Promise<unknown>): void {
   }
 }
 
-/** Hands a mail to the sink without letting the sink's failure reach the request. */
+/** The mail sink did not finish within config.mailTimeoutMs. */
+export class MailTimeoutError extends Error {
+  override name = 'MailTimeoutError';
+}
+
+/**
+ * Hands a mail to the sink without letting the sink reach the request: the sink may throw, reject
+ * or never settle, and the response goes out all the same. A sink that has not settled after
+ * mailTimeoutMs is given up on, so that a hanging mailer holds a timer and a promise per mail for
+ * that long at most, not for ever (the user can ask for a new link).
+ */
 export function sendMail(c: AppContext, mail: Mail): void {
   const { deps } = c.var;
+  let sending: Promise<void>;
+  try {
+    sending = deps.mail.send(mail);
+  } catch (error) {
+    sending = Promise.reject(error);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MailTimeoutError()), deps.config.mailTimeoutMs);
+    // On Node a pending mail must not keep a stopping server alive.
+    (timer as { unref?: () => void }).unref?.();
+  });
   afterResponse(
     c,
-    deps.mail.send(mail).catch((error: unknown) => {
-      deps.log('mail_failed', { template: mail.template, reason: error instanceof Error ? error.name : 'unknown' });
-    }),
+    Promise.race([sending, timeout])
+      .catch((error: unknown) => {
+        deps.log('mail_failed', { template: mail.template, reason: error instanceof Error ? error.name : 'unknown' });
+      })
+      .finally(() => clearTimeout(timer)),
   );
 }
 

@@ -34,6 +34,7 @@ describe(`configuration (${backend.name})`, () => {
       tokenTtlSeconds: 86400,
       passwordPolicy: { minLength: 15, maxLength: 256 },
       scrypt: { logN: 14, r: 8, p: 5 },
+      mailTimeoutMs: 10_000,
     });
     expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
   });
@@ -41,6 +42,7 @@ describe(`configuration (${backend.name})`, () => {
   it('refuses bad values with a message naming the variable', () => {
     expect(() => loadConfig({})).toThrow(/PUBLIC_URL/);
     expect(() => loadConfig({ PUBLIC_URL: 'ftp://x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', MAIL_TIMEOUT_MS: '0' })).toThrow(/MAIL_TIMEOUT_MS/);
     expect(() => loadConfig({ PUBLIC_URL: 'https://x.test/?a=1' })).toThrow(/query/);
     expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', TOKEN_TTL_SECONDS: 'soon' })).toThrow(/TOKEN_TTL_SECONDS/);
     expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', PASSWORD_MIN_LENGTH: '4' })).toThrow(/PASSWORD_MIN_LENGTH/);
