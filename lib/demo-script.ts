@@ -31,8 +31,10 @@ export const DEMO_SCRIPT = String.raw`'use strict';
     } else if (status === 200 && body && body.user) {
       nodes.push(sentence('Logged in as ' + body.user.email + '. The account was registered on ' + when(body.user.createdAt) + ' and is active since ' + when(body.user.activatedAt) + '.'));
     } else if (body && typeof body.title === 'string') {
-      nodes.push(sentence(body.title + (body.detail ? '. ' + body.detail : '.')));
-      if (Array.isArray(body.errors) && body.errors.length > 0) {
+      var fields = Array.isArray(body.errors) && body.errors.length > 0;
+      // A validation problem's detail points at its errors member; the list below says it for people.
+      nodes.push(sentence(fields ? body.title + '. Please correct:' : body.title + (body.detail ? '. ' + body.detail : '.')));
+      if (fields) {
         var list = document.createElement('ul');
         body.errors.forEach(function (error) {
           var name = String(error.pointer || '').replace(/^\//, '');
