@@ -1,31 +1,23 @@
-/**
- * The real Node server (`node functions/server.ts`, what `npm start` runs) as a child process, for
- * tests that need a real port: its stdout is parsed into the JSON lines it writes (events and
- * mails), and tests wait for the lines they expect.
- */
+/** Starts the real Node server as a child process and reads its JSON lines (mails, events). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-export interface LogLine {
-  event: string;
-  [field: string]: unknown;
-}
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ServerProcess {
+  child: ChildProcess;
   url: string;
-  port: number;
-  lines: LogLine[];
-  /** The first line (from `from` on) that matches, waiting for it up to `timeoutMs`. */
-  waitFor(match: (line: LogLine) => boolean, options?: { from?: number; timeoutMs?: number }): Promise<LogLine>;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
+  lines: Array<Record<string, unknown>>;
+  stderr: () => string;
+  /** Resolves with the first line (already seen or yet to come) that matches. */
+  waitForLine(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  /** Signals the whole process group (npm and the server under it). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** A port that was free a moment ago: the server needs to know its port before it starts, for PUBLIC_URL. */
-export async function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -36,63 +28,62 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startServer(env: Record<string, string>, port?: number): Promise<ServerProcess> {
-  const chosen = port ?? (await freePort());
-  const url = `http://127.0.0.1:${chosen}`;
-  const child: ChildProcess = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'functions/server.ts'], {
+export async function startServer(env: Record<string, string>, command: string[] = ['npm', 'start', '--silent']): Promise<ServerProcess> {
+  const port = env.PORT ?? String(await freePort());
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(chosen), PUBLIC_URL: url, ...env },
+    env: { ...process.env, SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a signal reaches npm and the server alike, as Ctrl-C in a terminal does.
+    detached: true,
   });
-  const lines: LogLine[] = [];
-  const waiters = new Set<() => void>();
-  let stderr = '';
-  let pending = '';
-  let exited: number | null | undefined;
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exited = code))));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop()!;
-    for (const part of parts) {
-      if (part.trim() === '') continue;
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  let buffer = '';
+  let errText = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const raw = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
       try {
-        lines.push(JSON.parse(part) as LogLine);
+        const line = JSON.parse(raw) as Record<string, unknown>;
+        lines.push(line);
+        for (const w of waiters.filter((w) => w.match(line))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
       } catch {
-        lines.push({ event: 'unparsed', text: part });
+        // not one of our JSON lines
       }
     }
-    for (const wake of waiters) wake();
   });
-  void exit.then(() => waiters.forEach((wake) => wake()));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errText += chunk));
+  // 'close' waits for every process holding the pipes (the server under npm too), not just the child.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
 
-  const waitFor: ServerProcess['waitFor'] = (match, { from = 0, timeoutMs = 15_000 } = {}) =>
-    new Promise((resolve, reject) => {
-      const look = () => {
-        const found = lines.slice(from).find(match);
-        if (found) return done(() => resolve(found));
-        if (exited !== undefined) done(() => reject(new Error(`server exited (${exited}) first; stderr: ${stderr}`)));
-      };
-      const timer = setTimeout(() => done(() => reject(new Error(`no matching line in ${timeoutMs} ms; lines: ${JSON.stringify(lines)}; stderr: ${stderr}`))), timeoutMs);
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        waiters.delete(look);
-        settle();
-      };
-      waiters.add(look);
-      look();
+  const waitForLine = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching line in ${timeoutMs} ms; stderr: ${errText}`)), timeoutMs);
+      waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      void exited.then((code) => reject(new Error(`server exited (${code}) first; stderr: ${errText}`)));
     });
+  };
 
-  await waitFor((line) => line.event === 'server_started');
+  await waitForLine((l) => l.event === 'server_started', 30_000);
   return {
-    url,
-    port: chosen,
+    child,
+    url: `http://127.0.0.1:${port}`,
     lines,
-    waitFor,
-    async stop() {
-      if (exited === undefined) child.kill('SIGTERM');
-      return exit;
+    stderr: () => errText,
+    waitForLine,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, signal);
+      return exited;
     },
   };
 }
