@@ -46,7 +46,7 @@ const activateRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'The account is active (now, or already: a second use of the link is a success)',
+      description: 'The account is active (now, or already: a second use of the link is a success). JSON for JSON, a page for the page\'s form',
       content: { 'application/json': { schema: Active }, ...HTML },
     },
     // The page's form gets pages for what a person can meet; JSON clients get problem details.

@@ -33,7 +33,7 @@ const route = createRoute({
   },
   responses: {
     202: {
-      description: 'Accepted; a new link was written if the address is waiting for activation',
+      description: 'Accepted; a new link was written if the address is waiting for activation. JSON for JSON, a page for a page\'s form',
       content: { 'application/json': { schema: Pending }, 'text/html': { schema: z.string() } },
     },
     // The expired-link page's form gets pages; JSON clients get problem details.

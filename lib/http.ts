@@ -193,7 +193,11 @@ export function withPages<R extends Record<number, { description: string; conten
   const out: Record<number, unknown> = { ...responses };
   for (const status of statuses) {
     const entry = responses[status] ?? { description: PROBLEM_DESCRIPTIONS[status] ?? 'Page', ...headersFor(status) };
-    out[status] = { ...entry, content: { ...(entry.content ?? {}), ...HTML_PAGE } };
+    out[status] = {
+      ...entry,
+      description: `${entry.description}. A form-encoded request (a page's form) gets a page (text/html); JSON gets the JSON shown`,
+      content: { ...(entry.content ?? {}), ...HTML_PAGE },
+    };
   }
   return out as R;
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
 if [ -x "$CHROMIUM" ]; then
-  echo "chromium: $("$CHROMIUM" --version 2>/dev/null || echo present)"
+  echo "chromium: $("$CHROMIUM" --version 2>/dev/null || echo present at "$CHROMIUM")"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -14,4 +14,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
-echo "chromium: $("$CHROMIUM" --version)"
+if [ ! -x "$CHROMIUM" ]; then
+  echo "chromium: installed, but nothing is at $CHROMIUM (set CHROMIUM_PATH)" >&2
+  exit 1
+fi
+echo "chromium: $("$CHROMIUM" --version 2>/dev/null)"

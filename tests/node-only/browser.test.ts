@@ -4,9 +4,11 @@
  * it, press the button, log in on the page; and an expired link, whose page gets a working new one.
  * The activation pages are used with JavaScript switched off, as they must work without it.
  * A screenshot of each page lands in test-artifacts/browser/. scripts/ensure-chromium.sh installs
- * the browser (.ci/run calls it); without it these tests fail, they do not skip.
+ * the browser with apt (.ci/run calls it, and so does this file when the browser is missing);
+ * without a browser these tests fail, they never skip.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +39,12 @@ const servers: ServerProcess[] = [];
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
+  // `npm test` alone works on a fresh machine too: Debian's Chromium comes from apt when missing.
+  if (!existsSync(CHROMIUM)) execFileSync('bash', [fileURLToPath(new URL('../../scripts/ensure-chromium.sh', import.meta.url))], { stdio: 'inherit', timeout: 600_000 });
   mkdirSync(ARTIFACTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'latchkey-browser-'));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, headless: true });
-});
+}, 660_000);
 
 afterEach(async () => {
   for (const context of contexts.splice(0)) await context.close();
