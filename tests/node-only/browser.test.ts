@@ -8,7 +8,8 @@
  * without a browser these tests fail, they never skip.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,8 @@ const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser/', import.
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 const PASSWORD = 'correct horse battery staple';
 const TIMEOUT = 120_000;
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 let browser: Browser;
 let dir: string;
@@ -93,7 +96,31 @@ async function tab(server: ServerProcess, { javaScript = true } = {}) {
   return { page, clean };
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+/**
+ * The accessibility faults axe-core finds (WCAG 2.x A/AA and best practices) in a page's markup. It
+ * runs on a copy of the markup in a tab of its own that may run the axe script and fetches nothing;
+ * the page under test keeps its own CSP and JavaScript setting.
+ */
+async function axeViolations(markup: string): Promise<string[]> {
+  const context = await browser.newContext({ bypassCSP: true });
+  try {
+    const auditor = await context.newPage();
+    await auditor.route('**/*', (route) => route.abort());
+    await auditor.setContent(markup);
+    await auditor.addScriptTag({ content: AXE });
+    // A string, evaluated in the page: this project's TypeScript has no DOM types.
+    return await auditor.evaluate<string[]>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} } })
+      .then((result) => result.violations.map((v) => v.id + ': ' + v.help + ' at ' + JSON.stringify(v.nodes.map((n) => n.target))))`);
+  } finally {
+    await context.close();
+  }
+}
+
+/** A screenshot of the page as it stands, and its accessibility audit, which must find nothing. */
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  expect(await axeViolations(await page.content()), `accessibility of ${name}`).toEqual([]);
+}
 
 /** The link of the activation mail to `address` that the server wrote, other than `except`. */
 async function linkFromMail(server: ServerProcess, address: string, except?: string): Promise<string> {
@@ -104,6 +131,12 @@ async function linkFromMail(server: ServerProcess, address: string, except?: str
 }
 
 describe('in Chromium, against the real server', () => {
+  it('the accessibility audit finds faults where there are some', { timeout: TIMEOUT }, async () => {
+    const found = await axeViolations('<!doctype html><html><head></head><body><form><input type="text"><button></button></form><img src="x.png"></body></html>');
+    const ids = found.map((v) => v.split(':')[0]);
+    expect(ids).toEqual(expect.arrayContaining(['document-title', 'html-has-lang', 'label', 'button-name', 'image-alt']));
+  });
+
   it('register on the demo page, open the mailed link, activate, log in', { timeout: TIMEOUT }, async () => {
     const server = await serve(join(dir, 'flow.sqlite'));
     const { page, clean } = await tab(server);
