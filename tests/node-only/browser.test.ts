@@ -33,6 +33,8 @@ const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser/', import.
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 const PASSWORD = 'correct horse battery staple';
 const TIMEOUT = 120_000;
+// The page waits for the server's answer; on a busy 2-core machine that can take more than a second.
+const POLL = { timeout: 15_000, interval: 50 };
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
@@ -150,14 +152,14 @@ describe('in Chromium, against the real server', () => {
     const register = page.locator('form[data-endpoint="register"]');
     // The forms wait for the script; it has run once they are enabled.
     await register.getByRole('button', { name: 'Register' }).waitFor({ state: 'visible' });
-    await expect.poll(() => register.getByLabel('Email address').isEnabled()).toBe(true);
+    await expect.poll(() => register.getByLabel('Email address').isEnabled(), POLL).toBe(true);
 
     // A weak password first: the API's 422 appears in words, naming the field.
     await register.getByLabel('Email address').fill(address);
     await register.getByLabel('Password', { exact: true }).fill('password');
     await register.getByRole('button', { name: 'Register' }).click();
     const registerResult = register.getByRole('status');
-    await expect.poll(() => registerResult.getAttribute('data-status')).toBe('422');
+    await expect.poll(() => registerResult.getAttribute('data-status'), POLL).toBe('422');
     const refusal = await registerResult.innerText();
     expect(refusal).toMatch(/^The request has invalid fields\. Please correct:\n/);
     expect(refusal).toMatch(/Password: /);
@@ -167,7 +169,7 @@ describe('in Chromium, against the real server', () => {
 
     await register.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await register.getByRole('button', { name: 'Register' }).click();
-    await expect.poll(() => registerResult.getAttribute('data-status')).toBe('202');
+    await expect.poll(() => registerResult.getAttribute('data-status'), POLL).toBe('202');
     expect(await registerResult.innerText()).toMatch(/^Registered\. If this address can be registered, an activation link is on its way/);
     await shot(page, '03-demo-registered');
 
@@ -177,7 +179,7 @@ describe('in Chromium, against the real server', () => {
     await login.getByLabel('Password').fill(PASSWORD);
     await login.getByRole('button', { name: 'Log in' }).click();
     const loginResult = login.getByRole('status');
-    await expect.poll(() => loginResult.getAttribute('data-status')).toBe('403');
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('403');
     expect(await loginResult.innerText()).toMatch(/^Account not activated yet\. Open the activation link/);
     clean();
 
@@ -203,13 +205,13 @@ describe('in Chromium, against the real server', () => {
     mailbox.clean();
 
     await login.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => loginResult.getAttribute('data-status')).toBe('200');
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('200');
     expect(await loginResult.innerText()).toMatch(new RegExp(`^Logged in as ${address.replaceAll('.', '\\.')}\\. The account was registered on .+ and is active since .+\\.$`));
     await shot(page, '07-demo-logged-in');
 
     await login.getByLabel('Password').fill('not the password, surely');
     await login.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => loginResult.getAttribute('data-status')).toBe('401');
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('401');
     expect(await loginResult.innerText()).toBe('Wrong email or password. Check both and try again.');
     clean();
   });
@@ -221,11 +223,11 @@ describe('in Chromium, against the real server', () => {
     const { page, clean } = await tab(server);
     await page.goto(`${server.url}/`);
     const register = page.locator('form[data-endpoint="register"]');
-    await expect.poll(() => register.getByLabel('Email address').isEnabled()).toBe(true);
+    await expect.poll(() => register.getByLabel('Email address').isEnabled(), POLL).toBe(true);
     await register.getByLabel('Email address').fill(address);
     await register.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await register.getByRole('button', { name: 'Register' }).click();
-    await expect.poll(() => register.getByRole('status').getAttribute('data-status')).toBe('202');
+    await expect.poll(() => register.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
     const oldLink = await linkFromMail(server, address);
     clean();
 
@@ -275,10 +277,10 @@ describe('in Chromium, against the real server', () => {
     // The demo page's resend form, for an address that is already active: the same answer as any.
     const resend = page.locator('form[data-endpoint="resend-activation"]');
     await page.goto(`${server.url}/`);
-    await expect.poll(() => resend.getByLabel('Email address').isEnabled()).toBe(true);
+    await expect.poll(() => resend.getByLabel('Email address').isEnabled(), POLL).toBe(true);
     await resend.getByLabel('Email address').fill(address);
     await resend.getByRole('button', { name: 'Send me a new link' }).click();
-    await expect.poll(() => resend.getByRole('status').getAttribute('data-status')).toBe('202');
+    await expect.poll(() => resend.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
     expect(await resend.getByRole('status').innerText()).toMatch(/^If this address is waiting for activation, a new link is on its way to it\./);
     await shot(page, '11-demo-resend');
     clean();
