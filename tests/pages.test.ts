@@ -84,6 +84,13 @@ describe(`the activation pages (${backend.name})`, () => {
 
   it('echoes a hostile but valid address escaped, through the handlers', async () => {
     const h = await createHarness();
+    // Quotes and angle brackets never get this far: the WHATWG address rules refuse them.
+    expect((await h.post('/register', { email: '"<script>"@example.com', password: GOOD_PASSWORD })).status).toBe(422);
+    const refused = await h.post('/resend-activation', 'email=%22%3Cscript%3E%22%40example.com', FORM);
+    expect(refused.status).toBe(422);
+    const refusedPage = await refused.text();
+    expect(refusedPage).toContain('value="&quot;&lt;script&gt;&quot;@example.com"');
+    expect(refusedPage).not.toContain('<script>');
     const token = await h.registerAndGetToken(TRICKY_ADDRESS);
     const confirm = await (await h.get(`/activate?token=${token}`)).text();
     expect(confirm).toContain(`<strong>${TRICKY_ESCAPED}</strong>`);
