@@ -10,6 +10,7 @@ import type { Deps } from '../../lib/deps.ts';
 import type { EventFields } from '../../lib/log.ts';
 import type { Mail } from '../../lib/mail.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
+import { enforceContract } from './contract.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
 export const GOOD_PASSWORD = 'correct horse battery staple';
@@ -76,7 +77,8 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}): Harness {
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
   };
-  const app = createApp(() => deps);
+  // Every response a handler test sees must be one the OpenAPI document promises (tests/support/contract.ts).
+  const app = enforceContract(createApp(() => deps));
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     Promise.resolve(
       app.request(path, {
