@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome } from '../lib/activation.ts';
-import { accepts, bodyKind, createRouter, problemResponses, respondProblem, text, type AppContext } from '../lib/http.ts';
+import { accepts, bodyKind, createRouter, pageResponses, problemResponses, respondProblem, servesPages, text, withPages, type AppContext } from '../lib/http.ts';
 import { activatedPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 
@@ -19,12 +19,13 @@ const showRoute = createRoute({
   method: 'get',
   path: '/activate',
   summary: 'The page behind the activation link (changes nothing)',
+  middleware: [servesPages] as const,
   request: { query: z.object({ token: z.string().optional() }) },
   responses: {
     200: { description: 'Confirmation page with one button, or "already active"', content: HTML },
-    400: { description: 'The link is invalid', content: HTML },
+    400: { description: 'The link is invalid; the page offers a new one', content: HTML },
     410: { description: 'The link has expired; the page offers a new one', content: HTML },
-    ...problemResponses(503),
+    ...pageResponses(500, 503),
   },
 });
 
@@ -35,6 +36,8 @@ const activateRoute = createRoute({
   middleware: [accepts('json', 'form')] as const,
   request: {
     body: {
+      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
+      // type at once. A missing body is still refused, by the 415 or 422 documented below.
       content: {
         'application/json': { schema: TokenBody },
         'application/x-www-form-urlencoded': { schema: TokenBody },
@@ -43,10 +46,11 @@ const activateRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'The account is active (now, or already: a second use of the link is a success)',
+      description: 'The account is active (now, or already: a second use of the link is a success). JSON for JSON, a page for the page\'s form',
       content: { 'application/json': { schema: Active }, ...HTML },
     },
-    ...problemResponses(400, 410, 413, 415, 422, 429, 503),
+    // The page's form gets pages for what a person can meet; JSON clients get problem details.
+    ...withPages(problemResponses(400, 410, 413, 415, 422, 429, 503), 400, 410, 422, 500, 503),
   },
 });
 

@@ -8,11 +8,13 @@ import { DatabaseUnavailableError } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { HashQueueFullError } from '../lib/hash-queue.ts';
 import type { MiddlewareHandler } from 'hono';
-import { createRouter, respondProblem, type AppContext, type AppEnv } from '../lib/http.ts';
+import { createRouter, respondProblem, wantsPage, type AppContext, type AppEnv } from '../lib/http.ts';
+import { errorPage, unavailablePage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
 import { activation } from './activate.ts';
 import { health } from './health.ts';
+import { home } from './home.ts';
 import { login } from './login.ts';
 import { register } from './register.ts';
 import { resendActivation } from './resend-activation.ts';
@@ -49,6 +51,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   app.route('/', activation);
   app.route('/', login);
   app.route('/', resendActivation);
+  app.route('/', home);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -61,7 +64,14 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
 
   app.notFound(() => respondProblem(problem(404, 'not-found', 'Not found', 'No endpoint answers at this path and method.')));
 
-  app.onError((error, c) => {
+  // A person's browser gets a page, not JSON, when something fails on a page route or a page's form.
+  const pageOr = async (c: AppContext, page: () => Promise<Page>, answer: Response, headers: Record<string, string> = {}) => {
+    if (!wantsPage(c)) return answer;
+    const { body, status } = await page();
+    return c.html(body, status, headers);
+  };
+
+  app.onError(async (error, c) => {
     if (error instanceof HTTPException) {
       const status = error.status;
       const title = status === 400 ? 'The request body could not be parsed' : 'Request refused';
@@ -69,9 +79,8 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
     }
     if (error instanceof DatabaseUnavailableError) {
       c.var.deps?.log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
-      return respondProblem(problem(503, 'unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'), {
-        'Retry-After': RETRY_AFTER_SECONDS,
-      });
+      const retry = { 'Retry-After': RETRY_AFTER_SECONDS };
+      return pageOr(c, unavailablePage, respondProblem(problem(503, 'unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'), retry), retry);
     }
     if (error instanceof HashQueueFullError) {
       c.var.deps?.log('hash_queue_full', {});
@@ -80,7 +89,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
       });
     }
     c.var.deps?.log('internal_error', { reason: error instanceof Error ? error.name : 'unknown' });
-    return respondProblem(problem(500, 'internal', 'Internal error', 'Something went wrong on our side.'));
+    return pageOr(c, errorPage, respondProblem(problem(500, 'internal', 'Internal error', 'Something went wrong on our side.')));
   });
 
   return app;

@@ -7,9 +7,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { addRegistration, findAccount, latestRegistration } from '../lib/accounts.ts';
 import { activationLink } from '../lib/config.ts';
 import { parseEmail } from '../lib/emails.ts';
-import { accepts, bodyKind, createRouter, problemResponses, respondProblem, sendMail, text } from '../lib/http.ts';
+import { accepts, bodyKind, createRouter, problemResponses, respondProblem, sendMail, text, withPages } from '../lib/http.ts';
 import { activationMail, alreadyActiveMail } from '../lib/mail.ts';
-import { resendSentPage } from '../lib/pages.ts';
+import { resendRefusedPage, resendSentPage } from '../lib/pages.ts';
 import { validationProblem } from '../lib/problems.ts';
 import { newToken, tokenDigest } from '../lib/tokens.ts';
 import { Pending } from './register.ts';
@@ -23,6 +23,8 @@ const route = createRoute({
   middleware: [accepts('json', 'form')] as const,
   request: {
     body: {
+      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
+      // type at once. A missing body is still refused, by the 415 or 422 documented below.
       content: {
         'application/json': { schema: ResendBody },
         'application/x-www-form-urlencoded': { schema: ResendBody },
@@ -31,10 +33,11 @@ const route = createRoute({
   },
   responses: {
     202: {
-      description: 'Accepted; a new link was written if the address is waiting for activation',
+      description: 'Accepted; a new link was written if the address is waiting for activation. JSON for JSON, a page for a page\'s form',
       content: { 'application/json': { schema: Pending }, 'text/html': { schema: z.string() } },
     },
-    ...problemResponses(400, 413, 415, 422, 429, 503),
+    // The expired-link page's form gets pages; JSON clients get problem details.
+    ...withPages(problemResponses(400, 413, 415, 422, 429, 503), 422, 500, 503),
   },
 });
 
@@ -48,7 +51,13 @@ export const resendActivation = createRouter().openapi(route, async (c) => {
   const asPage = bodyKind(c) === 'form';
   const { email } = asPage ? c.req.valid('form') : c.req.valid('json');
   const parsed = parseEmail(email);
-  if (!parsed.ok) return respondProblem(validationProblem([{ pointer: '/email', detail: parsed.detail }]));
+  if (!parsed.ok) {
+    if (asPage) {
+      const p = await resendRefusedPage(email, parsed.detail);
+      return c.html(p.body, 422);
+    }
+    return respondProblem(validationProblem([{ pointer: '/email', detail: parsed.detail }]));
+  }
   const key = parsed.email.key;
 
   const account = await findAccount(db, key);

@@ -26,9 +26,15 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const config = loadConfig({ ...env, PUBLIC_URL: env.PUBLIC_URL || `http://localhost:${port}` });
   const path = resolve(env.DATABASE_PATH ?? './data/accounts.sqlite');
   mkdirSync(dirname(path), { recursive: true });
-  const database = await openSqlJsDatabase({ path, migrations: readMigrations(MIGRATIONS_DIR) });
-
   const log = jsonEventLog();
+  const database = await openSqlJsDatabase({
+    path,
+    migrations: readMigrations(MIGRATIONS_DIR),
+    // Lower only to exercise snapshots more often (the crash tests do); the default suits service.
+    ...(env.JOURNAL_SNAPSHOT_BYTES ? { minSnapshotBytes: Number(env.JOURNAL_SNAPSHOT_BYTES) } : {}),
+    onSnapshotFailed: (error) => log('snapshot_failed', { reason: error instanceof Error ? error.message : 'unknown' }),
+  });
+
   // scrypt runs on libuv's thread pool: hashes beyond the cores (or the pool's threads) would only
   // wait there, each holding its memory. Waiting in our queue instead costs almost nothing.
   const hashSlots = config.hashMaxInFlight ?? Math.min(availableParallelism(), Number(env.UV_THREADPOOL_SIZE) || 4);
@@ -42,7 +48,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   };
   const app = createApp(() => deps);
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
-    log('server_started', { port: info.port, database: path, publicUrl: config.publicUrl });
+    // PORT=0 lets the system pick a free port; the default links must then name the one it picked.
+    // This runs on 'listening', before any connection is handled.
+    if (!env.PUBLIC_URL && port === 0) deps.config = { ...config, publicUrl: `http://localhost:${info.port}` };
+    log('server_started', { port: info.port, database: path, publicUrl: deps.config.publicUrl });
   });
 
   let stopping = false;

@@ -17,6 +17,8 @@ export interface Config {
   hashMaxInFlight: number | undefined;
   /** Requests that may wait for a hash (HASH_MAX_QUEUED); the next is refused with 503. */
   hashMaxQueued: number;
+  /** How long a mail sink may take before the mail is given up on (logged as mail_failed). */
+  mailTimeoutMs: number;
 }
 
 export type ConfigVars = Record<string, string | undefined>;
@@ -28,6 +30,7 @@ export class ConfigError extends Error {
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
 export const DEFAULT_HASH_MAX_QUEUED = 64;
+export const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
 
 function integer(vars: ConfigVars, name: string, fallback: number, min: number, max: number): number {
   const raw = vars[name];
@@ -73,6 +76,7 @@ export function loadConfig(vars: ConfigVars): Config {
     scrypt,
     hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,
     hashMaxQueued: integer(vars, 'HASH_MAX_QUEUED', DEFAULT_HASH_MAX_QUEUED, 0, 100_000),
+    mailTimeoutMs: integer(vars, 'MAIL_TIMEOUT_MS', DEFAULT_MAIL_TIMEOUT_MS, 1, 60_000),
   };
 }
 

@@ -4,16 +4,32 @@
  * sql.js keeps the whole database in memory, and writing the whole file on every write costs time
  * in proportion to the database. Durability comes instead from a journal: each committed write unit
  * (one run() or one batch()) is appended to `<file>.latchkey-journal` as one JSON line holding its
- * statements and bound values, and fsynced before the call returns. Once the journal has grown to
- * about the size of the snapshot, a new snapshot is written (temp file, fsync, rename) and the
- * journal emptied. At start the snapshot is loaded and the journal replayed past the snapshot's
- * sequence number. Statements bind every time and id from the application, so replay reproduces
- * the same rows.
+ * sequence number, statements and bound values, and fsynced before the call returns. Once the
+ * journal has grown to about the size of the snapshot, a new snapshot is written (temp file, fsync,
+ * rename, directory fsync) and only then the journal emptied. At start the snapshot is loaded and
+ * the journal replayed past the snapshot's sequence number. Statements bind every time and id from
+ * the application, so replay reproduces the same rows. docs/reliability.md lists every crash window
+ * and the test that covers it.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import * as nodeFs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic, type Statement as SqlJsStatement } from 'sql.js';
 import type { Database, RunResult, SqlValue, Statement } from './db.ts';
+
+/** The file operations that can fail under a write; tests replace them to inject faults. */
+export interface WriteIo {
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  fsyncSync(fd: number): void;
+  ftruncateSync(fd: number, length: number): void;
+  renameSync(from: string, to: string): void;
+}
+
+const realIo: WriteIo = {
+  writeSync: (fd, buffer, offset, length) => nodeFs.writeSync(fd, buffer, offset, length),
+  fsyncSync: (fd) => nodeFs.fsyncSync(fd),
+  ftruncateSync: (fd, length) => nodeFs.ftruncateSync(fd, length),
+  renameSync: (from, to) => nodeFs.renameSync(from, to),
+};
 
 export interface SqlJsOptions {
   /** Database file; omit for a database that lives only in memory (tests). */
@@ -22,6 +38,13 @@ export interface SqlJsOptions {
   migrations: Array<[string, string]>;
   /** Journal size that triggers a snapshot, at least; default 4 MiB. */
   minSnapshotBytes?: number;
+  /**
+   * Told when a snapshot taken after a write failed. The write itself stands (the journal holds
+   * it); the snapshot is tried again after the next write.
+   */
+  onSnapshotFailed?: (error: unknown) => void;
+  /** Fault injection for tests. */
+  io?: Partial<WriteIo>;
 }
 
 export interface SqlJsDatabase extends Database {
@@ -43,6 +66,10 @@ const STATE_TABLE = 'latchkey_journal_state';
 /** The application uses a few dozen statements; anything past this is compiled per use. */
 const MAX_CACHED_STATEMENTS = 200;
 
+export const journalPathOf = (path: string) => `${path}.latchkey-journal`;
+export const lockPathOf = (path: string) => `${path}.lock`;
+export const snapshotTempPathOf = (path: string) => `${path}.tmp`;
+
 interface BoundStatement extends Statement {
   readonly sql: string;
   readonly params: SqlValue[];
@@ -52,18 +79,32 @@ type JournalEntry = { seq: number; ops: Array<[string, SqlValue[]]> };
 
 /** The migrations in a folder, as [file name, SQL], in file-name order (D1's convention). */
 export function readMigrations(dir: string): Array<[string, string]> {
-  return readdirSync(dir)
+  return nodeFs
+    .readdirSync(dir)
     .filter((name) => name.endsWith('.sql'))
     .sort()
-    .map((name) => [name, readFileSync(join(dir, name), 'utf8')]);
+    .map((name) => [name, nodeFs.readFileSync(join(dir, name), 'utf8')]);
 }
 
 export async function openSqlJsDatabase(options: SqlJsOptions): Promise<SqlJsDatabase> {
   const SQL = await loadSqlJs();
   const { path } = options;
-  const lock = path ? acquireLock(`${path}.lock`, path) : undefined;
+  const lock = path ? acquireLock(lockPathOf(path), path) : undefined;
   try {
-    const db = path && existsSync(path) ? loadSnapshot(SQL, path) : new SQL.Database();
+    let db: SqlJsDb;
+    if (path && nodeFs.existsSync(path)) {
+      db = loadSnapshot(SQL, path);
+    } else {
+      // A journal without its snapshot holds only the writes after some snapshot that is gone:
+      // replaying it onto an empty database would make up a state that never existed.
+      if (path && sizeOf(journalPathOf(path)) > 0) {
+        throw new DatabaseFileError(
+          `Database file ${path} is missing but its journal ${journalPathOf(path)} is not. Latchkey will not ` +
+            `start an empty database beside it. Restore ${path} from a backup, or move the journal away to start empty.`,
+        );
+      }
+      db = new SQL.Database();
+    }
     return new Engine(db, options, lock).start();
   } catch (error) {
     lock?.release();
@@ -71,13 +112,16 @@ export async function openSqlJsDatabase(options: SqlJsOptions): Promise<SqlJsDat
   }
 }
 
+function damagedAdvice(path: string): string {
+  return (
+    `Latchkey will not replace it with an empty one. Restore ${path} and ${journalPathOf(path)} from a backup, ` +
+    `or move both away to start with an empty database.`
+  );
+}
+
 function loadSnapshot(SQL: SqlJsStatic, path: string): SqlJsDb {
-  const bytes = readFileSync(path);
-  const damaged = (why: string) =>
-    new DatabaseFileError(
-      `Database file ${path} is damaged (${why}). Latchkey will not replace it with an empty one. ` +
-        `Restore it from a backup, or move it away to start with an empty database.`,
-    );
+  const bytes = nodeFs.readFileSync(path);
+  const damaged = (why: string) => new DatabaseFileError(`Database file ${path} is damaged (${why}). ${damagedAdvice(path)}`);
   if (bytes.length === 0) throw damaged('it is empty');
   let db: SqlJsDb | undefined;
   try {
@@ -94,18 +138,23 @@ function loadSnapshot(SQL: SqlJsStatic, path: string): SqlJsDb {
 class Engine {
   private seq = 0;
   private journalFd: number | undefined;
+  /** Bytes of whole, acknowledged entries in the journal: where the next entry starts. */
   private journalBytes = 0;
+  /** A failed append may have left a partial line past journalBytes that could not be cut off yet. */
+  private journalTailUnknown = false;
   private snapshotBytes = 0;
   private readonly totalChanges;
   private readonly statements = new Map<string, SqlJsStatement>();
   private readonly db: SqlJsDb;
   private readonly options: SqlJsOptions;
   private readonly lock: Lock | undefined;
+  private readonly io: WriteIo;
 
   constructor(db: SqlJsDb, options: SqlJsOptions, lock: Lock | undefined) {
     this.db = db;
     this.options = options;
     this.lock = lock;
+    this.io = { ...realIo, ...options.io };
     this.totalChanges = db.prepare('SELECT total_changes()');
   }
 
@@ -120,11 +169,16 @@ class Engine {
     this.db.run(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT`);
     this.db.run(`INSERT OR IGNORE INTO ${STATE_TABLE} (id, seq) VALUES (1, 0)`);
     this.seq = Number(this.db.exec(`SELECT seq FROM ${STATE_TABLE}`)[0]!.values[0]![0]);
-    if (this.options.path) this.replayJournal(`${this.options.path}.latchkey-journal`);
+    const path = this.options.path;
+    if (path) {
+      // A snapshot cut short by a crash: never renamed over the database, so it holds nothing needed.
+      unlinkQuietly(snapshotTempPathOf(path));
+      this.replayJournal(journalPathOf(path));
+    }
     const migrated = this.applyMigrations();
-    if (this.options.path) {
-      if (migrated) this.snapshot();
-      else this.snapshotBytes = fstatSizeOf(this.options.path);
+    if (path) {
+      if (migrated || !nodeFs.existsSync(path)) this.snapshot();
+      else this.snapshotBytes = sizeOf(path);
     }
     return {
       prepare: (sql) => this.statement(sql, []),
@@ -200,21 +254,41 @@ class Engine {
     return out;
   }
 
-  /** Runs the ops atomically; journals them (durably) before committing if they changed anything. */
+  /**
+   * Runs the ops atomically. If they changed anything, their journal entry is on disk (fsynced)
+   * before COMMIT, and COMMIT happens only if it is: memory never runs ahead of the file, and
+   * a write that fails leaves neither a row in memory nor a line in the journal.
+   */
   private transaction(ops: Array<[string, SqlValue[]]>, done: (results: ReturnType<Engine['execute']>[]) => void): void {
     this.db.run('BEGIN IMMEDIATE');
+    let journalled = false;
+    const journalBefore = this.journalBytes;
     try {
       const results = ops.map(([sql, params]) => this.execute(sql, params));
       if (results.some((r) => r.changes > 0)) {
         const seq = this.seq + 1;
         this.db.run(`UPDATE ${STATE_TABLE} SET seq = ? WHERE id = 1`, [seq]);
         this.appendJournal({ seq, ops });
+        journalled = true;
+        this.db.run('COMMIT');
+        journalled = false; // committed: the line stays
         this.seq = seq;
+      } else {
+        this.db.run('COMMIT');
       }
-      this.db.run('COMMIT');
       done(results);
     } catch (error) {
       this.rollbackQuietly();
+      // The entry is in the journal but its transaction did not commit (a deferred constraint, say):
+      // take it back out, or a restart would replay a write whose caller was told it failed.
+      if (journalled) {
+        this.journalBytes = journalBefore;
+        try {
+          this.cutJournalBack();
+        } catch {
+          // journalTailUnknown stays set: the next write, snapshot or close cuts it first.
+        }
+      }
       throw error;
     }
     this.maybeSnapshot();
@@ -229,38 +303,56 @@ class Engine {
   }
 
   private appendJournal(entry: JournalEntry): void {
-    if (!this.options.path) return;
-    this.journalFd ??= openSync(`${this.options.path}.latchkey-journal`, 'a');
+    const path = this.options.path;
+    if (!path) return;
+    this.journalFd ??= nodeFs.openSync(journalPathOf(path), 'a');
+    // Cut off what an earlier failed append left, or refuse: appending after a partial line would
+    // make the journal unreadable from that line on.
+    if (this.journalTailUnknown) this.cutJournalBack();
     const line = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+    const previous = this.journalBytes;
     try {
-      writeSync(this.journalFd, line);
-      fsyncSync(this.journalFd);
-      this.journalBytes += line.length;
+      writeAll(this.io, this.journalFd, line);
+      this.io.fsyncSync(this.journalFd);
+      this.journalBytes = previous + line.length;
     } catch (error) {
-      // Cut off whatever part of the line reached the file, so later lines stay readable.
-      ftruncateSync(this.journalFd, this.journalBytes);
+      this.journalBytes = previous;
+      this.journalTailUnknown = true;
+      try {
+        this.cutJournalBack();
+      } catch {
+        // journalTailUnknown stays set: the next write tries again before appending.
+      }
       throw error;
     }
   }
 
+  /** Truncates the journal to its acknowledged entries. */
+  private cutJournalBack(): void {
+    if (this.journalFd === undefined) return;
+    this.journalTailUnknown = true;
+    this.io.ftruncateSync(this.journalFd, this.journalBytes);
+    this.io.fsyncSync(this.journalFd);
+    this.journalTailUnknown = false;
+  }
+
   private replayJournal(journalPath: string): void {
-    if (!existsSync(journalPath)) return;
-    const text = readFileSync(journalPath, 'utf8');
-    const lines = text.split('\n');
-    // A last line without its newline was never acknowledged: the write was cut short by a crash.
-    // Either way the last piece of the split is not a complete entry: '' or the cut-off line.
-    const complete = lines.slice(0, -1);
-    complete.forEach((line, index) => {
-      let entry: JournalEntry;
-      try {
-        entry = JSON.parse(line) as JournalEntry;
-      } catch {
-        throw new DatabaseFileError(
-          `Journal ${journalPath} is damaged at line ${index + 1}. Latchkey will not guess what it held. ` +
-            `Restore the database and its journal from a backup, or move both away to start empty.`,
-        );
+    if (!nodeFs.existsSync(journalPath)) return;
+    const path = this.options.path!;
+    const bytes = nodeFs.readFileSync(journalPath);
+    // A last line without its newline was never acknowledged: its append was cut short by a crash
+    // (the newline is the last byte written, and the fsync after it is what acknowledges).
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    const lines = bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1);
+    const refuse = (index: number, why: string) =>
+      new DatabaseFileError(`Journal ${journalPath} line ${index + 1} ${why}. ${damagedAdvice(path)}`);
+    lines.forEach((line, index) => {
+      const entry = parseEntry(line);
+      if (!entry) throw refuse(index, 'is damaged; Latchkey will not guess what it held');
+      if (entry.seq <= this.seq) return; // already in the snapshot (a crash came before the journal was emptied)
+      if (entry.seq !== this.seq + 1) {
+        throw refuse(index, `holds write ${entry.seq}, but ${path} ends at write ${this.seq}: the database file is older than its journal`);
       }
-      if (entry.seq <= this.seq) return;
       this.db.run('BEGIN IMMEDIATE');
       try {
         for (const [sql, params] of entry.ops) this.execute(sql, params);
@@ -269,17 +361,19 @@ class Engine {
         this.seq = entry.seq;
       } catch (error) {
         this.rollbackQuietly();
-        throw new DatabaseFileError(`Journal ${journalPath} line ${index + 1} does not apply to ${this.options.path}: ${String(error)}`);
+        throw refuse(index, `does not apply to ${path} (${error instanceof Error ? error.message : String(error)})`);
       }
     });
-    const kept = complete.reduce((n, line) => n + Buffer.byteLength(line, 'utf8') + 1, 0);
-    if (kept !== Buffer.byteLength(text, 'utf8')) {
-      const fd = openSync(journalPath, 'r+');
-      ftruncateSync(fd, kept);
-      fsyncSync(fd);
-      closeSync(fd);
+    if (end !== bytes.length) {
+      const fd = nodeFs.openSync(journalPath, 'r+');
+      try {
+        this.io.ftruncateSync(fd, end);
+        this.io.fsyncSync(fd);
+      } finally {
+        nodeFs.closeSync(fd);
+      }
     }
-    this.journalBytes = kept;
+    this.journalBytes = end;
   }
 
   private applyMigrations(): boolean {
@@ -306,61 +400,97 @@ class Engine {
 
   private maybeSnapshot(): void {
     const threshold = Math.max(this.options.minSnapshotBytes ?? 4 * 1024 * 1024, this.snapshotBytes);
-    if (this.options.path && this.journalBytes >= threshold) this.snapshot();
+    if (!this.options.path || this.journalBytes < threshold) return;
+    try {
+      this.snapshot();
+    } catch (error) {
+      // The write that got us here is durable in the journal already: failing it now would tell
+      // its caller "nothing changed" about a change that a restart brings back.
+      this.options.onSnapshotFailed?.(error);
+    }
   }
 
   snapshot(): void {
     const path = this.options.path;
     if (!path) return;
+    if (this.journalTailUnknown) this.cutJournalBack();
     const bytes = this.db.export();
-    const temp = `${path}.tmp`;
-    const fd = openSync(temp, 'w');
+    // sql.js versions before 1.9 reopened the connection in export(), dropping pragmas: be sure.
+    this.db.run('PRAGMA foreign_keys = ON');
+    const temp = snapshotTempPathOf(path);
+    const fd = nodeFs.openSync(temp, 'w');
     try {
-      writeSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      try {
+        writeAll(this.io, fd, bytes);
+        this.io.fsyncSync(fd);
+      } finally {
+        nodeFs.closeSync(fd);
+      }
+      this.io.renameSync(temp, path);
+    } catch (error) {
+      unlinkQuietly(temp);
+      throw error;
     }
-    renameSync(temp, path);
     syncDirectory(dirname(path));
     this.snapshotBytes = bytes.length;
     // The snapshot holds every journalled write (its seq says so); only now may the journal go.
-    const journal = `${path}.latchkey-journal`;
-    this.journalFd ??= openSync(journal, 'a');
-    ftruncateSync(this.journalFd, 0);
-    fsyncSync(this.journalFd);
+    // A crash before the truncation leaves entries that replay skips by their seq.
+    this.journalFd ??= nodeFs.openSync(journalPathOf(path), 'a');
+    this.journalTailUnknown = true;
+    this.io.ftruncateSync(this.journalFd, 0);
+    this.io.fsyncSync(this.journalFd);
     this.journalBytes = 0;
+    this.journalTailUnknown = false;
   }
 
   close(): void {
     try {
-      if (this.options.path && this.journalBytes > 0) this.snapshot();
+      if (this.options.path && (this.journalBytes > 0 || this.journalTailUnknown)) this.snapshot();
     } finally {
       this.totalChanges.free();
       for (const stmt of this.statements.values()) stmt.free();
       this.statements.clear();
       this.db.close();
-      if (this.journalFd !== undefined) closeSync(this.journalFd);
+      if (this.journalFd !== undefined) nodeFs.closeSync(this.journalFd);
       this.lock?.release();
     }
   }
 }
 
-function fstatSizeOf(path: string): number {
-  const fd = openSync(path, 'r');
+function parseEntry(line: string): JournalEntry | null {
   try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
+    const entry = JSON.parse(line) as JournalEntry;
+    const ok = Number.isSafeInteger(entry?.seq) && Array.isArray(entry.ops) && entry.ops.every((op) => typeof op?.[0] === 'string' && Array.isArray(op[1]));
+    return ok ? entry : null;
+  } catch {
+    return null;
+  }
+}
+
+/** writeSync may write less than asked (a full disk, say); loop until all is written or it throws. */
+function writeAll(io: WriteIo, fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const n = io.writeSync(fd, bytes, offset, bytes.length - offset);
+    if (n <= 0) throw new Error(`write made no progress at byte ${offset} of ${bytes.length}`);
+    offset += n;
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return nodeFs.statSync(path).size;
+  } catch {
+    return 0;
   }
 }
 
 function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+  const fd = nodeFs.openSync(dir, 'r');
   try {
-    fsyncSync(fd);
+    nodeFs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    nodeFs.closeSync(fd);
   }
 }
 
@@ -368,37 +498,69 @@ interface Lock {
   release(): void;
 }
 
-/** One writer per file: a second server on the same database refuses to start. */
+/**
+ * One writer per file: a second server on the same database refuses to start. The lock file holds
+ * the owner's pid; a lock whose owner is gone (a server killed with SIGKILL) is taken over.
+ */
 function acquireLock(lockPath: string, dbPath: string): Lock {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      fsyncSync(fd);
-      closeSync(fd);
-      return { release: () => unlinkQuietly(lockPath) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readLockHolder(lockPath);
-      if (holder !== null && holder !== process.pid && isRunning(holder)) {
-        throw new DatabaseFileError(
-          `Database ${dbPath} is in use by process ${holder} (lock file ${basename(lockPath)}). ` +
-            `Stop that server first; if no server is running, delete ${lockPath}.`,
-        );
+  // Written whole to a private name first and then linked into place, so the lock file never
+  // exists without its pid (link fails if the name exists, like an exclusive create).
+  const mine = `${lockPath}.${process.pid}`;
+  nodeFs.writeFileSync(mine, `${process.pid}\n`);
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        nodeFs.linkSync(mine, lockPath);
+        return { release: () => unlinkQuietly(lockPath) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = readLockHolder(lockPath);
+        if (isLive(holder)) throw inUse(dbPath, lockPath, holder!);
+        removeStaleLock(lockPath, dbPath, holder);
       }
-      unlinkQuietly(lockPath); // left behind by a process that died
     }
+    throw new DatabaseFileError(`Could not take the lock ${lockPath} for ${dbPath}: another process keeps taking it.`);
+  } finally {
+    unlinkQuietly(mine);
   }
-  throw new DatabaseFileError(`Could not take the lock ${lockPath} for ${dbPath}.`);
+}
+
+const isLive = (pid: number | null) => pid !== null && pid !== process.pid && isRunning(pid);
+
+const inUse = (dbPath: string, lockPath: string, holder: number) =>
+  new DatabaseFileError(
+    `Database ${dbPath} is in use by process ${holder} (lock file ${basename(lockPath)}). ` +
+      `Stop that server first; if no server is running, delete ${lockPath}.`,
+  );
+
+/**
+ * Removes a lock whose holder (`seen`) was found dead. Another server starting at the same moment
+ * may have replaced it with its own in between; so the lock is first moved aside (atomically) and
+ * what was moved is looked at: a live server's lock goes back, and this start refuses.
+ */
+export function removeStaleLock(lockPath: string, dbPath: string, seen: number | null): void {
+  const aside = `${lockPath}.stale.${process.pid}`;
+  try {
+    nodeFs.renameSync(lockPath, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else removed it
+    throw error;
+  }
+  const moved = readLockHolder(aside);
+  if (moved !== seen && isLive(moved)) {
+    try {
+      nodeFs.linkSync(aside, lockPath);
+    } finally {
+      unlinkQuietly(aside);
+    }
+    throw inUse(dbPath, lockPath, moved!);
+  }
+  unlinkQuietly(aside);
 }
 
 function readLockHolder(lockPath: string): number | null {
   try {
-    const fd = openSync(lockPath, 'r');
-    const buf = Buffer.alloc(32);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    closeSync(fd);
-    const pid = Number.parseInt(buf.subarray(0, n).toString('utf8'), 10);
+    const pid = Number.parseInt(nodeFs.readFileSync(lockPath, 'utf8'), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
@@ -416,7 +578,7 @@ function isRunning(pid: number): boolean {
 
 function unlinkQuietly(path: string): void {
   try {
-    unlinkSync(path);
+    nodeFs.unlinkSync(path);
   } catch {
     // already gone
   }

@@ -6,28 +6,48 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import type { Deps } from './deps.ts';
 import type { Mail } from './mail.ts';
+import { formErrorPage } from './pages.ts';
 import { pointerTo, problem, problemResponse, validationProblem, type Problem } from './problems.ts';
+import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
 
 export interface AppEnv {
   Bindings: Record<string, unknown>;
-  Variables: { deps: Deps };
+  /** `page`: this request is a person's browser on a page route, so errors answer as pages too. */
+  Variables: { deps: Deps; page?: boolean };
 }
 
 export type AppContext = Context<AppEnv>;
 
-/** A router whose schema failures answer 422 problem+json naming each field. */
+/**
+ * A router whose schema failures answer 422 problem+json naming each field, or, for a form that a
+ * page posted, a page that says the same in words.
+ */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
+    defaultHook: async (result, c) => {
       if (result.success) return;
       const errors = result.error.issues.map((issue) => ({
         pointer: pointerTo(issue.path),
         detail: issue.message,
       }));
+      if (bodyKind(c as AppContext) === 'form') {
+        const p = await formErrorPage(errors);
+        // A finished response: it carries the headers every response must have itself.
+        return new Response(p.body, { status: p.status, headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': 'text/html; charset=UTF-8' } });
+      }
       return problemResponse(validationProblem(errors));
     },
   });
 }
+
+/** Route middleware for the routes a person opens in a browser: their errors become pages. */
+export const servesPages: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set('page', true);
+  await next();
+};
+
+/** A browser page route, or a form that one of the pages posted. */
+export const wantsPage = (c: AppContext): boolean => c.get('page') === true || bodyKind(c) === 'form';
 
 /**
  * A problem response that the typed OpenAPI routes accept for any status they declare. The
@@ -83,27 +103,65 @@ export function afterResponse(c: AppContext, work: Promise<unknown>): void {
   }
 }
 
-/** Hands a mail to the sink without letting the sink's failure reach the request. */
+/** The mail sink did not finish within config.mailTimeoutMs. */
+export class MailTimeoutError extends Error {
+  override name = 'MailTimeoutError';
+}
+
+/**
+ * Hands a mail to the sink without letting the sink reach the request: the sink may throw, reject
+ * or never settle, and the response goes out all the same. A sink that has not settled after
+ * mailTimeoutMs is given up on, so that a hanging mailer holds a timer and a promise per mail for
+ * that long at most, not for ever (the user can ask for a new link).
+ */
 export function sendMail(c: AppContext, mail: Mail): void {
   const { deps } = c.var;
+  let sending: Promise<void>;
+  try {
+    sending = deps.mail.send(mail);
+  } catch (error) {
+    sending = Promise.reject(error);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MailTimeoutError()), deps.config.mailTimeoutMs);
+    // On Node a pending mail must not keep a stopping server alive.
+    (timer as { unref?: () => void }).unref?.();
+  });
   afterResponse(
     c,
-    deps.mail.send(mail).catch((error: unknown) => {
-      deps.log('mail_failed', { template: mail.template, reason: error instanceof Error ? error.name : 'unknown' });
-    }),
+    Promise.race([sending, timeout])
+      .catch((error: unknown) => {
+        deps.log('mail_failed', { template: mail.template, reason: error instanceof Error ? error.name : 'unknown' });
+      })
+      .finally(() => clearTimeout(timer)),
   );
 }
 
+const FieldErrorSchema = z.object({
+  pointer: z.string().openapi({ description: 'JSON Pointer (RFC 6901) to the field in the request body', example: '/password' }),
+  detail: z.string(),
+});
+
 const ProblemSchema = z
   .object({
-    type: z.string(),
+    type: z.string().openapi({ description: 'A URN naming the kind of problem', example: 'urn:latchkey:problem:invalid-credentials' }),
     title: z.string(),
-    status: z.number().int(),
+    status: z.number().int().openapi({ description: 'The HTTP status code, repeated' }),
     detail: z.string().optional(),
-    errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
+    errors: z.array(FieldErrorSchema).optional(),
+    resend: z
+      .object({ method: z.literal('POST'), href: z.string() })
+      .optional()
+      .openapi({ description: 'Where to ask for a new activation link (on 403 not-activated and 410 link-expired)' }),
   })
   .passthrough()
-  .openapi('Problem');
+  .openapi('Problem', { description: 'RFC 9457 problem details' });
+
+const ValidationProblemSchema = ProblemSchema.extend({
+  status: z.literal(422),
+  errors: z.array(FieldErrorSchema).min(1),
+}).openapi('ValidationProblem', { description: 'RFC 9457 problem details naming each invalid field' });
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The body is not valid JSON, or the link is invalid',
@@ -115,21 +173,57 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   415: 'The body is not of a supported media type',
   422: 'A field is missing or invalid; `errors` names each one',
   429: 'Too many requests; see Retry-After',
+  500: 'Internal error (nothing about it is disclosed)',
   503: 'Temporarily unavailable; see Retry-After',
 };
 
-/** OpenAPI response entries for problem answers, with the Retry-After header where it is sent. */
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'integer' as const, minimum: 0 } },
+};
+const ACCEPT = {
+  Accept: { description: 'The media types this endpoint takes (RFC 9110, section 15.5.16)', required: true, schema: { type: 'string' as const } },
+};
+
+const headersFor = (status: number) => (status === 429 || status === 503 ? { headers: RETRY_AFTER } : status === 415 ? { headers: ACCEPT } : {});
+
+/**
+ * OpenAPI response entries for problem answers, with the headers that come with them. Every route
+ * also gets 500, which the app's error handler can answer anywhere.
+ */
 export function problemResponses<S extends number>(...statuses: S[]) {
-  const entries = statuses.map((status) => {
-    const retry = status === 429 || status === 503;
-    return [
-      status,
-      {
-        description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-        content: { 'application/problem+json': { schema: ProblemSchema } },
-        ...(retry ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } } } } : {}),
-      },
-    ] as const;
-  });
+  const all = [...new Set<number>([...statuses, 500])];
+  const entries = all.map((status) => [
+    status,
+    {
+      description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+      content: { 'application/problem+json': { schema: status === 422 ? ValidationProblemSchema : ProblemSchema } },
+      ...headersFor(status),
+    },
+  ] as const);
+  return Object.fromEntries(entries) as Record<S | 500, (typeof entries)[number][1]>;
+}
+
+const HTML_PAGE = { 'text/html': { schema: z.string().openapi({ description: 'A page for people' }) } };
+
+/** Error answers of a route that only people open (GET pages): pages, never problem+json. */
+export function pageResponses<S extends number>(...statuses: S[]) {
+  const entries = statuses.map((status) => [status, { description: PROBLEM_DESCRIPTIONS[status] ?? 'Page', ...headersFor(status), content: HTML_PAGE }] as const);
   return Object.fromEntries(entries) as Record<S, (typeof entries)[number][1]>;
+}
+
+/**
+ * The same entries for a route that people reach with a browser or a page's form: those statuses
+ * can also answer with a page (text/html) instead of problem+json.
+ */
+export function withPages<R extends Record<number, { description: string; content?: Record<string, unknown> }>>(responses: R, ...statuses: number[]): R {
+  const out: Record<number, unknown> = { ...responses };
+  for (const status of statuses) {
+    const entry = responses[status] ?? { description: PROBLEM_DESCRIPTIONS[status] ?? 'Page', ...headersFor(status) };
+    out[status] = {
+      ...entry,
+      description: `${entry.description}. A form-encoded request (a page's form) gets a page (text/html); JSON gets the JSON shown`,
+      content: { ...(entry.content ?? {}), ...HTML_PAGE },
+    };
+  }
+  return out as R;
 }

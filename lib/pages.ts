@@ -1,15 +1,20 @@
 /**
  * The few HTML pages a person sees: the page behind the activation link and its outcomes.
  * They work without JavaScript and without the stylesheet, escape everything they echo (hono/html
- * does), and load nothing from anywhere: the one inline stylesheet is allowed by its hash.
+ * escapes & < > " ' in every interpolation), and load nothing from anywhere: the one inline
+ * stylesheet is allowed by its hash. Forms post to relative URLs, so the pages work under any
+ * PUBLIC_URL path prefix.
  */
 import { createHash } from 'node:crypto';
 import { html, raw } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
 
 const STYLE = `body{font:1rem/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
-h1{font-size:1.5rem}button{font:inherit;padding:.5rem 1rem;cursor:pointer}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}button{font:inherit;padding:.5rem 1rem;cursor:pointer}
 input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box;margin:.25rem 0 1rem}
-label{display:block;font-weight:600}.note{color:#555}`;
+label{display:block;font-weight:600}.note{color:#555}.error{color:#a00000;font-weight:600}
+fieldset{border:0;padding:0;margin:0}section{border-top:1px solid #ccc;margin-top:1.5rem}
+.result{min-height:1.5rem;margin-top:.75rem}.result ul{margin:.25rem 0}`;
 
 export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
@@ -17,11 +22,14 @@ export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('
 export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
 export interface Page {
-  status: 200 | 400 | 410 | 503;
+  status: 200 | 202 | 400 | 410 | 422 | 500 | 503;
   body: string;
 }
 
-async function layout(title: string, content: unknown): Promise<string> {
+type Content = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+/** The frame every page shares; `head` takes extra elements such as the demo page's script. */
+export async function renderPage(title: string, content: Content, head: Content | '' = ''): Promise<string> {
   const page = await html`<!doctype html>
 <html lang="en">
 <head>
@@ -30,6 +38,7 @@ async function layout(title: string, content: unknown): Promise<string> {
 <meta name="referrer" content="no-referrer">
 <title>${title} · Latchkey</title>
 <style>${raw(STYLE)}</style>
+${head}
 </head>
 <body>
 <main>
@@ -44,7 +53,7 @@ ${content}
 export async function confirmPage(email: string, token: string): Promise<Page> {
   return {
     status: 200,
-    body: await layout(
+    body: await renderPage(
       'Activate your account',
       html`<p>Activate the account for <strong>${email}</strong>?</p>
 <form method="post" action="activate">
@@ -59,7 +68,7 @@ export async function confirmPage(email: string, token: string): Promise<Page> {
 export async function activatedPage(email: string, already: boolean): Promise<Page> {
   return {
     status: 200,
-    body: await layout(
+    body: await renderPage(
       already ? 'Account already active' : 'Account activated',
       html`<p>The account for <strong>${email}</strong> is active. You can now log in with your email address and password.</p>`,
     ),
@@ -69,7 +78,7 @@ export async function activatedPage(email: string, already: boolean): Promise<Pa
 export async function invalidLinkPage(): Promise<Page> {
   return {
     status: 400,
-    body: await layout(
+    body: await renderPage(
       'This link does not work',
       html`<p>The activation link is incomplete or not one we sent. Copy the whole link from the mail, or ask for a new one.</p>
 ${resendForm('')}`,
@@ -80,7 +89,7 @@ ${resendForm('')}`,
 export async function expiredLinkPage(email: string): Promise<Page> {
   return {
     status: 410,
-    body: await layout(
+    body: await renderPage(
       'This link has expired',
       html`<p>Activation links work for a limited time. Ask for a new one and use it soon.</p>
 ${resendForm(email)}`,
@@ -90,10 +99,30 @@ ${resendForm(email)}`,
 
 export async function resendSentPage(): Promise<Page> {
   return {
-    status: 200,
-    body: await layout(
+    status: 202,
+    body: await renderPage(
       'Check your mail',
       html`<p>If that address has an account waiting for activation, a new link is on its way. Older links no longer matter once you use the new one.</p>`,
+    ),
+  };
+}
+
+/** The resend form again, with what was wrong with the address it was given. */
+export async function resendRefusedPage(email: string, detail: string): Promise<Page> {
+  return {
+    status: 422,
+    body: await renderPage('Check the email address', resendForm(email, detail)),
+  };
+}
+
+/** A form arrived without the fields its page sends (a hand-made request, or a stale page). */
+export async function formErrorPage(errors: ReadonlyArray<{ pointer: string; detail: string }>): Promise<Page> {
+  return {
+    status: 422,
+    body: await renderPage(
+      'The form could not be used',
+      html`<p>The form was sent without what it needs. Go back, reload the page and try again.</p>
+<ul>${errors.map((e) => html`<li>${e.pointer.slice(1) || 'form'}: ${e.detail}</li>`)}</ul>`,
     ),
   };
 }
@@ -101,14 +130,23 @@ export async function resendSentPage(): Promise<Page> {
 export async function unavailablePage(): Promise<Page> {
   return {
     status: 503,
-    body: await layout('Please try again shortly', html`<p>The service is busy or briefly unavailable. Nothing was changed; try again in a moment.</p>`),
+    body: await renderPage('Please try again shortly', html`<p>The service is busy or briefly unavailable. Nothing was changed; try again in a moment.</p>`),
   };
 }
 
-function resendForm(email: string) {
+export async function errorPage(): Promise<Page> {
+  return {
+    status: 500,
+    body: await renderPage('Something went wrong', html`<p>Something went wrong on our side. Please try again later.</p>`),
+  };
+}
+
+function resendForm(email: string, error?: string) {
+  const described = error === undefined ? '' : html` aria-invalid="true" aria-describedby="email-error"`;
   return html`<form method="post" action="resend-activation">
 <label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="email" required value="${email}">
+${error === undefined ? '' : html`<p class="error" id="email-error">${error}</p>`}
+<input id="email" name="email" type="email" autocomplete="email" required value="${email}"${described}>
 <button type="submit">Send me a new link</button>
 </form>`;
 }

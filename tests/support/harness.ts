@@ -11,6 +11,7 @@ import type { EventFields } from '../../lib/log.ts';
 import type { Mail } from '../../lib/mail.ts';
 import { queuedHasher } from '../../lib/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
+import { enforceContract } from './contract.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
 export const GOOD_PASSWORD = 'correct horse battery staple';
@@ -60,13 +61,19 @@ export function tokenFromLink(link: string | undefined): string {
 /** Hash slots when HASH_MAX_IN_FLIGHT is unset: what a small server would have. */
 const HARNESS_HASH_SLOTS = 4;
 
+type WrapHasher = (hasher: PasswordHasher) => PasswordHasher;
+
 export async function createHarness(
   vars: ConfigVars = {},
   wrap: (db: Database) => Database = (db) => db,
-  wrapHasher: (hasher: PasswordHasher) => PasswordHasher = (hasher) => hasher,
+  wrapHasher: WrapHasher = (hasher) => hasher,
 ): Promise<Harness> {
-  const raw = await backend.freshDatabase();
-  const db = guardDatabase(wrap(raw));
+  return harnessOn(wrap(await backend.freshDatabase()), vars, wrapHasher);
+}
+
+/** A second app over an existing database (another configuration, say), without resetting it. */
+export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: WrapHasher = (hasher) => hasher): Harness {
+  const db = guardDatabase(raw);
   const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
   const mails: Mail[] = [];
   const events: Harness['events'] = [];
@@ -84,7 +91,8 @@ export async function createHarness(
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
   };
-  const app = createApp(() => deps);
+  // Every response a handler test sees must be one the OpenAPI document promises (tests/support/contract.ts).
+  const app = enforceContract(createApp(() => deps));
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     Promise.resolve(
       app.request(path, {

@@ -1,0 +1,75 @@
+/**
+ * The demo page at GET /: register, log in and ask for a new link through the JSON API, so that a
+ * newcomer can try the whole flow with `npm start` and a browser. The forms are switched off until
+ * the script runs (posting them without it would put a password in a URL or hit a JSON-only
+ * endpoint); the page says so when JavaScript is off. It loads only this origin's script.
+ */
+import { createHash } from 'node:crypto';
+import { html } from 'hono/html';
+import { DEMO_SCRIPT } from './demo-script.ts';
+import { renderPage, STYLE_HASH } from './pages.ts';
+
+/** Subresource Integrity of the script, so the page runs exactly the script this build serves. */
+export const DEMO_SCRIPT_INTEGRITY = `sha384-${createHash('sha384').update(DEMO_SCRIPT).digest('base64')}`;
+
+/** The strict page policy plus this origin's script and fetch() calls to this origin. */
+export const DEMO_CSP = `default-src 'none'; script-src 'self'; connect-src 'self'; style-src ${STYLE_HASH}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+
+function field(form: string, name: string, label: string, type: string, autocomplete: string, hint?: string) {
+  const id = `${form}-${name}`;
+  const hintId = `${id}-hint`;
+  return html`<label for="${id}">${label}</label>
+${hint === undefined ? '' : html`<p class="note" id="${hintId}">${hint}</p>`}
+<input id="${id}" name="${name}" type="${type}" autocomplete="${autocomplete}" required${hint === undefined ? '' : html` aria-describedby="${hintId}"`}>`;
+}
+
+function apiForm(endpoint: string, heading: string, intro: string, fields: unknown, button: string) {
+  return html`<section aria-labelledby="${endpoint}-heading">
+<h2 id="${endpoint}-heading">${heading}</h2>
+<p>${intro}</p>
+<form data-endpoint="${endpoint}" method="post" action="#" novalidate>
+<fieldset disabled>
+${fields}
+<button type="submit">${button}</button>
+</fieldset>
+<div class="result" role="status" aria-live="polite"></div>
+</form>
+</section>`;
+}
+
+export async function demoPage(passwordMinLength: number): Promise<string> {
+  return renderPage(
+    'Try Latchkey',
+    html`<p>This page calls Latchkey's JSON API, as your own app would, and says what each answer means.</p>
+<noscript><p class="error">This page needs JavaScript to call the API. Without it, use the curl examples in the README; the activation link works without JavaScript.</p></noscript>
+${apiForm(
+  'register',
+  '1. Register',
+  'Choose an email address and a password.',
+  html`${field('register', 'email', 'Email address', 'email', 'email')}
+${field('register', 'password', 'Password', 'password', 'new-password', `At least ${passwordMinLength} characters. A few unrelated words make a good one.`)}`,
+  'Register',
+)}
+<section aria-labelledby="activate-heading">
+<h2 id="activate-heading">2. Activate</h2>
+<p>Open the link from the activation mail and press its button. Running <code>npm start</code>, the mail is a line in the terminal that starts with <code>{"event":"mail"</code>: copy its <code>link</code> into the address bar.</p>
+</section>
+${apiForm(
+  'login',
+  '3. Log in',
+  'Once the account is active, log in with the same address and password.',
+  html`${field('login', 'email', 'Email address', 'email', 'email')}
+${field('login', 'password', 'Password', 'password', 'current-password')}`,
+  'Log in',
+)}
+${apiForm(
+  'resend-activation',
+  'Lost the link?',
+  'Ask for a new activation link for an address that is still waiting for activation.',
+  field('resend', 'email', 'Email address', 'email', 'email'),
+  'Send me a new link',
+)}
+<p class="note">For developers: the API is described by <a href="openapi.json">its OpenAPI document</a>.</p>`,
+    html`<script src="demo.js" integrity="${DEMO_SCRIPT_INTEGRITY}" defer></script>`,
+  );
+}

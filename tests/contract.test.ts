@@ -1,0 +1,157 @@
+/**
+ * The OpenAPI contract, both ways. The harness checks every response any handler test sees against
+ * /openapi.json (tests/support/contract.ts); this file proves that check can fail, and drives every
+ * documented answer at least once, so the document promises nothing the app never sends.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import type { Database } from '../lib/db.ts';
+import { contractChecker, contractLog, type OpenApiDocument } from './support/contract.ts';
+import { createHarness, GOOD_PASSWORD, type Harness } from './support/harness.ts';
+
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+/** A database whose every statement fails, as a lost D1 binding or a locked file would. */
+const brokenDb = (): Database => ({
+  prepare() {
+    throw new Error('database is gone');
+  },
+  async batch() {
+    throw new Error('database is gone');
+  },
+});
+
+async function documentOf(h: Harness): Promise<OpenApiDocument> {
+  return (await (await h.get('/openapi.json')).json()) as OpenApiDocument;
+}
+
+/**
+ * Documented answers that this file does not provoke, and why. Anything else the document lists
+ * must be seen below.
+ */
+const NOT_DRIVEN: Array<[RegExp, string]> = [
+  [/ 429 /, 'throttling answers are driven by the throttling tests'],
+  [/^GET \/demo\.js 500 /, 'the script is a constant: nothing on its route can fail'],
+];
+
+describe(`the OpenAPI contract (${backend.name})`, () => {
+  it('the check refuses responses the document does not promise', async () => {
+    const h = await createHarness();
+    const check = contractChecker(await documentOf(h));
+    const login = new Request('http://localhost/login', { method: 'POST' });
+    const json = (status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}) =>
+      new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type, ...headers } });
+    const user = { id: '0b7f4c1e-2b8a-4f0e-9a51-3d1f3b2c9e10', email: 'a@example.com', createdAt: '2026-01-15T12:00:00.000Z', activatedAt: '2026-01-15T12:00:00.000Z' };
+
+    expect((await check(login, json(200, { user }))).violations).toEqual([]);
+    expect((await check(login, json(418, { user }))).violations.join()).toMatch(/status not documented/);
+    expect((await check(login, json(200, { user }, 'text/plain'))).violations.join()).toMatch(/media type not documented/);
+    expect((await check(login, json(200, { user: { ...user, id: 'not-a-uuid' } }))).violations.join()).toMatch(/does not match/);
+    expect((await check(login, json(200, { user: { id: user.id } }))).violations.join()).toMatch(/does not match/);
+    const unavailable = { type: 'urn:latchkey:problem:unavailable', title: 'Temporarily unavailable', status: 503 };
+    expect((await check(login, json(503, unavailable, 'application/problem+json', { 'Retry-After': '5' }))).violations).toEqual([]);
+    expect((await check(login, json(503, unavailable, 'application/problem+json'))).violations.join()).toMatch(/Retry-After missing/);
+    expect((await check(login, json(401, { ...unavailable, status: 503 }, 'application/problem+json'))).violations.join()).toMatch(/status member/);
+    expect((await check(login, json(422, { ...unavailable, status: 422 }, 'application/problem+json'))).violations.join()).toMatch(/does not match/);
+    const nowhere = new Request('http://localhost/nowhere');
+    expect((await check(nowhere, json(200, {}))).violations.join()).toMatch(/undocumented operation/);
+  });
+
+  it('documents every endpoint with its request bodies', async () => {
+    const doc = await documentOf(await createHarness());
+    expect(doc.openapi).toBe('3.1.0');
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
+    expect(operations.sort()).toEqual(
+      ['GET /', 'GET /activate', 'GET /demo.js', 'GET /health', 'POST /activate', 'POST /login', 'POST /register', 'POST /resend-activation'].sort(),
+    );
+    const bodyTypes = (path: string) => Object.keys((doc.paths[path]!.post as unknown as { requestBody: { content: object } }).requestBody.content).sort();
+    expect(bodyTypes('/register')).toEqual(['application/json']);
+    expect(bodyTypes('/login')).toEqual(['application/json']);
+    expect(bodyTypes('/activate')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    expect(bodyTypes('/resend-activation')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+  });
+
+  it('the app sends every answer that the document lists', async () => {
+    const h = await createHarness();
+    const expectStatus = async (res: Promise<Response>, status: number) => expect((await res).status).toBe(status);
+
+    // The happy path, for JSON clients and for the pages.
+    await expectStatus(h.get('/'), 200);
+    await expectStatus(h.get('/demo.js'), 200);
+    await expectStatus(h.get('/health'), 200);
+    const token = await h.registerAndGetToken('ada@example.com');
+    await expectStatus(h.get(`/activate?token=${token}`), 200);
+    await expectStatus(h.post('/resend-activation', { email: 'ada@example.com' }), 202);
+    await expectStatus(h.post('/resend-activation', form({ email: 'ada@example.com' }), FORM), 202);
+    await expectStatus(h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 403);
+    await expectStatus(h.post('/activate', { token }), 200);
+    await expectStatus(h.post('/activate', form({ token }), FORM), 200);
+    await expectStatus(h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 200);
+    await expectStatus(h.post('/login', { email: 'ada@example.com', password: 'not the password at all' }), 401);
+
+    // Links that do not work, and links that expired.
+    const bad = 'A'.repeat(43);
+    await expectStatus(h.get(`/activate?token=${bad}`), 400);
+    await expectStatus(h.post('/activate', { token: bad }), 400);
+    await expectStatus(h.post('/activate', form({ token: bad }), FORM), 400);
+    const old = await h.registerAndGetToken('grace@example.com');
+    h.clock.now += 2 * 24 * 60 * 60 * 1000;
+    await expectStatus(h.get(`/activate?token=${old}`), 410);
+    await expectStatus(h.post('/activate', { token: old }), 410);
+    await expectStatus(h.post('/activate', form({ token: old }), FORM), 410);
+
+    // Requests that cannot be served as sent.
+    for (const path of ['/register', '/login', '/activate', '/resend-activation']) {
+      await expectStatus(h.post(path, '{"email":'), 400);
+      await expectStatus(h.post(path, { padding: 'x'.repeat(17 * 1024) }), 413);
+      await expectStatus(h.post(path, 'hello', { 'Content-Type': 'text/plain' }), 415);
+      await expectStatus(h.post(path, {}), 422);
+    }
+    await expectStatus(h.post('/activate', form({}), FORM), 422);
+    await expectStatus(h.post('/resend-activation', form({ email: 'not an address' }), FORM), 422);
+
+    // The app failing: the database gone (503), and a bug (500), for JSON clients and for pages.
+    const down = await createHarness({}, brokenDb);
+    await expectStatus(down.get('/health'), 503);
+    await expectStatus(down.get(`/activate?token=${token}`), 503);
+    await expectStatus(down.post('/register', { email: 'ada@example.com', password: GOOD_PASSWORD }), 503);
+    await expectStatus(down.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 503);
+    await expectStatus(down.post('/activate', { token }), 503);
+    await expectStatus(down.post('/activate', form({ token }), FORM), 503);
+    await expectStatus(down.post('/resend-activation', { email: 'ada@example.com' }), 503);
+    await expectStatus(down.post('/resend-activation', form({ email: 'ada@example.com' }), FORM), 503);
+
+    const buggy = await createHarness();
+    const bug = () => {
+      throw new TypeError('a bug');
+    };
+    buggy.deps.now = bug;
+    buggy.deps.hasher = { ...buggy.deps.hasher, hash: bug, verifyDummy: bug };
+    buggy.deps.db = { ...buggy.deps.db, prepare: bug };
+    Object.defineProperty(buggy.deps, 'config', { get: bug });
+    await expectStatus(buggy.get('/'), 500);
+    await expectStatus(buggy.get('/health'), 500);
+    await expectStatus(buggy.get(`/activate?token=${token}`), 500);
+    await expectStatus(buggy.post('/register', { email: 'ada@example.com', password: GOOD_PASSWORD }), 500);
+    await expectStatus(buggy.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 500);
+    await expectStatus(buggy.post('/activate', { token }), 500);
+    await expectStatus(buggy.post('/activate', form({ token }), FORM), 500);
+    await expectStatus(buggy.post('/resend-activation', { email: 'ada@example.com' }), 500);
+    await expectStatus(buggy.post('/resend-activation', form({ email: 'ada@example.com' }), FORM), 500);
+  });
+
+  afterAll(async () => {
+    const doc = await documentOf(await createHarness());
+    const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).flatMap(([method, operation]) =>
+        Object.entries(operation.responses).flatMap(([status, response]) =>
+          Object.keys(response.content ?? {}).map((type) => `${method.toUpperCase()} ${path} ${status} ${type}`),
+        ),
+      ),
+    );
+    const seen = new Set(contractLog.map((s) => `${s.method.toUpperCase()} ${s.path} ${s.status} ${s.mediaType}`));
+    const missing = documented.filter((entry) => !seen.has(entry) && !NOT_DRIVEN.some(([pattern]) => pattern.test(entry)));
+    expect(missing, 'documented answers that no test provoked').toEqual([]);
+  });
+});

@@ -1,0 +1,137 @@
+// Every statement of every endpoint's flow, failed in turn through the Database interface: the
+// request answers 503 problem+json with Retry-After (never a 500, never a stack trace), the
+// database is exactly as before, no mail went out for a write that did not happen, and the same
+// request succeeds once the database is back.
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import { createPasswordHasher } from '../lib/passwords.ts';
+import { faultPlan, faultyDatabase } from './support/faults.ts';
+import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+
+interface Flow {
+  name: string;
+  /** Brings the database to the state the request meets; returns what the request needs. */
+  setup(h: Harness): Promise<string | void>;
+  request(h: Harness, token: string | void): Promise<Response>;
+  ok: number;
+  /** Whether the flow writes (a check that the enumeration reaches the writes). */
+  writes: boolean;
+  /** A person's browser made the request: the 503 is an HTML page rather than problem+json. */
+  page?: boolean;
+}
+
+const EMAIL = 'ada@example.com';
+const json = (h: Harness, path: string, body: unknown) => h.post(path, body);
+
+const flows: Flow[] = [
+  { name: 'register a new address', setup: async () => {}, request: (h) => json(h, '/register', { email: EMAIL, password: GOOD_PASSWORD }), ok: 202, writes: true },
+  { name: 'register a pending address', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/register', { email: EMAIL, password: OTHER_PASSWORD }), ok: 202, writes: true },
+  { name: 'register an active address', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/register', { email: EMAIL, password: OTHER_PASSWORD }), ok: 202, writes: false },
+  { name: 'activate (JSON)', setup: (h) => h.registerAndGetToken(EMAIL), request: (h, token) => json(h, '/activate', { token }), ok: 200, writes: true },
+  {
+    name: 'activate (the page form), one of two links',
+    setup: async (h) => {
+      await h.registerAndGetToken(EMAIL, OTHER_PASSWORD);
+      return h.registerAndGetToken(EMAIL);
+    },
+    request: (h, token) => h.post('/activate', `token=${token}`, { 'Content-Type': 'application/x-www-form-urlencoded' }),
+    ok: 200,
+    writes: true,
+    page: true,
+  },
+  {
+    name: 'activate a link a second time',
+    setup: async (h) => {
+      const token = await h.registerAndGetToken(EMAIL);
+      await h.post('/activate', { token });
+      return token;
+    },
+    request: (h, token) => json(h, '/activate', { token }),
+    ok: 200,
+    writes: false, // the account is found first: no batch
+  },
+  { name: 'GET the activation page', setup: (h) => h.registerAndGetToken(EMAIL), request: (h, token) => h.get(`/activate?token=${token}`), ok: 200, writes: false, page: true },
+  { name: 'login', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }), ok: 200, writes: false },
+  {
+    name: 'login that rehashes',
+    setup: async (h) => {
+      await h.createActiveAccount(EMAIL);
+      // The configured parameters went up since the account's hash was made.
+      h.deps.hasher = createPasswordHasher({ logN: 5, r: 8, p: 1 });
+    },
+    request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }),
+    ok: 200,
+    writes: true,
+  },
+  { name: 'login with a wrong password', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/login', { email: EMAIL, password: OTHER_PASSWORD }), ok: 401, writes: false },
+  { name: 'login before activation', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }), ok: 403, writes: false },
+  { name: 'login of an unknown address', setup: async () => {}, request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }), ok: 401, writes: false },
+  { name: 'resend for a pending address', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: true },
+  { name: 'resend for an active address', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: false },
+  { name: 'resend for an unknown address', setup: async () => {}, request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: false },
+  { name: 'health', setup: async () => {}, request: (h) => h.get('/health'), ok: 200, writes: false },
+];
+
+async function prepared(flow: Flow) {
+  const plan = faultPlan();
+  const h = await createHarness({}, faultyDatabase(plan));
+  const token = await flow.setup(h);
+  return { plan, h, token };
+}
+
+describe(`database faults (${backend.name})`, () => {
+  for (const flow of flows) {
+    it(`${flow.name}: a failure at any statement answers 503 and changes nothing`, async () => {
+      // A clean run counts the statements the request runs.
+      const clean = await prepared(flow);
+      clean.plan.armed = true;
+      expect((await flow.request(clean.h, clean.token)).status).toBe(flow.ok);
+      const statements = clean.plan.seen;
+      expect(statements.length).toBeGreaterThan(0);
+      expect(statements.some((s) => /^(run|batch)/.test(s))).toBe(flow.writes);
+
+      for (let n = 1; n <= statements.length; n++) {
+        const { plan, h, token } = await prepared(flow);
+        const before = await dump(h.db);
+        const mailsBefore = h.mails.length;
+        plan.armed = true;
+        plan.failAt = n;
+        const res = await flow.request(h, token);
+        const context = `${flow.name}, failing statement ${n} of ${statements.length} (${statements[n - 1]})`;
+        expect(res.status, context).toBe(503);
+        expect(Number(res.headers.get('retry-after')), context).toBeGreaterThan(0);
+        const body = await res.text();
+        if (flow.page) {
+          expect(res.headers.get('content-type'), context).toMatch(/^text\/html/);
+          expect(body, context).toContain('Please try again shortly');
+        } else {
+          expect(res.headers.get('content-type'), context).toBe('application/problem+json');
+          expect(JSON.parse(body), context).toMatchObject({ status: 503, type: 'urn:latchkey:problem:unavailable' });
+        }
+        expect(body, context).not.toMatch(/injected|json\(|SELECT|at .*\.ts/i);
+        expect(await dump(h.db), context).toBe(before);
+        expect(h.mails.slice(mailsBefore), context).toEqual([]);
+        expect(h.events.some((e) => e.event === 'database_unavailable'), context).toBe(true);
+
+        // The database is back: the same request goes through.
+        plan.armed = false;
+        expect((await flow.request(h, token)).status, context).toBe(flow.ok);
+      }
+    });
+  }
+
+  it('fails the batch statement after the first one and rolls the first one back (the backend is atomic)', async () => {
+    const plan = faultPlan();
+    const h = await createHarness({}, faultyDatabase(plan));
+    const token = await h.registerAndGetToken(EMAIL);
+    const before = await dump(h.db);
+    plan.armed = true;
+    plan.failAt = 4; // findRegistration, findAccount, then batch statement 1 (the insert) runs and statement 2 fails
+    const res = await h.post('/activate', { token });
+    expect(plan.seen[3]).toMatch(/^batch\[2\]: UPDATE registrations/);
+    expect(res.status).toBe(503);
+    expect(await dump(h.db)).toBe(before);
+    const accounts = await h.db.prepare('SELECT count(*) AS n FROM accounts').first<{ n: number }>();
+    expect(accounts?.n).toBe(0);
+  });
+});

@@ -1,0 +1,298 @@
+/**
+ * A person's whole path, in Debian's Chromium (playwright-core; never a downloaded browser) against
+ * the real Node server: register on the demo page, take the link from the server's mail line, open
+ * it, press the button, log in on the page; and an expired link, whose page gets a working new one.
+ * The activation pages are used with JavaScript switched off, as they must work without it.
+ * A screenshot of each page lands in test-artifacts/browser/. scripts/ensure-chromium.sh installs
+ * the browser with apt (.ci/run calls it, and so does this file when the browser is missing);
+ * without a browser these tests fail, they never skip.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser/', import.meta.url));
+const MIGRATIONS = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
+const PASSWORD = 'correct horse battery staple';
+const TIMEOUT = 120_000;
+// The page waits for the server's answer; on a busy 2-core machine that can take more than a second.
+const POLL = { timeout: 15_000, interval: 50 };
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+let browser: Browser;
+let dir: string;
+const servers: ServerProcess[] = [];
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  // `npm test` alone works on a fresh machine too: Debian's Chromium comes from apt when missing.
+  if (!existsSync(CHROMIUM)) execFileSync('bash', [fileURLToPath(new URL('../../scripts/ensure-chromium.sh', import.meta.url))], { stdio: 'inherit', timeout: 600_000 });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'latchkey-browser-'));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, headless: true });
+}, 660_000);
+
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+  for (const server of servers.splice(0)) await server.stop();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Served = ServerProcess & { port: number };
+
+/** `node functions/server.ts` (what `npm start` runs) on a port of its own, links built for that port. */
+async function serve(databasePath: string, port?: number): Promise<Served> {
+  const chosen = port ?? (await freePort());
+  const env = { DATABASE_PATH: databasePath, PORT: String(chosen), PUBLIC_URL: `http://127.0.0.1:${chosen}` };
+  const server = await startServer(env, [process.execPath, '--disable-warning=ExperimentalWarning', 'functions/server.ts']);
+  servers.push(server);
+  return Object.assign(server, { port: chosen });
+}
+
+/**
+ * A browser tab that records what it asked for and what the page's policy blocked, so a test can
+ * prove that nothing came from another origin and nothing was refused by the CSP.
+ */
+async function tab(server: ServerProcess, { javaScript = true } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled: javaScript, viewport: { width: 800, height: 900 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  const requests: string[] = [];
+  const complaints: string[] = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => {
+    if (message.type() === 'error') complaints.push(message.text());
+  });
+  page.on('pageerror', (error) => complaints.push(error.message));
+  const clean = () => {
+    const foreign = requests.filter((url) => !url.startsWith(`${server.url}/`));
+    expect(foreign, 'requests to other origins').toEqual([]);
+    // Chromium logs every 4xx answer (the API's refusals, the expired page's 410) as a failed
+    // load; anything else (a CSP refusal, a script error) is a defect.
+    const defects = complaints.filter((c) => !/^Failed to load resource: the server responded with a status of 4\d\d\b/.test(c));
+    expect(defects, 'console errors (CSP, script)').toEqual([]);
+  };
+  return { page, clean };
+}
+
+/**
+ * The accessibility faults axe-core finds (WCAG 2.x A/AA and best practices) in a page's markup. It
+ * runs on a copy of the markup in a tab of its own that may run the axe script and fetches nothing;
+ * the page under test keeps its own CSP and JavaScript setting.
+ */
+async function axeViolations(markup: string): Promise<string[]> {
+  const context = await browser.newContext({ bypassCSP: true });
+  try {
+    const auditor = await context.newPage();
+    await auditor.route('**/*', (route) => route.abort());
+    await auditor.setContent(markup);
+    await auditor.addScriptTag({ content: AXE });
+    // A string, evaluated in the page: this project's TypeScript has no DOM types.
+    return await auditor.evaluate<string[]>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} } })
+      .then((result) => result.violations.map((v) => v.id + ': ' + v.help + ' at ' + JSON.stringify(v.nodes.map((n) => n.target))))`);
+  } finally {
+    await context.close();
+  }
+}
+
+/** A screenshot of the page as it stands, and its accessibility audit, which must find nothing. */
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  expect(await axeViolations(await page.content()), `accessibility of ${name}`).toEqual([]);
+}
+
+/** The link of the activation mail to `address` that the server wrote, other than `except`. */
+async function linkFromMail(server: ServerProcess, address: string, except?: string): Promise<string> {
+  const mail = await server.waitForLine((line) => line.event === 'mail' && line.template === 'activation' && line.to === address && line.link !== except);
+  expect(typeof mail.link).toBe('string');
+  expect(mail.link as string).toMatch(new RegExp(`^${server.url}/activate\\?token=[A-Za-z0-9_-]{43}$`));
+  return mail.link as string;
+}
+
+describe('in Chromium, against the real server', () => {
+  it('the accessibility audit finds faults where there are some', { timeout: TIMEOUT }, async () => {
+    const found = await axeViolations('<!doctype html><html><head></head><body><form><input type="text"><button></button></form><img src="x.png"></body></html>');
+    const ids = found.map((v) => v.split(':')[0]);
+    expect(ids).toEqual(expect.arrayContaining(['document-title', 'html-has-lang', 'label', 'button-name', 'image-alt']));
+  });
+
+  it('register on the demo page, open the mailed link, activate, log in', { timeout: TIMEOUT }, async () => {
+    const server = await serve(join(dir, 'flow.sqlite'));
+    const { page, clean } = await tab(server);
+    const address = 'Ada.Lovelace@Example.com';
+
+    const home = await page.goto(`${server.url}/`);
+    expect(home!.status()).toBe(200);
+    await expect(page.title()).resolves.toBe('Try Latchkey · Latchkey');
+    await shot(page, '01-demo-page');
+
+    const register = page.locator('form[data-endpoint="register"]');
+    // The forms wait for the script; it has run once they are enabled.
+    await register.getByRole('button', { name: 'Register' }).waitFor({ state: 'visible' });
+    await expect.poll(() => register.getByLabel('Email address').isEnabled(), POLL).toBe(true);
+
+    // A weak password first: the API's 422 appears in words, naming the field.
+    await register.getByLabel('Email address').fill(address);
+    await register.getByLabel('Password', { exact: true }).fill('password');
+    await register.getByRole('button', { name: 'Register' }).click();
+    const registerResult = register.getByRole('status');
+    await expect.poll(() => registerResult.getAttribute('data-status'), POLL).toBe('422');
+    const refusal = await registerResult.innerText();
+    expect(refusal).toMatch(/^The request has invalid fields\. Please correct:\n/);
+    expect(refusal).toMatch(/Password: /);
+    expect(refusal).not.toMatch(/[{}"]|urn:/);
+    await expect(register.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).resolves.toBe('true');
+    await shot(page, '02-demo-register-refused');
+
+    await register.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await register.getByRole('button', { name: 'Register' }).click();
+    await expect.poll(() => registerResult.getAttribute('data-status'), POLL).toBe('202');
+    expect(await registerResult.innerText()).toMatch(/^Registered\. If this address can be registered, an activation link is on its way/);
+    await shot(page, '03-demo-registered');
+
+    // Logging in before activating: the page says to activate first.
+    const login = page.locator('form[data-endpoint="login"]');
+    await login.getByLabel('Email address').fill(address);
+    await login.getByLabel('Password').fill(PASSWORD);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    const loginResult = login.getByRole('status');
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('403');
+    expect(await loginResult.innerText()).toMatch(/^Account not activated yet\. Open the activation link/);
+    clean();
+
+    // The link, from the server's mail line, opened in a browser without JavaScript.
+    const link = await linkFromMail(server, address);
+    const mailbox = await tab(server, { javaScript: false });
+    const confirm = await mailbox.page.goto(link);
+    expect(confirm!.status()).toBe(200);
+    await expect(mailbox.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Activate your account');
+    expect(await mailbox.page.locator('main').innerText()).toContain(address);
+    await shot(mailbox.page, '04-activation-confirm');
+
+    await mailbox.page.getByRole('button', { name: 'Activate account' }).click();
+    await mailbox.page.waitForLoadState();
+    await expect(mailbox.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Account activated');
+    expect(await mailbox.page.locator('main').innerText()).toContain(`The account for ${address} is active.`);
+    await shot(mailbox.page, '05-activation-done');
+
+    // The same link again: still a success, not an error.
+    await mailbox.page.goto(link);
+    await expect(mailbox.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Account already active');
+    await shot(mailbox.page, '06-activation-already-active');
+    mailbox.clean();
+
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('200');
+    expect(await loginResult.innerText()).toMatch(new RegExp(`^Logged in as ${address.replaceAll('.', '\\.')}\\. The account was registered on .+ and is active since .+\\.$`));
+    await shot(page, '07-demo-logged-in');
+
+    await login.getByLabel('Password').fill('not the password, surely');
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('401');
+    expect(await loginResult.innerText()).toBe('Wrong email or password. Check both and try again.');
+    clean();
+  });
+
+  it('an expired link leads to a working new one', { timeout: TIMEOUT }, async () => {
+    const databasePath = join(dir, 'expiry.sqlite');
+    let server = await serve(databasePath);
+    const address = 'grace@example.com';
+    const { page, clean } = await tab(server);
+    await page.goto(`${server.url}/`);
+    const register = page.locator('form[data-endpoint="register"]');
+    await expect.poll(() => register.getByLabel('Email address').isEnabled(), POLL).toBe(true);
+    await register.getByLabel('Email address').fill(address);
+    await register.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await register.getByRole('button', { name: 'Register' }).click();
+    await expect.poll(() => register.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
+    const oldLink = await linkFromMail(server, address);
+    clean();
+
+    // A real process's clock cannot be moved, so age the registration instead: stop the server
+    // (freeing the file's lock), move its times a day into the past through the same sql.js
+    // adapter the server uses, and start it again on the same port, so the link still points at it.
+    const port = server.port;
+    expect(await server.stop()).toBe(0);
+    servers.splice(servers.indexOf(server), 1);
+    const db = await openSqlJsDatabase({ path: databasePath, migrations: MIGRATIONS });
+    const day = 24 * 60 * 60 * 1000;
+    const moved = await db
+      .prepare('UPDATE registrations SET created_at = created_at - ?1, expires_at = ?2 WHERE email_key = ?3')
+      .bind(2 * day, Date.now() - day, address)
+      .run();
+    expect(moved.meta.changes).toBe(1);
+    db.close();
+    server = await serve(databasePath, port);
+
+    const { page: mailbox, clean: mailboxClean } = await tab(server, { javaScript: false });
+    const expired = await mailbox.goto(oldLink);
+    expect(expired!.status()).toBe(410);
+    await expect(mailbox.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('This link has expired');
+    await expect(mailbox.getByLabel('Email address').inputValue()).resolves.toBe(address);
+    await shot(mailbox, '08-activation-expired');
+
+    await mailbox.getByRole('button', { name: 'Send me a new link' }).click();
+    await mailbox.waitForLoadState();
+    await expect(mailbox.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Check your mail');
+    await shot(mailbox, '09-resend-sent');
+
+    const newLink = await linkFromMail(server, address, oldLink);
+    expect(newLink).not.toBe(oldLink);
+    await mailbox.goto(newLink);
+    await mailbox.getByRole('button', { name: 'Activate account' }).click();
+    await mailbox.waitForLoadState();
+    await expect(mailbox.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Account activated');
+
+    // A mangled link: its page explains, and offers the same way to a new link.
+    const invalid = await mailbox.goto(`${server.url}/activate?token=${'x'.repeat(20)}`);
+    expect(invalid!.status()).toBe(400);
+    await expect(mailbox.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('This link does not work');
+    await expect(mailbox.getByLabel('Email address').inputValue()).resolves.toBe('');
+    await shot(mailbox, '10-activation-invalid');
+    mailboxClean();
+
+    // The demo page's resend form, for an address that is already active: the same answer as any.
+    const resend = page.locator('form[data-endpoint="resend-activation"]');
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => resend.getByLabel('Email address').isEnabled(), POLL).toBe(true);
+    await resend.getByLabel('Email address').fill(address);
+    await resend.getByRole('button', { name: 'Send me a new link' }).click();
+    await expect.poll(() => resend.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
+    expect(await resend.getByRole('status').innerText()).toMatch(/^If this address is waiting for activation, a new link is on its way to it\./);
+    await shot(page, '11-demo-resend');
+    clean();
+  });
+
+  it('the demo page says plainly that it needs JavaScript, and its forms stay off without it', { timeout: TIMEOUT }, async () => {
+    const server = await serve(join(dir, 'noscript.sqlite'));
+    const { page, clean } = await tab(server, { javaScript: false });
+    await page.goto(`${server.url}/`);
+    expect(await page.locator('main').innerText()).toContain('This page needs JavaScript to call the API.');
+    await expect(page.locator('form[data-endpoint="register"]').getByLabel('Email address').isDisabled()).resolves.toBe(true);
+    await shot(page, '12-demo-without-javascript');
+    clean();
+  });
+});

@@ -1,0 +1,356 @@
+// Each crash window of the sql.js adapter's journal + snapshot scheme, reproduced by putting the
+// files into the state a crash (or a failing disk) would leave, then opening the database again.
+// An engine that is not closed stands for a process that was killed: nothing after the last
+// acknowledged write ran. The process-level SIGKILL test is crash.test.ts.
+import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DatabaseFileError,
+  journalPathOf,
+  lockPathOf,
+  openSqlJsDatabase,
+  readMigrations,
+  removeStaleLock,
+  snapshotTempPathOf,
+  type SqlJsDatabase,
+  type SqlJsOptions,
+  type WriteIo,
+} from '../../lib/db-sqljs.ts';
+
+const migrations = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
+
+let dir: string;
+let path: string;
+let journal: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'latchkey-windows-'));
+  path = join(dir, 'accounts.sqlite');
+  journal = journalPathOf(path);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const open = (options: Partial<SqlJsOptions> = {}) => openSqlJsDatabase({ path, migrations, ...options });
+
+async function addAccount(db: SqlJsDatabase, n: number): Promise<void> {
+  await db
+    .prepare('INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .bind(randomUUID(), `u${n}@example.com`, `u${n}@example.com`, `$scrypt$test${n}`, n, n)
+    .run();
+}
+
+async function accountNumbers(db: SqlJsDatabase): Promise<number[]> {
+  const { results } = await db.prepare('SELECT created_at AS n FROM accounts ORDER BY created_at').all<{ n: number }>();
+  return results.map((r) => r.n);
+}
+
+/** Reopens after a "crash" (the old engine is simply abandoned), reads, and closes cleanly. */
+async function numbersAfterRestart(): Promise<number[]> {
+  const db = await open();
+  try {
+    return await accountNumbers(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Fault switches over the real file operations. */
+function faultyIo() {
+  const faults = { write: 0, fsync: 0, truncate: 0, rename: 0, partialWrite: false };
+  const io: Partial<WriteIo> = {
+    writeSync(fd, buffer, offset, length) {
+      if (faults.partialWrite) {
+        faults.partialWrite = false;
+        return fs.writeSync(fd, buffer, offset, Math.max(1, Math.floor(length / 2)));
+      }
+      if (faults.write > 0) {
+        faults.write--;
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      }
+      return fs.writeSync(fd, buffer, offset, length);
+    },
+    fsyncSync(fd) {
+      if (faults.fsync > 0) {
+        faults.fsync--;
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      }
+      fs.fsyncSync(fd);
+    },
+    ftruncateSync(fd, length) {
+      if (faults.truncate > 0) {
+        faults.truncate--;
+        throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' });
+      }
+      fs.ftruncateSync(fd, length);
+    },
+    renameSync(from, to) {
+      if (faults.rename > 0) {
+        faults.rename--;
+        throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+      }
+      fs.renameSync(from, to);
+    },
+  };
+  return { faults, io };
+}
+
+describe('sql.js adapter: crash windows', () => {
+  it('keeps every acknowledged write when the process dies without closing', async () => {
+    const db = await open();
+    for (let n = 1; n <= 5; n++) await addAccount(db, n);
+    // no close(): the process "died" here
+    expect(await numbersAfterRestart()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('replays nothing twice after a crash between the snapshot rename and the journal truncation', async () => {
+    const db = await open();
+    await addAccount(db, 1);
+    await addAccount(db, 2);
+    const journalBeforeSnapshot = readFileSync(journal);
+    expect(journalBeforeSnapshot.length).toBeGreaterThan(0);
+    db.snapshot();
+    expect(statSync(journal).size).toBe(0);
+    await addAccount(db, 3);
+    // The state a crash right after rename() leaves: the new snapshot, and the journal still
+    // holding the entries the snapshot already has (plus a later one).
+    writeFileSync(journal, Buffer.concat([journalBeforeSnapshot, readFileSync(journal)]));
+    expect(await numbersAfterRestart()).toEqual([1, 2, 3]);
+
+    const again = await open();
+    await addAccount(again, 4);
+    again.close();
+    expect(await numbersAfterRestart()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('drops a torn last journal line (an append cut short) and keeps appending after it', async () => {
+    const db = await open();
+    await addAccount(db, 1);
+    await addAccount(db, 2);
+    const whole = readFileSync(journal, 'utf8');
+    const lastLine = whole.trimEnd().split('\n').at(-1)!;
+    const torn = lastLine.replace('"seq":2', '"seq":3').slice(0, Math.floor(lastLine.length / 2));
+    appendFileSync(journal, torn);
+
+    const reopened = await open();
+    expect(await accountNumbers(reopened)).toEqual([1, 2]);
+    expect(statSync(journal).size).toBe(Buffer.byteLength(whole));
+    await addAccount(reopened, 3);
+    expect(await numbersAfterRestart()).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a journal damaged before its last line, naming it, and changes no file', async () => {
+    const db = await open();
+    await addAccount(db, 1);
+    await addAccount(db, 2);
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    lines[0] = lines[0]!.replace('{"seq"', '{"sex"');
+    writeFileSync(journal, lines.join('\n'));
+    const before = { db: readFileSync(path), journal: readFileSync(journal) };
+    const error = await open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseFileError);
+    expect((error as Error).message).toContain(journal);
+    expect((error as Error).message).toMatch(/line 1 is damaged.*backup/);
+    expect(readFileSync(path).equals(before.db)).toBe(true);
+    expect(readFileSync(journal).equals(before.journal)).toBe(true);
+    expect(existsSync(lockPathOf(path))).toBe(false);
+  });
+
+  it('ignores and removes a snapshot temp file cut short by a crash', async () => {
+    const db = await open();
+    await addAccount(db, 1);
+    writeFileSync(snapshotTempPathOf(path), 'SQLite format 3\u0000 and then nothing useful');
+    expect(await numbersAfterRestart()).toEqual([1]);
+    expect(existsSync(snapshotTempPathOf(path))).toBe(false);
+  });
+
+  it('a failed fsync of the journal fails the write, leaves no row in memory and no line on disk', async () => {
+    const { faults, io } = faultyIo();
+    const db = await open({ io });
+    await addAccount(db, 1);
+    const size = statSync(journal).size;
+    faults.fsync = 1;
+    await expect(addAccount(db, 2)).rejects.toThrow(/EIO/);
+    expect(await accountNumbers(db)).toEqual([1]);
+    expect(statSync(journal).size).toBe(size);
+    await addAccount(db, 3);
+    expect(await numbersAfterRestart()).toEqual([1, 3]);
+  });
+
+  it('a partial journal write that cannot be cut off at once is cut off before the next write', async () => {
+    const { faults, io } = faultyIo();
+    const db = await open({ io });
+    await addAccount(db, 1);
+    const size = statSync(journal).size;
+    faults.partialWrite = true; // half the line reaches the file...
+    faults.write = 1; // ...then the disk fills up
+    faults.truncate = 1; // and cutting the half line off fails too
+    await expect(addAccount(db, 2)).rejects.toThrow(/ENOSPC/);
+    expect(statSync(journal).size).toBeGreaterThan(size); // the half line is still there
+    expect(await accountNumbers(db)).toEqual([1]);
+
+    await addAccount(db, 3); // cuts the half line off first
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
+    // Whole lines only, and the failed write's line is not among them.
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
+    expect(await numbersAfterRestart()).toEqual([1, 3]);
+  });
+
+  it('refuses writes while the journal cannot be repaired, and loses nothing acknowledged', async () => {
+    const { faults, io } = faultyIo();
+    const db = await open({ io });
+    await addAccount(db, 1);
+    faults.partialWrite = true;
+    faults.write = 1;
+    faults.truncate = 3;
+    await expect(addAccount(db, 2)).rejects.toThrow(/ENOSPC/);
+    await expect(addAccount(db, 3)).rejects.toThrow(/ftruncate/);
+    await expect(addAccount(db, 4)).rejects.toThrow(/ftruncate/);
+    expect(await accountNumbers(db)).toEqual([1]);
+    await addAccount(db, 5);
+    expect(await numbersAfterRestart()).toEqual([1, 5]);
+  });
+
+  it('a COMMIT that fails after the journal line was written takes the line back out', async () => {
+    // A deferred foreign key is checked only at COMMIT, after the journal append.
+    const deferred: Array<[string, string]> = [
+      ['0001_test.sql', `CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
+        CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED) STRICT;`],
+    ];
+    const db = await open({ migrations: deferred });
+    await db.prepare('INSERT INTO parent (id) VALUES (1)').run();
+    const size = statSync(journal).size;
+    await expect(db.prepare('INSERT INTO child (id, parent) VALUES (1, 99)').run()).rejects.toThrow(/FOREIGN KEY/);
+    expect(statSync(journal).size).toBe(size);
+    await db.prepare('INSERT INTO child (id, parent) VALUES (2, 1)').run();
+    // "crash", restart
+    const again = await open({ migrations: deferred });
+    expect((await again.prepare('SELECT id FROM child').all()).results).toEqual([{ id: 2 }]);
+    again.close();
+  });
+
+  it('a failed snapshot loses nothing: the temp file goes, the journal stays', async () => {
+    const { faults, io } = faultyIo();
+    const db = await open({ io });
+    await addAccount(db, 1);
+    const snapshotBefore = readFileSync(path);
+    faults.rename = 1;
+    expect(() => db.snapshot()).toThrow(/rename/);
+    expect(existsSync(snapshotTempPathOf(path))).toBe(false);
+    expect(readFileSync(path).equals(snapshotBefore)).toBe(true);
+    await addAccount(db, 2);
+    expect(await numbersAfterRestart()).toEqual([1, 2]);
+  });
+
+  it('a snapshot that fails after a write does not fail that write (it is already durable)', async () => {
+    const { faults, io } = faultyIo();
+    const failures: unknown[] = [];
+    const db = await open({ io, minSnapshotBytes: 1, onSnapshotFailed: (e) => failures.push(e) });
+    let n = 0;
+    // Write until the journal has grown to the snapshot's size and a snapshot emptied it.
+    let size = 0;
+    do {
+      size = statSync(journal).size;
+      await addAccount(db, ++n);
+    } while (statSync(journal).size > size);
+    expect(statSync(journal).size).toBe(0);
+    faults.rename = 100;
+    while (failures.length === 0) await addAccount(db, ++n); // each resolves: acknowledged
+    expect(statSync(journal).size).toBeGreaterThan(0);
+    faults.rename = 0;
+    expect(await numbersAfterRestart()).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  });
+
+  it('keeps foreign keys on after a snapshot (D1 enforces them)', async () => {
+    const db = await open();
+    db.snapshot();
+    const row = await db.prepare('PRAGMA foreign_keys').first<{ foreign_keys: number }>();
+    expect(row?.foreign_keys).toBe(1);
+    db.close();
+  });
+
+  it('refuses a journal whose database file is missing, instead of starting empty beside it', async () => {
+    const db = await open();
+    await addAccount(db, 1);
+    rmSync(path);
+    const journalBefore = readFileSync(journal);
+    const error = await open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseFileError);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toContain(journal);
+    expect(existsSync(path)).toBe(false);
+    expect(readFileSync(journal).equals(journalBefore)).toBe(true);
+  });
+
+  it('refuses a database file older than its journal (say, restored from a backup alone)', async () => {
+    const db = await open();
+    await addAccount(db, 1);
+    db.snapshot();
+    const backup = readFileSync(path);
+    await addAccount(db, 2);
+    db.snapshot();
+    await addAccount(db, 3);
+    writeFileSync(path, backup);
+    const error = await open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseFileError);
+    expect((error as Error).message).toMatch(/older than its journal/);
+    expect(readFileSync(path).equals(backup)).toBe(true);
+  });
+
+  for (const [label, damage] of [
+    ['empty', () => Buffer.alloc(0)],
+    ['not SQLite at all', () => Buffer.from('this is not a database\n'.repeat(100))],
+    ['truncated', (bytes: Buffer) => bytes.subarray(0, Math.floor(bytes.length / 2))],
+    ['overwritten in the middle', (bytes: Buffer) => Buffer.concat([bytes.subarray(0, 4096), Buffer.alloc(bytes.length - 4096, 0xa5)])],
+  ] as Array<[string, (bytes: Buffer) => Buffer]>) {
+    it(`refuses a database file that is ${label}, naming it, and leaves it as it is`, async () => {
+      const db = await open();
+      for (let n = 1; n <= 40; n++) await addAccount(db, n);
+      db.close();
+      writeFileSync(path, damage(readFileSync(path)));
+      const before = readFileSync(path);
+      const error = await open().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DatabaseFileError);
+      expect((error as Error).message).toContain(path);
+      expect((error as Error).message).toMatch(/damaged.*backup/);
+      expect(readFileSync(path).equals(before)).toBe(true);
+    });
+  }
+
+  it('refuses a database locked by a live process, naming the file and the lock', async () => {
+    writeFileSync(lockPathOf(path), `${process.ppid}\n`);
+    const error = await open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseFileError);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toContain(`process ${process.ppid}`);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(lockPathOf(path), `${dead.stdout}\n`);
+    const db = await open();
+    expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(process.pid));
+    db.close();
+    expect(existsSync(lockPathOf(path))).toBe(false);
+  });
+
+  it('removing a stale lock puts back a live server\'s lock that replaced it meanwhile', async () => {
+    // This start read a dead pid from the lock; before it removed the lock, another server
+    // (here: our parent process, which is alive) took the lock over with its own pid.
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    writeFileSync(lockPathOf(path), `${process.ppid}\n`);
+    expect(() => removeStaleLock(lockPathOf(path), path, dead)).toThrow(new RegExp(`in use by process ${process.ppid}`));
+    expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(process.ppid));
+    expect(fs.readdirSync(dir)).toEqual([basename(lockPathOf(path))]);
+
+    // The lock really was the dead one: it goes.
+    writeFileSync(lockPathOf(path), `${dead}\n`);
+    removeStaleLock(lockPathOf(path), path, dead);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});

@@ -1,0 +1,107 @@
+// Requests racing for the same address or link, fired together with Promise.all.
+//
+// Both backends interleave the handlers at every await, so the read-then-write races are real on
+// both: many requests read "pending" before any of them writes. On sql.js each statement and each
+// batch then runs synchronously, on D1 each is one atomic round trip; neither serialises whole
+// requests. What keeps exactly one winner is the SQL (an INSERT … SELECT guarded by the unique
+// address and by the link not being consumed, in one batch with the consumption of every other
+// link). Each test checks that the race happened (more than one request reached the write).
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import { createPasswordHasher } from '../lib/passwords.ts';
+import { tokenDigest } from '../lib/tokens.ts';
+import { faultPlan, faultyDatabase } from './support/faults.ts';
+import { createHarness, FAST_SCRYPT, tokenFromLink } from './support/harness.ts';
+
+const EMAIL = 'race@example.com';
+const N = 50;
+const passwords = Array.from({ length: N }, (_, i) => `race password number ${i} for the win`);
+const hasher = createPasswordHasher({ logN: Number(FAST_SCRYPT.SCRYPT_LOG_N), r: Number(FAST_SCRYPT.SCRYPT_R), p: Number(FAST_SCRYPT.SCRYPT_P) });
+
+async function racingHarness() {
+  const plan = faultPlan();
+  const h = await createHarness({}, faultyDatabase(plan));
+  const count = async (sql: string) => (await h.db.prepare(sql).first<{ n: number }>())!.n;
+  return { plan, h, count };
+}
+
+describe(`races (${backend.name})`, () => {
+  it(`${N} registrations of one address, then all ${N} links and ${N} logins at once: one account, with the winning link's password`, async () => {
+    const { plan, h, count } = await racingHarness();
+    const registered = await Promise.all(passwords.map((password) => h.post('/register', { email: EMAIL, password })));
+    expect(registered.map((r) => r.status)).toEqual(Array(N).fill(202));
+    expect(await count('SELECT count(*) AS n FROM registrations')).toBe(N);
+    expect(await count('SELECT count(*) AS n FROM accounts')).toBe(0);
+    const tokens = h.mails.filter((m) => m.template === 'activation').map((m) => tokenFromLink(m.link));
+    expect(new Set(tokens).size).toBe(N);
+
+    // Which password each link carries, from the stored registrations.
+    const rows = (await h.db.prepare('SELECT token_hash, password_hash FROM registrations').all<{ token_hash: string; password_hash: string }>()).results;
+    const passwordOfLink = new Map<string, string>();
+    for (const row of rows) {
+      const matches = [];
+      for (const password of passwords) if (await hasher.verify(password, row.password_hash)) matches.push(password);
+      expect(matches).toHaveLength(1);
+      passwordOfLink.set(row.token_hash, matches[0]!);
+    }
+
+    plan.armed = true;
+    const [activations, logins] = await Promise.all([
+      Promise.all(tokens.map((token) => h.post('/activate', { token }))),
+      Promise.all(passwords.map((password) => h.post('/login', { email: EMAIL, password }).then((r) => ({ password, status: r.status })))),
+    ]);
+    expect(activations.map((r) => r.status)).toEqual(Array(N).fill(200));
+
+    expect(plan.batches.length).toBeGreaterThan(1); // the race was real: several links reached the write
+    const winners = plan.batches.filter((b) => b.changes[0] === 1);
+    expect(winners).toHaveLength(1);
+    const winningToken = tokens.find((t) => tokenDigest(t) === winners[0]!.binds[0]![2])!;
+    expect(winningToken).toBeDefined();
+    const winningPassword = passwordOfLink.get(tokenDigest(winningToken))!;
+
+    expect(h.events.filter((e) => e.event === 'activated')).toHaveLength(1);
+    expect(await count('SELECT count(*) AS n FROM accounts')).toBe(1);
+    expect(await count('SELECT count(*) AS n FROM registrations WHERE consumed_at IS NULL')).toBe(0);
+
+    // Logins during the activation: never a 5xx, and a 200 only ever for the winning password.
+    for (const { password, status } of logins) {
+      expect([200, 401, 403]).toContain(status);
+      if (status === 200) expect(password).toBe(winningPassword);
+    }
+    // Afterwards exactly one password logs in, and it is the winning link's.
+    const after = await Promise.all(passwords.map((password) => h.post('/login', { email: EMAIL, password })));
+    const loggedIn = passwords.filter((_, i) => after[i]!.status === 200);
+    expect(loggedIn).toEqual([winningPassword]);
+    expect(after.filter((r) => r.status !== 200).map((r) => r.status)).toEqual(Array(N - 1).fill(401));
+
+    // And 50 more registrations of the now active address change nothing.
+    const before = await h.db.prepare('SELECT * FROM accounts').all();
+    const again = await Promise.all(passwords.map((password) => h.post('/register', { email: EMAIL, password: `${password} again` })));
+    expect(again.map((r) => r.status)).toEqual(Array(N).fill(202));
+    expect(await h.db.prepare('SELECT * FROM accounts').all()).toEqual(before);
+    expect(await count('SELECT count(*) AS n FROM registrations')).toBe(N);
+  });
+
+  it(`${N} POSTs of the same link at once: every one succeeds, one activation happens`, async () => {
+    const { plan, h, count } = await racingHarness();
+    const token = await h.registerAndGetToken(EMAIL, passwords[0]);
+    plan.armed = true;
+    const results = await Promise.all(Array.from({ length: N }, () => h.post('/activate', { token })));
+    expect(results.map((r) => r.status)).toEqual(Array(N).fill(200));
+    expect(plan.batches.length).toBeGreaterThan(1);
+    expect(plan.batches.filter((b) => b.changes[0] === 1)).toHaveLength(1);
+    expect(h.events.filter((e) => e.event === 'activated')).toHaveLength(1);
+    expect(await count('SELECT count(*) AS n FROM accounts')).toBe(1);
+    expect((await h.post('/login', { email: EMAIL, password: passwords[0] })).status).toBe(200);
+  });
+
+  it(`${N} registrations of one new address at once: each its own pending link, no account`, async () => {
+    const { h, count } = await racingHarness();
+    const results = await Promise.all(passwords.map((password) => h.post('/register', { email: EMAIL.toUpperCase(), password })));
+    expect(results.map((r) => r.status)).toEqual(Array(N).fill(202));
+    expect(await count('SELECT count(*) AS n FROM accounts')).toBe(0);
+    expect(await count(`SELECT count(DISTINCT email_key) AS n FROM registrations`)).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM registrations WHERE consumed_at IS NULL`)).toBe(N);
+    expect(h.mails.filter((m) => m.template === 'activation')).toHaveLength(N);
+  });
+});
