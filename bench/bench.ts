@@ -50,7 +50,7 @@ const OVERLOAD_CONNECTIONS = 3 * DEFAULT_HASH_MAX_QUEUED;
 // a busy moment on the shared machine then falls on the figure and its reference alike.
 const PLAN = quick
   ? { rounds: 1, limitSeconds: 0.5, perConnection: { 1: 4, [2 * CORES]: 3, 64: 1 } as Record<number, number>, timingRounds: 3, noHashSeconds: 0.5, noHashConnections: 16, writes: 60, writeRounds: 1, sizes: [1_000, 10_000, 100_000], overload: 400 }
-  : { rounds: 3, limitSeconds: 1.5, perConnection: { 1: 8, [2 * CORES]: 8, 64: 1 } as Record<number, number>, timingRounds: 15, noHashSeconds: 2, noHashConnections: 16, writes: 150, writeRounds: 3, sizes: [1_000, 10_000, 100_000], overload: 2000 };
+  : { rounds: 4, limitSeconds: 1.5, perConnection: { 1: 6, [2 * CORES]: 10, 64: 1 } as Record<number, number>, timingRounds: 15, noHashSeconds: 2, noHashConnections: 16, writes: 150, writeRounds: 3, sizes: [1_000, 10_000, 100_000], overload: 2000 };
 
 const TARGET = { loginRatio: 0.9, p99PerHash: 3, noHashRatio: 0.5, writeGrowth: 2, overloadRss: 1.25 };
 
