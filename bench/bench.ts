@@ -178,11 +178,14 @@ async function timingFigures(server: Running): Promise<Record<Branch, { p50: num
   };
 }
 
-async function warmUp(server: Running) {
+/** Every path once in a while before measuring, so that no figure pays for compiling code. */
+async function warmUp(server: Running, pageToken: string) {
   for (const branch of Object.keys(loginBody) as Branch[]) {
     await runLoad({ url: server.url, path: '/login', method: 'POST', connections: 2, amount: 4, body: loginBody[branch], expect: loginExpect[branch] });
   }
-  await runLoad({ url: server.url, path: '/health', connections: 4, amount: 400, expect: [200] });
+  await runLoad({ url: server.url, path: '/health', connections: 4, amount: 1000, expect: [200] });
+  await runLoad({ url: server.url, path: `/activate?token=${pageToken}`, connections: 4, amount: 1000, expect: [200] });
+  await runLoad({ url: server.url, path: '/activate', method: 'POST', connections: 4, amount: 1000, body: JSON.stringify({ token: 'A'.repeat(43) }), expect: [400] });
 }
 
 interface NoHash {
@@ -199,6 +202,7 @@ async function noHashFigures(server: Running, hello: Running, pageToken: string)
   const runs: Record<keyof NoHash, LoadResult[]> = { hello: [], health: [], page: [], invalid: [] };
   const cpu = server.cpuSeconds() === null ? undefined : server.cpuSeconds;
   for (let round = 0; round < PLAN.rounds; round++) {
+    if (round === 0) await runLoad({ ...base, url: hello.url, path: '/', expect: [200] });
     runs.hello.push(await load({ ...base, url: hello.url, path: '/', expect: [200], serverCpu: hello.cpuSeconds }, 'hello'));
     runs.health.push(await load({ ...base, url: server.url, path: '/health', expect: [200], serverCpu: cpu }, 'health'));
     runs.page.push(await load({ ...base, url: server.url, path: `/activate?token=${pageToken}`, expect: [200], serverCpu: cpu }, 'activation page'));
@@ -318,7 +322,7 @@ async function main() {
   await seedDatabase({ path: nodeDb, accounts: 1000, accountHash: loginHash, named: [{ email: LOGIN_EMAIL, passwordHash: loginHash }], pendingTokens: [pageToken] });
   const hello = await start(startBareHono());
   const node = await start(startLatchkeyNode(nodeDb));
-  await warmUp(node);
+  await warmUp(node, pageToken);
   const idleRssKiB = node.rssKiB();
 
   log('hash-bound limit');
@@ -389,7 +393,7 @@ async function main() {
       await wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', seedFile]);
       log('wrangler: starting wrangler dev');
       const dev = await start(startWranglerDev(persist));
-      await warmUp(dev);
+      await warmUp(dev, pageToken);
       const noHash = await noHashFigures(dev, hello, pageToken);
       const logins: LoginFigures[] = [];
       for (const branch of ['right', 'wrong', 'unknown'] as Branch[]) logins.push(await loginFigures(dev, branch, 'one-thread'));
