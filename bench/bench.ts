@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: how fast Latchkey is, against the physical limit and a bare Hono server.
  *
- *   npm run bench                      full run (about 5 minutes on 2 cores)
+ *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           short smoke run: every figure, few requests
  *   npm run bench -- --out FILE.json   also write the figures as JSON
  *   npm run bench -- --chart FILE.svg  also write the login chart as SVG
