@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome } from '../lib/activation.ts';
-import { accepts, bodyKind, createRouter, problemResponses, respondProblem, text, type AppContext } from '../lib/http.ts';
+import { accepts, bodyKind, createRouter, limitPerClient, problemResponses, respondProblem, text, type AppContext } from '../lib/http.ts';
 import { activatedPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 
@@ -19,12 +19,13 @@ const showRoute = createRoute({
   method: 'get',
   path: '/activate',
   summary: 'The page behind the activation link (changes nothing)',
+  middleware: [limitPerClient('activate')] as const,
   request: { query: z.object({ token: z.string().optional() }) },
   responses: {
     200: { description: 'Confirmation page with one button, or "already active"', content: HTML },
     400: { description: 'The link is invalid', content: HTML },
     410: { description: 'The link has expired; the page offers a new one', content: HTML },
-    ...problemResponses(503),
+    ...problemResponses(429, 503),
   },
 });
 
@@ -32,7 +33,7 @@ const activateRoute = createRoute({
   method: 'post',
   path: '/activate',
   summary: 'Activate the account that a link belongs to',
-  middleware: [accepts('json', 'form')] as const,
+  middleware: [limitPerClient('activate'), accepts('json', 'form')] as const,
   request: {
     body: {
       content: {

@@ -4,13 +4,16 @@
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
+import { clientLimitKey } from './client-address.ts';
 import type { Deps } from './deps.ts';
 import type { Mail } from './mail.ts';
-import { pointerTo, problem, problemResponse, validationProblem, type Problem } from './problems.ts';
+import { pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
+import { hit, keys, type Endpoint, type Verdict } from './throttle.ts';
 
 export interface AppEnv {
   Bindings: Record<string, unknown>;
-  Variables: { deps: Deps };
+  /** `client` is the caller's address; `deps.log` already adds it to every event. */
+  Variables: { deps: Deps; client: string };
 }
 
 export type AppContext = Context<AppEnv>;
@@ -20,10 +23,13 @@ export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (result.success) return;
-      const errors = result.error.issues.map((issue) => ({
-        pointer: pointerTo(issue.path),
-        detail: issue.message,
-      }));
+      // Unknown fields are refused (schemas are strict), each named by its own pointer, so that a
+      // typo such as "pasword" is reported instead of silently ignored.
+      const errors = result.error.issues.flatMap((issue): FieldError[] =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ pointer: pointerTo([...issue.path, key]), detail: 'Unknown field.' }))
+          : [{ pointer: pointerTo(issue.path), detail: issue.message }],
+      );
       return problemResponse(validationProblem(errors));
     },
   });
@@ -83,15 +89,42 @@ export function afterResponse(c: AppContext, work: Promise<unknown>): void {
   }
 }
 
-/** Hands a mail to the sink without letting the sink's failure reach the request. */
+/**
+ * Hands a mail to the sink without letting the sink's failure reach the request: the sink runs
+ * in a later microtask (so not even a synchronous throw lands here), and nothing awaits it.
+ */
 export function sendMail(c: AppContext, mail: Mail): void {
   const { deps } = c.var;
   afterResponse(
     c,
-    deps.mail.send(mail).catch((error: unknown) => {
-      deps.log('mail_failed', { template: mail.template, reason: error instanceof Error ? error.name : 'unknown' });
-    }),
+    Promise.resolve()
+      .then(() => deps.mail.send(mail))
+      .catch((error: unknown) => {
+        deps.log('mail_failed', { template: mail.template, reason: error instanceof Error ? error.name : 'unknown' });
+      }),
   );
+}
+
+export type ThrottleRule = 'client' | 'mail' | 'login';
+
+/** The 429 answer for a refused verdict, logged as a `throttled` security event. */
+export function tooManyRequests(c: AppContext, rule: ThrottleRule, verdict: Extract<Verdict, { ok: false }>) {
+  const seconds = verdict.retryAfterSeconds;
+  c.var.deps.log('throttled', { rule, path: c.req.path, retryAfter: seconds });
+  return respondProblem(
+    problem(429, 'too-many-requests', 'Too many requests', `Wait ${seconds} seconds before trying again.`, { retryAfter: seconds }),
+    { 'Retry-After': String(seconds) },
+  );
+}
+
+/** Counts the request against its client's allowance for this endpoint, before anything else. */
+export function limitPerClient(endpoint: Endpoint): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { db, config, now } = c.var.deps;
+    const verdict = await hit(db, keys.client(endpoint, clientLimitKey(c.var.client)), config.throttle.perClient[endpoint], now());
+    if (!verdict.ok) return tooManyRequests(c, 'client', verdict);
+    await next();
+  };
 }
 
 const ProblemSchema = z

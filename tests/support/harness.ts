@@ -31,6 +31,8 @@ export interface Harness {
   events: Array<{ event: string } & EventFields>;
   hashes: HashCounts;
   clock: { now: number };
+  /** The client address every request appears to come from; change it to be someone else. */
+  client: { address: string };
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
   /** Registers and returns the token from the activation mail. */
@@ -64,6 +66,7 @@ export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) 
   const events: Harness['events'] = [];
   const hashes: HashCounts = { hash: 0, verify: 0 };
   const clock = { now: Date.UTC(2026, 0, 15, 12, 0, 0) };
+  const client = { address: '192.0.2.1' };
   const deps: Deps = {
     db,
     config,
@@ -71,6 +74,7 @@ export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) 
     mail: { send: async (mail) => void mails.push(mail) },
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
+    clientAddress: () => client.address,
   };
   const app = createApp(() => deps);
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -95,10 +99,13 @@ export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) 
     const res = await post('/activate', { token });
     if (res.status !== 200) throw new Error(`activate answered ${res.status}: ${await res.text()}`);
   };
-  return { app, deps, db, mails, events, hashes, clock, post, get, registerAndGetToken, createActiveAccount };
+  return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount };
 }
 
-/** Every row of the application's tables, to prove a request changed nothing. */
+/**
+ * Every row of the application's tables, to prove a request changed nothing. The throttle table
+ * is left out on purpose: counting a refused request is its job.
+ */
 export async function dump(db: Database): Promise<string> {
   const accounts = await db.prepare('SELECT * FROM accounts ORDER BY id').all();
   const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();
