@@ -81,7 +81,7 @@ describe(`purge (${backend.name})`, () => {
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
     const controller = { cron: '17 * * * *', scheduledTime: Date.now(), noRetry() {} } as ScheduledController;
-    await worker.scheduled!(controller, { DB: db, PUBLIC_URL }, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext);
+    await worker.scheduled(controller, { DB: db, PUBLIC_URL });
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events).toEqual([expect.objectContaining({ event: 'purge', registrations: 0, throttle: 1, trigger: 'cron' })]);
   });
