@@ -1,5 +1,6 @@
 // Two projects run the same test files: "node" against sql.js, "workerd" inside workerd against
 // a local D1 database. `#backend` resolves to the project's own way of making a fresh database.
+// tests/node-only/ needs real processes and files; tests/workerd-only/ tests the Worker entry itself.
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['tests/**/*.test.ts'],
+          exclude: ['tests/workerd-only/**'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,

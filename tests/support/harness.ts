@@ -59,8 +59,12 @@ export function tokenFromLink(link: string | undefined): string {
 }
 
 export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) => Database = (db) => db): Promise<Harness> {
-  const raw = await backend.freshDatabase();
-  const db = guardDatabase(wrap(raw));
+  return harnessOn(wrap(await backend.freshDatabase()), vars);
+}
+
+/** A second app over an existing database (another configuration, say), without resetting it. */
+export function harnessOn(raw: Database, vars: ConfigVars = {}): Harness {
+  const db = guardDatabase(raw);
   const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
   const mails: Mail[] = [];
   const events: Harness['events'] = [];

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+
+describe(`the database boundary (${backend.name})`, () => {
+  it('runs a batch all or nothing', async () => {
+    const db = await backend.freshDatabase();
+    const insert = (hash: string) =>
+      db
+        .prepare('INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .bind(hash, 'a@example.com', 'a@example.com', '$scrypt$x', 1, 2);
+    const first = 'a'.repeat(64);
+    // The second statement breaks the primary key: the first must not survive either.
+    await expect(db.batch([insert(first), insert(first)])).rejects.toThrow();
+    expect(await db.prepare('SELECT count(*) AS n FROM registrations').first()).toEqual({ n: 0 });
+    const results = await db.batch([insert(first), insert('b'.repeat(64))]);
+    expect(results.map((r) => r.meta.changes)).toEqual([1, 1]);
+  });
+
+  it('enforces the schema’s constraints', async () => {
+    const db = await backend.freshDatabase();
+    const bad = db
+      .prepare('INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .bind('short', 'a@example.com', 'a@example.com', '$scrypt$x', 1, 2);
+    await expect(bad.run()).rejects.toThrow();
+    const strict = db
+      .prepare('INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .bind('c'.repeat(64), 'a@example.com', 'a@example.com', '$scrypt$x', 'soon', 2);
+    await expect(strict.run()).rejects.toThrow();
+  });
+
+  it('has foreign keys switched on, as D1 does', async () => {
+    const db = await backend.freshDatabase();
+    expect(await db.prepare('PRAGMA foreign_keys').first()).toEqual({ foreign_keys: 1 });
+  });
+
+  it('reports the rows a statement changed', async () => {
+    const db = await backend.freshDatabase();
+    const none = await db.prepare('UPDATE accounts SET email = email WHERE id = ?').bind('nope').run();
+    expect(none.meta.changes).toBe(0);
+  });
+});

@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../support/server-process.ts';
+
+describe('deployment', () => {
+  it('bundles with `wrangler deploy --dry-run`, offline', () => {
+    const out = mkdtempSync(join(tmpdir(), 'latchkey-bundle-'));
+    try {
+      execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], {
+        cwd: ROOT,
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+        stdio: 'pipe',
+      });
+      const bundle = join(out, 'worker.js');
+      expect(existsSync(bundle)).toBe(true);
+      // Workers accept up to 3 MB compressed on Free; keep far below.
+      expect(statSync(bundle).size).toBeLessThan(3 * 1024 * 1024);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('asks for a compatibility date the bundled workerd supports, with nodejs_compat', () => {
+    const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+    const date = /^compatibility_date = "(\d{4}-\d{2}-\d{2})"/m.exec(toml)?.[1];
+    expect(toml).toMatch(/^compatibility_flags = \["nodejs_compat"\]/m);
+    const version = execFileSync('npx', ['workerd', '--version'], { cwd: ROOT, encoding: 'utf8' });
+    const supported = /(\d{4}-\d{2}-\d{2})/.exec(version)?.[1];
+    expect(date && supported && date <= supported).toBe(true);
+  });
+});

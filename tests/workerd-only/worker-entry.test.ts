@@ -1,0 +1,37 @@
+// The deployed entry (functions/worker.ts) as workerd runs it: the D1 binding and the [vars] from
+// wrangler.toml, with mail going to console.log.
+import { applyD1Migrations, reset } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
+const post = (path: string, body: unknown) =>
+  worker.fetch(new Request(`https://edge.example.test${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
+
+beforeEach(async () => {
+  await reset();
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+});
+
+describe('the Worker entry', () => {
+  it('registers with the production scrypt parameters and builds links from PUBLIC_URL, not the request host', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      const res = await post('/register', { email: 'edge@example.com', password: 'a password typed at the edge' });
+      expect(res.status).toBe(202);
+    } finally {
+      spy.mockRestore();
+    }
+    const mail = lines.map((l) => JSON.parse(l)).find((l) => l.event === 'mail');
+    expect(mail.link).toMatch(/^http:\/\/localhost:8787\/activate\?token=/);
+    const row = await env.DB.prepare('SELECT password_hash AS h FROM registrations').first<{ h: string }>();
+    expect(row?.h).toMatch(/^\$scrypt\$ln=14,r=8,p=5\$/);
+
+    const token = new URL(mail.link).searchParams.get('token')!;
+    expect((await post('/activate', { token })).status).toBe(200);
+    const login = await post('/login', { email: 'edge@example.com', password: 'a password typed at the edge' });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('cache-control')).toBe('no-store');
+  });
+});
