@@ -35,6 +35,7 @@ describe(`headers on every answer (${backend.name})`, () => {
       expect(header('strict-transport-security'), name).toMatch(/max-age=\d+/);
       expect(header('referrer-policy'), name).toBe('no-referrer');
       expect(header('cross-origin-opener-policy'), name).toBe('same-origin');
+      expect(header('cross-origin-resource-policy'), name).toBe('same-origin');
       expect(header('content-security-policy'), name).toContain("default-src 'none'");
       expect(header('x-powered-by'), name).toBeNull();
       expect(header('server'), name).toBeNull();
