@@ -25,7 +25,12 @@ const showRoute = createRoute({
     200: { description: 'Confirmation page with one button, or "already active"', content: HTML },
     400: { description: 'The link is invalid', content: HTML },
     410: { description: 'The link has expired; the page offers a new one', content: HTML },
-    ...problemResponses(429, 503),
+    429: {
+      description: 'Too many requests from this client; the page says how long to wait',
+      content: HTML,
+      headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } } },
+    },
+    ...problemResponses(503),
   },
 });
 

@@ -7,6 +7,7 @@ import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import { clientLimitKey } from './client-address.ts';
 import type { Deps } from './deps.ts';
 import type { Mail } from './mail.ts';
+import { tooManyRequestsPage } from './pages.ts';
 import { pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
 import { hit, keys, type Endpoint, type Verdict } from './throttle.ts';
 
@@ -107,10 +108,17 @@ export function sendMail(c: AppContext, mail: Mail): void {
 
 export type ThrottleRule = 'client' | 'mail' | 'login';
 
-/** The 429 answer for a refused verdict, logged as a `throttled` security event. */
-export function tooManyRequests(c: AppContext, rule: ThrottleRule, verdict: Extract<Verdict, { ok: false }>) {
+/**
+ * The 429 answer for a refused verdict, logged as a `throttled` security event: a page for the
+ * browser flows (the link's GET, the pages' forms), problem+json for everything else.
+ */
+export async function tooManyRequests(c: AppContext, rule: ThrottleRule, verdict: Extract<Verdict, { ok: false }>) {
   const seconds = verdict.retryAfterSeconds;
   c.var.deps.log('throttled', { rule, path: c.req.path, retryAfter: seconds });
+  if (c.req.method === 'GET' || bodyKind(c) === 'form') {
+    const page = await tooManyRequestsPage(seconds);
+    return c.html(page.body, 429, { 'Retry-After': String(seconds) }) as unknown as ReturnType<typeof respondProblem>;
+  }
   return respondProblem(
     problem(429, 'too-many-requests', 'Too many requests', `Wait ${seconds} seconds before trying again.`, { retryAfter: seconds }),
     { 'Retry-After': String(seconds) },

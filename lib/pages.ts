@@ -17,7 +17,7 @@ export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('
 export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
 export interface Page {
-  status: 200 | 400 | 410 | 503;
+  status: 200 | 400 | 410 | 429 | 503;
   body: string;
 }
 
@@ -102,6 +102,15 @@ export async function unavailablePage(): Promise<Page> {
   return {
     status: 503,
     body: await layout('Please try again shortly', html`<p>The service is busy or briefly unavailable. Nothing was changed; try again in a moment.</p>`),
+  };
+}
+
+export async function tooManyRequestsPage(retryAfterSeconds: number): Promise<Page> {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  const wait = retryAfterSeconds < 120 ? `${retryAfterSeconds} seconds` : `${minutes} minutes`;
+  return {
+    status: 429,
+    body: await layout('Too many attempts', html`<p>Too many requests came from your network. Nothing was changed; try again in ${wait}.</p>`),
   };
 }
 

@@ -56,6 +56,23 @@ describe(`per-client limits (${backend.name})`, () => {
     expect(await dump(h.db)).toBe(before);
   });
 
+  it('answers the browser flows (the link, the forms) with a page, still 429 with Retry-After', async () => {
+    const h = await createHarness({ LIMIT_ACTIVATE_PER_CLIENT: '1/600', LIMIT_RESEND_PER_CLIENT: '1/600' });
+    expect((await h.get('/activate?token=x')).status).toBe(400);
+    const page = await h.get('/activate?token=x');
+    expect(page.status).toBe(429);
+    expect(page.headers.get('retry-after')).toBe('600');
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await page.text()).toContain('try again in 10 minutes');
+    const form = (body: string) =>
+      h.app.request('/resend-activation', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+    expect((await form('email=a%40example.com')).status).toBe(202);
+    const refused = await form('email=a%40example.com');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/^text\/html/);
+  });
+
   it('counts an IPv6 client per /64, since it can rotate through the rest freely', async () => {
     const h = await createHarness({ LIMIT_RESEND_PER_CLIENT: '2/600' });
     h.client.address = '2001:db8:1:2::1';
