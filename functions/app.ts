@@ -4,10 +4,12 @@
  */
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { DatabaseUnavailableError } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
-import { createRouter, respondProblem, wantsPage, type AppContext } from '../lib/http.ts';
+import { createRouter, respondProblem, servesPages, wantsPage, type AppContext } from '../lib/http.ts';
 import { errorPage, STYLE_HASH, unavailablePage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 import { activation } from './activate.ts';
@@ -20,8 +22,26 @@ import { resendActivation } from './resend-activation.ts';
 export const MAX_BODY_BYTES = 16 * 1024;
 const RETRY_AFTER_SECONDS = '5';
 
+/**
+ * CORS only for the origins that CORS_ORIGINS lists; with none listed no CORS header is ever
+ * sent and browsers keep other sites' pages from reading any answer. One middleware per config.
+ */
+const corsFor = new WeakMap<Deps['config'], MiddlewareHandler>();
+function corsMiddleware(config: Deps['config']): MiddlewareHandler {
+  let handler = corsFor.get(config);
+  if (!handler) {
+    handler = cors({ origin: config.corsOrigins, allowMethods: ['GET', 'POST'], allowHeaders: ['Content-Type'], maxAge: 600 });
+    corsFor.set(config, handler);
+  }
+  return handler;
+}
+
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
   const app = createRouter();
+
+  // The pages people open, marked before any shared middleware runs, so that even a failure there
+  // answers them with a page rather than JSON.
+  app.on('GET', ['/', '/activate'], servesPages);
 
   app.use(
     secureHeaders({
@@ -43,8 +63,17 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
     c.header('Cache-Control', 'no-store');
   });
   app.use(async (c, next) => {
-    c.set('deps', resolveDeps(c));
+    const deps = resolveDeps(c);
+    const client = deps.clientAddress(c);
+    // Every security event names the client it came from.
+    c.set('deps', { ...deps, log: (event, fields) => deps.log(event, { ...fields, client }) });
+    c.set('client', client);
     await next();
+  });
+  app.use(async (c, next) => {
+    const { config } = c.var.deps;
+    if (config.corsOrigins.length === 0) return next();
+    return corsMiddleware(config)(c, next);
   });
   app.use(
     bodyLimit({

@@ -7,10 +7,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { addRegistration, findAccount } from '../lib/accounts.ts';
 import { activationLink } from '../lib/config.ts';
 import { parseEmail } from '../lib/emails.ts';
-import { accepts, createRouter, problemResponses, respondProblem, sendMail, text } from '../lib/http.ts';
+import { accepts, createRouter, limitPerClient, problemResponses, respondProblem, sendMail, text, tooManyRequests } from '../lib/http.ts';
 import { activationMail, alreadyRegisteredMail } from '../lib/mail.ts';
 import { passwordProblems } from '../lib/password-policy.ts';
 import { validationProblem, type FieldError } from '../lib/problems.ts';
+import { hit, keys } from '../lib/throttle.ts';
 import { newToken, tokenDigest } from '../lib/tokens.ts';
 
 const RegisterBody = z
@@ -34,7 +35,7 @@ const route = createRoute({
   method: 'post',
   path: '/register',
   summary: 'Register with an email address and a password',
-  middleware: [accepts('json')] as const,
+  middleware: [limitPerClient('register'), accepts('json')] as const,
   request: { body: { required: true, content: { 'application/json': { schema: RegisterBody } } } },
   responses: {
     202: { description: 'Accepted; an activation mail was written if the address can be registered', content: { 'application/json': { schema: Pending } } },
@@ -54,19 +55,18 @@ export const register = createRouter().openapi(route, async (c) => {
   if (!parsed.ok || errors.length > 0) return respondProblem(validationProblem(errors));
   const email = parsed.email;
 
-  // Hashed before looking at the address, so that every branch below costs the same.
+  // Every request that may mail an address counts against that address, whatever its state,
+  // so that the limit itself says nothing about which addresses have accounts.
+  const mailAllowance = await hit(db, keys.mail(email.key), config.throttle.mailPerAddress, now());
+  if (!mailAllowance.ok) return tooManyRequests(c, 'mail', mailAllowance);
+
+  // The same work on every branch: one hash, one lookup, one guarded insert (a no-op when the
+  // address already has an account). Only the mailbox learns which branch it was.
   const passwordHash = await hasher.hash(body.password);
   const account = await findAccount(db, email.key);
-
-  if (account) {
-    log('register_existing', { accountId: account.id });
-    sendMail(c, alreadyRegisteredMail(account.email));
-    return c.json(PENDING, 202);
-  }
-
   const token = newToken();
   const createdAt = now();
-  await addRegistration(db, {
+  const stored = await addRegistration(db, {
     tokenHash: tokenDigest(token),
     email: email.display,
     emailKey: email.key,
@@ -74,7 +74,13 @@ export const register = createRouter().openapi(route, async (c) => {
     createdAt,
     expiresAt: createdAt + config.tokenTtlSeconds * 1000,
   });
-  log('registered', { email: email.key });
-  sendMail(c, activationMail(email.display, activationLink(config, token), config.tokenTtlSeconds));
+
+  if (stored) {
+    log('registered', { email: email.key });
+    sendMail(c, activationMail(email.display, activationLink(config, token), config.tokenTtlSeconds));
+  } else if (account) {
+    log('register_existing', { accountId: account.id });
+    sendMail(c, alreadyRegisteredMail(account.email));
+  }
   return c.json(PENDING, 202);
 });

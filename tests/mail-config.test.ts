@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { ConfigError, loadConfig } from '../lib/config.ts';
+import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { activationMail, alreadyRegisteredMail, logMailSink } from '../lib/mail.ts';
 
@@ -35,6 +35,11 @@ describe(`configuration (${backend.name})`, () => {
       passwordPolicy: { minLength: 15, maxLength: 256 },
       scrypt: { logN: 14, r: 8, p: 5 },
       mailTimeoutMs: 10_000,
+      throttle: DEFAULT_THROTTLE,
+      trustedProxies: [],
+      corsOrigins: [],
+      purgeGraceSeconds: 7 * 86400,
+      purgeIntervalSeconds: 3600,
     });
     expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
   });

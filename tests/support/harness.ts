@@ -11,6 +11,7 @@ import type { EventFields } from '../../lib/log.ts';
 import type { Mail } from '../../lib/mail.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
 import { enforceContract } from './contract.ts';
+export { NO_LIMITS } from './limits.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
 export const GOOD_PASSWORD = 'correct horse battery staple';
@@ -32,6 +33,8 @@ export interface Harness {
   events: Array<{ event: string } & EventFields>;
   hashes: HashCounts;
   clock: { now: number };
+  /** The client address every request appears to come from; change it to be someone else. */
+  client: { address: string };
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
   /** Registers and returns the token from the activation mail. */
@@ -69,6 +72,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}): Harness {
   const events: Harness['events'] = [];
   const hashes: HashCounts = { hash: 0, verify: 0 };
   const clock = { now: Date.UTC(2026, 0, 15, 12, 0, 0) };
+  const client = { address: '192.0.2.1' };
   const deps: Deps = {
     db,
     config,
@@ -76,6 +80,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}): Harness {
     mail: { send: async (mail) => void mails.push(mail) },
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
+    clientAddress: () => client.address,
   };
   // Every response a handler test sees must be one the OpenAPI document promises (tests/support/contract.ts).
   const app = enforceContract(createApp(() => deps));
@@ -101,10 +106,13 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}): Harness {
     const res = await post('/activate', { token });
     if (res.status !== 200) throw new Error(`activate answered ${res.status}: ${await res.text()}`);
   };
-  return { app, deps, db, mails, events, hashes, clock, post, get, registerAndGetToken, createActiveAccount };
+  return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount };
 }
 
-/** Every row of the application's tables, to prove a request changed nothing. */
+/**
+ * Every row of the application's tables, to prove a request changed nothing. The throttle table
+ * is left out on purpose: counting a refused request is its job.
+ */
 export async function dump(db: Database): Promise<string> {
   const accounts = await db.prepare('SELECT * FROM accounts ORDER BY id').all();
   const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();
