@@ -51,7 +51,10 @@ describe('npm start, over HTTP', () => {
     expect(others.join('\n')).not.toContain(password);
     expect(others.join('\n')).not.toContain(token);
 
-    await server.stop('SIGTERM');
+    // SIGTERM to npm alone, as a process manager sends it: it must reach the server (the start
+    // script execs node, so no shell sits between them) and stop it gracefully.
+    server.child.kill('SIGTERM');
+    await server.exited;
     expect(server.lines.at(-1)).toMatchObject({ event: 'server_stopped' });
 
     server = await startServer(env);
