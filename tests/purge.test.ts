@@ -32,12 +32,12 @@ describe(`purge (${backend.name})`, () => {
     await h.post('/register', { email: 'kept@example.com', password: 'another long passphrase here' }); // no new row: active
     await h.createActiveAccount('also-kept@example.com');
     await h.registerAndGetToken('waiting@example.com');
-    const accountsBefore = await h.db.prepare('SELECT * FROM accounts ORDER BY id').all();
+    const accountsBefore = (await h.db.prepare('SELECT * FROM accounts ORDER BY id').all()).results;
 
     const far = h.clock.now + 400 * DAY;
     const removed = await purge(h.db, far, DEFAULT_PURGE_GRACE_SECONDS);
     expect(removed.registrations).toBe(3);
-    expect(await h.db.prepare('SELECT * FROM accounts ORDER BY id').all()).toEqual(accountsBefore);
+    expect((await h.db.prepare('SELECT * FROM accounts ORDER BY id').all()).results).toEqual(accountsBefore);
 
     h.clock.now = far;
     expect((await h.post('/login', { email: 'kept@example.com', password: GOOD_PASSWORD })).status).toBe(200);

@@ -82,10 +82,10 @@ describe(`races (${backend.name})`, () => {
     expect(after.filter((status) => status !== 200)).toEqual(Array(N - 1).fill(401));
 
     // And 50 more registrations of the now active address change nothing.
-    const before = await h.db.prepare('SELECT * FROM accounts').all();
+    const before = (await h.db.prepare('SELECT * FROM accounts').all()).results;
     const again = await Promise.all(passwords.map((password) => h.post('/register', { email: EMAIL, password: `${password} again` })));
     expect(again.map((r) => r.status)).toEqual(Array(N).fill(202));
-    expect(await h.db.prepare('SELECT * FROM accounts').all()).toEqual(before);
+    expect((await h.db.prepare('SELECT * FROM accounts').all()).results).toEqual(before);
     expect(await count('SELECT count(*) AS n FROM registrations')).toBe(N);
   });
 
