@@ -7,18 +7,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { findAccount, latestRegistration, replacePasswordHash, type Account } from '../lib/accounts.ts';
 import { parseEmail } from '../lib/emails.ts';
-import { accepts, createRouter, limitPerClient, problemResponses, respondProblem, text, tooManyRequests } from '../lib/http.ts';
+import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, tooManyRequests } from '../lib/http.ts';
 import { problem, validationProblem } from '../lib/problems.ts';
 import type { Deps } from '../lib/deps.ts';
 import { chargeLoginAttempt, clearLoginFailures, keys } from '../lib/throttle.ts';
-
-const LoginBody = z
-  .object({
-    email: text(320).openapi({ example: 'ada@example.com' }),
-    password: text(1024).openapi({ example: 'correct horse battery staple' }),
-  })
-  .strict()
-  .openapi('LoginRequest');
 
 const User = z
   .object({
@@ -34,7 +26,7 @@ const route = createRoute({
   path: '/login',
   summary: 'Log in with email and password',
   middleware: [limitPerClient('login'), accepts('json')] as const,
-  request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
+  request: { body: { required: true, content: { 'application/json': { schema: Credentials } } } },
   responses: {
     200: { description: 'The password is right and the account active', content: { 'application/json': { schema: z.object({ user: User }) } } },
     ...problemResponses(400, 401, 403, 413, 415, 422, 429, 503),

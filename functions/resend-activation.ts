@@ -5,14 +5,13 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { findAccount, latestRegistration, renewRegistration } from '../lib/accounts.ts';
-import { activationLink } from '../lib/config.ts';
+import { newLink } from '../lib/activation.ts';
 import { parseEmail } from '../lib/emails.ts';
 import { accepts, bodyKind, createRouter, limitPerClient, problemResponses, respondProblem, sendMail, text, tooManyRequests, withPages } from '../lib/http.ts';
 import { activationMail, alreadyActiveMail } from '../lib/mail.ts';
 import { resendRefusedPage, resendSentPage } from '../lib/pages.ts';
 import { validationProblem } from '../lib/problems.ts';
 import { hit, keys } from '../lib/throttle.ts';
-import { newToken, tokenDigest } from '../lib/tokens.ts';
 import { Pending } from './register.ts';
 
 const ResendBody = z.object({ email: text(320).openapi({ example: 'ada@example.com' }) }).strict().openapi('ResendRequest');
@@ -67,15 +66,10 @@ export const resendActivation = createRouter().openapi(route, async (c) => {
   // The same lookups and the same guarded insert for every address; only the mail differs.
   const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key);
-  const token = newToken();
-  const createdAt = now();
-  const renewed = await renewRegistration(db, key, {
-    tokenHash: tokenDigest(token),
-    createdAt,
-    expiresAt: createdAt + config.tokenTtlSeconds * 1000,
-  });
+  const link = newLink(config, now());
+  const renewed = await renewRegistration(db, key, link);
   if (renewed && pending) {
-    sendMail(c, activationMail(pending.email, activationLink(config, token), config.tokenTtlSeconds));
+    sendMail(c, activationMail(pending.email, link.url, config.tokenTtlSeconds));
   } else if (account) {
     sendMail(c, alreadyActiveMail(account.email));
   }

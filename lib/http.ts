@@ -95,6 +95,15 @@ export const text = (max: number) =>
     .max(max, { message: `Must be at most ${max} characters.` })
     .refine((s) => !s.includes('\u0000') && s.isWellFormed(), { message: 'Must be valid text without NUL characters.' });
 
+/** An address and a password: the body of both register and login. */
+export const Credentials = z
+  .object({
+    email: text(320).openapi({ example: 'ada@example.com' }),
+    password: text(1024).openapi({ example: 'correct horse battery staple' }),
+  })
+  .strict()
+  .openapi('Credentials');
+
 /**
  * Work that must not hold up the response: on Workers it goes to waitUntil, so the runtime keeps
  * the isolate alive for it; on Node there is no execution context (Hono throws when asked), and the
