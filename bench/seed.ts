@@ -75,7 +75,7 @@ export async function seedDatabase(spec: SeedSpec): Promise<Seeded> {
 }
 
 /** The same rows as SQL for `wrangler d1 execute --file` (local D1 for wrangler dev). */
-export function seedSql(spec: Omit<SeedSpec, 'path' | 'accounts'>): string {
+export function seedSql(spec: Omit<SeedSpec, 'path'>): string {
   const now = Date.now();
   const created = now - DAY_MS;
   const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -83,6 +83,11 @@ export function seedSql(spec: Omit<SeedSpec, 'path' | 'accounts'>): string {
     (a, index) =>
       `INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at) VALUES (${q(`ffffffff-0000-4000-8000-${String(index).padStart(12, '0')}`)}, ${q(a.email)}, ${q(a.email.toLowerCase())}, ${q(a.passwordHash)}, ${created}, ${created + 1000});`,
   );
+  if (spec.accounts > 0) {
+    lines.push(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${spec.accounts}) INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at) SELECT printf('%08x-0000-4000-8000-%012x', i, i), 'user' || i || '@seed.example', 'user' || i || '@seed.example', ${q(spec.accountHash)}, ${created}, ${created + 1000} FROM n;`,
+    );
+  }
   (spec.pendingTokens ?? []).forEach((token, index) =>
     lines.push(
       `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (${q(tokenDigest(token))}, ${q(`pending${index}@bench.example`)}, ${q(`pending${index}@bench.example`)}, ${q(spec.accountHash)}, ${now}, ${now + 7 * DAY_MS});`,

@@ -138,10 +138,22 @@ function waitForLine<T>(child: ChildProcess, name: string, pick: (line: string) 
 }
 
 /** Latchkey's Node server as `npm start` runs it, on its own database file. */
+/**
+ * The per-client allowances would refuse a load generator on one address within seconds: off, so
+ * that every request does its endpoint's work (the per-address login back-off stays on).
+ */
+export const NO_CLIENT_LIMITS: Record<string, string> = {
+  LIMIT_REGISTER_PER_CLIENT: 'off',
+  LIMIT_LOGIN_PER_CLIENT: 'off',
+  LIMIT_RESEND_PER_CLIENT: 'off',
+  LIMIT_ACTIVATE_PER_CLIENT: 'off',
+  LIMIT_MAIL_PER_ADDRESS: 'off',
+};
+
 export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/server.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...vars },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const port = await waitForLine(child, 'latchkey (node)', (line) => {
@@ -211,6 +223,7 @@ export async function startWranglerDev(persistTo: string): Promise<Running> {
       persistTo,
       '--var',
       `PUBLIC_URL:${url}`,
+      ...Object.entries(NO_CLIENT_LIMITS).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
       '--show-interactive-dev-session=false',
       '--log-level',
       'warn',

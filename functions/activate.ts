@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome } from '../lib/activation.ts';
-import { accepts, bodyKind, createRouter, pageResponses, problemResponses, respondProblem, servesPages, text, withPages, type AppContext } from '../lib/http.ts';
+import { accepts, bodyKind, createRouter, limitPerClient, pageResponses, problemResponses, respondProblem, servesPages, text, withPages, type AppContext } from '../lib/http.ts';
 import { activatedPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 
@@ -19,13 +19,13 @@ const showRoute = createRoute({
   method: 'get',
   path: '/activate',
   summary: 'The page behind the activation link (changes nothing)',
-  middleware: [servesPages] as const,
+  middleware: [servesPages, limitPerClient('activate')] as const,
   request: { query: z.object({ token: z.string().optional() }) },
   responses: {
     200: { description: 'Confirmation page with one button, or "already active"', content: HTML },
     400: { description: 'The link is invalid; the page offers a new one', content: HTML },
     410: { description: 'The link has expired; the page offers a new one', content: HTML },
-    ...pageResponses(500, 503),
+    ...pageResponses(429, 500, 503),
   },
 });
 
@@ -33,7 +33,7 @@ const activateRoute = createRoute({
   method: 'post',
   path: '/activate',
   summary: 'Activate the account that a link belongs to',
-  middleware: [accepts('json', 'form')] as const,
+  middleware: [limitPerClient('activate'), accepts('json', 'form')] as const,
   request: {
     body: {
       // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
@@ -50,7 +50,7 @@ const activateRoute = createRoute({
       content: { 'application/json': { schema: Active }, ...HTML },
     },
     // The page's form gets pages for what a person can meet; JSON clients get problem details.
-    ...withPages(problemResponses(400, 410, 413, 415, 422, 429, 503), 400, 410, 422, 500, 503),
+    ...withPages(problemResponses(400, 410, 413, 415, 422, 429, 503), 400, 410, 422, 429, 500, 503),
   },
 });
 

@@ -4,11 +4,12 @@
  */
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { MiddlewareHandler } from 'hono';
 import { DatabaseUnavailableError } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { HashQueueFullError } from '../lib/hash-queue.ts';
-import type { MiddlewareHandler } from 'hono';
-import { createRouter, respondProblem, wantsPage, type AppContext, type AppEnv } from '../lib/http.ts';
+import { createRouter, respondProblem, servesPages, wantsPage, type AppContext, type AppEnv } from '../lib/http.ts';
 import { errorPage, unavailablePage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
@@ -24,8 +25,26 @@ const RETRY_AFTER_SECONDS = '5';
 // The hash queue drains in about a second at any sensible queue length and scrypt cost.
 const BUSY_RETRY_AFTER_SECONDS = '1';
 
+/**
+ * CORS only for the origins that CORS_ORIGINS lists; with none listed no CORS header is ever
+ * sent and browsers keep other sites' pages from reading any answer. One middleware per config.
+ */
+const corsFor = new WeakMap<Deps['config'], MiddlewareHandler>();
+function corsMiddleware(config: Deps['config']): MiddlewareHandler {
+  let handler = corsFor.get(config);
+  if (!handler) {
+    handler = cors({ origin: config.corsOrigins, allowMethods: ['GET', 'POST'], allowHeaders: ['Content-Type'], maxAge: 600 });
+    corsFor.set(config, handler);
+  }
+  return handler;
+}
+
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
   const app = createRouter();
+
+  // The pages people open, marked before any shared middleware runs, so that even a failure there
+  // answers them with a page rather than JSON.
+  app.on('GET', ['/', '/activate'], servesPages);
 
   const tooLarge = () =>
     respondProblem(problem(413, 'body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`));
@@ -42,8 +61,17 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   // that each response is made with them (problem responses add them themselves); a GET has no body.
   app.use((c, next) => {
     for (const [name, value] of RESPONSE_HEADERS) c.header(name, value);
-    c.set('deps', resolveDeps(c));
+    const deps = resolveDeps(c);
+    const client = deps.clientAddress(c);
+    // Every security event names the client it came from.
+    c.set('deps', { ...deps, log: (event, fields) => deps.log(event, { ...fields, client }) });
+    c.set('client', client);
     return c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next);
+  });
+  app.use(async (c, next) => {
+    const { config } = c.var.deps;
+    if (config.corsOrigins.length === 0) return next();
+    return corsMiddleware(config)(c, next);
   });
 
   app.route('/', health);

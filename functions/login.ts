@@ -8,17 +8,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { findAccount, latestRegistration, replacePasswordHash, type Account } from '../lib/accounts.ts';
 import { parseEmail } from '../lib/emails.ts';
 import { HashQueueFullError } from '../lib/hash-queue.ts';
-import { accepts, createRouter, problemResponses, respondProblem, text } from '../lib/http.ts';
+import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, tooManyRequests } from '../lib/http.ts';
 import { problem, validationProblem } from '../lib/problems.ts';
 import type { Deps } from '../lib/deps.ts';
-
-const LoginBody = z
-  .object({
-    email: text(320).openapi({ example: 'ada@example.com' }),
-    password: text(1024).openapi({ example: 'correct horse battery staple' }),
-  })
-  .strict()
-  .openapi('LoginRequest');
+import { chargeLoginAttempt, clearLoginFailures, keys } from '../lib/throttle.ts';
 
 const User = z
   .object({
@@ -33,8 +26,8 @@ const route = createRoute({
   method: 'post',
   path: '/login',
   summary: 'Log in with email and password',
-  middleware: [accepts('json')] as const,
-  request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
+  middleware: [limitPerClient('login'), accepts('json')] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: Credentials } } } },
   responses: {
     200: { description: 'The password is right and the account active', content: { 'application/json': { schema: z.object({ user: User }) } } },
     ...problemResponses(400, 401, 403, 413, 415, 422, 429, 503),
@@ -70,31 +63,35 @@ async function rehashIfOutdated(deps: Deps, account: Account, password: string):
 
 export const login = createRouter().openapi(route, async (c) => {
   const deps = c.var.deps;
-  const { db, hasher, log, now } = deps;
+  const { db, config, hasher, log, now } = deps;
   const { email, password } = c.req.valid('json');
   const parsed = parseEmail(email);
   if (!parsed.ok) return respondProblem(validationProblem([{ pointer: '/email', detail: parsed.detail }]));
   const key = parsed.email.key;
 
-  const account = await findAccount(db, key);
-  if (account) {
-    if (await hasher.verify(password, account.passwordHash)) {
-      await rehashIfOutdated(deps, account, password);
-      log('login_ok', { accountId: account.id });
-      return c.json({ user: userView(account) }, 200);
-    }
-    log('login_failed', { accountId: account.id, reason: 'password' });
-    return respondProblem(WRONG);
-  }
+  // Charged to the address named, whether or not it has an account: the back-off then looks the
+  // same for every address and cannot be used to find out which ones exist.
+  const attempt = await chargeLoginAttempt(db, keys.login(key), config.throttle.loginFailures, now());
+  if (!attempt.ok) return tooManyRequests(c, 'login', attempt);
 
-  // No account: a registration still waiting for its link gets a helpful 403, but only for
-  // someone who knows its password. Anyone else sees the same 401 as for a wrong password.
+  // Both lookups and one verification on every branch, so the work does not depend on the address.
+  const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key, now());
-  const matches = pending ? await hasher.verify(password, pending.passwordHash) : await hasher.verifyDummy(password);
+  const stored = account?.passwordHash ?? pending?.passwordHash;
+  const matches = stored ? await hasher.verify(password, stored) : await hasher.verifyDummy(password);
+
+  if (matches) await clearLoginFailures(db, keys.login(key));
+  if (account && matches) {
+    await rehashIfOutdated(deps, account, password);
+    log('login_ok', { accountId: account.id });
+    return c.json({ user: userView(account) }, 200);
+  }
   if (matches) {
+    // A registration still waiting for its link gets a helpful 403, but only for someone who
+    // knows its password. Anyone else sees the same 401 as for a wrong password.
     log('login_not_activated', { email: key });
     return respondProblem(NOT_ACTIVE);
   }
-  log('login_failed', { reason: pending ? 'password' : 'unknown' });
+  log('login_failed', account ? { accountId: account.id, reason: 'password' } : { reason: pending ? 'pending' : 'unknown' });
   return respondProblem(WRONG);
 });

@@ -5,21 +5,14 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { addRegistration, findAccount } from '../lib/accounts.ts';
-import { activationLink } from '../lib/config.ts';
+import { newLink } from '../lib/activation.ts';
 import { parseEmail } from '../lib/emails.ts';
-import { accepts, createRouter, problemResponses, respondProblem, sendMail, text } from '../lib/http.ts';
+import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, sendMail, tooManyRequests } from '../lib/http.ts';
 import { activationMail, alreadyRegisteredMail } from '../lib/mail.ts';
 import { passwordProblems } from '../lib/password-policy.ts';
 import { validationProblem, type FieldError } from '../lib/problems.ts';
-import { newToken, tokenDigest } from '../lib/tokens.ts';
+import { hit, keys } from '../lib/throttle.ts';
 
-const RegisterBody = z
-  .object({
-    email: text(320).openapi({ example: 'ada@example.com' }),
-    password: text(1024).openapi({ example: 'correct horse battery staple' }),
-  })
-  .strict()
-  .openapi('RegisterRequest');
 
 export const Pending = z
   .object({ status: z.literal('pending'), message: z.string() })
@@ -34,8 +27,8 @@ const route = createRoute({
   method: 'post',
   path: '/register',
   summary: 'Register with an email address and a password',
-  middleware: [accepts('json')] as const,
-  request: { body: { required: true, content: { 'application/json': { schema: RegisterBody } } } },
+  middleware: [limitPerClient('register'), accepts('json')] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: Credentials } } } },
   responses: {
     202: { description: 'Accepted; an activation mail was written if the address can be registered', content: { 'application/json': { schema: Pending } } },
     ...problemResponses(400, 413, 415, 422, 429, 503),
@@ -54,27 +47,25 @@ export const register = createRouter().openapi(route, async (c) => {
   if (!parsed.ok || errors.length > 0) return respondProblem(validationProblem(errors));
   const email = parsed.email;
 
-  // Hashed before looking at the address, so that every branch below costs the same.
+  // Every request that may mail an address counts against that address, whatever its state,
+  // so that the limit itself says nothing about which addresses have accounts.
+  const mailAllowance = await hit(db, keys.mail(email.key), config.throttle.mailPerAddress, now());
+  if (!mailAllowance.ok) return tooManyRequests(c, 'mail', mailAllowance);
+
+  // The same work on every branch: one hash, one lookup, one guarded insert (a no-op when the
+  // address already has an account). Only the mailbox learns which branch it was.
   const passwordHash = await hasher.hash(body.password);
   const account = await findAccount(db, email.key);
+  const link = newLink(config, now());
+  const { tokenHash, createdAt, expiresAt } = link;
+  const stored = await addRegistration(db, { tokenHash, email: email.display, emailKey: email.key, passwordHash, createdAt, expiresAt });
 
-  if (account) {
+  if (stored) {
+    log('registered', { email: email.key });
+    sendMail(c, activationMail(email.display, link.url, config.tokenTtlSeconds));
+  } else if (account) {
     log('register_existing', { accountId: account.id });
     sendMail(c, alreadyRegisteredMail(account.email));
-    return c.json(PENDING, 202);
   }
-
-  const token = newToken();
-  const createdAt = now();
-  await addRegistration(db, {
-    tokenHash: tokenDigest(token),
-    email: email.display,
-    emailKey: email.key,
-    passwordHash,
-    createdAt,
-    expiresAt: createdAt + config.tokenTtlSeconds * 1000,
-  });
-  log('registered', { email: email.key });
-  sendMail(c, activationMail(email.display, activationLink(config, token), config.tokenTtlSeconds));
   return c.json(PENDING, 202);
 });

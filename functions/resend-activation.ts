@@ -4,14 +4,14 @@
  * password of the newest registration for the address; older links keep working until one is used.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { addRegistration, findAccount, latestRegistration } from '../lib/accounts.ts';
-import { activationLink } from '../lib/config.ts';
+import { findAccount, latestRegistration, renewRegistration } from '../lib/accounts.ts';
+import { newLink } from '../lib/activation.ts';
 import { parseEmail } from '../lib/emails.ts';
-import { accepts, bodyKind, createRouter, problemResponses, respondProblem, sendMail, text, withPages } from '../lib/http.ts';
+import { accepts, bodyKind, createRouter, limitPerClient, problemResponses, respondProblem, sendMail, text, tooManyRequests, withPages } from '../lib/http.ts';
 import { activationMail, alreadyActiveMail } from '../lib/mail.ts';
 import { resendRefusedPage, resendSentPage } from '../lib/pages.ts';
 import { validationProblem } from '../lib/problems.ts';
-import { newToken, tokenDigest } from '../lib/tokens.ts';
+import { hit, keys } from '../lib/throttle.ts';
 import { Pending } from './register.ts';
 
 const ResendBody = z.object({ email: text(320).openapi({ example: 'ada@example.com' }) }).strict().openapi('ResendRequest');
@@ -20,7 +20,7 @@ const route = createRoute({
   method: 'post',
   path: '/resend-activation',
   summary: 'Ask for a new activation link',
-  middleware: [accepts('json', 'form')] as const,
+  middleware: [limitPerClient('resend'), accepts('json', 'form')] as const,
   request: {
     body: {
       // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
@@ -37,7 +37,7 @@ const route = createRoute({
       content: { 'application/json': { schema: Pending }, 'text/html': { schema: z.string() } },
     },
     // The expired-link page's form gets pages; JSON clients get problem details.
-    ...withPages(problemResponses(400, 413, 415, 422, 429, 503), 422, 500, 503),
+    ...withPages(problemResponses(400, 413, 415, 422, 429, 503), 422, 429, 500, 503),
   },
 });
 
@@ -60,24 +60,20 @@ export const resendActivation = createRouter().openapi(route, async (c) => {
   }
   const key = parsed.email.key;
 
+  const mailAllowance = await hit(db, keys.mail(key), config.throttle.mailPerAddress, now());
+  if (!mailAllowance.ok) return tooManyRequests(c, 'mail', mailAllowance);
+
+  // The same lookups and the same guarded insert for every address; only the mail differs.
   const account = await findAccount(db, key);
-  const pending = account ? null : await latestRegistration(db, key);
-  if (account) {
+  const pending = await latestRegistration(db, key);
+  const link = newLink(config, now());
+  const renewed = await renewRegistration(db, key, link);
+  if (renewed && pending) {
+    sendMail(c, activationMail(pending.email, link.url, config.tokenTtlSeconds));
+  } else if (account) {
     sendMail(c, alreadyActiveMail(account.email));
-  } else if (pending) {
-    const token = newToken();
-    const createdAt = now();
-    await addRegistration(db, {
-      tokenHash: tokenDigest(token),
-      email: pending.email,
-      emailKey: key,
-      passwordHash: pending.passwordHash,
-      createdAt,
-      expiresAt: createdAt + config.tokenTtlSeconds * 1000,
-    });
-    sendMail(c, activationMail(pending.email, activationLink(config, token), config.tokenTtlSeconds));
   }
-  log('activation_resent', { outcome: account ? 'active' : pending ? 'pending' : 'unknown' });
+  log('activation_resent', { outcome: renewed ? 'pending' : account ? 'active' : 'unknown', ...(account ? { accountId: account.id } : {}) });
   if (asPage) {
     const p = await resendSentPage();
     return c.html(p.body, 202);

@@ -4,11 +4,14 @@
  * requests finish, write a final snapshot and exit 0.
  */
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../lib/config.ts';
+import { proxiedClientAddress, UNKNOWN_CLIENT } from '../lib/client-address.ts';
+import { loadConfig, type Config } from '../lib/config.ts';
 import { guardDatabase } from '../lib/db.ts';
 import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
 import type { Deps } from '../lib/deps.ts';
@@ -16,7 +19,21 @@ import { jsonEventLog } from '../lib/log.ts';
 import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
+import { purge } from '../lib/purge.ts';
 import { createApp } from './app.ts';
+
+/** The socket's peer; X-Forwarded-For only from the proxies TRUSTED_PROXIES names. */
+export function nodeClientAddress(config: Config) {
+  return (c: Context): string => {
+    let socket: string | undefined;
+    try {
+      socket = getConnInfo(c).remote.address;
+    } catch {
+      return UNKNOWN_CLIENT; // not a request from @hono/node-server's socket
+    }
+    return proxiedClientAddress(socket, c.req.header('x-forwarded-for'), config.trustedProxies);
+  };
+}
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -45,6 +62,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     mail: logMailSink(),
     log,
     now: Date.now,
+    clientAddress: nodeClientAddress(config),
   };
   const app = createApp(() => deps);
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
@@ -54,11 +72,23 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     log('server_started', { port: info.port, database: path, publicUrl: deps.config.publicUrl });
   });
 
+  // Housekeeping in the server itself, since it holds the database file's lock (npm run purge
+  // refuses while it runs). unref: the timer never keeps a stopping process alive.
+  const purgeNow = () =>
+    purge(deps.db, deps.now(), config.purgeGraceSeconds).then(
+      (removed) => log('purge', { ...removed, trigger: 'timer' }),
+      (error: unknown) => log('purge_failed', { reason: error instanceof Error ? error.name : 'unknown' }),
+    );
+  const purgeTimer = setInterval(purgeNow, config.purgeIntervalSeconds * 1000);
+  purgeTimer.unref();
+  void purgeNow();
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log('server_stopping', { signal });
+    clearInterval(purgeTimer);
     server.close(() => {
       database.close();
       log('server_stopped', {});

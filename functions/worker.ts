@@ -2,6 +2,8 @@
  * Cloudflare Workers entry: the app over the D1 binding, configured from [vars] and secrets.
  */
 import { createApp } from './app.ts';
+import { cloudflareClientAddress } from '../lib/client-address.ts';
+import { purge } from '../lib/purge.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { guardDatabase, type Database } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
@@ -39,11 +41,20 @@ function depsFor(env: WorkerEnv): Deps {
     mail: logMailSink(),
     log: jsonEventLog(),
     now: Date.now,
+    clientAddress: (c) => cloudflareClientAddress(c.req.raw.headers),
   };
 }
 
 const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));
 
+/** The cron trigger in wrangler.toml: drop expired registrations and spent throttle rows. */
+async function scheduled(_controller: ScheduledController, env: WorkerEnv): Promise<void> {
+  const deps = depsFor(env);
+  const removed = await purge(deps.db, deps.now(), deps.config.purgeGraceSeconds);
+  deps.log('purge', { ...removed, trigger: 'cron' });
+}
+
 export default {
   fetch: app.fetch,
+  scheduled,
 } satisfies ExportedHandler<WorkerEnv>;

@@ -33,15 +33,43 @@ export function findAccount(db: Database, emailKey: string): Promise<Account | n
   return db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE email_key = ?`).bind(emailKey).first<Account>();
 }
 
-export async function addRegistration(db: Database, registration: Omit<Registration, 'consumedAt'>): Promise<void> {
+/**
+ * Stores a pending registration unless the address already has an account, in one statement, so
+ * that every branch of /register does the same database work. True if it was stored.
+ */
+export async function addRegistration(db: Database, registration: Omit<Registration, 'consumedAt'>): Promise<boolean> {
   const r = registration;
-  await db
+  const { meta } = await db
     .prepare(
       `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+       SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)`,
     )
-    .bind(r.tokenHash, r.email, r.emailKey, r.passwordHash, r.createdAt, r.expiresAt)
+    .bind(r.tokenHash, r.email, r.emailKey, r.passwordHash, r.createdAt, r.expiresAt, r.emailKey)
     .run();
+  return meta.changes === 1;
+}
+
+/**
+ * A new link for the newest unconsumed registration of an address (expired or not), carrying its
+ * password, unless the address has an account; one statement whatever the address's state, so
+ * /resend-activation costs the same for every address. True if a link was stored.
+ */
+export async function renewRegistration(
+  db: Database,
+  emailKey: string,
+  link: { tokenHash: string; createdAt: number; expiresAt: number },
+): Promise<boolean> {
+  const { meta } = await db
+    .prepare(
+      `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at)
+       SELECT ?, email, email_key, password_hash, ?, ? FROM registrations
+       WHERE email_key = ? AND consumed_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)
+       ORDER BY created_at DESC LIMIT 1`,
+    )
+    .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey, emailKey)
+    .run();
+  return meta.changes === 1;
 }
 
 export function findRegistration(db: Database, tokenHash: string): Promise<Registration | null> {

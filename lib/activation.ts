@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { activateRegistration, findAccount, findRegistration, type Registration } from './accounts.ts';
 import type { Database } from './db.ts';
-import { constantTimeEqual, isWellFormedToken, tokenDigest } from './tokens.ts';
+import { activationLink, type Config } from './config.ts';
+import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from './tokens.ts';
 
 export type LinkState =
   | { kind: 'invalid' }
@@ -40,4 +41,24 @@ export async function activate(db: Database, token: unknown, now: number): Promi
   // Another request activated the address first (or the link expired meanwhile): say how it stands now.
   const after = await linkState(db, token, now);
   return after.kind === 'pending' ? { kind: 'expired', email: after.email } : after;
+}
+
+export interface NewLink {
+  /** What goes in the mail: the only place the token itself ever appears. */
+  url: string;
+  /** What the database keeps instead of the token. */
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A fresh activation link, valid for the configured lifetime from `now`. */
+export function newLink(config: Config, now: number): NewLink {
+  const token = newToken();
+  return {
+    url: activationLink(config, token),
+    tokenHash: tokenDigest(token),
+    createdAt: now,
+    expiresAt: now + config.tokenTtlSeconds * 1000,
+  };
 }

@@ -5,6 +5,8 @@
  */
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './password-policy.ts';
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from './passwords.ts';
+import { parseAddressRanges, type AddressRange } from './client-address.ts';
+import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from './throttle.ts';
 
 export interface Config {
   /** Origin (and optional path prefix) that activation links are built from. Never from request headers. */
@@ -19,6 +21,15 @@ export interface Config {
   hashMaxQueued: number;
   /** How long a mail sink may take before the mail is given up on (logged as mail_failed). */
   mailTimeoutMs: number;
+  throttle: ThrottlePolicy;
+  /** Proxies whose X-Forwarded-For is believed (Node only; Workers use CF-Connecting-IP). */
+  trustedProxies: AddressRange[];
+  /** Origins that browsers may call the API from; empty = CORS off. */
+  corsOrigins: string[];
+  /** How long expired or used registrations are kept before purging. */
+  purgeGraceSeconds: number;
+  /** How often the Node server purges (the Workers cron schedule is in wrangler.toml). */
+  purgeIntervalSeconds: number;
 }
 
 export type ConfigVars = Record<string, string | undefined>;
@@ -59,6 +70,103 @@ function publicUrl(raw: string | undefined): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * Defaults and why (docs/security.md has the long form):
+ * - per client address and endpoint, per 10 minutes: enough for a household or office behind one
+ *   NAT address, far too few for scripted guessing or mass registration from one address;
+ * - mail-sending requests (register, resend) per address: 5 an hour stops mail bombing one inbox
+ *   while leaving room for a person who retries a few times;
+ * - failed logins per address: 5 free, then waits of 30 s doubling up to 1 h (NIST SP 800-63B's own
+ *   example range), forgotten after a day without failures.
+ */
+export const DEFAULT_THROTTLE: ThrottlePolicy = {
+  perClient: {
+    register: { limit: 20, windowSeconds: 600 },
+    login: { limit: 60, windowSeconds: 600 },
+    resend: { limit: 10, windowSeconds: 600 },
+    activate: { limit: 60, windowSeconds: 600 },
+  },
+  mailPerAddress: { limit: 5, windowSeconds: 3600 },
+  loginFailures: { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 },
+};
+
+export const DEFAULT_PURGE_GRACE_SECONDS = 7 * 24 * 60 * 60;
+export const DEFAULT_PURGE_INTERVAL_SECONDS = 60 * 60;
+
+/** "20/600": at most 20 per 600 seconds; "off" (or "0/…") switches the limit off. */
+function windowLimit(vars: ConfigVars, name: string, fallback: WindowLimit): WindowLimit {
+  const raw = vars[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'off') return { limit: 0, windowSeconds: fallback.windowSeconds };
+  const m = /^(\d{1,7})\/(\d{1,7})$/.exec(raw);
+  const limit = Number(m?.[1]);
+  const windowSeconds = Number(m?.[2]);
+  if (!m || windowSeconds < 1 || windowSeconds > 7 * 86_400) {
+    throw new ConfigError(`${name} must be "<count>/<seconds>" (seconds 1 to 604800) or "off", got "${raw}"`);
+  }
+  return { limit, windowSeconds };
+}
+
+function backoff(vars: ConfigVars): BackoffPolicy {
+  const d = DEFAULT_THROTTLE.loginFailures;
+  const policy: BackoffPolicy = {
+    freeFailures: integer(vars, 'LOGIN_FREE_FAILURES', d.freeFailures, 1, 20),
+    baseSeconds: integer(vars, 'LOGIN_BACKOFF_BASE_SECONDS', d.baseSeconds, 1, 3600),
+    maxSeconds: integer(vars, 'LOGIN_BACKOFF_MAX_SECONDS', d.maxSeconds, 1, 86_400),
+    resetSeconds: integer(vars, 'LOGIN_FAILURE_RESET_SECONDS', d.resetSeconds, 3600, 30 * 86_400),
+  };
+  if (policy.maxSeconds < policy.baseSeconds) {
+    throw new ConfigError('LOGIN_BACKOFF_MAX_SECONDS must not be less than LOGIN_BACKOFF_BASE_SECONDS');
+  }
+  const worst = worstCaseFailures(policy, policy.resetSeconds);
+  if (worst > NIST_FAILURE_CEILING) {
+    throw new ConfigError(
+      `LOGIN_* settings allow ${worst} failed logins on one address before failures are forgotten; ` +
+        `NIST SP 800-63B allows at most ${NIST_FAILURE_CEILING}. Raise the back-off or shorten LOGIN_FAILURE_RESET_SECONDS.`,
+    );
+  }
+  return policy;
+}
+
+function throttlePolicy(vars: ConfigVars): ThrottlePolicy {
+  const d = DEFAULT_THROTTLE;
+  return {
+    perClient: {
+      register: windowLimit(vars, 'LIMIT_REGISTER_PER_CLIENT', d.perClient.register),
+      login: windowLimit(vars, 'LIMIT_LOGIN_PER_CLIENT', d.perClient.login),
+      resend: windowLimit(vars, 'LIMIT_RESEND_PER_CLIENT', d.perClient.resend),
+      activate: windowLimit(vars, 'LIMIT_ACTIVATE_PER_CLIENT', d.perClient.activate),
+    },
+    mailPerAddress: windowLimit(vars, 'LIMIT_MAIL_PER_ADDRESS', d.mailPerAddress),
+    loginFailures: backoff(vars),
+  };
+}
+
+function corsOrigins(raw: string | undefined): string[] {
+  if (!raw || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const text = entry.trim();
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS entries must be origins like https://app.example.com, got "${text}"`);
+    }
+    if (url.origin === 'null' || url.origin !== text.replace(/\/$/, '')) {
+      throw new ConfigError(`CORS_ORIGINS entries must be bare origins (scheme://host[:port]), got "${text}"`);
+    }
+    return url.origin;
+  });
+}
+
+function trustedProxies(raw: string | undefined): AddressRange[] {
+  try {
+    return parseAddressRanges(raw);
+  } catch (error) {
+    throw new ConfigError(`TRUSTED_PROXIES: ${(error as Error).message}`);
+  }
+}
+
 export function loadConfig(vars: ConfigVars): Config {
   const passwordMin = integer(vars, 'PASSWORD_MIN_LENGTH', DEFAULT_PASSWORD_POLICY.minLength, 8, 64);
   const passwordMax = integer(vars, 'PASSWORD_MAX_LENGTH', DEFAULT_PASSWORD_POLICY.maxLength, 64, 1024);
@@ -77,6 +185,11 @@ export function loadConfig(vars: ConfigVars): Config {
     hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,
     hashMaxQueued: integer(vars, 'HASH_MAX_QUEUED', DEFAULT_HASH_MAX_QUEUED, 0, 100_000),
     mailTimeoutMs: integer(vars, 'MAIL_TIMEOUT_MS', DEFAULT_MAIL_TIMEOUT_MS, 1, 60_000),
+    throttle: throttlePolicy(vars),
+    trustedProxies: trustedProxies(vars.TRUSTED_PROXIES),
+    corsOrigins: corsOrigins(vars.CORS_ORIGINS),
+    purgeGraceSeconds: integer(vars, 'PURGE_GRACE_SECONDS', DEFAULT_PURGE_GRACE_SECONDS, 0, 365 * 86_400),
+    purgeIntervalSeconds: integer(vars, 'PURGE_INTERVAL_SECONDS', DEFAULT_PURGE_INTERVAL_SECONDS, 60, 7 * 86_400),
   };
 }
 

@@ -1,4 +1,5 @@
 /** What a handler needs from the outside world, gathered in one place so tests can swap any part. */
+import type { Context } from 'hono';
 import type { Config } from './config.ts';
 import type { Database } from './db.ts';
 import type { EventLog } from './log.ts';
@@ -13,4 +14,9 @@ export interface Deps {
   log: EventLog;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /**
+   * The client's address, from what the runtime vouches for (lib/client-address.ts); a plain
+   * function of the request so that tests, which have no socket, can choose it.
+   */
+  clientAddress: (c: Context) => string;
 }

@@ -4,16 +4,21 @@
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
+import { clientLimitKey } from './client-address.ts';
 import type { Deps } from './deps.ts';
 import type { Mail } from './mail.ts';
-import { formErrorPage } from './pages.ts';
-import { pointerTo, problem, problemResponse, validationProblem, type Problem } from './problems.ts';
+import { formErrorPage, tooManyRequestsPage } from './pages.ts';
+import { pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
+import { hit, keys, type Endpoint, type Verdict } from './throttle.ts';
 import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
 
 export interface AppEnv {
   Bindings: Record<string, unknown>;
-  /** `page`: this request is a person's browser on a page route, so errors answer as pages too. */
-  Variables: { deps: Deps; page?: boolean };
+  /**
+   * `page`: this request is a person's browser on a page route, so errors answer as pages too.
+   * `client`: the caller's address; `deps.log` already adds it to every event.
+   */
+  Variables: { deps: Deps; page?: boolean; client: string };
 }
 
 export type AppContext = Context<AppEnv>;
@@ -26,10 +31,13 @@ export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: async (result, c) => {
       if (result.success) return;
-      const errors = result.error.issues.map((issue) => ({
-        pointer: pointerTo(issue.path),
-        detail: issue.message,
-      }));
+      // Unknown fields are refused (schemas are strict), each named by its own pointer, so that a
+      // typo such as "pasword" is reported instead of silently ignored.
+      const errors = result.error.issues.flatMap((issue): FieldError[] =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ pointer: pointerTo([...issue.path, key]), detail: 'Unknown field.' }))
+          : [{ pointer: pointerTo(issue.path), detail: issue.message }],
+      );
       if (bodyKind(c as AppContext) === 'form') {
         const p = await formErrorPage(errors);
         // A finished response: it carries the headers every response must have itself.
@@ -89,6 +97,15 @@ export const text = (max: number) =>
     .max(max, { message: `Must be at most ${max} characters.` })
     .refine((s) => !s.includes('\u0000') && s.isWellFormed(), { message: 'Must be valid text without NUL characters.' });
 
+/** An address and a password: the body of both register and login. */
+export const Credentials = z
+  .object({
+    email: text(320).openapi({ example: 'ada@example.com' }),
+    password: text(1024).openapi({ example: 'correct horse battery staple' }),
+  })
+  .strict()
+  .openapi('Credentials');
+
 /**
  * Work that must not hold up the response: on Workers it goes to waitUntil, so the runtime keeps
  * the isolate alive for it; on Node there is no execution context (Hono throws when asked), and the
@@ -142,6 +159,35 @@ const FieldErrorSchema = z.object({
   pointer: z.string().openapi({ description: 'JSON Pointer (RFC 6901) to the field in the request body', example: '/password' }),
   detail: z.string(),
 });
+
+export type ThrottleRule = 'client' | 'mail' | 'login';
+
+/**
+ * The 429 answer for a refused verdict, logged as a `throttled` security event: a page for the
+ * browser flows (the link's GET, the pages' forms), problem+json for everything else.
+ */
+export async function tooManyRequests(c: AppContext, rule: ThrottleRule, verdict: Extract<Verdict, { ok: false }>) {
+  const seconds = verdict.retryAfterSeconds;
+  c.var.deps.log('throttled', { rule, path: c.req.path, retryAfter: seconds });
+  if (wantsPage(c)) {
+    const page = await tooManyRequestsPage(seconds);
+    return c.html(page.body, 429, { 'Retry-After': String(seconds) }) as unknown as ReturnType<typeof respondProblem>;
+  }
+  return respondProblem(
+    problem(429, 'too-many-requests', 'Too many requests', `Wait ${seconds} seconds before trying again.`, { retryAfter: seconds }),
+    { 'Retry-After': String(seconds) },
+  );
+}
+
+/** Counts the request against its client's allowance for this endpoint, before anything else. */
+export function limitPerClient(endpoint: Endpoint): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { db, config, now } = c.var.deps;
+    const verdict = await hit(db, keys.client(endpoint, clientLimitKey(c.var.client)), config.throttle.perClient[endpoint], now());
+    if (!verdict.ok) return tooManyRequests(c, 'client', verdict);
+    await next();
+  };
+}
 
 const ProblemSchema = z
   .object({

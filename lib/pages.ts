@@ -22,7 +22,7 @@ export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('
 export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
 export interface Page {
-  status: 200 | 202 | 400 | 410 | 422 | 500 | 503;
+  status: 200 | 202 | 400 | 410 | 422 | 429 | 500 | 503;
   body: string;
 }
 
@@ -138,6 +138,15 @@ export async function errorPage(): Promise<Page> {
   return {
     status: 500,
     body: await renderPage('Something went wrong', html`<p>Something went wrong on our side. Please try again later.</p>`),
+  };
+}
+
+export async function tooManyRequestsPage(retryAfterSeconds: number): Promise<Page> {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  const wait = retryAfterSeconds < 120 ? `${retryAfterSeconds} seconds` : `${minutes} minutes`;
+  return {
+    status: 429,
+    body: await renderPage('Too many attempts', html`<p>Too many requests came from your network. Nothing was changed; try again in ${wait}.</p>`),
   };
 }
 

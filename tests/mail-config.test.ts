@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { ConfigError, loadConfig } from '../lib/config.ts';
+import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { activationMail, alreadyRegisteredMail, logMailSink } from '../lib/mail.ts';
 
@@ -37,6 +37,11 @@ describe(`configuration (${backend.name})`, () => {
       mailTimeoutMs: 10_000,
       hashMaxInFlight: undefined,
       hashMaxQueued: 64,
+      throttle: DEFAULT_THROTTLE,
+      trustedProxies: [],
+      corsOrigins: [],
+      purgeGraceSeconds: 7 * 86400,
+      purgeIntervalSeconds: 3600,
     });
     expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
   });

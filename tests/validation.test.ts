@@ -27,7 +27,7 @@ describe(`request validation (${backend.name})`, () => {
     const cases: Array<[unknown, string]> = [
       [{ password: GOOD_PASSWORD }, '/email'],
       [{ email: 'a@example.com', password: 42 }, '/password'],
-      [{ email: 'a@example.com', password: GOOD_PASSWORD, admin: true }, ''],
+      [{ email: 'a@example.com', password: GOOD_PASSWORD, admin: true }, '/admin'],
       [[], ''],
       ['"just a string"', ''],
     ];

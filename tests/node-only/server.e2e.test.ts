@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,7 +52,10 @@ describe('npm start, over HTTP', () => {
     expect(others.join('\n')).not.toContain(password);
     expect(others.join('\n')).not.toContain(token);
 
-    await server.stop('SIGTERM');
+    // SIGTERM to npm alone, as a process manager sends it: it must reach the server (the start
+    // script execs node, so no shell sits between them) and stop it gracefully.
+    server.child.kill('SIGTERM');
+    await server.exited;
     expect(server.lines.at(-1)).toMatchObject({ event: 'server_stopped' });
 
     server = await startServer(env);
@@ -67,11 +71,28 @@ describe('npm start, over HTTP', () => {
       { DATABASE_PATH: join(dir, 'inflight.sqlite'), SCRYPT_LOG_N: '14', SCRYPT_R: '8', SCRYPT_P: '5' },
       [process.execPath, '--disable-warning=ExperimentalWarning', 'functions/server.ts'],
     );
-    const pending = fetch(`${server.url}/register`, json({ email: 'late@example.com', password: 'a request that arrives just in time' }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const body = JSON.stringify({ email: 'late@example.com', password: 'a request that arrives just in time' });
+    let sent!: () => void;
+    const written = new Promise<void>((resolve) => (sent = resolve));
+    const pending = new Promise<number>((resolve, reject) => {
+      const req = request(`${server.url}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body, sent);
+    });
+    // The whole request is on the wire; give the server a moment to take it up, then stop it.
+    await written;
+    await new Promise((resolve) => setTimeout(resolve, 20));
     server.child.kill('SIGTERM');
-    expect((await pending).status).toBe(202);
+    expect(await pending).toBe(202);
     expect(await server.exited).toBe(0);
+    // The request really was in flight: its work finished after the signal arrived.
+    const stopping = server.lines.findIndex((l) => l.event === 'server_stopping');
+    const registered = server.lines.findIndex((l) => l.event === 'registered');
+    expect(stopping).toBeGreaterThanOrEqual(0);
+    expect(registered).toBeGreaterThan(stopping);
     expect(server.lines.some((l) => l.event === 'mail' && l.to === 'late@example.com')).toBe(true);
   }, 60_000);
 });

@@ -63,7 +63,12 @@ export function contractChecker(doc: OpenApiDocument) {
     const violations: string[] = [];
     const where = `${method.toUpperCase()} ${path} -> ${response.status} ${mediaType || '(no content type)'}`;
 
-    const operation = doc.paths[path]?.[method];
+    // HEAD is GET without the body (RFC 9110 §9.3.2); Hono answers it so, and so is it checked.
+    const opMethod = method === 'head' && !doc.paths[path]?.head ? 'get' : method;
+    const operation = doc.paths[path]?.[opMethod];
+    // A CORS preflight is answered by the CORS middleware (only when CORS_ORIGINS is set), not by
+    // an operation: it is no part of the API's document.
+    if (method === 'options' && request.headers.has('access-control-request-method')) return { seen, violations };
     let schemaRef: string | undefined;
     if (!operation) {
       // No documented operation: the only acceptable answer is the app's 404 problem.
@@ -89,7 +94,7 @@ export function contractChecker(doc: OpenApiDocument) {
         } else if (!(mediaType in content)) {
           violations.push(`${where}: media type not documented (documented: ${Object.keys(content).join(', ')})`);
         } else if (content[mediaType]!.schema !== undefined) {
-          schemaRef = pointer('paths', path, method, 'responses', String(response.status), 'content', mediaType, 'schema');
+          schemaRef = pointer('paths', path, opMethod, 'responses', String(response.status), 'content', mediaType, 'schema');
         }
       }
     }
@@ -123,6 +128,8 @@ export type ContractCheck = ReturnType<typeof contractChecker>;
 /** Every response checked in this test file (each file has its own module instance). */
 export const contractLog: Seen[] = [];
 
+let sharedDocument: Promise<OpenApiDocument> | undefined;
+
 /**
  * Wraps an app's fetch so that every response is checked against the app's own /openapi.json;
  * a response that breaks the contract fails the request, and so the test that made it.
@@ -130,9 +137,16 @@ export const contractLog: Seen[] = [];
 export function enforceContract<A extends { fetch: (request: Request, ...rest: any[]) => Response | Promise<Response> }>(app: A): A {
   const inner = app.fetch.bind(app);
   let checker: Promise<ContractCheck> | undefined;
+  // The document does not depend on the deps, so one read serves every app; an app whose deps a
+  // test broke on purpose may be unable to serve it at all.
   const loadChecker = async () => {
-    const res = await inner(new Request('http://localhost/openapi.json'));
-    return contractChecker((await res.json()) as OpenApiDocument);
+    const loading = (sharedDocument ??= (async () => {
+      const res = await inner(new Request('http://localhost/openapi.json'));
+      if (res.status !== 200) throw new Error(`/openapi.json answered ${res.status}`);
+      return (await res.json()) as OpenApiDocument;
+    })());
+    loading.catch(() => (sharedDocument = undefined));
+    return contractChecker(await loading);
   };
   app.fetch = async (request: Request, ...rest: any[]) => {
     const response = await inner(request, ...rest);

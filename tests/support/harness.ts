@@ -12,6 +12,7 @@ import type { Mail } from '../../lib/mail.ts';
 import { queuedHasher } from '../../lib/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
 import { enforceContract } from './contract.ts';
+export { NO_LIMITS } from './limits.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
 export const GOOD_PASSWORD = 'correct horse battery staple';
@@ -33,6 +34,8 @@ export interface Harness {
   events: Array<{ event: string } & EventFields>;
   hashes: HashCounts;
   clock: { now: number };
+  /** The client address every request appears to come from; change it to be someone else. */
+  client: { address: string };
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
   /** Registers and returns the token from the activation mail. */
@@ -79,6 +82,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
   const events: Harness['events'] = [];
   const hashes: HashCounts = { hash: 0, verify: 0 };
   const clock = { now: Date.UTC(2026, 0, 15, 12, 0, 0) };
+  const client = { address: '192.0.2.1' };
   const deps: Deps = {
     db,
     config,
@@ -90,6 +94,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     mail: { send: async (mail) => void mails.push(mail) },
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
+    clientAddress: () => client.address,
   };
   // Every response a handler test sees must be one the OpenAPI document promises (tests/support/contract.ts).
   const app = enforceContract(createApp(() => deps));
@@ -115,10 +120,13 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     const res = await post('/activate', { token });
     if (res.status !== 200) throw new Error(`activate answered ${res.status}: ${await res.text()}`);
   };
-  return { app, deps, db, mails, events, hashes, clock, post, get, registerAndGetToken, createActiveAccount };
+  return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount };
 }
 
-/** Every row of the application's tables, to prove a request changed nothing. */
+/**
+ * Every row of the application's tables, to prove a request changed nothing. The throttle table
+ * is left out on purpose: counting a refused request is its job.
+ */
 export async function dump(db: Database): Promise<string> {
   const accounts = await db.prepare('SELECT * FROM accounts ORDER BY id').all();
   const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();

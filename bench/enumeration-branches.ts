@@ -1,0 +1,84 @@
+/**
+ * How alike the branches of register, login and resend are in time, with the production scrypt
+ * parameters, in process on Node over an in-memory sql.js database (no network, no throttling).
+ * Prints the median per branch and the slowest/fastest median ratio per endpoint.
+ *
+ *   node --disable-warning=ExperimentalWarning bench/enumeration-branches.ts [rounds]
+ */
+import { createApp } from '../functions/app.ts';
+import { loadConfig } from '../lib/config.ts';
+import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
+import type { Deps } from '../lib/deps.ts';
+import { createPasswordHasher } from '../lib/passwords.ts';
+
+const rounds = Number(process.argv[2] ?? 15);
+const PASSWORD = 'correct horse battery staple';
+const WRONG = 'purple elephants dance at noon';
+
+const config = loadConfig({
+  PUBLIC_URL: 'https://bench.example',
+  LIMIT_REGISTER_PER_CLIENT: 'off',
+  LIMIT_LOGIN_PER_CLIENT: 'off',
+  LIMIT_RESEND_PER_CLIENT: 'off',
+  LIMIT_ACTIVATE_PER_CLIENT: 'off',
+  LIMIT_MAIL_PER_ADDRESS: 'off',
+});
+let clock = Date.UTC(2026, 0, 1);
+let lastLink = '';
+const deps: Deps = {
+  db: await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) }),
+  config,
+  hasher: createPasswordHasher(config.scrypt),
+  mail: { send: async (m) => void (lastLink = m.link ?? lastLink) },
+  log: () => undefined,
+  // Two hours per call: failed-login back-off never builds up between rounds.
+  now: () => (clock += 2 * 3600_000),
+  clientAddress: () => '192.0.2.1',
+};
+const app = createApp(() => deps);
+const post = (path: string, body: unknown) =>
+  app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+await post('/register', { email: 'active@example.com', password: PASSWORD });
+await new Promise((r) => setTimeout(r, 0));
+await post('/activate', { token: new URL(lastLink).searchParams.get('token') });
+await post('/register', { email: 'pending@example.com', password: PASSWORD });
+
+let fresh = 0;
+const branches: Record<string, Record<string, () => unknown>> = {
+  register: {
+    new: () => ({ email: `new${fresh++}@example.com`, password: WRONG }),
+    pending: () => ({ email: 'pending@example.com', password: WRONG }),
+    active: () => ({ email: 'active@example.com', password: WRONG }),
+  },
+  login: {
+    unknown: () => ({ email: `nobody${fresh++}@example.com`, password: WRONG }),
+    'wrong password': () => ({ email: 'active@example.com', password: WRONG }),
+    'pending, wrong password': () => ({ email: 'pending@example.com', password: WRONG }),
+  },
+  'resend-activation': {
+    unknown: () => ({ email: `nobody${fresh++}@example.com` }),
+    pending: () => ({ email: 'pending@example.com' }),
+    active: () => ({ email: 'active@example.com' }),
+  },
+};
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+for (const [endpoint, cases] of Object.entries(branches)) {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (let i = 0; i < rounds + 2; i++) {
+    // Interleaved, so drift in machine load hits every branch alike; two warm-up rounds.
+    for (const [branch, body] of Object.entries(cases)) {
+      const start = performance.now();
+      const res = await post(`/${endpoint}`, body());
+      await res.arrayBuffer();
+      if (i >= 2) times[branch]!.push(performance.now() - start);
+    }
+  }
+  const medians = Object.entries(times).map(([branch, xs]) => [branch, median(xs)] as const);
+  const values = medians.map(([, m]) => m);
+  console.log(
+    `${endpoint.padEnd(18)} ${medians.map(([b, m]) => `${b}: ${m.toFixed(1)} ms`).join(' | ')}  ratio ${(Math.max(...values) / Math.min(...values)).toFixed(3)}`,
+  );
+}

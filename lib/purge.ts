@@ -1,0 +1,49 @@
+/**
+ * Housekeeping: rows that no request will need again. Run by the Workers cron trigger, by the
+ * Node server's timer, and by `npm run purge`.
+ *
+ * - Registrations whose link expired more than a grace period ago, and registrations consumed
+ *   (the address has its account) more than the grace period ago. The grace keeps a link that is
+ *   clicked late saying "expired, ask for a new one" or "already active" instead of "invalid".
+ * - Throttle rows whose window or back-off has run out: they no longer count for anything.
+ *
+ * Accounts are never deleted here: no statement below names the accounts table.
+ * Deletes go in slices so that no single statement runs long on D1.
+ */
+import type { Database } from './db.ts';
+
+export interface PurgeResult {
+  registrations: number;
+  throttle: number;
+}
+
+const SLICE = 500;
+const MAX_SLICES = 200;
+
+async function deleteInSlices(db: Database, sql: string, ...values: number[]): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < MAX_SLICES; i++) {
+    const { meta } = await db.prepare(sql).bind(...values, SLICE).run();
+    total += meta.changes;
+    if (meta.changes < SLICE) break;
+  }
+  return total;
+}
+
+export async function purge(db: Database, now: number, graceSeconds: number): Promise<PurgeResult> {
+  const cutoff = now - graceSeconds * 1000;
+  const registrations = await deleteInSlices(
+    db,
+    `DELETE FROM registrations WHERE token_hash IN (
+       SELECT token_hash FROM registrations
+       WHERE (consumed_at IS NULL AND expires_at <= ?1) OR consumed_at <= ?1
+       LIMIT ?2)`,
+    cutoff,
+  );
+  const throttle = await deleteInSlices(
+    db,
+    'DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE forget_at <= ?1 LIMIT ?2)',
+    now,
+  );
+  return { registrations, throttle };
+}

@@ -1,0 +1,139 @@
+/**
+ * Throttling with counters in the database, so that limits hold across Workers isolates, restarts
+ * and the Node server alike. Each check is one atomic upsert: the statement itself decides whether
+ * the attempt is allowed (its DO UPDATE has a WHERE), so concurrent requests cannot all slip in
+ * between a read and a write. A refused attempt writes nothing; only then is the row read again,
+ * to say how long to wait.
+ *
+ * Two shapes of limit share the `throttle` table:
+ * - windows: at most `limit` hits per `windowSeconds` (fixed window) — per client and endpoint,
+ *   and mail-sending requests per address;
+ * - back-off: failed logins per address. A few are free, then each further attempt must wait a
+ *   time that doubles up to a ceiling. Never a permanent lock, so an attacker cannot lock the
+ *   owner out; a success clears it; quiet for `resetSeconds` forgets it.
+ */
+import type { Database } from './db.ts';
+
+export interface WindowLimit {
+  /** Hits allowed per window; 0 switches the limit off. */
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface BackoffPolicy {
+  /** Failed attempts that cost no wait. */
+  freeFailures: number;
+  /** Wait after the first failure past the free ones; doubles with each further failure. */
+  baseSeconds: number;
+  /** The longest wait: the back-off never grows beyond it. */
+  maxSeconds: number;
+  /** Quiet time after which the failures are forgotten. */
+  resetSeconds: number;
+}
+
+export type Endpoint = 'register' | 'login' | 'resend' | 'activate';
+
+export interface ThrottlePolicy {
+  perClient: Record<Endpoint, WindowLimit>;
+  mailPerAddress: WindowLimit;
+  loginFailures: BackoffPolicy;
+}
+
+export type Verdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/** NIST SP 800-63B: no more than 100 consecutive failed attempts on one account. */
+export const NIST_FAILURE_CEILING = 100;
+
+const ALLOWED: Verdict = { ok: true };
+const MAX_SHIFT = 40;
+
+export const keys = {
+  client: (endpoint: Endpoint, clientKey: string) => `client:${endpoint}:${clientKey}`,
+  mail: (emailKey: string) => `mail:${emailKey}`,
+  login: (emailKey: string) => `login:${emailKey}`,
+};
+
+const retryAfter = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
+
+async function refusal(db: Database, key: string, now: number, column: 'forget_at' | 'wait_until'): Promise<Verdict> {
+  const row = await db.prepare(`SELECT ${column} AS until FROM throttle WHERE key = ?`).bind(key).first<{ until: number }>();
+  return { ok: false, retryAfterSeconds: retryAfter(row?.until ?? now, now) };
+}
+
+/** One hit against a fixed window: allowed while the window holds fewer than `limit` hits. */
+export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
+  if (rule.limit === 0) return ALLOWED;
+  const counted = await db
+    .prepare(
+      `INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2 + ?3)
+       ON CONFLICT (key) DO UPDATE SET
+         hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
+         forget_at = CASE WHEN throttle.forget_at <= ?2 THEN ?2 + ?3 ELSE throttle.forget_at END
+       WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4
+       RETURNING hits`,
+    )
+    .bind(key, now, rule.windowSeconds * 1000, rule.limit)
+    .first<{ hits: number }>();
+  return counted ? ALLOWED : refusal(db, key, now, 'forget_at');
+}
+
+/** The wait imposed after the n-th consecutive failure, in seconds. */
+export function backoffSeconds(failures: number, policy: BackoffPolicy): number {
+  if (failures <= policy.freeFailures) return 0;
+  const doublings = Math.min(failures - policy.freeFailures - 1, MAX_SHIFT);
+  return Math.min(policy.baseSeconds * 2 ** doublings, policy.maxSeconds);
+}
+
+/** backoffSeconds() in SQL, in milliseconds, for the failure count that `n` evaluates to. */
+function waitSql(n: string, policy: BackoffPolicy): string {
+  const free = policy.freeFailures;
+  return `(CASE WHEN ${n} <= ${free} THEN 0
+    ELSE min(${policy.baseSeconds * 1000} * (1 << min(${n} - ${free + 1}, ${MAX_SHIFT})), ${policy.maxSeconds * 1000}) END)`;
+}
+
+/**
+ * Charges one login attempt to an address before the password is checked, so that parallel
+ * guesses are counted as they arrive rather than after they have all been verified. Refused while
+ * the address is waiting out its back-off. A success must call clearLoginFailures().
+ */
+export async function chargeLoginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number): Promise<Verdict> {
+  const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
+  const counted = await db
+    .prepare(
+      `INSERT INTO throttle (key, hits, wait_until, forget_at)
+       VALUES (?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3)
+       ON CONFLICT (key) DO UPDATE SET
+         hits = ${failures},
+         wait_until = ?2 + ${waitSql(failures, policy)},
+         forget_at = ?2 + ${waitSql(failures, policy)} + ?3
+       WHERE throttle.wait_until <= ?2 OR throttle.forget_at <= ?2
+       RETURNING hits`,
+    )
+    .bind(key, now, policy.resetSeconds * 1000)
+    .first<{ hits: number }>();
+  return counted ? ALLOWED : refusal(db, key, now, 'wait_until');
+}
+
+/** The right password was given: earlier failures no longer count (NIST SP 800-63B). */
+export async function clearLoginFailures(db: Database, key: string): Promise<void> {
+  await db.prepare('DELETE FROM throttle WHERE key = ?').bind(key).run();
+}
+
+/**
+ * The most failed attempts an attacker who never pauses can make against one address within
+ * `horizonSeconds`, starting from a clean slate: every attempt made the moment it is allowed.
+ * Waits never shrink as failures grow, so the densest stretch is the one that starts fresh, and a
+ * fresh start needs `resetSeconds` of quiet; with resetSeconds ≥ the horizon this bounds every
+ * window of that length.
+ */
+export function worstCaseFailures(policy: BackoffPolicy, horizonSeconds: number): number {
+  let t = 0;
+  let n = 0;
+  while (t < horizonSeconds) {
+    n += 1;
+    const wait = backoffSeconds(n, policy);
+    if (wait === 0 && n > 10_000) return Infinity;
+    t += wait;
+  }
+  return n;
+}

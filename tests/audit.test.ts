@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import { jsonEventLog } from '../lib/log.ts';
+import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink } from './support/harness.ts';
+
+describe(`security events (${backend.name})`, () => {
+  it('logs one event per security-relevant step, each naming the client address', async () => {
+    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS: '2/3600' });
+    h.client.address = '203.0.113.9';
+    const token = await h.registerAndGetToken('audit@example.com');
+    await h.post('/activate', { token });
+    await h.post('/login', { email: 'audit@example.com', password: GOOD_PASSWORD });
+    await h.post('/login', { email: 'audit@example.com', password: OTHER_PASSWORD });
+    await h.post('/register', { email: 'audit@example.com', password: OTHER_PASSWORD });
+    await h.post('/register', { email: 'audit@example.com', password: OTHER_PASSWORD }); // over the mail limit
+
+    const names = h.events.map((e) => e.event);
+    expect(names).toEqual(['registered', 'activated', 'login_ok', 'login_failed', 'register_existing', 'throttled']);
+    for (const event of h.events) expect(event.client).toBe('203.0.113.9');
+    const accountId = h.events.find((e) => e.event === 'activated')!.accountId;
+    expect(accountId).toMatch(/^[0-9a-f-]{36}$/);
+    for (const name of ['login_ok', 'login_failed', 'register_existing']) {
+      expect(h.events.find((e) => e.event === name)!.accountId, name).toBe(accountId);
+    }
+    expect(h.events.at(-1)).toMatchObject({ rule: 'mail', retryAfter: 3600 });
+  });
+
+  it('never puts a password, a hash or a token into an event, a response, or a mail other than the link itself', async () => {
+    const h = await createHarness();
+    const seen: string[] = [];
+    const record = async (res: Response) => {
+      seen.push(JSON.stringify([...res.headers]), await res.text());
+      return res;
+    };
+    await record(await h.post('/register', { email: 'secret@example.com', password: GOOD_PASSWORD }));
+    await record(await h.post('/register', { email: 'secret@example.com', password: OTHER_PASSWORD }));
+    const token = tokenFromLink(h.mails[0]!.link);
+    const second = tokenFromLink(h.mails[1]!.link);
+    await record(await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD })); // 403
+    await record(await h.post('/resend-activation', { email: 'secret@example.com' }));
+    await record(await h.get(`/activate?token=${token}`));
+    await record(await h.post('/activate', { token }));
+    await record(await h.post('/activate', { token }));
+    await record(await h.post('/login', { email: 'secret@example.com', password: OTHER_PASSWORD }));
+    await record(await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD }));
+    await record(await h.post('/register', { email: 'secret@example.com', password: OTHER_PASSWORD }));
+    await record(await h.post('/login', { email: 'secret@example.com', password: `${GOOD_PASSWORD}!` }));
+
+    const hashes = (await h.db.prepare('SELECT password_hash AS h FROM accounts UNION ALL SELECT password_hash FROM registrations').all<{ h: string }>()).results.map((r) => r.h);
+    const tokenHashes = (await h.db.prepare('SELECT token_hash AS t FROM registrations').all<{ t: string }>()).results.map((r) => r.t);
+    const links = h.mails.flatMap((m) => (m.link ? [tokenFromLink(m.link)] : []));
+    const secrets = [GOOD_PASSWORD, OTHER_PASSWORD, ...hashes, ...hashes.map((x) => x.split('$').at(-1)!), ...tokenHashes, ...links];
+    expect(links).toContain(second);
+
+    const events = JSON.stringify(h.events);
+    const mailsWithoutLinks = JSON.stringify(h.mails.map(({ link, text, ...rest }) => ({ ...rest, text: link ? text.replace(link, '') : text })));
+    const responses = seen.join('\n');
+    const activationPage = seen.find((s) => s.includes('<form'))!;
+    for (const secret of secrets) {
+      expect(events, 'events').not.toContain(secret);
+      expect(mailsWithoutLinks, 'mails').not.toContain(secret);
+      // The confirmation page must carry its own token in the form; nothing else may.
+      expect(responses.replace(activationPage, ''), 'responses').not.toContain(secret);
+    }
+    expect(activationPage).not.toContain(GOOD_PASSWORD);
+    expect(events).not.toContain('$scrypt$');
+    expect(responses).not.toContain('$scrypt$');
+  });
+
+  it('writes each event as one JSON line', () => {
+    const lines: string[] = [];
+    const log = jsonEventLog((l) => lines.push(l), () => Date.UTC(2026, 0, 1));
+    log('throttled', { client: '192.0.2.1', rule: 'login', retryAfter: 30 });
+    expect(lines).toEqual(['{"event":"throttled","at":"2026-01-01T00:00:00.000Z","client":"192.0.2.1","rule":"login","retryAfter":30}']);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * No endpoint may tell an attacker which addresses have accounts: every branch answers with the
+ * same status and body and does the same expensive work (counted password hashes here; the
+ * latency ratio is measured by the benchmark).
+ */
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import type { MailSink } from '../lib/mail.ts';
+import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+
+type Branch = 'new' | 'pending' | 'active';
+
+async function withAccounts(h: Harness) {
+  await h.createActiveAccount('active@example.com');
+  await h.registerAndGetToken('pending@example.com');
+}
+
+/** Status, body and hash work of one request, with the body's volatile parts left as they are. */
+async function observe(h: Harness, path: string, body: unknown) {
+  const hashes = { ...h.hashes };
+  const mailsBefore = h.mails.length;
+  const res = await h.post(path, body);
+  await new Promise((r) => setTimeout(r, 0)); // let handed-off mail land
+  return {
+    status: res.status,
+    body: await res.text(),
+    type: res.headers.get('content-type'),
+    hash: h.hashes.hash - hashes.hash,
+    verify: h.hashes.verify - hashes.verify,
+    mails: h.mails.length - mailsBefore,
+  };
+}
+
+describe(`no account enumeration (${backend.name})`, () => {
+  it('register: new, pending and active addresses cost one hash each and get the same 202', async () => {
+    const h = await createHarness();
+    await withAccounts(h);
+    const seen: Record<Branch, Awaited<ReturnType<typeof observe>>> = {
+      new: await observe(h, '/register', { email: 'new@example.com', password: OTHER_PASSWORD }),
+      pending: await observe(h, '/register', { email: 'pending@example.com', password: OTHER_PASSWORD }),
+      active: await observe(h, '/register', { email: 'active@example.com', password: OTHER_PASSWORD }),
+    };
+    for (const branch of Object.values(seen)) {
+      expect(branch).toMatchObject({ status: 202, hash: 1, verify: 0, mails: 1, type: 'application/json' });
+      expect(branch.body).toBe(seen.new.body);
+    }
+    expect(h.mails.slice(-3).map((m) => m.template)).toEqual(['activation', 'activation', 'already-registered']);
+  });
+
+  it('login: unknown address, wrong password and wrong password of a pending address are indistinguishable', async () => {
+    const h = await createHarness();
+    await withAccounts(h);
+    const unknown = await observe(h, '/login', { email: 'nobody@example.com', password: GOOD_PASSWORD });
+    const wrong = await observe(h, '/login', { email: 'active@example.com', password: OTHER_PASSWORD });
+    const pendingWrong = await observe(h, '/login', { email: 'pending@example.com', password: OTHER_PASSWORD });
+    for (const branch of [unknown, wrong, pendingWrong]) {
+      expect(branch).toMatchObject({ status: 401, hash: 0, verify: 1, mails: 0, type: 'application/problem+json' });
+      expect(branch.body).toBe(unknown.body);
+    }
+    // The right password of a pending account: same work, a 403 only someone who knows it sees.
+    const pendingRight = await observe(h, '/login', { email: 'pending@example.com', password: GOOD_PASSWORD });
+    expect(pendingRight).toMatchObject({ status: 403, hash: 0, verify: 1 });
+    const ok = await observe(h, '/login', { email: 'active@example.com', password: GOOD_PASSWORD });
+    expect(ok).toMatchObject({ status: 200, hash: 0, verify: 1 });
+  });
+
+  it('resend: unknown, pending and active addresses get the same 202 after the same work', async () => {
+    const h = await createHarness();
+    await withAccounts(h);
+    const unknown = await observe(h, '/resend-activation', { email: 'nobody@example.com' });
+    const pending = await observe(h, '/resend-activation', { email: 'pending@example.com' });
+    const active = await observe(h, '/resend-activation', { email: 'active@example.com' });
+    for (const branch of [unknown, pending, active]) {
+      expect(branch).toMatchObject({ status: 202, hash: 0, verify: 0 });
+      expect(branch.body).toBe(unknown.body);
+    }
+    expect([unknown.mails, pending.mails, active.mails]).toEqual([0, 1, 1]);
+  });
+
+  it('issues the same statements on every branch of register, login and resend', async () => {
+    const statements: string[] = [];
+    const recorder = await createHarness({}, (db) => ({
+      prepare: (sql) => (statements.push(sql.replace(/\s+/g, ' ').trim()), db.prepare(sql)),
+      batch: (s) => db.batch(s),
+    }));
+    await withAccounts(recorder);
+    const trace = async (path: string, body: unknown) => {
+      statements.length = 0;
+      await recorder.post(path, body);
+      return [...statements];
+    };
+    for (const [path, make] of [
+      ['/login', (email: string) => ({ email, password: 'none of these is right' })],
+      ['/resend-activation', (email: string) => ({ email })],
+      ['/register', (email: string) => ({ email, password: OTHER_PASSWORD })],
+    ] as const) {
+      const traces: string[][] = [];
+      for (const email of ['new@example.com', 'pending@example.com', 'active@example.com']) traces.push(await trace(path, make(email)));
+      expect(traces[0]!.length, path).toBeGreaterThanOrEqual(4);
+      expect(traces[1], path).toEqual(traces[0]);
+      expect(traces[2], path).toEqual(traces[0]);
+    }
+  });
+});
+
+describe(`mail is handed off (${backend.name})`, () => {
+  const sinks: Record<string, MailSink> = {
+    'throws at once': {
+      send() {
+        throw new Error('smtp down');
+      },
+    },
+    rejects: { send: async () => Promise.reject(new Error('smtp down')) },
+    'never answers': { send: () => new Promise<void>(() => undefined) },
+  };
+
+  for (const [name, sink] of Object.entries(sinks)) {
+    it(`a sink that ${name} neither fails nor holds up the request`, async () => {
+      const h = await createHarness();
+      h.deps.mail = sink;
+      const register = await h.post('/register', { email: 'mail@example.com', password: GOOD_PASSWORD });
+      expect(register.status).toBe(202);
+      const resend = await h.post('/resend-activation', { email: 'mail@example.com' });
+      expect(resend.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 0));
+      if (name !== 'never answers') {
+        expect(h.events.filter((e) => e.event === 'mail_failed')).toHaveLength(2);
+        expect(JSON.stringify(h.events)).not.toContain('smtp down');
+      }
+    });
+  }
+});

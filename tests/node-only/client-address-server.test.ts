@@ -1,0 +1,72 @@
+/**
+ * The Node server over a real socket: the client address is the peer's, X-Forwarded-For counts
+ * only from TRUSTED_PROXIES, and no banner headers go out.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../functions/app.ts';
+import { nodeClientAddress } from '../../functions/server.ts';
+import { loadConfig, type ConfigVars } from '../../lib/config.ts';
+import { guardDatabase } from '../../lib/db.ts';
+import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import type { Deps } from '../../lib/deps.ts';
+import { createPasswordHasher } from '../../lib/passwords.ts';
+import { FAST_SCRYPT, PUBLIC_URL } from '../support/harness.ts';
+
+const migrations = readMigrations(new URL('../../migrations', import.meta.url).pathname);
+const servers: ServerType[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+async function start(vars: ConfigVars) {
+  const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
+  const events: Array<Record<string, unknown>> = [];
+  const deps: Deps = {
+    db: guardDatabase(await openSqlJsDatabase({ migrations })),
+    config,
+    hasher: createPasswordHasher(config.scrypt),
+    mail: { send: async () => undefined },
+    log: (event, fields) => void events.push({ event, ...fields }),
+    now: Date.now,
+    clientAddress: nodeClientAddress(config),
+  };
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: createApp(() => deps).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  servers.push(server);
+  const { port } = server.address() as AddressInfo;
+  const login = (headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${port}/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ email: 'who@example.com', password: 'not the password at all' }),
+    });
+  return { events, login };
+}
+
+describe('client address on the Node server', () => {
+  it('is the socket peer; a forged X-Forwarded-For neither changes it nor escapes the limit', async () => {
+    const { events, login } = await start({ LIMIT_LOGIN_PER_CLIENT: '2/600' });
+    const statuses = [];
+    for (const forged of ['1.1.1.1', '2.2.2.2', '3.3.3.3']) {
+      const res = await login({ 'X-Forwarded-For': forged, 'CF-Connecting-IP': forged });
+      expect(res.headers.get('x-powered-by')).toBeNull();
+      expect(res.headers.get('server')).toBeNull();
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+    expect(new Set(events.map((e) => e.client))).toEqual(new Set(['127.0.0.1']));
+  });
+
+  it('believes X-Forwarded-For from a trusted proxy', async () => {
+    const { events, login } = await start({ TRUSTED_PROXIES: '127.0.0.1', LIMIT_LOGIN_PER_CLIENT: '1/600' });
+    expect((await login({ 'X-Forwarded-For': '198.51.100.1' })).status).toBe(401);
+    expect((await login({ 'X-Forwarded-For': '198.51.100.2' })).status).toBe(401);
+    expect((await login({ 'X-Forwarded-For': '198.51.100.2' })).status).toBe(429);
+    expect(events.map((e) => e.client)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.2']);
+  });
+});

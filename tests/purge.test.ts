@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { backend } from '#backend';
+import worker from '../functions/worker.ts';
+import { DEFAULT_PURGE_GRACE_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from '../lib/config.ts';
+import { purge } from '../lib/purge.ts';
+import { createHarness, GOOD_PASSWORD, PUBLIC_URL } from './support/harness.ts';
+
+const DAY = 86_400_000;
+const count = async (h: Awaited<ReturnType<typeof createHarness>>, table: string) =>
+  (await h.db.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+
+describe(`purge (${backend.name})`, () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('drops expired pending registrations only after the grace period', async () => {
+    const h = await createHarness();
+    const token = await h.registerAndGetToken('late@example.com');
+    const expiresAt = h.clock.now + DEFAULT_TOKEN_TTL_SECONDS * 1000;
+
+    expect(await purge(h.db, expiresAt + 1000, DEFAULT_PURGE_GRACE_SECONDS)).toMatchObject({ registrations: 0 });
+    h.clock.now = expiresAt + 1000;
+    expect((await h.get(`/activate?token=${token}`)).status).toBe(410); // still "expired, ask again"
+
+    const later = expiresAt + DEFAULT_PURGE_GRACE_SECONDS * 1000;
+    expect(await purge(h.db, later, DEFAULT_PURGE_GRACE_SECONDS)).toMatchObject({ registrations: 1 });
+    expect(await count(h, 'registrations')).toBe(0);
+  });
+
+  it('drops used links after the grace period, and never touches an active account', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount('kept@example.com');
+    await h.post('/register', { email: 'kept@example.com', password: 'another long passphrase here' }); // no new row: active
+    await h.createActiveAccount('also-kept@example.com');
+    await h.registerAndGetToken('waiting@example.com');
+    const accountsBefore = (await h.db.prepare('SELECT * FROM accounts ORDER BY id').all()).results;
+
+    const far = h.clock.now + 400 * DAY;
+    const removed = await purge(h.db, far, DEFAULT_PURGE_GRACE_SECONDS);
+    expect(removed.registrations).toBe(3);
+    expect((await h.db.prepare('SELECT * FROM accounts ORDER BY id').all()).results).toEqual(accountsBefore);
+
+    h.clock.now = far;
+    expect((await h.post('/login', { email: 'kept@example.com', password: GOOD_PASSWORD })).status).toBe(200);
+    expect((await h.post('/login', { email: 'also-kept@example.com', password: GOOD_PASSWORD })).status).toBe(200);
+  });
+
+  it('keeps a used link answering "already active" during the grace period', async () => {
+    const h = await createHarness();
+    const token = await h.registerAndGetToken('twice@example.com');
+    expect((await h.post('/activate', { token })).status).toBe(200);
+    await purge(h.db, h.clock.now + DAY, DEFAULT_PURGE_GRACE_SECONDS);
+    expect(await (await h.post('/activate', { token })).json()).toEqual({ status: 'active' });
+  });
+
+  it('drops throttle rows whose window or back-off is over, and keeps live ones', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '100/60' });
+    await h.post('/login', { email: 'a@example.com', password: GOOD_PASSWORD });
+    const rows = await count(h, 'throttle');
+    expect(rows).toBe(2); // the client's window and the address's failure count
+    expect(await purge(h.db, h.clock.now + 30_000, 0)).toMatchObject({ throttle: 0 });
+    expect(await purge(h.db, h.clock.now + 61_000, 0)).toMatchObject({ throttle: 1 });
+    expect(await purge(h.db, h.clock.now + 2 * DAY, 0)).toMatchObject({ throttle: 1 });
+    expect(await count(h, 'throttle')).toBe(0);
+  });
+
+  it('works through rows in slices, so a large backlog goes in one run', async () => {
+    const h = await createHarness({ LIMIT_RESEND_PER_CLIENT: 'off' });
+    const statements = Array.from({ length: 1200 }, (_, i) =>
+      h.db.prepare('INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?, 1, 0, ?)').bind(`client:resend:${i}`, h.clock.now),
+    );
+    await h.db.batch(statements);
+    expect(await purge(h.db, h.clock.now + 1, 0)).toEqual({ registrations: 0, throttle: 1200 });
+  });
+
+  it('runs from the Workers cron trigger and logs one purge event', async () => {
+    const db = await backend.freshDatabase();
+    await db
+      .prepare('INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?, 1, 0, ?)')
+      .bind('mail:old@example.com', Date.now() - 1000)
+      .run();
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    const controller = { cron: '17 * * * *', scheduledTime: Date.now(), noRetry() {} } as ScheduledController;
+    await worker.scheduled(controller, { DB: db, PUBLIC_URL });
+    const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toEqual([expect.objectContaining({ event: 'purge', registrations: 0, throttle: 1, trigger: 'cron' })]);
+  });
+});
