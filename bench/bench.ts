@@ -109,13 +109,14 @@ interface LoginFigures {
   runs: LoginRun[];
 }
 
-// Failed logins back off per address (lib/throttle.ts): the failing branches spread over the
-// seeded accounts (all with the same password) and over as many unknown addresses, so that no
-// address fails often enough to be throttled and every request does the work of its branch.
+// Logins back off per address (lib/throttle.ts; an attempt counts until it succeeds): every
+// branch spreads over the seeded accounts (all with the same password) or over as many unknown
+// addresses, so that no address is throttled and every request does the work of its branch.
 const SEEDED_ACCOUNTS = 1000;
 let failing = 0;
+let succeeding = 0;
 const loginBody = {
-  right: () => JSON.stringify({ email: LOGIN_EMAIL, password: PASSWORD }),
+  right: () => JSON.stringify({ email: `user${(succeeding++ % SEEDED_ACCOUNTS) + 1}@seed.example`, password: PASSWORD }),
   wrong: () => JSON.stringify({ email: `user${(failing++ % SEEDED_ACCOUNTS) + 1}@seed.example`, password: WRONG_PASSWORD }),
   unknown: () => JSON.stringify({ email: `nobody${failing++}@bench.example`, password: PASSWORD }),
 };
