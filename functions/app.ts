@@ -6,12 +6,13 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { MiddlewareHandler } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
 import { DatabaseUnavailableError } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
-import { createRouter, respondProblem, servesPages, wantsPage, type AppContext } from '../lib/http.ts';
-import { errorPage, STYLE_HASH, unavailablePage, type Page } from '../lib/pages.ts';
+import { HashQueueFullError } from '../lib/hash-queue.ts';
+import { createRouter, respondProblem, servesPages, wantsPage, type AppContext, type AppEnv } from '../lib/http.ts';
+import { errorPage, unavailablePage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
+import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
 import { activation } from './activate.ts';
 import { health } from './health.ts';
 import { home } from './home.ts';
@@ -21,6 +22,8 @@ import { resendActivation } from './resend-activation.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const RETRY_AFTER_SECONDS = '5';
+// The hash queue drains in about a second at any sensible queue length and scrypt cost.
+const BUSY_RETRY_AFTER_SECONDS = '1';
 
 /**
  * CORS only for the origins that CORS_ORIGINS lists; with none listed no CORS header is ever
@@ -43,45 +46,33 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   // answers them with a page rather than JSON.
   app.on('GET', ['/', '/activate'], servesPages);
 
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'none'"],
-        styleSrc: [STYLE_HASH],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-      },
-      // Activation links carry their token in the URL: never send it on to anyone.
-      referrerPolicy: 'no-referrer',
-      // A handler that sets its own policy keeps it (only the demo page does, to allow its script).
-      overwrite: false,
-    }),
-  );
-  app.use(async (c, next) => {
-    await next();
-    c.header('Cache-Control', 'no-store');
-  });
-  app.use(async (c, next) => {
+  const tooLarge = () =>
+    respondProblem(problem(413, 'body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`));
+  const limitStream = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+  // A declared length is checked as declared (the HTTP parser never reads past it), without
+  // touching the body stream: asking a request for its stream makes @hono/node-server build a full
+  // web Request, which costs more than the whole handler. Bodies without a length are counted.
+  const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return limitStream(c, next);
+    return Number.parseInt(length, 10) > MAX_BODY_BYTES ? Promise.resolve(tooLarge()) : next();
+  };
+  // One middleware for what every request needs. The headers go on before the handler runs, so
+  // that each response is made with them (problem responses add them themselves); a GET has no body.
+  app.use((c, next) => {
+    for (const [name, value] of RESPONSE_HEADERS) c.header(name, value);
     const deps = resolveDeps(c);
     const client = deps.clientAddress(c);
     // Every security event names the client it came from.
     c.set('deps', { ...deps, log: (event, fields) => deps.log(event, { ...fields, client }) });
     c.set('client', client);
-    await next();
+    return c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next);
   });
   app.use(async (c, next) => {
     const { config } = c.var.deps;
     if (config.corsOrigins.length === 0) return next();
     return corsMiddleware(config)(c, next);
   });
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () =>
-        respondProblem(problem(413, 'body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`)),
-    }),
-  );
 
   app.route('/', health);
   app.route('/', register);
@@ -118,6 +109,12 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
       c.var.deps?.log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
       const retry = { 'Retry-After': RETRY_AFTER_SECONDS };
       return pageOr(c, unavailablePage, respondProblem(problem(503, 'unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'), retry), retry);
+    }
+    if (error instanceof HashQueueFullError) {
+      c.var.deps?.log('hash_queue_full', {});
+      return respondProblem(problem(503, 'busy', 'Too busy right now', 'Too many sign-ins at once. Nothing was changed. Try again in a moment.'), {
+        'Retry-After': BUSY_RETRY_AFTER_SECONDS,
+      });
     }
     c.var.deps?.log('internal_error', { reason: error instanceof Error ? error.name : 'unknown' });
     return pageOr(c, errorPage, respondProblem(problem(500, 'internal', 'Internal error', 'Something went wrong on our side.')));

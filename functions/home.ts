@@ -2,7 +2,7 @@
  * GET / — the demo page, and GET /demo.js — its script. Served by both runtimes: the page only
  * calls the public JSON API, so it shows nothing that curl could not, and a deployment that does
  * not want it can leave / unrouted at its edge. Its CSP is the app's strict one plus
- * `script-src 'self'` and `connect-src 'self'`, set here (the app's secureHeaders keeps a handler's own CSP).
+ * `script-src 'self'` and `connect-src 'self'`, set here (the app's headers go on before the handler runs, so a handler's own CSP replaces its default).
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { DEMO_CSP, demoPage } from '../lib/demo-page.ts';

@@ -7,6 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { findAccount, latestRegistration, replacePasswordHash, type Account } from '../lib/accounts.ts';
 import { parseEmail } from '../lib/emails.ts';
+import { HashQueueFullError } from '../lib/hash-queue.ts';
 import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, tooManyRequests } from '../lib/http.ts';
 import { problem, validationProblem } from '../lib/problems.ts';
 import type { Deps } from '../lib/deps.ts';
@@ -48,7 +49,14 @@ const userView = (a: Account) => ({
 /** Upgrades a hash made with older parameters, now that we hold the password that matches it. */
 async function rehashIfOutdated(deps: Deps, account: Account, password: string): Promise<void> {
   if (!deps.hasher.needsRehash(account.passwordHash)) return;
-  const fresh = await deps.hasher.hash(password);
+  let fresh: string;
+  try {
+    fresh = await deps.hasher.hash(password);
+  } catch (error) {
+    // Too busy to rehash now: the login itself has succeeded, and the next one will rehash.
+    if (error instanceof HashQueueFullError) return;
+    throw error;
+  }
   await replacePasswordHash(deps.db, account.id, account.passwordHash, fresh);
   deps.log('password_rehashed', { accountId: account.id });
 }

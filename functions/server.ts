@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { proxiedClientAddress, UNKNOWN_CLIENT } from '../lib/client-address.ts';
@@ -15,6 +16,7 @@ import { guardDatabase } from '../lib/db.ts';
 import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';
+import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
 import { purge } from '../lib/purge.ts';
@@ -50,10 +52,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     onSnapshotFailed: (error) => log('snapshot_failed', { reason: error instanceof Error ? error.message : 'unknown' }),
   });
 
+  // scrypt runs on libuv's thread pool: hashes beyond the cores (or the pool's threads) would only
+  // wait there, each holding its memory. Waiting in our queue instead costs almost nothing.
+  const hashSlots = config.hashMaxInFlight ?? Math.min(availableParallelism(), Number(env.UV_THREADPOOL_SIZE) || 4);
   const deps: Deps = {
     db: guardDatabase(database),
     config,
-    hasher: createPasswordHasher(config.scrypt),
+    hasher: queuedHasher(createPasswordHasher(config.scrypt), { maxInFlight: hashSlots, maxQueued: config.hashMaxQueued }),
     mail: logMailSink(),
     log,
     now: Date.now,

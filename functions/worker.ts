@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../lib/config.ts';
 import { guardDatabase, type Database } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';
+import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
 import { createPasswordHasher, type PasswordHasher } from '../lib/passwords.ts';
 
@@ -16,6 +17,8 @@ export interface WorkerEnv {
   [variable: string]: unknown;
 }
 
+const WORKER_HASH_SLOTS = 4;
+
 // An isolate serves many requests with the same env; parse it once, not per request.
 let cached: { env: WorkerEnv; config: Config; hasher: PasswordHasher } | undefined;
 
@@ -23,7 +26,13 @@ function depsFor(env: WorkerEnv): Deps {
   if (cached?.env !== env) {
     const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
     const config = loadConfig(vars);
-    cached = { env, config, hasher: createPasswordHasher(config.scrypt) };
+    // workerd runs each scrypt to its end on the isolate's one thread, so hashes barely overlap
+    // here; the cap mainly bounds how many requests one isolate lets wait.
+    const hasher = queuedHasher(createPasswordHasher(config.scrypt), {
+      maxInFlight: config.hashMaxInFlight ?? WORKER_HASH_SLOTS,
+      maxQueued: config.hashMaxQueued,
+    });
+    cached = { env, config, hasher };
   }
   return {
     db: guardDatabase(env.DB),

@@ -15,6 +15,10 @@ export interface Config {
   tokenTtlSeconds: number;
   passwordPolicy: PasswordPolicy;
   scrypt: ScryptParams;
+  /** Password hashes run at once (HASH_MAX_IN_FLIGHT); unset: the runtime's own default. */
+  hashMaxInFlight: number | undefined;
+  /** Requests that may wait for a hash (HASH_MAX_QUEUED); the next is refused with 503. */
+  hashMaxQueued: number;
   /** How long a mail sink may take before the mail is given up on (logged as mail_failed). */
   mailTimeoutMs: number;
   throttle: ThrottlePolicy;
@@ -35,6 +39,8 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+/** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
+export const DEFAULT_HASH_MAX_QUEUED = 64;
 export const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
 
 function integer(vars: ConfigVars, name: string, fallback: number, min: number, max: number): number {
@@ -176,6 +182,8 @@ export function loadConfig(vars: ConfigVars): Config {
     tokenTtlSeconds: integer(vars, 'TOKEN_TTL_SECONDS', DEFAULT_TOKEN_TTL_SECONDS, 60, 30 * 24 * 60 * 60),
     passwordPolicy: { minLength: passwordMin, maxLength: passwordMax },
     scrypt,
+    hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,
+    hashMaxQueued: integer(vars, 'HASH_MAX_QUEUED', DEFAULT_HASH_MAX_QUEUED, 0, 100_000),
     mailTimeoutMs: integer(vars, 'MAIL_TIMEOUT_MS', DEFAULT_MAIL_TIMEOUT_MS, 1, 60_000),
     throttle: throttlePolicy(vars),
     trustedProxies: trustedProxies(vars.TRUSTED_PROXIES),

@@ -13,7 +13,7 @@
  */
 import * as nodeFs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic } from 'sql.js';
+import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic, type Statement as SqlJsStatement } from 'sql.js';
 import type { Database, RunResult, SqlValue, Statement } from './db.ts';
 
 /** The file operations that can fail under a write; tests replace them to inject faults. */
@@ -63,6 +63,8 @@ let sqlJs: Promise<SqlJsStatic> | undefined;
 const loadSqlJs = () => (sqlJs ??= initSqlJs());
 
 const STATE_TABLE = 'latchkey_journal_state';
+/** The application uses a few dozen statements; anything past this is compiled per use. */
+const MAX_CACHED_STATEMENTS = 200;
 
 export const journalPathOf = (path: string) => `${path}.latchkey-journal`;
 export const lockPathOf = (path: string) => `${path}.lock`;
@@ -142,6 +144,7 @@ class Engine {
   private journalTailUnknown = false;
   private snapshotBytes = 0;
   private readonly totalChanges;
+  private readonly statements = new Map<string, SqlJsStatement>();
   private readonly db: SqlJsDb;
   private readonly options: SqlJsOptions;
   private readonly lock: Lock | undefined;
@@ -158,6 +161,11 @@ class Engine {
   start(): SqlJsDatabase {
     // SQLite leaves foreign keys off; D1 enforces them. Match D1.
     this.db.run('PRAGMA foreign_keys = ON');
+    // The database lives in sql.js's in-memory file system and has one connection: holding the
+    // lock spares every statement a look for other writers and a hot journal, and the rollback
+    // journal can stay in memory (crash safety comes from our own journal on disk, below).
+    this.db.run('PRAGMA locking_mode = EXCLUSIVE');
+    this.db.run('PRAGMA journal_mode = MEMORY');
     this.db.run(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT`);
     this.db.run(`INSERT OR IGNORE INTO ${STATE_TABLE} (id, seq) VALUES (1, 0)`);
     this.seq = Number(this.db.exec(`SELECT seq FROM ${STATE_TABLE}`)[0]!.values[0]![0]);
@@ -191,16 +199,30 @@ class Engine {
     };
   }
 
-  private execute(sql: string, params: SqlValue[]): { rows: Record<string, unknown>[]; changes: number } {
-    const before = this.changesSoFar();
+  /**
+   * Compiling a statement cost about as much as running it: the application's few statements are
+   * compiled once and kept (reset after each use, so no read stays open).
+   */
+  private compiled(sql: string): { stmt: SqlJsStatement; kept: boolean } {
+    const cached = this.statements.get(sql);
+    if (cached) return { stmt: cached, kept: true };
     const stmt = this.db.prepare(sql);
+    const kept = this.statements.size < MAX_CACHED_STATEMENTS;
+    if (kept) this.statements.set(sql, stmt);
+    return { stmt, kept };
+  }
+
+  private execute(sql: string, params: SqlValue[], countChanges = true): { rows: Record<string, unknown>[]; changes: number } {
+    const before = countChanges ? this.changesSoFar() : 0;
+    const { stmt, kept } = this.compiled(sql);
     try {
       stmt.bind(params);
       const rows: Record<string, unknown>[] = [];
       while (stmt.step()) rows.push(stmt.getAsObject());
-      return { rows, changes: this.changesSoFar() - before };
+      return { rows, changes: countChanges ? this.changesSoFar() - before : 0 };
     } finally {
-      stmt.free();
+      if (kept) stmt.reset();
+      else stmt.free();
     }
   }
 
@@ -213,7 +235,7 @@ class Engine {
 
   /** A statement that may write (a SELECT … RETURNING, say) still goes through write(). */
   private read(sql: string, params: SqlValue[]): Record<string, unknown>[] {
-    if (/^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql)) return this.execute(sql, params).rows;
+    if (/^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql)) return this.execute(sql, params, false).rows;
     return this.writeRows(sql, params);
   }
 
@@ -426,6 +448,8 @@ class Engine {
       if (this.options.path && (this.journalBytes > 0 || this.journalTailUnknown)) this.snapshot();
     } finally {
       this.totalChanges.free();
+      for (const stmt of this.statements.values()) stmt.free();
+      this.statements.clear();
       this.db.close();
       if (this.journalFd !== undefined) nodeFs.closeSync(this.journalFd);
       this.lock?.release();

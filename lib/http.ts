@@ -10,6 +10,7 @@ import type { Mail } from './mail.ts';
 import { formErrorPage, tooManyRequestsPage } from './pages.ts';
 import { pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
 import { hit, keys, type Endpoint, type Verdict } from './throttle.ts';
+import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
 
 export interface AppEnv {
   Bindings: Record<string, unknown>;
@@ -39,7 +40,8 @@ export function createRouter() {
       );
       if (bodyKind(c as AppContext) === 'form') {
         const p = await formErrorPage(errors);
-        return new Response(p.body, { status: p.status, headers: { 'Content-Type': 'text/html; charset=UTF-8' } });
+        // A finished response: it carries the headers every response must have itself.
+        return new Response(p.body, { status: p.status, headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': 'text/html; charset=UTF-8' } });
       }
       return problemResponse(validationProblem(errors));
     },

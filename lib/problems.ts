@@ -3,6 +3,7 @@
  * Latchkey sends is one of these: a stable `type`, a short `title`, a `detail` for people, and
  * extension members where a client can act on them.
  */
+import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
 
 export interface FieldError {
   /** JSON Pointer (RFC 6901) into the request body. */
@@ -27,10 +28,11 @@ export function problem(status: number, slug: string, title: string, detail?: st
   return { type: problemType(slug), title, status, ...(detail === undefined ? {} : { detail }), ...extensions };
 }
 
+/** A finished response, so it carries the headers that every response must have itself. */
 export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(p), {
     status: p.status,
-    headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers },
+    headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers },
   });
 }
 

@@ -35,6 +35,8 @@ describe(`configuration (${backend.name})`, () => {
       passwordPolicy: { minLength: 15, maxLength: 256 },
       scrypt: { logN: 14, r: 8, p: 5 },
       mailTimeoutMs: 10_000,
+      hashMaxInFlight: undefined,
+      hashMaxQueued: 64,
       throttle: DEFAULT_THROTTLE,
       trustedProxies: [],
       corsOrigins: [],

@@ -9,6 +9,7 @@ import { guardDatabase, type Database } from '../../lib/db.ts';
 import type { Deps } from '../../lib/deps.ts';
 import type { EventFields } from '../../lib/log.ts';
 import type { Mail } from '../../lib/mail.ts';
+import { queuedHasher } from '../../lib/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
 import { enforceContract } from './contract.ts';
 export { NO_LIMITS } from './limits.ts';
@@ -60,12 +61,21 @@ export function tokenFromLink(link: string | undefined): string {
   return token;
 }
 
-export async function createHarness(vars: ConfigVars = {}, wrap: (db: Database) => Database = (db) => db): Promise<Harness> {
-  return harnessOn(wrap(await backend.freshDatabase()), vars);
+/** Hash slots when HASH_MAX_IN_FLIGHT is unset: what a small server would have. */
+const HARNESS_HASH_SLOTS = 4;
+
+type WrapHasher = (hasher: PasswordHasher) => PasswordHasher;
+
+export async function createHarness(
+  vars: ConfigVars = {},
+  wrap: (db: Database) => Database = (db) => db,
+  wrapHasher: WrapHasher = (hasher) => hasher,
+): Promise<Harness> {
+  return harnessOn(wrap(await backend.freshDatabase()), vars, wrapHasher);
 }
 
 /** A second app over an existing database (another configuration, say), without resetting it. */
-export function harnessOn(raw: Database, vars: ConfigVars = {}): Harness {
+export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: WrapHasher = (hasher) => hasher): Harness {
   const db = guardDatabase(raw);
   const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
   const mails: Mail[] = [];
@@ -76,7 +86,11 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}): Harness {
   const deps: Deps = {
     db,
     config,
-    hasher: countingHasher(createPasswordHasher(config.scrypt), hashes),
+    // The same queue as the entry points put in front of the hasher (see lib/hash-queue.ts).
+    hasher: queuedHasher(wrapHasher(countingHasher(createPasswordHasher(config.scrypt), hashes)), {
+      maxInFlight: config.hashMaxInFlight ?? HARNESS_HASH_SLOTS,
+      maxQueued: config.hashMaxQueued,
+    }),
     mail: { send: async (mail) => void mails.push(mail) },
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import { MAX_BODY_BYTES } from '../functions/app.ts';
+import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
+import { createHarness, GOOD_PASSWORD } from './support/harness.ts';
+
+// The app hands these headers to each response as it is made (a speed-up, see
+// lib/security-headers.ts), so every way a response comes about is checked here.
+describe(`headers on every response (${backend.name})`, () => {
+  it('are on JSON answers, pages, and every kind of problem', async () => {
+    const h = await createHarness();
+    const token = await h.registerAndGetToken('ada@example.com');
+    const responses: Record<string, Response> = {
+      json: await h.get('/health'),
+      page: await h.get(`/activate?token=${token}`),
+      openapi: await h.get('/openapi.json'),
+      notFound: await h.get('/nowhere'),
+      unknownToken: await h.post('/activate', { token: 'A'.repeat(43) }),
+      invalid: await h.post('/register', { email: 'not an address', password: GOOD_PASSWORD }),
+      unsupported: await h.post('/register', 'hello', { 'Content-Type': 'text/plain' }),
+      malformed: await h.post('/register', '{"email":', {}),
+      tooLarge: await h.post('/register', JSON.stringify({ email: 'a'.repeat(MAX_BODY_BYTES) })),
+    };
+    expect(Object.fromEntries(Object.entries(responses).map(([k, r]) => [k, r.status]))).toEqual({
+      json: 200,
+      page: 200,
+      openapi: 200,
+      notFound: 404,
+      unknownToken: 400,
+      invalid: 422,
+      unsupported: 415,
+      malformed: 400,
+      tooLarge: 413,
+    });
+    for (const [kind, res] of Object.entries(responses)) {
+      for (const [name, value] of RESPONSE_HEADERS) expect([kind, name, res.headers.get(name)]).toEqual([kind, name, value]);
+    }
+    expect(responses.page!.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'sha256-/);
+    expect(responses.unknownToken!.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('refuses a body by its declared length before reading it', async () => {
+    const h = await createHarness();
+    const res = await h.post('/register', JSON.stringify({ email: 'ada@example.com', password: GOOD_PASSWORD }), {
+      'Content-Length': String(MAX_BODY_BYTES + 1),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ status: 413 });
+    expect(h.hashes.hash).toBe(0);
+  });
+});
