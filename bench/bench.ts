@@ -6,6 +6,7 @@
  *   npm run bench -- --out FILE.json   also write the figures as JSON
  *   npm run bench -- --chart FILE.svg  also write the login chart as SVG
  *   npm run bench -- --no-wrangler     leave out figure 6 (wrangler dev)
+ *   npm run bench -- --soak            the soak test instead (bench/soak.ts; its options follow)
  *
  * Every figure is a ratio to a reference measured in the same run, close in time to it, because
  * the machine is shared and absolute numbers drift. Servers run as child processes on 127.0.0.1

@@ -143,6 +143,23 @@ function record(kind: string, answer: Answer, ms: number, expected: number[]): v
 const registered = new Map<string, string>(); // address -> password, from a 202
 const activated = new Set<string>(); // address, from a 200
 
+/** Active accounts made before the load, that only ever see wrong passwords. Not verified. */
+const decoys: string[] = [];
+
+async function makeDecoys(port: number, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const email = `decoy${i}@example.com`;
+    await call(port, 'POST', '/register', { email, password: `decoy password number ${i} of the soak` });
+    for (let waited = 0; !links.has(email); waited += 10) {
+      if (waited > 10_000) throw new Error(`no activation mail for ${email}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const answer = await call(port, 'POST', '/activate', { token: links.get(email)! });
+    if (answer.status !== 200) throw new Error(`decoy ${email} did not activate: ${answer.status}`);
+    decoys.push(email);
+  }
+}
+
 let serial = 0;
 const pick = <T>(items: T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
@@ -153,6 +170,8 @@ async function virtualUser(port: number, until: number): Promise<void> {
     const start = performance.now();
     const answer = await go();
     record(kind, answer, performance.now() - start, expected);
+    // A well-behaved client waits as long as a shed request's Retry-After says.
+    if (answer.status === 503 && Number(answer.retryAfter) > 0) await new Promise((resolve) => setTimeout(resolve, Number(answer.retryAfter) * 1000));
     return answer;
   };
   while (Date.now() < until && requests < MAX_REQUESTS) {
@@ -181,7 +200,9 @@ async function virtualUser(port: number, until: number): Promise<void> {
       const email = pick(active);
       const which = Math.random();
       if (email && which < 0.7) await timed('login (right)', [200], () => call(port, 'POST', '/login', { email, password: registered.get(email)! }));
-      else if (email && which < 0.85) await timed('login (wrong)', [401], () => call(port, 'POST', '/login', { email, password: 'not the password at all' }));
+      // Wrong passwords go to decoy accounts: enough of them on one address earn it the failed-login
+      // back-off (429), which would hide whether the soak's own accounts are there at the end.
+      else if (email && which < 0.85) await timed('login (wrong)', [401, 429], () => call(port, 'POST', '/login', { email: pick(decoys)!, password: 'not the password at all' }));
       else await timed('login (unknown)', [401], () => call(port, 'POST', '/login', { email: `nobody${serial}@example.com`, password: 'whatever it is here' }));
     } else if (roll < 0.88) {
       const email = pick(pending) ?? `nobody${serial}@example.com`;
@@ -224,6 +245,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-soak-'));
   const path = join(dir, 'accounts.sqlite');
   const server = await startServer(path);
+  await makeDecoys(server.port, 20);
   const rss: Array<[number, number]> = [];
   const started = Date.now();
   const sampler = setInterval(() => rss.push([(Date.now() - started) / 1000, rssBytes(server.child.pid!)]), 1000);

@@ -12,6 +12,7 @@ import { accepts, createRouter, Credentials, limitPerClient, problemResponses, r
 import { problem, validationProblem } from '../lib/problems.ts';
 import type { Deps } from '../lib/deps.ts';
 import { chargeLoginAttempt, clearLoginFailures, keys } from '../lib/throttle.ts';
+import { refuseWhenBusy } from '../lib/hash-queue.ts';
 
 const User = z
   .object({
@@ -71,6 +72,7 @@ export const login = createRouter().openapi(route, async (c) => {
 
   // Charged to the address named, whether or not it has an account: the back-off then looks the
   // same for every address and cannot be used to find out which ones exist.
+  refuseWhenBusy(hasher);
   const attempt = await chargeLoginAttempt(db, keys.login(key), config.throttle.loginFailures, now());
   if (!attempt.ok) return tooManyRequests(c, 'login', attempt);
 

@@ -12,6 +12,7 @@ import { activationMail, alreadyRegisteredMail } from '../lib/mail.ts';
 import { passwordProblems } from '../lib/password-policy.ts';
 import { validationProblem, type FieldError } from '../lib/problems.ts';
 import { hit, keys } from '../lib/throttle.ts';
+import { refuseWhenBusy } from '../lib/hash-queue.ts';
 
 
 export const Pending = z
@@ -49,6 +50,7 @@ export const register = createRouter().openapi(route, async (c) => {
 
   // Every request that may mail an address counts against that address, whatever its state,
   // so that the limit itself says nothing about which addresses have accounts.
+  refuseWhenBusy(hasher);
   const mailAllowance = await hit(db, keys.mail(email.key), config.throttle.mailPerAddress, now());
   if (!mailAllowance.ok) return tooManyRequests(c, 'mail', mailAllowance);
 

@@ -61,6 +61,7 @@ export function queuedHasher(inner: PasswordHasher, limits: HashQueueLimits): Qu
     verify: limited((password: string, stored: string) => inner.verify(password, stored)),
     verifyDummy: limited((password: string) => inner.verifyDummy(password)),
     needsRehash: (stored) => inner.needsRehash(stored),
+    busy: () => inFlight >= limits.maxInFlight && waiting.length >= limits.maxQueued,
     get inFlight() {
       return inFlight;
     },
@@ -68,4 +69,12 @@ export function queuedHasher(inner: PasswordHasher, limits: HashQueueLimits): Qu
       return waiting.length;
     },
   };
+}
+
+/**
+ * Sheds the request before it is charged to any throttle: a request refused for load must not
+ * count as a failed login, nor use up an address's mail allowance.
+ */
+export function refuseWhenBusy(hasher: PasswordHasher): void {
+  if (hasher.busy()) throw new HashQueueFullError('password hash queue is full');
 }

@@ -110,6 +110,11 @@ export interface PasswordHasher {
   /** Costs one verification, like a real one, and always fails: for unknown addresses. */
   verifyDummy(password: string): Promise<false>;
   needsRehash(stored: string): boolean;
+  /**
+   * True when a hash asked for now would be refused (a full queue). Handlers check it before they
+   * charge a throttle, so that a request shed for load does not count against the address.
+   */
+  busy(): boolean;
 }
 
 export function createPasswordHasher(params: ScryptParams): PasswordHasher {
@@ -123,5 +128,6 @@ export function createPasswordHasher(params: ScryptParams): PasswordHasher {
       return false;
     },
     needsRehash: (stored) => needsRehash(stored, params),
+    busy: () => false,
   };
 }

@@ -3,7 +3,8 @@ import { backend } from '#backend';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { HashQueueFullError, queuedHasher, type QueuedHasher } from '../lib/hash-queue.ts';
 import type { PasswordHasher } from '../lib/passwords.ts';
-import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL } from './support/harness.ts';
+import { keys } from '../lib/throttle.ts';
+import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';
 
 /** A hasher whose calls wait, once closed, until the test opens it again. */
 function gatedHasher(inner: PasswordHasher) {
@@ -31,6 +32,7 @@ function gatedHasher(inner: PasswordHasher) {
     verify: async (password, stored) => (await pass(), inner.verify(password, stored)),
     verifyDummy: async (password) => (await pass(), inner.verifyDummy(password)),
     needsRehash: (stored) => inner.needsRehash(stored),
+    busy: () => false,
   };
   return { gate, hasher };
 }
@@ -43,6 +45,8 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
   throw new Error(`never reached: ${what}`);
 }
+
+const throttleRow = (h: Harness, key: string) => h.db.prepare('SELECT * FROM throttle WHERE key = ?').bind(key).first();
 
 async function gatedHarness() {
   let gated: ReturnType<typeof gatedHasher> | undefined;
@@ -75,6 +79,8 @@ describe(`a full hash queue (${backend.name})`, () => {
     // Refused before any hashing: the queue did not grow, no hash was started for it.
     expect(queue.queued).toBe(1);
     expect(h.hashes.verify).toBe(verifiesBefore);
+    // Nor was it charged as a failed login: shedding load must not slow the address down.
+    expect(await throttleRow(h, keys.login('nobody@example.com'))).toBeNull();
 
     gate.open();
     expect((await running).status).toBe(200);
@@ -105,6 +111,7 @@ describe(`a full hash queue (${backend.name})`, () => {
     expect(rows).toContain('first@example.com');
     expect(rows).toContain('second@example.com');
     expect(rows).not.toContain('third@example.com');
+    expect(await throttleRow(h, keys.mail('third@example.com'))).toBeNull();
     expect(h.mails.map((m) => m.to)).toEqual(['first@example.com', 'second@example.com']);
   });
 
@@ -133,6 +140,7 @@ describe('the hash queue', () => {
     verify: async () => true,
     verifyDummy: async () => false,
     needsRehash: () => false,
+    busy: () => false,
   };
 
   it('hands slots out first come, first served', async () => {

@@ -49,6 +49,7 @@ function countingHasher(inner: PasswordHasher, counts: HashCounts): PasswordHash
     hash: (password) => (counts.hash++, inner.hash(password)),
     verify: (password, stored) => (counts.verify++, inner.verify(password, stored)),
     verifyDummy: (password) => (counts.verify++, inner.verifyDummy(password)),
+    busy: () => inner.busy(),
     needsRehash: (stored) => inner.needsRehash(stored),
   };
 }
