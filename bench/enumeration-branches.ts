@@ -5,6 +5,7 @@
  *
  *   node --disable-warning=ExperimentalWarning bench/enumeration-branches.ts [rounds]
  */
+import { NO_CLIENT_LIMITS } from './servers.ts';
 import { createApp } from '../functions/app.ts';
 import { loadConfig } from '../lib/config.ts';
 import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
@@ -17,11 +18,7 @@ const WRONG = 'purple elephants dance at noon';
 
 const config = loadConfig({
   PUBLIC_URL: 'https://bench.example',
-  LIMIT_REGISTER_PER_CLIENT: 'off',
-  LIMIT_LOGIN_PER_CLIENT: 'off',
-  LIMIT_RESEND_PER_CLIENT: 'off',
-  LIMIT_ACTIVATE_PER_CLIENT: 'off',
-  LIMIT_MAIL_PER_ADDRESS: 'off',
+  ...NO_CLIENT_LIMITS,
 });
 let clock = Date.UTC(2026, 0, 1);
 let lastLink = '';

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { NO_CLIENT_LIMITS } from './servers.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,13 +38,6 @@ const SERVER = fileURLToPath(new URL('../functions/server.ts', import.meta.url))
 const FAST_SCRYPT = { SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' };
 // Every request comes from 127.0.0.1, so the per-client throttle would answer most of them 429:
 // the soak is about durability and memory under load, so the throttle is off.
-const NO_LIMITS = {
-  LIMIT_REGISTER_PER_CLIENT: 'off',
-  LIMIT_LOGIN_PER_CLIENT: 'off',
-  LIMIT_RESEND_PER_CLIENT: 'off',
-  LIMIT_ACTIVATE_PER_CLIENT: 'off',
-  LIMIT_MAIL_PER_ADDRESS: 'off',
-};
 const REQUEST_TIMEOUT_MS = 30_000;
 
 // ---- the server process ------------------------------------------------------------------------
@@ -59,7 +53,7 @@ const links = new Map<string, string>();
 
 async function startServer(databasePath: string): Promise<Server> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVER], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...FAST_SCRYPT, ...NO_LIMITS },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...FAST_SCRYPT, ...NO_CLIENT_LIMITS },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
