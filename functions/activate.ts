@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome } from '../lib/activation.ts';
-import { accepts, bodyKind, createRouter, limitPerClient, pageResponses, problemResponses, respondProblem, servesPages, text, withPages, type AppContext } from '../lib/http.ts';
+import { accepts, bodyKind, createRouter, limitPerClient, pageResponses, problemResponses, respondProblem, text, withPages, type AppContext } from '../lib/http.ts';
 import { activatedPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 
@@ -19,7 +19,7 @@ const showRoute = createRoute({
   method: 'get',
   path: '/activate',
   summary: 'The page behind the activation link (changes nothing)',
-  middleware: [servesPages, limitPerClient('activate')] as const,
+  middleware: [limitPerClient('activate')] as const,
   request: { query: z.object({ token: z.string().optional() }) },
   responses: {
     200: { description: 'Confirmation page with one button, or "already active"', content: HTML },

@@ -42,8 +42,9 @@ function corsMiddleware(config: Deps['config']): MiddlewareHandler {
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
   const app = createRouter();
 
-  // The pages people open, marked before any shared middleware runs, so that even a failure there
-  // answers them with a page rather than JSON.
+  // The pages people open (GET / and the link's page), marked here, before any shared middleware
+  // runs, so that even a failure there answers them with a page rather than JSON. The one place
+  // that knows which routes are pages.
   app.on('GET', ['/', '/activate'], servesPages);
 
   const tooLarge = () =>

@@ -7,14 +7,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DEMO_CSP, demoPage } from '../lib/demo-page.ts';
 import { DEMO_SCRIPT } from '../lib/demo-script.ts';
-import { createRouter, pageResponses, problemResponses, servesPages } from '../lib/http.ts';
+import { createRouter, pageResponses, problemResponses } from '../lib/http.ts';
 
 const pageRoute = createRoute({
   method: 'get',
   path: '/',
   summary: 'A demo page for people: register, log in and ask for a new link through this API',
   tags: ['pages'],
-  middleware: [servesPages] as const,
   responses: {
     200: { description: 'The demo page', content: { 'text/html': { schema: z.string() } } },
     ...pageResponses(500),

@@ -4,13 +4,13 @@
 import { createApp } from './app.ts';
 import { cloudflareClientAddress } from '../lib/client-address.ts';
 import { purge } from '../lib/purge.ts';
-import { loadConfig, type Config } from '../lib/config.ts';
+import { loadConfig } from '../lib/config.ts';
 import { guardDatabase, type Database } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
-import { createPasswordHasher, type PasswordHasher } from '../lib/passwords.ts';
+import { createPasswordHasher } from '../lib/passwords.ts';
 
 export interface WorkerEnv {
   DB: Database;
@@ -19,30 +19,29 @@ export interface WorkerEnv {
 
 const WORKER_HASH_SLOTS = 4;
 
-// An isolate serves many requests with the same env; parse it once, not per request.
-let cached: { env: WorkerEnv; config: Config; hasher: PasswordHasher } | undefined;
+// An isolate serves many requests with the same env: build what they share once, not per request.
+let cached: { env: WorkerEnv; deps: Deps } | undefined;
 
 function depsFor(env: WorkerEnv): Deps {
-  if (cached?.env !== env) {
-    const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
-    const config = loadConfig(vars);
+  if (cached?.env === env) return cached.deps;
+  const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  const config = loadConfig(vars);
+  const deps: Deps = {
+    db: guardDatabase(env.DB),
+    config,
     // workerd runs each scrypt to its end on the isolate's one thread, so hashes barely overlap
     // here; the cap mainly bounds how many requests one isolate lets wait.
-    const hasher = queuedHasher(createPasswordHasher(config.scrypt), {
+    hasher: queuedHasher(createPasswordHasher(config.scrypt), {
       maxInFlight: config.hashMaxInFlight ?? WORKER_HASH_SLOTS,
       maxQueued: config.hashMaxQueued,
-    });
-    cached = { env, config, hasher };
-  }
-  return {
-    db: guardDatabase(env.DB),
-    config: cached.config,
-    hasher: cached.hasher,
+    }),
     mail: logMailSink(),
     log: jsonEventLog(),
     now: Date.now,
     clientAddress: (c) => cloudflareClientAddress(c.req.raw.headers),
   };
+  cached = { env, deps };
+  return deps;
 }
 
 const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));

@@ -48,7 +48,7 @@ export function createRouter() {
   });
 }
 
-/** Route middleware for the routes a person opens in a browser: their errors become pages. */
+/** Marks a route that a person opens in a browser (functions/app.ts applies it): its errors become pages. */
 export const servesPages: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('page', true);
   await next();

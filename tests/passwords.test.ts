@@ -73,6 +73,14 @@ describe(`password policy (${backend.name})`, () => {
     );
   });
 
+  it('ships the list the README and docs/blocklist.md describe: 54,076 entries, 5,000 of 15+ code points', () => {
+    const entries = COMMON_PASSWORDS.split('\n');
+    expect(entries).toHaveLength(54_076);
+    expect(entries.filter((p) => Array.from(p).length >= 15)).toHaveLength(5_000);
+    expect(new Set(entries).size).toBe(entries.length);
+    expect(entries.every((p) => Array.from(p).length >= 8 && p === p.normalize('NFC').toLowerCase())).toBe(true);
+  });
+
   it('rejects common passwords from the shipped list, case-insensitively', () => {
     const long = COMMON_PASSWORDS.split('\n').filter((p) => Array.from(p).length >= 15);
     expect(long.length).toBeGreaterThanOrEqual(3000);
