@@ -1,15 +1,25 @@
 /**
- * /activate — the link in the activation mail. GET shows a page with one button and changes
- * nothing, because mail scanners and link previews fetch links; only the POST that the button sends
- * (or a JSON client) activates. The answer is HTML for the page's form and JSON for JSON.
+ * /activate — the link in the activation mail. GET shows a page that asks for the account's
+ * password and changes nothing, because mail scanners and link previews fetch links; only the POST
+ * that the page's form sends (or a JSON client) activates, and only with a password the person
+ * holding the link typed (lib/activation.ts). The answer is HTML for the page's form and JSON for JSON.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { activate, linkState, type ActivationOutcome } from '../lib/activation.ts';
+import { activate, linkState, type ActivationOutcome, type PasswordRefusal } from '../lib/activation.ts';
 import { accepts, bodyKind, createRouter, limitPerClient, pageResponses, problemResponses, respondProblem, text, withPages, type AppContext } from '../lib/http.ts';
-import { activatedPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../lib/pages.ts';
-import { problem } from '../lib/problems.ts';
+import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../lib/pages.ts';
+import { problem, validationProblem, type FieldError } from '../lib/problems.ts';
 
-const TokenBody = z.object({ token: text(128) }).strict().openapi('ActivationRequest');
+const TokenBody = z
+  .object({
+    token: text(128),
+    password: text(1024).openapi({ description: 'The password chosen at registration, or a new one (then also in confirmPassword)' }),
+    confirmPassword: text(1024)
+      .optional()
+      .openapi({ description: 'The same password again; needed only when it is not the one the link was registered with' }),
+  })
+  .strict()
+  .openapi('ActivationRequest');
 const Active = z.object({ status: z.literal('active') }).openapi('Active');
 const HTML = { 'text/html': { schema: z.string() } };
 
@@ -18,11 +28,11 @@ const page = (c: AppContext, p: Page) => c.html(p.body, p.status);
 const showRoute = createRoute({
   method: 'get',
   path: '/activate',
-  summary: 'The page behind the activation link (changes nothing)',
+  summary: 'The page behind the activation link: asks for the password, changes nothing',
   middleware: [limitPerClient('activate')] as const,
   request: { query: z.object({ token: z.string().optional() }) },
   responses: {
-    200: { description: 'Confirmation page with one button, or "already active"', content: HTML },
+    200: { description: 'The page asking for the password, or "already active"', content: HTML },
     400: { description: 'The link is invalid; the page offers a new one', content: HTML },
     410: { description: 'The link has expired; the page offers a new one', content: HTML },
     ...pageResponses(429, 500, 503),
@@ -54,16 +64,44 @@ const activateRoute = createRoute({
   },
 });
 
-function problemFor(outcome: ActivationOutcome) {
+const NOT_THIS_REGISTRATION =
+  'This is not the password this link was registered with. To make it the account\'s password, send it again in confirmPassword.';
+
+/** What the person must fix about the password, as field errors for JSON clients. */
+function passwordErrors(outcome: PasswordRefusal): FieldError[] {
+  switch (outcome.kind) {
+    case 'unconfirmed':
+      return [{ pointer: '/confirmPassword', detail: NOT_THIS_REGISTRATION }];
+    case 'confirmation-differs':
+      return [{ pointer: '/confirmPassword', detail: 'Must be the same as password.' }];
+    case 'weak':
+      return outcome.problems.map((detail) => ({ pointer: '/password', detail }));
+  }
+}
+
+/** The same, in the words of the page that asks for the password twice. */
+function passwordPageProblems(outcome: PasswordRefusal): string[] {
+  switch (outcome.kind) {
+    case 'unconfirmed':
+      return [];
+    case 'confirmation-differs':
+      return ['The two passwords are not the same.'];
+    case 'weak':
+      return outcome.problems;
+  }
+}
+
+
+function problemFor(outcome: Extract<ActivationOutcome, { kind: 'expired' | 'invalid' }>) {
   return outcome.kind === 'expired'
     ? problem(410, 'link-expired', 'The activation link has expired', 'Ask for a new link and use it soon.', {
         resend: { method: 'POST', href: '/resend-activation' },
       })
-    : problem(400, 'link-invalid', 'The activation link is not valid', 'Use the whole link from the most recent mail, or ask for a new one.');
+    : problem(400, 'link-invalid', 'The activation link is not valid', 'Use the whole link from one of our mails, or ask for a new one.');
 }
 
 export const activation = createRouter()
-  .openapi(showRoute, async (c) => {
+  .openapi(showRoute, async function showActivationPage(c) {
     const { db, now } = c.var.deps;
     const state = await linkState(db, c.req.valid('query').token, now());
     c.header('Referrer-Policy', 'no-referrer');
@@ -78,26 +116,26 @@ export const activation = createRouter()
         return page(c, await invalidLinkPage());
     }
   })
-  .openapi(activateRoute, async (c) => {
-    const { db, log, now } = c.var.deps;
+  .openapi(activateRoute, async function activateAccount(c) {
+    const { db, hasher, config, log, now } = c.var.deps;
     const asPage = bodyKind(c) === 'form';
-    const { token } = asPage ? c.req.valid('form') : c.req.valid('json');
-    const outcome = await activate(db, token, now());
+    const request = asPage ? c.req.valid('form') : c.req.valid('json');
+    const outcome = await activate({ db, hasher, policy: config.passwordPolicy }, request, now());
 
     if (outcome.kind === 'activated') log('activated', { accountId: outcome.accountId });
     else if (outcome.kind !== 'active') log('activation_refused', { reason: outcome.kind });
 
-    if (asPage) {
-      switch (outcome.kind) {
-        case 'activated':
-        case 'active':
-          return page(c, await activatedPage(outcome.email, outcome.kind === 'active'));
-        case 'expired':
-          return page(c, await expiredLinkPage(outcome.email));
-        case 'invalid':
-          return page(c, await invalidLinkPage());
-      }
+    switch (outcome.kind) {
+      case 'activated':
+      case 'active':
+        return asPage ? page(c, await activatedPage(outcome.email, outcome.kind === 'active')) : c.json({ status: 'active' as const }, 200);
+      case 'expired':
+        return asPage ? page(c, await expiredLinkPage(outcome.email)) : respondProblem(problemFor(outcome));
+      case 'invalid':
+        return asPage ? page(c, await invalidLinkPage()) : respondProblem(problemFor(outcome));
+      default:
+        return asPage
+          ? page(c, await choosePasswordPage(outcome.email, request.token, passwordPageProblems(outcome), config.passwordPolicy.minLength))
+          : respondProblem(validationProblem(passwordErrors(outcome)));
     }
-    if (outcome.kind === 'activated' || outcome.kind === 'active') return c.json({ status: 'active' as const }, 200);
-    return respondProblem(problemFor(outcome));
   });

@@ -113,9 +113,8 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
     }
     if (error instanceof HashQueueFullError) {
       c.var.deps?.log('hash_queue_full', {});
-      return respondProblem(problem(503, 'busy', 'Too busy right now', 'Too many sign-ins at once. Nothing was changed. Try again in a moment.'), {
-        'Retry-After': BUSY_RETRY_AFTER_SECONDS,
-      });
+      const retry = { 'Retry-After': BUSY_RETRY_AFTER_SECONDS };
+      return pageOr(c, unavailablePage, respondProblem(problem(503, 'busy', 'Too busy right now', 'Too many sign-ins at once. Nothing was changed. Try again in a moment.'), retry), retry);
     }
     c.var.deps?.log('internal_error', { reason: error instanceof Error ? error.name : 'unknown' });
     return pageOr(c, errorPage, respondProblem(problem(500, 'internal', 'Internal error', 'Something went wrong on our side.')));

@@ -1,11 +1,13 @@
 /**
  * POST /login — email and password in, the account out. Only the right password of an active
- * account succeeds. A wrong password and an unknown address get the same 401 after the same work
- * (one scrypt verification each, against a dummy hash when there is no account), so neither the
- * answer nor its timing tells an attacker which addresses exist.
+ * account succeeds. Everything else — a wrong password, an unknown address, an address still
+ * waiting for activation, whatever password — gets the same 401 after the same work (one scrypt
+ * verification, against a dummy hash when there is no account). Registrations are never consulted:
+ * anyone can create one with a password of their choosing, so a login that answered differently
+ * for them would tell an attacker which addresses already have accounts (docs/security.md).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { findAccount, latestRegistration, replacePasswordHash, type Account } from '../lib/accounts.ts';
+import { findAccount, replacePasswordHash, type Account } from '../lib/accounts.ts';
 import { parseEmail } from '../lib/emails.ts';
 import { HashQueueFullError } from '../lib/hash-queue.ts';
 import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, tooManyRequests } from '../lib/http.ts';
@@ -31,14 +33,16 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: Credentials } } } },
   responses: {
     200: { description: 'The password is right and the account active', content: { 'application/json': { schema: z.object({ user: User }) } } },
-    ...problemResponses(400, 401, 403, 413, 415, 422, 429, 503),
+    ...problemResponses(400, 401, 413, 415, 422, 429, 503),
   },
 });
 
-const WRONG = problem(401, 'invalid-credentials', 'Wrong email or password', 'Check both and try again.');
-const NOT_ACTIVE = problem(403, 'not-activated', 'Account not activated yet', 'Open the activation link we mailed you, or ask for a new one.', {
-  resend: { method: 'POST', href: '/resend-activation' },
-});
+const WRONG = problem(
+  401,
+  'invalid-credentials',
+  'Wrong email or password',
+  'Check both and try again. A new account works only once it is activated with the link we mailed.',
+);
 
 const userView = (a: Account) => ({
   id: a.id,
@@ -76,24 +80,16 @@ export const login = createRouter().openapi(route, async (c) => {
   const attempt = await chargeLoginAttempt(db, keys.login(key), config.throttle.loginFailures, now());
   if (!attempt.ok) return tooManyRequests(c, 'login', attempt);
 
-  // Both lookups and one verification on every branch, so the work does not depend on the address.
+  // One lookup and one verification on every branch, so the work does not depend on the address.
   const account = await findAccount(db, key);
-  const pending = await latestRegistration(db, key, now());
-  const stored = account?.passwordHash ?? pending?.passwordHash;
-  const matches = stored ? await hasher.verify(password, stored) : await hasher.verifyDummy(password);
+  const matches = account ? await hasher.verify(password, account.passwordHash) : await hasher.verifyDummy(password);
 
-  if (matches) await clearLoginFailures(db, keys.login(key));
   if (account && matches) {
+    await clearLoginFailures(db, keys.login(key));
     await rehashIfOutdated(deps, account, password);
     log('login_ok', { accountId: account.id });
     return c.json({ user: userView(account) }, 200);
   }
-  if (matches) {
-    // A registration still waiting for its link gets a helpful 403, but only for someone who
-    // knows its password. Anyone else sees the same 401 as for a wrong password.
-    log('login_not_activated', { email: key });
-    return respondProblem(NOT_ACTIVE);
-  }
-  log('login_failed', account ? { accountId: account.id, reason: 'password' } : { reason: pending ? 'pending' : 'unknown' });
+  log('login_failed', account ? { accountId: account.id, reason: 'password' } : { reason: 'no-account' });
   return respondProblem(WRONG);
 });

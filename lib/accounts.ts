@@ -50,9 +50,11 @@ export async function addRegistration(db: Database, registration: Omit<Registrat
 }
 
 /**
- * A new link for the newest unconsumed registration of an address (expired or not), carrying its
- * password, unless the address has an account; one statement whatever the address's state, so
- * /resend-activation costs the same for every address. True if a link was stored.
+ * A new link for the newest unconsumed registration of an address (expired or not), unless the
+ * address has an account; one statement whatever the address's state, so /resend-activation costs
+ * the same for every address. True if a link was stored. The copied hash decides nothing: it only
+ * spares the person who typed that password a confirmation at activation (lib/activation.ts), so
+ * it does not matter whose registration is newest.
  */
 export async function renewRegistration(
   db: Database,
@@ -94,26 +96,26 @@ export function latestRegistration(db: Database, emailKey: string, validAt?: num
 }
 
 /**
- * Turns one registration into the account, with that registration's password, and consumes every
- * other outstanding link for the address — all or nothing. Returns true only for the one call
- * that created the account; concurrent or repeated calls return false and change nothing.
+ * Turns one registration into the account, with the password hash that the person holding its
+ * link confirmed (lib/activation.ts), and consumes every other outstanding link for the address —
+ * all or nothing. Returns true only for the one call that created the account; concurrent or
+ * repeated calls return false and change nothing.
  */
 export async function activateRegistration(
   db: Database,
-  tokenHash: string,
-  emailKey: string,
-  accountId: string,
+  activation: { tokenHash: string; emailKey: string; accountId: string; passwordHash: string },
   now: number,
 ): Promise<boolean> {
+  const { tokenHash, emailKey, accountId, passwordHash } = activation;
   const [created] = await db.batch([
     db
       .prepare(
         `INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at)
-         SELECT ?, email, email_key, password_hash, created_at, ? FROM registrations
+         SELECT ?, email, email_key, ?, created_at, ? FROM registrations
          WHERE token_hash = ? AND consumed_at IS NULL AND expires_at > ?
          ON CONFLICT (email_key) DO NOTHING`,
       )
-      .bind(accountId, now, tokenHash, now),
+      .bind(accountId, passwordHash, now, tokenHash, now),
     db
       .prepare(
         `UPDATE registrations SET consumed_at = ?

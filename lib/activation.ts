@@ -1,12 +1,21 @@
 /**
- * What an activation link can do, and doing it. A link turns its own registration into the
- * account, with the password typed in that registration; once the address has an account, every
- * link for it answers "active" (so a second click is a success, not an error) and none can change it.
+ * What an activation link can do, and doing it.
+ *
+ * The link proves the mailbox; the password proves who is activating. Whoever follows a link types
+ * the account's password on its page. If it is the password of the registration that the link
+ * belongs to (the usual case: a password manager fills it in), the account gets that registration's
+ * hash. If it is not — the person registered twice, or the link was requested by someone else, or
+ * came from a resend — they must type it a second time, it must pass the policy, and the account
+ * gets it. Either way the account ends up with a password the mailbox holder typed, so nobody who
+ * cannot read the mailbox can choose it (docs/design.md, "Pre-hijacking"). Once the address has an
+ * account, every link for it answers "active" and none can change it.
  */
 import { randomUUID } from 'node:crypto';
 import { activateRegistration, findAccount, findRegistration, type Registration } from './accounts.ts';
 import type { Database } from './db.ts';
 import { activationLink, type Config } from './config.ts';
+import type { PasswordHasher } from './passwords.ts';
+import { passwordProblems, type PasswordPolicy } from './password-policy.ts';
 import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from './tokens.ts';
 
 export type LinkState =
@@ -15,7 +24,32 @@ export type LinkState =
   | { kind: 'active'; email: string; accountId: string }
   | { kind: 'pending'; email: string; registration: Registration };
 
-export type ActivationOutcome = Exclude<LinkState, { kind: 'pending' }> | { kind: 'activated'; email: string; accountId: string };
+/** Why a pending link did not activate: the person must type the password again, or another one. */
+export type PasswordRefusal =
+  /** Not this registration's password: type it twice to make it the account's password. */
+  | { kind: 'unconfirmed'; email: string }
+  /** The two typings differ. */
+  | { kind: 'confirmation-differs'; email: string }
+  /** A new password that the policy refuses, with the reasons. */
+  | { kind: 'weak'; email: string; problems: string[] };
+
+export type ActivationOutcome =
+  | Exclude<LinkState, { kind: 'pending' }>
+  | PasswordRefusal
+  | { kind: 'activated'; email: string; accountId: string };
+
+export interface ActivationRequest {
+  token: unknown;
+  password: string;
+  /** The same password typed again; needed only when it is not the registration's own. */
+  confirmPassword?: string | undefined;
+}
+
+export interface ActivationServices {
+  db: Database;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+}
 
 export async function linkState(db: Database, token: unknown, now: number): Promise<LinkState> {
   if (!isWellFormedToken(token)) return { kind: 'invalid' };
@@ -30,16 +64,40 @@ export async function linkState(db: Database, token: unknown, now: number): Prom
   return { kind: 'pending', email: registration.email, registration };
 }
 
-export async function activate(db: Database, token: unknown, now: number): Promise<ActivationOutcome> {
-  const state = await linkState(db, token, now);
+/**
+ * The hash the account will get, or why there is none yet. At most one verification and one hash,
+ * and only for someone holding a working link: an unknown token costs no hashing at all.
+ */
+async function confirmedHash(
+  services: ActivationServices,
+  registration: Registration,
+  request: ActivationRequest,
+): Promise<{ hash: string } | PasswordRefusal> {
+  const { hasher, policy } = services;
+  const email = registration.email;
+  if (await hasher.verify(request.password, registration.passwordHash)) return { hash: registration.passwordHash };
+  if (request.confirmPassword === undefined) return { kind: 'unconfirmed', email };
+  if (request.confirmPassword !== request.password) return { kind: 'confirmation-differs', email };
+  const problems = passwordProblems(request.password, registration.emailKey, policy);
+  if (problems.length > 0) return { kind: 'weak', email, problems };
+  return { hash: await hasher.hash(request.password) };
+}
+
+export async function activate(services: ActivationServices, request: ActivationRequest, now: number): Promise<ActivationOutcome> {
+  const { db } = services;
+  const state = await linkState(db, request.token, now);
   if (state.kind !== 'pending') return state;
   const { registration } = state;
+  const confirmed = await confirmedHash(services, registration, request);
+  if (!('hash' in confirmed)) return confirmed;
+
   const accountId = randomUUID();
-  if (await activateRegistration(db, registration.tokenHash, registration.emailKey, accountId, now)) {
+  const activation = { tokenHash: registration.tokenHash, emailKey: registration.emailKey, accountId, passwordHash: confirmed.hash };
+  if (await activateRegistration(db, activation, now)) {
     return { kind: 'activated', email: registration.email, accountId };
   }
   // Another request activated the address first (or the link expired meanwhile): say how it stands now.
-  const after = await linkState(db, token, now);
+  const after = await linkState(db, request.token, now);
   return after.kind === 'pending' ? { kind: 'expired', email: after.email } : after;
 }
 

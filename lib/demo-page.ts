@@ -52,7 +52,7 @@ ${field('register', 'password', 'Password', 'password', 'new-password', `At leas
 )}
 <section aria-labelledby="activate-heading">
 <h2 id="activate-heading">2. Activate</h2>
-<p>Open the link from the activation mail and press its button. Running <code>npm start</code>, the mail is a line in the terminal that starts with <code>{"event":"mail"</code>: copy its <code>link</code> into the address bar.</p>
+<p>Open the link from the activation mail, enter the password you registered with, and press its button. Running <code>npm start</code>, the mail is a line in the terminal that starts with <code>{"event":"mail"</code>: copy its <code>link</code> into the address bar.</p>
 </section>
 ${apiForm(
   'login',

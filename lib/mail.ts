@@ -36,8 +36,9 @@ export function activationMail(to: string, link: string, ttlSeconds: number): Ma
     link,
     text:
       `Someone, hopefully you, registered an account with this address.\n\n` +
-      `To activate it, open this link within ${validFor}:\n${link}\n\n` +
-      `If it was not you, ignore this mail: without the link, no account is created.`,
+      `To activate it, open this link within ${validFor} and enter the password you chose:\n${link}\n\n` +
+      `If it was not you, ignore this mail: without the link, no account is created, and nobody but\n` +
+      `the holder of this mailbox can activate one.`,
   };
 }
 

@@ -58,6 +58,39 @@ export async function confirmPage(email: string, token: string): Promise<Page> {
       html`<p>Activate the account for <strong>${email}</strong>?</p>
 <form method="post" action="activate">
 <input type="hidden" name="token" value="${token}">
+<input type="hidden" value="${email}" autocomplete="username">
+<label for="password">Your password</label>
+<p class="note" id="password-hint">The password you chose when you registered. If you registered more than once, any of them works; you will be asked to type a different one twice.</p>
+<input id="password" name="password" type="password" autocomplete="current-password" required aria-describedby="password-hint">
+<button type="submit">Activate account</button>
+</form>
+<p class="note">If you did not register, close this page: nothing happens unless you press the button.</p>`,
+    ),
+  };
+}
+
+/**
+ * The link works, but the password typed is not the one its registration was made with: the
+ * person may set it as the account's password by typing it twice (lib/activation.ts says why).
+ */
+export async function choosePasswordPage(email: string, token: string, problems: readonly string[], minLength: number): Promise<Page> {
+  const errors = problems.length === 0 ? '' : html`<ul class="error" id="password-error">${problems.map((p) => html`<li>${p}</li>`)}</ul>`;
+  const described = problems.length === 0 ? 'password-hint' : 'password-hint password-error';
+  return {
+    status: 422,
+    body: await renderPage(
+      'Choose the password for this account',
+      html`<p>That is not the password this link was sent for: someone, you or another person, registered <strong>${email}</strong> with a different one.</p>
+<p>Type the password you want for this account twice. It becomes the account's password; no other one will work.</p>
+<form method="post" action="activate">
+<input type="hidden" name="token" value="${token}">
+<input type="hidden" value="${email}" autocomplete="username">
+${errors}
+<label for="password">Password</label>
+<p class="note" id="password-hint">At least ${minLength} characters; a few unrelated words work well.</p>
+<input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="${described}"${problems.length === 0 ? '' : html` aria-invalid="true"`}>
+<label for="confirmPassword">The same password again</label>
+<input id="confirmPassword" name="confirmPassword" type="password" autocomplete="new-password" required>
 <button type="submit">Activate account</button>
 </form>
 <p class="note">If you did not register, close this page: nothing happens unless you press the button.</p>`,
@@ -80,7 +113,7 @@ export async function invalidLinkPage(): Promise<Page> {
     status: 400,
     body: await renderPage(
       'This link does not work',
-      html`<p>The activation link is incomplete or not one we sent. Copy the whole link from the mail, or ask for a new one.</p>
+      html`<p>The activation link is incomplete, already used, or not one we sent. Copy the whole link from one of our mails, or ask for a new one.</p>
 ${resendForm('')}`,
     ),
   };

@@ -8,7 +8,7 @@ describe(`security events (${backend.name})`, () => {
     const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS: '2/3600' });
     h.client.address = '203.0.113.9';
     const token = await h.registerAndGetToken('audit@example.com');
-    await h.post('/activate', { token });
+    await h.post('/activate', { token, password: GOOD_PASSWORD });
     await h.post('/login', { email: 'audit@example.com', password: GOOD_PASSWORD });
     await h.post('/login', { email: 'audit@example.com', password: OTHER_PASSWORD });
     await h.post('/register', { email: 'audit@example.com', password: OTHER_PASSWORD });
@@ -36,11 +36,12 @@ describe(`security events (${backend.name})`, () => {
     await record(await h.post('/register', { email: 'secret@example.com', password: OTHER_PASSWORD }));
     const token = tokenFromLink(h.mails[0]!.link);
     const second = tokenFromLink(h.mails[1]!.link);
-    await record(await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD })); // 403
+    await record(await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD })); // 401: not active yet
     await record(await h.post('/resend-activation', { email: 'secret@example.com' }));
     await record(await h.get(`/activate?token=${token}`));
-    await record(await h.post('/activate', { token }));
-    await record(await h.post('/activate', { token }));
+    await record(await h.post('/activate', { token: second, password: GOOD_PASSWORD })); // 422: not its registration's
+    await record(await h.post('/activate', { token, password: GOOD_PASSWORD }));
+    await record(await h.post('/activate', { token, password: GOOD_PASSWORD }));
     await record(await h.post('/login', { email: 'secret@example.com', password: OTHER_PASSWORD }));
     await record(await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD }));
     await record(await h.post('/register', { email: 'secret@example.com', password: OTHER_PASSWORD }));

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import type { Database } from '../lib/db.ts';
 import { contractChecker, contractLog, type OpenApiDocument } from './support/contract.ts';
-import { createHarness, GOOD_PASSWORD, type Harness } from './support/harness.ts';
+import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -84,22 +84,24 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.get(`/activate?token=${token}`), 200);
     await expectStatus(h.post('/resend-activation', { email: 'ada@example.com' }), 202);
     await expectStatus(h.post('/resend-activation', form({ email: 'ada@example.com' }), FORM), 202);
-    await expectStatus(h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 403);
-    await expectStatus(h.post('/activate', { token }), 200);
-    await expectStatus(h.post('/activate', form({ token }), FORM), 200);
+    await expectStatus(h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 401);
+    await expectStatus(h.post('/activate', { token, password: OTHER_PASSWORD }), 422);
+    await expectStatus(h.post('/activate', form({ token, password: OTHER_PASSWORD }), FORM), 422);
+    await expectStatus(h.post('/activate', { token, password: GOOD_PASSWORD }), 200);
+    await expectStatus(h.post('/activate', form({ token, password: GOOD_PASSWORD }), FORM), 200);
     await expectStatus(h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 200);
     await expectStatus(h.post('/login', { email: 'ada@example.com', password: 'not the password at all' }), 401);
 
     // Links that do not work, and links that expired.
     const bad = 'A'.repeat(43);
     await expectStatus(h.get(`/activate?token=${bad}`), 400);
-    await expectStatus(h.post('/activate', { token: bad }), 400);
-    await expectStatus(h.post('/activate', form({ token: bad }), FORM), 400);
+    await expectStatus(h.post('/activate', { token: bad, password: GOOD_PASSWORD }), 400);
+    await expectStatus(h.post('/activate', form({ token: bad, password: GOOD_PASSWORD }), FORM), 400);
     const old = await h.registerAndGetToken('grace@example.com');
     h.clock.now += 2 * 24 * 60 * 60 * 1000;
     await expectStatus(h.get(`/activate?token=${old}`), 410);
-    await expectStatus(h.post('/activate', { token: old }), 410);
-    await expectStatus(h.post('/activate', form({ token: old }), FORM), 410);
+    await expectStatus(h.post('/activate', { token: old, password: GOOD_PASSWORD }), 410);
+    await expectStatus(h.post('/activate', form({ token: old, password: GOOD_PASSWORD }), FORM), 410);
 
     // Requests that cannot be served as sent.
     for (const path of ['/register', '/login', '/activate', '/resend-activation']) {
@@ -118,8 +120,8 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       x.get(`/activate?token=${token}`),
       x.post('/register', { email: 'ada@example.com', password: GOOD_PASSWORD }),
       x.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }),
-      x.post('/activate', { token }),
-      x.post('/activate', form({ token }), FORM),
+      x.post('/activate', { token, password: GOOD_PASSWORD }),
+      x.post('/activate', form({ token, password: GOOD_PASSWORD }), FORM),
       x.post('/resend-activation', { email: 'ada@example.com' }),
       x.post('/resend-activation', form({ email: 'ada@example.com' }), FORM),
     ];

@@ -31,14 +31,21 @@ const flows: Flow[] = [
   { name: 'register a new address', setup: async () => {}, request: (h) => json(h, '/register', { email: EMAIL, password: GOOD_PASSWORD }), ok: 202, writes: true },
   { name: 'register a pending address', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/register', { email: EMAIL, password: OTHER_PASSWORD }), ok: 202, writes: true },
   { name: 'register an active address', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/register', { email: EMAIL, password: OTHER_PASSWORD }), ok: 202, writes: true },
-  { name: 'activate (JSON)', setup: (h) => h.registerAndGetToken(EMAIL), request: (h, token) => json(h, '/activate', { token }), ok: 200, writes: true },
+  { name: 'activate (JSON)', setup: (h) => h.registerAndGetToken(EMAIL), request: (h, token) => json(h, '/activate', { token, password: GOOD_PASSWORD }), ok: 200, writes: true },
+  {
+    name: 'activate with a password that is not the registration\'s own, typed twice',
+    setup: (h) => h.registerAndGetToken(EMAIL),
+    request: (h, token) => json(h, '/activate', { token, password: OTHER_PASSWORD, confirmPassword: OTHER_PASSWORD }),
+    ok: 200,
+    writes: true,
+  },
   {
     name: 'activate (the page form), one of two links',
     setup: async (h) => {
       await h.registerAndGetToken(EMAIL, OTHER_PASSWORD);
       return h.registerAndGetToken(EMAIL);
     },
-    request: (h, token) => h.post('/activate', `token=${token}`, { 'Content-Type': 'application/x-www-form-urlencoded' }),
+    request: (h, token) => h.post('/activate', new URLSearchParams({ token: token as string, password: GOOD_PASSWORD }).toString(), { 'Content-Type': 'application/x-www-form-urlencoded' }),
     ok: 200,
     writes: true,
     page: true,
@@ -47,10 +54,10 @@ const flows: Flow[] = [
     name: 'activate a link a second time',
     setup: async (h) => {
       const token = await h.registerAndGetToken(EMAIL);
-      await h.post('/activate', { token });
+      await h.post('/activate', { token, password: GOOD_PASSWORD });
       return token;
     },
-    request: (h, token) => json(h, '/activate', { token }),
+    request: (h, token) => json(h, '/activate', { token, password: GOOD_PASSWORD }),
     ok: 200,
     writes: false, // the account is found first: no batch
   },
@@ -68,7 +75,7 @@ const flows: Flow[] = [
     writes: true,
   },
   { name: 'login with a wrong password', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/login', { email: EMAIL, password: OTHER_PASSWORD }), ok: 401, writes: false },
-  { name: 'login before activation', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }), ok: 403, writes: true },
+  { name: 'login before activation', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }), ok: 401, writes: false },
   { name: 'login of an unknown address', setup: async () => {}, request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }), ok: 401, writes: false },
   { name: 'resend for a pending address', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: true },
   { name: 'resend for an active address', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: true },
@@ -130,7 +137,7 @@ describe(`database faults (${backend.name})`, () => {
     const clean = await createHarness({}, faultyDatabase(probe));
     const cleanToken = await clean.registerAndGetToken(EMAIL);
     probe.armed = true;
-    expect((await clean.post('/activate', { token: cleanToken })).status).toBe(200);
+    expect((await clean.post('/activate', { token: cleanToken, password: GOOD_PASSWORD })).status).toBe(200);
     const second = probe.seen.findIndex((s) => /^batch\[2\]: UPDATE registrations/.test(s)) + 1;
     expect(probe.seen[second - 2]).toMatch(/^batch\[2\]: INSERT INTO accounts/);
 
@@ -140,7 +147,7 @@ describe(`database faults (${backend.name})`, () => {
     const before = await dump(h.db);
     plan.armed = true;
     plan.failAt = second; // batch statement 1 (the insert) runs, then statement 2 fails
-    const res = await h.post('/activate', { token });
+    const res = await h.post('/activate', { token, password: GOOD_PASSWORD });
     expect(plan.seen[second - 1]).toMatch(/^batch\[2\]: UPDATE registrations/);
     expect(res.status).toBe(503);
     expect(await dump(h.db)).toBe(before);

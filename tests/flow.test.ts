@@ -20,9 +20,9 @@ describe(`the whole flow (${backend.name})`, () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Ada@Example.COM');
     // The GET page changed nothing: still no account.
-    expect((await h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD })).status).toBe(403);
+    expect((await h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD })).status).toBe(401);
 
-    const activated = await h.post('/activate', { token });
+    const activated = await h.post('/activate', { token, password: GOOD_PASSWORD });
     expect(activated.status).toBe(200);
     expect(await activated.json()).toEqual({ status: 'active' });
 

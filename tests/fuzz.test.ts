@@ -157,7 +157,7 @@ describe(`fuzzing every endpoint (${backend.name})`, () => {
     const h = await seeded();
     const before = await dump(h.db);
     const form = fc
-      .dictionary(fc.constantFrom('token', 'email', 'x', 'token[]', ''), fc.string({ maxLength: 50 }), { maxKeys: 3 })
+      .dictionary(fc.constantFrom('token', 'email', 'password', 'confirmPassword', 'x', 'token[]', ''), fc.string({ maxLength: 50 }), { maxKeys: 3 })
       .map((d) => new URLSearchParams(d).toString());
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('/activate', '/resend-activation'), form, async (p, body) => {

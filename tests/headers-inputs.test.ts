@@ -15,7 +15,7 @@ async function everyKindOfAnswer(h: H): Promise<Array<[string, Response]>> {
     ['login 401', await h.post('/login', { email: 'x@example.com', password: GOOD_PASSWORD })],
     ['activate page', await h.get(`/activate?token=${token}`)],
     ['activate invalid page', await h.get('/activate?token=nope')],
-    ['activate form', await h.app.request('/activate', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${token}` })],
+    ['activate form', await h.app.request('/activate', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, password: GOOD_PASSWORD }).toString() })],
     ['422', await h.post('/login', { email: 'x' })],
     ['400', await h.post('/login', '{"email":')],
     ['415', await h.app.request('/login', { method: 'POST', body: 'hello', headers: { 'Content-Type': 'text/plain' } })],
@@ -115,7 +115,7 @@ describe(`inputs (${backend.name})`, () => {
     ]);
     expect((await h.post('/login', { email: 'a@example.com', password: GOOD_PASSWORD, remember: true })).status).toBe(422);
     expect((await h.post('/resend-activation', { email: 'a@example.com', x: 1 })).status).toBe(422);
-    expect((await h.post('/activate', { token: 'a'.repeat(43), x: 1 })).status).toBe(422);
+    expect((await h.post('/activate', { token: 'a'.repeat(43), password: GOOD_PASSWORD, x: 1 })).status).toBe(422);
   });
 
   it('answers deeply nested JSON with 422 (the schemas are flat; nothing walks the nesting)', async () => {
@@ -140,7 +140,8 @@ describe(`inputs (${backend.name})`, () => {
         ['/login', { email: text, password: GOOD_PASSWORD }],
         ['/login', { email: 'ok@example.com', password: text }],
         ['/resend-activation', { email: text }],
-        ['/activate', { token: text }],
+        ['/activate', { token: text, password: GOOD_PASSWORD }],
+        ['/activate', { token: 'A'.repeat(43), password: text }],
       ] as const) {
         const res = await h.post(path, body);
         expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(422);

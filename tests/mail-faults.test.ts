@@ -49,7 +49,7 @@ describe(`a failing mail sink (${backend.name})`, () => {
       h.deps.mail = working;
       expect((await h.post('/resend-activation', { email: EMAIL })).status).toBe(202);
       const token = tokenFromLink(h.mails.at(-1)?.link);
-      expect((await h.post('/activate', { token })).status).toBe(200);
+      expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
       expect((await h.post('/login', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(200);
     });
   }

@@ -104,7 +104,11 @@ describe(`the activation pages (${backend.name})`, () => {
     const fresh = await h.post('/resend-activation', new URLSearchParams({ email: TRICKY_ADDRESS }).toString(), FORM);
     expect(fresh.status).toBe(202);
     const link = h.mails.at(-1)!.link;
-    const done = await h.post('/activate', new URLSearchParams({ token: tokenFromLink(link) }).toString(), FORM);
+    // A password that is not the registration's own gets the page that asks for it twice, address escaped.
+    const twice = await h.post('/activate', new URLSearchParams({ token: tokenFromLink(link), password: 'not the one from the registration' }).toString(), FORM);
+    expect(twice.status).toBe(422);
+    expect(await twice.text()).toContain(`<strong>${TRICKY_ESCAPED}</strong>`);
+    const done = await h.post('/activate', new URLSearchParams({ token: tokenFromLink(link), password: GOOD_PASSWORD }).toString(), FORM);
     expect(await done.text()).toContain(`<strong>${TRICKY_ESCAPED}</strong>`);
   });
 
@@ -128,7 +132,7 @@ describe(`the activation pages (${backend.name})`, () => {
     const mail = h.mails.at(-1)!;
     expect(mail).toMatchObject({ template: 'activation', to: 'ada@example.com' });
 
-    const activated = await h.post('/activate', `token=${tokenFromLink(mail.link)}`, FORM);
+    const activated = await h.post('/activate', new URLSearchParams({ token: tokenFromLink(mail.link), password: GOOD_PASSWORD }).toString(), FORM);
     expect(activated.status).toBe(200);
     expect(await activated.text()).toContain('<h1>Account activated</h1>');
     expect((await h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD })).status).toBe(200);

@@ -47,9 +47,9 @@ describe(`purge (${backend.name})`, () => {
   it('keeps a used link answering "already active" during the grace period', async () => {
     const h = await createHarness();
     const token = await h.registerAndGetToken('twice@example.com');
-    expect((await h.post('/activate', { token })).status).toBe(200);
+    expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
     await purge(h.db, h.clock.now + DAY, DEFAULT_PURGE_GRACE_SECONDS);
-    expect(await (await h.post('/activate', { token })).json()).toEqual({ status: 'active' });
+    expect(await (await h.post('/activate', { token, password: GOOD_PASSWORD })).json()).toEqual({ status: 'active' });
   });
 
   it('drops throttle rows whose window or back-off is over, and keeps live ones', async () => {

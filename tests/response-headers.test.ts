@@ -15,7 +15,7 @@ describe(`headers on every response (${backend.name})`, () => {
       page: await h.get(`/activate?token=${token}`),
       openapi: await h.get('/openapi.json'),
       notFound: await h.get('/nowhere'),
-      unknownToken: await h.post('/activate', { token: 'A'.repeat(43) }),
+      unknownToken: await h.post('/activate', { token: 'A'.repeat(43), password: GOOD_PASSWORD }),
       invalid: await h.post('/register', { email: 'not an address', password: GOOD_PASSWORD }),
       unsupported: await h.post('/register', 'hello', { 'Content-Type': 'text/plain' }),
       malformed: await h.post('/register', '{"email":', {}),

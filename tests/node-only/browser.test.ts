@@ -173,14 +173,15 @@ describe('in Chromium, against the real server', () => {
     expect(await registerResult.innerText()).toMatch(/^Registered\. If this address can be registered, an activation link is on its way/);
     await shot(page, '03-demo-registered');
 
-    // Logging in before activating: the page says to activate first.
+    // Logging in before activating: the same answer as a wrong password (anyone can register any
+    // address), whose words point to the activation mail.
     const login = page.locator('form[data-endpoint="login"]');
     await login.getByLabel('Email address').fill(address);
     await login.getByLabel('Password').fill(PASSWORD);
     await login.getByRole('button', { name: 'Log in' }).click();
     const loginResult = login.getByRole('status');
-    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('403');
-    expect(await loginResult.innerText()).toMatch(/^Account not activated yet\. Open the activation link/);
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('401');
+    expect(await loginResult.innerText()).toMatch(/^Wrong email or password\. .*activated with the link we mailed/);
     clean();
 
     // The link, from the server's mail line, opened in a browser without JavaScript.
@@ -192,6 +193,15 @@ describe('in Chromium, against the real server', () => {
     expect(await mailbox.page.locator('main').innerText()).toContain(address);
     await shot(mailbox.page, '04-activation-confirm');
 
+    // A password other than the registration's: the page asks for it twice before it counts.
+    await mailbox.page.getByLabel('Your password').fill('a different password for this one');
+    await mailbox.page.getByRole('button', { name: 'Activate account' }).click();
+    await mailbox.page.waitForLoadState();
+    await expect(mailbox.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Choose the password for this account');
+    await shot(mailbox.page, '04b-activation-choose-password');
+    await mailbox.page.goto(link);
+
+    await mailbox.page.getByLabel('Your password').fill(PASSWORD);
     await mailbox.page.getByRole('button', { name: 'Activate account' }).click();
     await mailbox.page.waitForLoadState();
     await expect(mailbox.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Account activated');
@@ -212,7 +222,7 @@ describe('in Chromium, against the real server', () => {
     await login.getByLabel('Password').fill('not the password, surely');
     await login.getByRole('button', { name: 'Log in' }).click();
     await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('401');
-    expect(await loginResult.innerText()).toBe('Wrong email or password. Check both and try again.');
+    expect(await loginResult.innerText()).toMatch(/^Wrong email or password\. Check both and try again\./);
     clean();
   });
 
@@ -262,6 +272,7 @@ describe('in Chromium, against the real server', () => {
     const newLink = await linkFromMail(server, address, oldLink);
     expect(newLink).not.toBe(oldLink);
     await mailbox.goto(newLink);
+    await mailbox.getByLabel('Your password').fill(PASSWORD);
     await mailbox.getByRole('button', { name: 'Activate account' }).click();
     await mailbox.waitForLoadState();
     await expect(mailbox.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Account activated');

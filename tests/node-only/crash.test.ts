@@ -74,7 +74,7 @@ async function step(server: NodeServer, port: number, mails: { cursor: number })
   const active = all.filter((r) => r.activated);
   if (roll < 0.4 && pending.length > 0) {
     const r = pick(pending)!;
-    const status = await post(port, '/activate', { token: pick(tokens.get(r.email)!) });
+    const status = await post(port, '/activate', { token: pick(tokens.get(r.email)!), password: r.password });
     if (expectStatus(`activate ${r.email}`, status, 200)) r.activated = true;
   } else if (roll < 0.55 && active.length > 0) {
     // Acknowledged activations from before earlier kills must still log in, mid-stream too.
@@ -146,7 +146,7 @@ describe('SIGKILL at random moments (node server, sql.js file)', () => {
               harvestMails(server, mails);
               token = tokens.get(r.email)?.at(-1);
             }
-            expect(await post(port, '/activate', { token }), r.email).toBe(200);
+            expect(await post(port, '/activate', { token, password: r.password }), r.email).toBe(200);
           }
           expect(await post(port, '/login', { email: r.email, password: r.password }), r.email).toBe(200);
         }

@@ -38,7 +38,7 @@ describe('npm start, over HTTP', () => {
     const posted = await fetch(new URL(action!, `${server.url}/activate`), {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: hidden! }),
+      body: new URLSearchParams({ token: hidden!, password }),
     });
     expect(posted.status).toBe(200);
     expect(await posted.text()).toContain('Account activated');

@@ -118,7 +118,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
   };
   const createActiveAccount = async (email: string, password = GOOD_PASSWORD) => {
     const token = await registerAndGetToken(email, password);
-    const res = await post('/activate', { token });
+    const res = await post('/activate', { token, password });
     if (res.status !== 200) throw new Error(`activate answered ${res.status}: ${await res.text()}`);
   };
   return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount };

@@ -29,7 +29,7 @@ describe('the Worker entry', () => {
     expect(row?.h).toMatch(/^\$scrypt\$ln=14,r=8,p=5\$/);
 
     const token = new URL(mail.link).searchParams.get('token')!;
-    expect((await post('/activate', { token })).status).toBe(200);
+    expect((await post('/activate', { token, password: 'a password typed at the edge' })).status).toBe(200);
     const login = await post('/login', { email: 'edge@example.com', password: 'a password typed at the edge' });
     expect(login.status).toBe(200);
     expect(login.headers.get('cache-control')).toBe('no-store');
