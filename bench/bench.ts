@@ -273,7 +273,7 @@ async function writeCostFigures(): Promise<WriteCost[]> {
             method: 'POST',
             connections,
             amount: perRound,
-            nextBody: () => JSON.stringify({ token: s.tokens[s.next++] }),
+            nextBody: () => JSON.stringify({ token: s.tokens[s.next++], password: PASSWORD }),
             expect: [200],
             serverCpu: s.server.cpuSeconds,
           },

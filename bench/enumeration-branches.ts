@@ -38,7 +38,7 @@ const post = (path: string, body: unknown) =>
 
 await post('/register', { email: 'active@example.com', password: PASSWORD });
 await new Promise((r) => setTimeout(r, 0));
-await post('/activate', { token: new URL(lastLink).searchParams.get('token') });
+await post('/activate', { token: new URL(lastLink).searchParams.get('token'), password: PASSWORD });
 await post('/register', { email: 'pending@example.com', password: PASSWORD });
 
 let fresh = 0;
