@@ -52,6 +52,8 @@ const branches: Record<string, Record<string, () => unknown>> = {
     unknown: () => ({ email: `nobody${fresh++}@example.com`, password: WRONG }),
     'wrong password': () => ({ email: 'active@example.com', password: WRONG }),
     'pending, wrong password': () => ({ email: 'pending@example.com', password: WRONG }),
+    // The register + login chain: the password of a registration the caller made themselves.
+    'pending, its own password': () => ({ email: 'pending@example.com', password: PASSWORD }),
   },
   'resend-activation': {
     unknown: () => ({ email: `nobody${fresh++}@example.com` }),
