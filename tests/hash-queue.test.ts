@@ -115,6 +115,32 @@ describe(`a full hash queue (${backend.name})`, () => {
     expect(h.mails.map((m) => m.to)).toEqual(['first@example.com', 'second@example.com']);
   });
 
+  it('answers 503 to an activation, as a page for the link\'s form, and activates nothing', async () => {
+    const { h, gate, queue } = await gatedHarness();
+    const token = await h.registerAndGetToken('ada@example.com');
+    const before = await dump(h.db);
+    gate.close();
+    const running = h.post('/login', { email: 'someone@example.com', password: GOOD_PASSWORD });
+    await until(() => queue.inFlight === 1, 'one login hashing');
+    const waiting = h.post('/login', { email: 'someone@example.com', password: OTHER_PASSWORD });
+    await until(() => queue.queued === 1, 'one login queued');
+
+    const form = new URLSearchParams({ token, password: GOOD_PASSWORD }).toString();
+    const refused = await h.post('/activate', form, { 'Content-Type': 'application/x-www-form-urlencoded' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await refused.text()).toContain('Please try again shortly');
+    const json = await h.post('/activate', { token, password: GOOD_PASSWORD });
+    expect(json.status).toBe(503);
+    expect(await json.json()).toMatchObject({ type: 'urn:latchkey:problem:busy' });
+    expect(await dump(h.db)).toBe(before);
+
+    gate.open();
+    await Promise.all([running, waiting]);
+    expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
+  });
+
   it('lets a right password log in when the queue is too full to rehash it', async () => {
     let full = false;
     // Every stored hash counts as outdated, and once `full` is set, starting a hash finds the queue full.
