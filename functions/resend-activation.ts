@@ -38,7 +38,7 @@ const route = createRoute({
       content: { 'application/json': { schema: Pending }, 'text/html': { schema: z.string() } },
     },
     // The expired-link page's form gets pages; JSON clients get problem details.
-    ...withPages(problemResponses(400, 413, 415, 422, 429, 503), 422, 429, 500, 503),
+    ...withPages(problemResponses(400, 413, 415, 422, 429, 503), 400, 422, 429, 500, 503),
   },
 });
 
