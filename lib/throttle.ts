@@ -64,30 +64,13 @@ async function refusal(db: Database, key: string, now: number, column: 'forget_a
   return { ok: false, retryAfterSeconds: retryAfter(row?.until ?? now, now) };
 }
 
-/** One hit against a fixed window: allowed while the window holds fewer than `limit` hits. */
-export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
-  if (rule.limit === 0) return ALLOWED;
-  const counted = await db
-    .prepare(
-      `INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2 + ?3)
-       ON CONFLICT (key) DO UPDATE SET
-         hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
-         forget_at = CASE WHEN throttle.forget_at <= ?2 THEN ?2 + ?3 ELSE throttle.forget_at END
-       WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4
-       RETURNING hits`,
-    )
-    .bind(key, now, rule.windowSeconds * 1000, rule.limit)
-    .first<{ hits: number }>();
-  return counted ? ALLOWED : refusal(db, key, now, 'forget_at');
-}
-
 /**
- * One hit against a fixed window if `counts`, with no Retry-After read when refused: the same
- * statement whatever `counts` and the outcome, for callers that must not differ in the work they
- * do. When `counts` is false the statement selects no row, so it writes nothing (the table holds
- * no empty counters) and answers false. True if the hit was counted.
+ * One hit against a fixed window if `counts`: allowed while the window holds fewer than `limit`
+ * hits. When `counts` is false the statement selects no row, so it writes nothing (the table holds
+ * no empty counters) and answers false, but it is the same statement: callers that must not differ
+ * in the work they do can run it on every branch. True if the hit was counted.
  */
-async function charge(db: Database, key: string, rule: WindowLimit, now: number, counts: boolean): Promise<boolean> {
+async function charge(db: Database, key: string, rule: WindowLimit, now: number, counts = true): Promise<boolean> {
   const counted = await db
     .prepare(
       `INSERT INTO throttle (key, hits, wait_until, forget_at) SELECT ?1, 1, 0, ?2 + ?3 WHERE ?5 = 1
@@ -100,6 +83,12 @@ async function charge(db: Database, key: string, rule: WindowLimit, now: number,
     .bind(key, now, rule.windowSeconds * 1000, rule.limit, counts ? 1 : 0)
     .first<{ hits: number }>();
   return counted !== null;
+}
+
+/** One hit against a fixed window; when refused, how long until the window ends. */
+export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
+  if (rule.limit === 0) return ALLOWED;
+  return (await charge(db, key, rule, now)) ? ALLOWED : refusal(db, key, now, 'forget_at');
 }
 
 /**
