@@ -30,7 +30,7 @@ CREATE INDEX registrations_by_expiry ON registrations (expires_at);
 
 -- Throttle counters (lib/throttle.ts) live in the database so that they hold across Workers
 -- isolates and restarts. One row per key: "client:<endpoint>:<address>", "mail:<address>",
--- "login:<address>".
+-- "mail:<address>:from:<client>", "login:<address>".
 CREATE TABLE throttle (
   key        TEXT    PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 320),
   hits       INTEGER NOT NULL CHECK (hits >= 1),

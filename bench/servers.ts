@@ -147,6 +147,7 @@ export const NO_CLIENT_LIMITS: Record<string, string> = {
   LIMIT_LOGIN_PER_CLIENT: 'off',
   LIMIT_RESEND_PER_CLIENT: 'off',
   LIMIT_ACTIVATE_PER_CLIENT: 'off',
+  LIMIT_MAIL_PER_ADDRESS_CLIENT: 'off',
   LIMIT_MAIL_PER_ADDRESS: 'off',
 };
 

@@ -7,11 +7,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { addRegistration, findAccount } from '../lib/accounts.ts';
 import { newLink } from '../lib/activation.ts';
 import { parseEmail } from '../lib/emails.ts';
-import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, sendMail, tooManyRequests } from '../lib/http.ts';
+import { clientLimitKey } from '../lib/client-address.ts';
+import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, sendMail } from '../lib/http.ts';
 import { activationMail, alreadyRegisteredMail } from '../lib/mail.ts';
 import { passwordProblems } from '../lib/password-policy.ts';
 import { validationProblem, type FieldError } from '../lib/problems.ts';
-import { hit, keys } from '../lib/throttle.ts';
+import { chargeMail } from '../lib/throttle.ts';
 import { refuseWhenBusy } from '../lib/hash-queue.ts';
 
 
@@ -48,14 +49,16 @@ export const register = createRouter().openapi(route, async (c) => {
   if (!parsed.ok || errors.length > 0) return respondProblem(validationProblem(errors));
   const email = parsed.email;
 
-  // Every request that may mail an address counts against that address, whatever its state,
-  // so that the limit itself says nothing about which addresses have accounts.
+  // Every register mails the address (a link, or "already registered"), so every one is charged
+  // to the mail allowances. Over one, the answer and the work stay the same and only the mail is
+  // left out: a 429 here would let anyone shut the owner out, and would tell of recent activity.
   refuseWhenBusy(hasher);
-  const mailAllowance = await hit(db, keys.mail(email.key), config.throttle.mailPerAddress, now());
-  if (!mailAllowance.ok) return tooManyRequests(c, 'mail', mailAllowance);
+  const mayMail = await chargeMail(db, config.throttle, email.key, clientLimitKey(c.var.client), now());
+  if (!mayMail) log('throttled', { rule: 'mail', path: c.req.path });
 
   // The same work on every branch: one hash, one lookup, one guarded insert (a no-op when the
-  // address already has an account). Only the mailbox learns which branch it was.
+  // address already has an account). Only the mailbox learns which branch it was. Over the mail
+  // allowance the registration is still stored (docs/security.md, "Mail allowances" says why).
   const passwordHash = await hasher.hash(body.password);
   const account = await findAccount(db, email.key);
   const link = newLink(config, now());
@@ -64,10 +67,10 @@ export const register = createRouter().openapi(route, async (c) => {
 
   if (stored) {
     log('registered', { email: email.key });
-    sendMail(c, activationMail(email.display, link.url, config.tokenTtlSeconds));
+    if (mayMail) sendMail(c, activationMail(email.display, link.url, config.tokenTtlSeconds));
   } else if (account) {
     log('register_existing', { accountId: account.id });
-    sendMail(c, alreadyRegisteredMail(account.email));
+    if (mayMail) sendMail(c, alreadyRegisteredMail(account.email));
   }
   return c.json(PENDING, 202);
 });

@@ -7,11 +7,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { findAccount, latestRegistration, renewRegistration } from '../lib/accounts.ts';
 import { newLink } from '../lib/activation.ts';
 import { parseEmail } from '../lib/emails.ts';
-import { accepts, bodyKind, createRouter, limitPerClient, problemResponses, respondProblem, sendMail, text, tooManyRequests, withPages } from '../lib/http.ts';
+import { clientLimitKey } from '../lib/client-address.ts';
+import { accepts, bodyKind, createRouter, limitPerClient, problemResponses, respondProblem, sendMail, text, withPages } from '../lib/http.ts';
 import { activationMail, alreadyActiveMail } from '../lib/mail.ts';
 import { resendRefusedPage, resendSentPage } from '../lib/pages.ts';
 import { validationProblem } from '../lib/problems.ts';
-import { hit, keys } from '../lib/throttle.ts';
+import { chargeMail } from '../lib/throttle.ts';
 import { Pending } from './register.ts';
 
 const ResendBody = z.object({ email: text(320).openapi({ example: 'ada@example.com' }) }).strict().openapi('ResendRequest');
@@ -37,7 +38,7 @@ const route = createRoute({
       content: { 'application/json': { schema: Pending }, 'text/html': { schema: z.string() } },
     },
     // The expired-link page's form gets pages; JSON clients get problem details.
-    ...withPages(problemResponses(400, 413, 415, 422, 429, 503), 422, 429, 500, 503),
+    ...withPages(problemResponses(400, 413, 415, 422, 429, 503), 400, 422, 429, 500, 503),
   },
 });
 
@@ -60,17 +61,18 @@ export const resendActivation = createRouter().openapi(route, async (c) => {
   }
   const key = parsed.email.key;
 
-  const mailAllowance = await hit(db, keys.mail(key), config.throttle.mailPerAddress, now());
-  if (!mailAllowance.ok) return tooManyRequests(c, 'mail', mailAllowance);
-
-  // The same lookups and the same guarded insert for every address; only the mail differs.
+  // The same lookups, the same two allowance statements and the same guarded insert for every
+  // address; only the mail differs. Only a request that would mail is charged (a resend for an
+  // unknown address costs nobody's allowance), and one over an allowance gets the same 202.
   const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key);
+  const mayMail = await chargeMail(db, config.throttle, key, clientLimitKey(c.var.client), now(), Boolean(account || pending));
+  if (!mayMail && (account || pending)) log('throttled', { rule: 'mail', path: c.req.path });
   const link = newLink(config, now());
   const renewed = await renewRegistration(db, key, link);
-  if (renewed && pending) {
+  if (mayMail && renewed && pending) {
     sendMail(c, activationMail(pending.email, link.url, config.tokenTtlSeconds));
-  } else if (account) {
+  } else if (mayMail && account) {
     sendMail(c, alreadyActiveMail(account.email));
   }
   log('activation_resent', { outcome: renewed ? 'pending' : account ? 'active' : 'unknown', ...(account ? { accountId: account.id } : {}) });

@@ -74,8 +74,10 @@ function publicUrl(raw: string | undefined): string {
  * Defaults and why (docs/security.md has the long form):
  * - per client address and endpoint, per 10 minutes: enough for a household or office behind one
  *   NAT address, far too few for scripted guessing or mass registration from one address;
- * - mail-sending requests (register, resend) per address: 5 an hour stops mail bombing one inbox
- *   while leaving room for a person who retries a few times;
+ * - mails per (address, client): 5 an hour leaves room for a person who retries a few times and
+ *   is all that one client can send one inbox; no client can spend another's;
+ * - mails per address from all clients together: 20 an hour, four clients' worth, the ceiling on
+ *   mail bombing by many clients (docs/security.md says what it still allows and why);
  * - failed logins per address: 5 free, then waits of 30 s doubling up to 1 h (NIST SP 800-63B's own
  *   example range), forgotten after a day without failures.
  */
@@ -86,7 +88,8 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = {
     resend: { limit: 10, windowSeconds: 600 },
     activate: { limit: 60, windowSeconds: 600 },
   },
-  mailPerAddress: { limit: 5, windowSeconds: 3600 },
+  mailPerAddressClient: { limit: 5, windowSeconds: 3600 },
+  mailPerAddress: { limit: 20, windowSeconds: 3600 },
   loginFailures: { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 },
 };
 
@@ -130,16 +133,23 @@ function backoff(vars: ConfigVars): BackoffPolicy {
 
 function throttlePolicy(vars: ConfigVars): ThrottlePolicy {
   const d = DEFAULT_THROTTLE;
-  return {
+  const policy: ThrottlePolicy = {
     perClient: {
       register: windowLimit(vars, 'LIMIT_REGISTER_PER_CLIENT', d.perClient.register),
       login: windowLimit(vars, 'LIMIT_LOGIN_PER_CLIENT', d.perClient.login),
       resend: windowLimit(vars, 'LIMIT_RESEND_PER_CLIENT', d.perClient.resend),
       activate: windowLimit(vars, 'LIMIT_ACTIVATE_PER_CLIENT', d.perClient.activate),
     },
+    mailPerAddressClient: windowLimit(vars, 'LIMIT_MAIL_PER_ADDRESS_CLIENT', d.mailPerAddressClient),
     mailPerAddress: windowLimit(vars, 'LIMIT_MAIL_PER_ADDRESS', d.mailPerAddress),
     loginFailures: backoff(vars),
   };
+  const { mailPerAddressClient: own, mailPerAddress: ceiling } = policy;
+  if (own.limit > 0 && ceiling.limit > 0 && ceiling.limit <= own.limit) {
+    // Otherwise one client alone could spend the ceiling and keep the owner from getting a link.
+    throw new ConfigError('LIMIT_MAIL_PER_ADDRESS must allow more mails than LIMIT_MAIL_PER_ADDRESS_CLIENT');
+  }
+  return policy;
 }
 
 function corsOrigins(raw: string | undefined): string[] {

@@ -4,6 +4,7 @@
  * typed it (trimmed), for display and mail, and a lowercase key that makes uniqueness
  * case-insensitive on the whole address.
  */
+import { domainToUnicode } from 'node:url';
 
 export interface ParsedEmail {
   /** As typed, trimmed: what mails are addressed to and what the user sees. */
@@ -33,6 +34,33 @@ function asciiDomain(domain: string): string | null {
   }
 }
 
+const sameApartFromCase = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || a.toUpperCase() === b.toUpperCase();
+
+/**
+ * True if UTS #46 changed nothing but letter case: each label as typed is its ASCII form or the
+ * Unicode form of that, apart from case. Otherwise the mapping dropped or replaced something (a
+ * soft hyphen, a zero-width space, a full-width letter or dot), and the key would name the owner's
+ * address while the stored address and the mail's recipient kept the spelling someone else chose.
+ */
+function isCanonical(typed: string, ascii: string): boolean {
+  const labels = typed.split('.');
+  const canonical = ascii.split('.');
+  return (
+    labels.length === canonical.length &&
+    labels.every((label, i) => {
+      const a = canonical[i]!;
+      return label.toLowerCase() === a || (a.startsWith('xn--') && sameApartFromCase(label, domainToUnicode(a)));
+    })
+  );
+}
+
+/**
+ * The URL parser reads a host whose last label is a number (127.0.0.1, 0x7f.1, 2130706433) as an
+ * IPv4 address; a mailer would connect to it, internal hosts included. No top-level domain is
+ * all-numeric (RFC 3696 §2), so any such last label is refused, before and after mapping.
+ */
+const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/i;
+
 export function parseEmail(input: string): EmailResult {
   const display = input.trim();
   if (display === '') return { ok: false, detail: 'Enter an email address.' };
@@ -47,9 +75,16 @@ export function parseEmail(input: string): EmailResult {
   if (local.length > MAX_LOCAL_LENGTH) {
     return { ok: false, detail: `The part before the @ may have at most ${MAX_LOCAL_LENGTH} characters.` };
   }
-  const domain = asciiDomain(display.slice(at + 1));
+  const typed = display.slice(at + 1);
+  const domain = asciiDomain(typed);
   if (domain === null || !domain.split('.').every((label) => LABEL.test(label))) {
     return { ok: false, detail: 'The part after the @ is not a valid domain.' };
+  }
+  if (NUMERIC_LAST_LABEL.test(typed) || NUMERIC_LAST_LABEL.test(domain)) {
+    return { ok: false, detail: 'The part after the @ must be a domain name, not an IP address.' };
+  }
+  if (!isCanonical(typed, domain)) {
+    return { ok: false, detail: 'The part after the @ has characters that do not belong in it (invisible, full-width or otherwise changed); type the domain plainly.' };
   }
   const key = `${local.toLowerCase()}@${domain}`;
   if (key.length > MAX_EMAIL_LENGTH) {

@@ -11,6 +11,7 @@ import { formErrorPage, tooManyRequestsPage } from './pages.ts';
 import { pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
 import { hit, keys, type Endpoint, type Verdict } from './throttle.ts';
 import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
+import { isUtf8Body, notUtf8Answer } from './request-body.ts';
 
 export interface AppEnv {
   Bindings: Record<string, unknown>;
@@ -76,7 +77,10 @@ export function bodyKind(c: AppContext): BodyKind | null {
   return null;
 }
 
-/** 415 before any parsing when the body is of a kind the endpoint does not take. */
+/**
+ * 415 before any parsing when the body is of a kind the endpoint does not take; 400 when it is not
+ * UTF-8, rather than letting invalid bytes become U+FFFD (lib/request-body.ts).
+ */
 export function accepts(...kinds: BodyKind[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const kind = bodyKind(c);
@@ -86,6 +90,7 @@ export function accepts(...kinds: BodyKind[]): MiddlewareHandler<AppEnv> {
         Accept: wanted.replace(' or ', ', '),
       });
     }
+    if (!(await isUtf8Body(c.req, kind))) return notUtf8Answer(kind);
     await next();
   };
 }

@@ -7,7 +7,7 @@
  *
  * Two shapes of limit share the `throttle` table:
  * - windows: at most `limit` hits per `windowSeconds` (fixed window) — per client and endpoint,
- *   and mail-sending requests per address;
+ *   and mails per (address, client) under a larger per-address ceiling (chargeMail());
  * - back-off: failed logins per address. A few are free, then each further attempt must wait a
  *   time that doubles up to a ceiling. Never a permanent lock, so an attacker cannot lock the
  *   owner out; a success clears it; quiet for `resetSeconds` forgets it.
@@ -35,6 +35,9 @@ export type Endpoint = 'register' | 'login' | 'resend' | 'activate';
 
 export interface ThrottlePolicy {
   perClient: Record<Endpoint, WindowLimit>;
+  /** Mails one client may cause to one address. */
+  mailPerAddressClient: WindowLimit;
+  /** Mails one address may receive from all clients together. */
   mailPerAddress: WindowLimit;
   loginFailures: BackoffPolicy;
 }
@@ -50,6 +53,7 @@ const MAX_SHIFT = 40;
 export const keys = {
   client: (endpoint: Endpoint, clientKey: string) => `client:${endpoint}:${clientKey}`,
   mail: (emailKey: string) => `mail:${emailKey}`,
+  mailFrom: (emailKey: string, clientKey: string) => `mail:${emailKey}:from:${clientKey}`,
   login: (emailKey: string) => `login:${emailKey}`,
 };
 
@@ -60,21 +64,54 @@ async function refusal(db: Database, key: string, now: number, column: 'forget_a
   return { ok: false, retryAfterSeconds: retryAfter(row?.until ?? now, now) };
 }
 
-/** One hit against a fixed window: allowed while the window holds fewer than `limit` hits. */
-export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
-  if (rule.limit === 0) return ALLOWED;
+/**
+ * One hit against a fixed window if `counts`: allowed while the window holds fewer than `limit`
+ * hits. When `counts` is false the statement selects no row, so it writes nothing (the table holds
+ * no empty counters) and answers false, but it is the same statement: callers that must not differ
+ * in the work they do can run it on every branch. True if the hit was counted.
+ */
+async function charge(db: Database, key: string, rule: WindowLimit, now: number, counts = true): Promise<boolean> {
   const counted = await db
     .prepare(
-      `INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2 + ?3)
+      `INSERT INTO throttle (key, hits, wait_until, forget_at) SELECT ?1, 1, 0, ?2 + ?3 WHERE ?5 = 1
        ON CONFLICT (key) DO UPDATE SET
          hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
          forget_at = CASE WHEN throttle.forget_at <= ?2 THEN ?2 + ?3 ELSE throttle.forget_at END
        WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4
        RETURNING hits`,
     )
-    .bind(key, now, rule.windowSeconds * 1000, rule.limit)
+    .bind(key, now, rule.windowSeconds * 1000, rule.limit, counts ? 1 : 0)
     .first<{ hits: number }>();
-  return counted ? ALLOWED : refusal(db, key, now, 'forget_at');
+  return counted !== null;
+}
+
+/** One hit against a fixed window; when refused, how long until the window ends. */
+export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
+  if (rule.limit === 0) return ALLOWED;
+  return (await charge(db, key, rule, now)) ? ALLOWED : refusal(db, key, now, 'forget_at');
+}
+
+/**
+ * May a mail go to this address on behalf of this client? Two allowances: one per (address,
+ * client), so that no client can spend another's, and a larger ceiling per address, so that many
+ * clients together cannot bomb one inbox. A client over its own allowance does not touch the
+ * ceiling. `mails` is false when the request would send nothing (a resend for an unknown address):
+ * then nothing is counted, yet the same two statements run, so that the work depends on the
+ * address's state no more than the insert that follows does. The caller answers the same whatever
+ * this returns.
+ */
+export async function chargeMail(
+  db: Database,
+  policy: Pick<ThrottlePolicy, 'mailPerAddressClient' | 'mailPerAddress'>,
+  emailKey: string,
+  clientKey: string,
+  now: number,
+  mails = true,
+): Promise<boolean> {
+  const { mailPerAddressClient: own, mailPerAddress: ceiling } = policy;
+  const ownOk = own.limit === 0 ? mails : await charge(db, keys.mailFrom(emailKey, clientKey), own, now, mails);
+  const ceilingOk = ceiling.limit === 0 ? ownOk : await charge(db, keys.mail(emailKey), ceiling, now, ownOk);
+  return ownOk && ceilingOk;
 }
 
 /** The wait imposed after the n-th consecutive failure, in seconds. */

@@ -5,24 +5,25 @@ import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink } from './s
 
 describe(`security events (${backend.name})`, () => {
   it('logs one event per security-relevant step, each naming the client address', async () => {
-    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS: '2/3600' });
+    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS_CLIENT: '2/3600' });
     h.client.address = '203.0.113.9';
     const token = await h.registerAndGetToken('audit@example.com');
     await h.post('/activate', { token, password: GOOD_PASSWORD });
     await h.post('/login', { email: 'audit@example.com', password: GOOD_PASSWORD });
     await h.post('/login', { email: 'audit@example.com', password: OTHER_PASSWORD });
     await h.post('/register', { email: 'audit@example.com', password: OTHER_PASSWORD });
-    await h.post('/register', { email: 'audit@example.com', password: OTHER_PASSWORD }); // over the mail limit
+    await h.post('/register', { email: 'audit@example.com', password: OTHER_PASSWORD }); // over the mail allowance: no mail
 
     const names = h.events.map((e) => e.event);
-    expect(names).toEqual(['registered', 'activated', 'login_ok', 'login_failed', 'register_existing', 'throttled']);
+    expect(names).toEqual(['registered', 'activated', 'login_ok', 'login_failed', 'register_existing', 'throttled', 'register_existing']);
     for (const event of h.events) expect(event.client).toBe('203.0.113.9');
     const accountId = h.events.find((e) => e.event === 'activated')!.accountId;
     expect(accountId).toMatch(/^[0-9a-f-]{36}$/);
     for (const name of ['login_ok', 'login_failed', 'register_existing']) {
       expect(h.events.find((e) => e.event === name)!.accountId, name).toBe(accountId);
     }
-    expect(h.events.at(-1)).toMatchObject({ rule: 'mail', retryAfter: 3600 });
+    expect(h.events.at(-2)).toMatchObject({ rule: 'mail', path: '/register' });
+    expect(h.mails.map((m) => m.template)).toEqual(['activation', 'already-registered']);
   });
 
   it('never puts a password, a hash or a token into an event, a response, or a mail other than the link itself', async () => {

@@ -110,6 +110,8 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       await expectStatus(h.post(path, 'hello', { 'Content-Type': 'text/plain' }), 415);
       await expectStatus(h.post(path, {}), 422);
     }
+    // A body that is not UTF-8: problem+json for JSON (above, with the other 400s), a page for a form.
+    await expectStatus(h.post('/resend-activation', 'email=%FF%40example.com', FORM), 400);
     await expectStatus(h.post('/activate', form({}), FORM), 422);
     await expectStatus(h.post('/resend-activation', form({ email: 'not an address' }), FORM), 422);
 

@@ -86,33 +86,52 @@ describe(`per-client limits (${backend.name})`, () => {
   });
 
   it('can be switched off', async () => {
-    const h = await createHarness({ LIMIT_RESEND_PER_CLIENT: 'off', LIMIT_MAIL_PER_ADDRESS: 'off' });
+    const h = await createHarness({ LIMIT_RESEND_PER_CLIENT: 'off', LIMIT_MAIL_PER_ADDRESS_CLIENT: 'off', LIMIT_MAIL_PER_ADDRESS: 'off' });
     for (let i = 0; i < 30; i++) expect((await h.post('/resend-activation', { email: 'a@example.com' })).status).toBe(202);
     expect(await h.db.prepare('SELECT count(*) AS n FROM throttle').first()).toEqual({ n: 0 });
   });
 });
 
 describe(`mails per address (${backend.name})`, () => {
-  it('limits mail-sending requests per address the same way for new, pending, active and unknown addresses', async () => {
-    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS: '2/3600' });
+  it('allows each client a few mails to an address, new, pending, active or unknown alike, and answers 202 past it', async () => {
+    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS_CLIENT: '2/3600' });
     await h.createActiveAccount('active@example.com');
     await h.registerAndGetToken('pending@example.com');
     h.clock.now += 3600_000; // a fresh window for everyone
-    const answers: Record<string, number[]> = {};
+    const answers: Record<string, string[]> = {};
     for (const email of ['active@example.com', 'pending@example.com', 'new@example.com']) {
       answers[email] = [];
-      for (let i = 0; i < 3; i++) answers[email].push((await h.post('/register', { email, password: OTHER_PASSWORD })).status);
-      answers[email].push((await h.post('/resend-activation', { email })).status);
+      for (let i = 0; i < 3; i++) {
+        const res = await h.post('/register', { email, password: OTHER_PASSWORD });
+        answers[email].push(`${res.status} ${res.headers.get('retry-after')}`);
+      }
+      const res = await h.post('/resend-activation', { email });
+      answers[email].push(`${res.status} ${res.headers.get('retry-after')}`);
     }
-    for (const statuses of Object.values(answers)) expect(statuses).toEqual([202, 202, 429, 429]);
-    // Mail bombing one inbox through either endpoint stops at the limit.
+    for (const statuses of Object.values(answers)) expect(statuses).toEqual(Array(4).fill('202 null'));
+    // Mail bombing one inbox through either endpoint stops at the allowance: the first mail, then two.
     expect(h.mails.filter((m) => m.to === 'pending@example.com').length).toBe(3);
+    expect(h.mails.filter((m) => m.to === 'active@example.com' && m.template !== 'activation').length).toBe(2);
+    expect(h.mails.filter((m) => m.to === 'new@example.com').length).toBe(2);
+    expect(h.events.filter((e) => e.event === 'throttled').map((e) => e.rule)).toEqual(['mail', 'mail', 'mail', 'mail', 'mail', 'mail']);
   });
 
   it('counts the address key, so case and spacing do not buy more mail', async () => {
-    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS: '1/3600' });
-    expect((await h.post('/resend-activation', { email: 'Bob@Example.com' })).status).toBe(202);
-    expect((await h.post('/resend-activation', { email: '  bob@EXAMPLE.com ' })).status).toBe(429);
+    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS_CLIENT: '1/3600' });
+    expect((await h.post('/register', { email: 'Bob@Example.com', password: GOOD_PASSWORD })).status).toBe(202);
+    expect((await h.post('/register', { email: '  bob@EXAMPLE.com ', password: GOOD_PASSWORD })).status).toBe(202);
+    expect((await h.post('/resend-activation', { email: 'BOB@example.COM' })).status).toBe(202);
+    expect(h.mails).toHaveLength(1);
+  });
+
+  it('refuses a ceiling that one client alone could spend', () => {
+    expect(() => loadConfig({ PUBLIC_URL, LIMIT_MAIL_PER_ADDRESS: '5/3600' })).toThrow(/LIMIT_MAIL_PER_ADDRESS must allow more/);
+    expect(() => loadConfig({ PUBLIC_URL, LIMIT_MAIL_PER_ADDRESS: '6/3600', LIMIT_MAIL_PER_ADDRESS_CLIENT: '5/3600' })).not.toThrow();
+    expect(() => loadConfig({ PUBLIC_URL, LIMIT_MAIL_PER_ADDRESS: '5/3600', LIMIT_MAIL_PER_ADDRESS_CLIENT: 'off' })).not.toThrow();
+    expect(loadConfig({ PUBLIC_URL }).throttle).toMatchObject({
+      mailPerAddressClient: { limit: 5, windowSeconds: 3600 },
+      mailPerAddress: { limit: 20, windowSeconds: 3600 },
+    });
   });
 });
 

@@ -1,0 +1,59 @@
+/**
+ * Request bodies must be UTF-8 (RFC 8259 for JSON; the forms are served as UTF-8). The runtime's
+ * own decoding turns each invalid byte into U+FFFD without a word, so that a mangled address or
+ * password would be stored as if the client had sent it. Here the body is read once, decoded with
+ * a fatal decoder, and handed on to the validators through Hono's body cache.
+ */
+import type { HonoRequest } from 'hono';
+import { formErrorPage } from './pages.ts';
+import { problem, problemResponse } from './problems.ts';
+import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+// A run of percent escapes in a form body: decoded together, since one character may span several.
+const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
+
+function decodes(bytes: ArrayBuffer): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Percent escapes that decode to invalid UTF-8 (URLSearchParams would make them U+FFFD). */
+function formEscapesDecode(body: string): boolean {
+  for (const [run] of body.matchAll(ESCAPES)) {
+    try {
+      decodeURIComponent(run);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * True if the body is valid UTF-8 (and, for a form, so are its percent escapes). The decoded text
+ * is left in the request's body cache, so the JSON validator parses exactly what was checked.
+ * Errors from reading the body itself (the size limit) are not caught here.
+ */
+export async function isUtf8Body(req: HonoRequest, kind: 'json' | 'form'): Promise<boolean> {
+  const text = decodes(await req.arrayBuffer());
+  if (text === null) return false;
+  if (kind === 'form') return formEscapesDecode(text);
+  // Hono keeps promises in the cache, whatever its type says.
+  (req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
+  return true;
+}
+
+const NOT_UTF8 = 'The body is not valid UTF-8 text.';
+
+/** 400: problem+json for JSON, a page for a page's form (a finished response, with every header). */
+export async function notUtf8Answer(kind: 'json' | 'form'): Promise<Response> {
+  if (kind === 'json') {
+    return problemResponse(problem(400, 'malformed-body', 'The request body could not be parsed', `${NOT_UTF8} Send JSON encoded as UTF-8.`));
+  }
+  const page = await formErrorPage([{ pointer: '', detail: NOT_UTF8 }]);
+  return new Response(page.body, { status: 400, headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': 'text/html; charset=UTF-8' } });
+}
