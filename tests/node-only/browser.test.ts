@@ -142,6 +142,18 @@ async function activateOnLinkPage(page: Page, _password: string) {
   await page.waitForLoadState();
 }
 
+/** Opens the demo page and registers `address` there, once its script has run; returns the form. */
+async function registerOnDemoPage(page: Page, server: ServerProcess, address: string) {
+  await page.goto(`${server.url}/`);
+  const register = page.locator('form[data-endpoint="register"]');
+  await expect.poll(() => register.getByLabel('Email address').isEnabled(), POLL).toBe(true);
+  await register.getByLabel('Email address').fill(address);
+  await register.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await register.getByRole('button', { name: 'Register' }).click();
+  await expect.poll(() => register.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
+  return register;
+}
+
 describe('in Chromium, against the real server', () => {
   it('the accessibility audit finds faults where there are some', { timeout: TIMEOUT }, async () => {
     const found = await axeViolations('<!doctype html><html><head></head><body><form><input type="text"><button></button></form><img src="x.png"></body></html>');
@@ -236,13 +248,7 @@ describe('in Chromium, against the real server', () => {
     expect(await page.locator('main').innerText()).toContain('No mail yet.');
     await shot(page, '13-dev-mailbox-empty');
 
-    await page.goto(`${server.url}/`);
-    const register = page.locator('form[data-endpoint="register"]');
-    await expect.poll(() => register.getByLabel('Email address').isEnabled(), POLL).toBe(true);
-    await register.getByLabel('Email address').fill(address);
-    await register.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await register.getByRole('button', { name: 'Register' }).click();
-    await expect.poll(() => register.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
+    const register = await registerOnDemoPage(page, server, address);
     // Step 2 names the mailbox, and so does the answer, with a link to it.
     await expect(page.locator('section[aria-labelledby="activate-heading"]').getByRole('link', { name: 'the development mailbox' }).count()).resolves.toBe(1);
     await register.getByRole('status').getByRole('link', { name: 'open the mailbox' }).click();
@@ -273,13 +279,7 @@ describe('in Chromium, against the real server', () => {
     let server = await serve(databasePath);
     const address = 'grace@example.com';
     const { page, clean } = await tab(server);
-    await page.goto(`${server.url}/`);
-    const register = page.locator('form[data-endpoint="register"]');
-    await expect.poll(() => register.getByLabel('Email address').isEnabled(), POLL).toBe(true);
-    await register.getByLabel('Email address').fill(address);
-    await register.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await register.getByRole('button', { name: 'Register' }).click();
-    await expect.poll(() => register.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
+    await registerOnDemoPage(page, server, address);
     const oldLink = await linkFromMail(server, address);
     clean();
 
