@@ -14,6 +14,7 @@ import { errorPage, unavailablePage, type Page } from '../lib/pages.ts';
 import { problem } from '../lib/problems.ts';
 import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
 import { activation } from './activate.ts';
+import { devMail, MAILBOX_PATH } from './dev-mail.ts';
 import { health } from './health.ts';
 import { home } from './home.ts';
 import { login } from './login.ts';
@@ -45,7 +46,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   // The pages people open (GET / and the link's page), marked here, before any shared middleware
   // runs, so that even a failure there answers them with a page rather than JSON. The one place
   // that knows which routes are pages.
-  app.on('GET', ['/', '/activate'], servesPages);
+  app.on('GET', ['/', '/activate', MAILBOX_PATH], servesPages);
 
   const tooLarge = () =>
     respondProblem(problem(413, 'body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`));
@@ -81,6 +82,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   app.route('/', login);
   app.route('/', resendActivation);
   app.route('/', home);
+  app.route('/', devMail);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

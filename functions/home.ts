@@ -8,6 +8,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { DEMO_CSP, demoPage } from '../lib/demo-page.ts';
 import { DEMO_SCRIPT } from '../lib/demo-script.ts';
 import { createRouter, pageResponses, problemResponses } from '../lib/http.ts';
+import { mailboxFor, MAILBOX_PATH } from './dev-mail.ts';
 
 const pageRoute = createRoute({
   method: 'get',
@@ -34,6 +35,8 @@ const scriptRoute = createRoute({
 export const home = createRouter()
   .openapi(pageRoute, async (c) => {
     c.header('Content-Security-Policy', DEMO_CSP);
-    return c.html(await demoPage(c.var.deps.config.passwordPolicy.minLength), 200);
+    // Relative, like every link on the pages, so that a PUBLIC_URL path prefix keeps working.
+    const mailbox = mailboxFor(c) ? MAILBOX_PATH.slice(1) : undefined;
+    return c.html(await demoPage(c.var.deps.config.passwordPolicy.minLength, mailbox), 200);
   })
   .openapi(scriptRoute, (c) => c.body(DEMO_SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));

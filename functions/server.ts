@@ -10,20 +10,26 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { proxiedClientAddress, UNKNOWN_CLIENT } from '../lib/client-address.ts';
-import { loadConfig, type Config } from '../lib/config.ts';
+import { proxiedClientAddress, undeclaredProxyWarning, UNKNOWN_CLIENT } from '../lib/client-address.ts';
+import { describeMode, loadConfig, type Config } from '../lib/config.ts';
 import { guardDatabase } from '../lib/db.ts';
 import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
 import type { Deps } from '../lib/deps.ts';
-import { jsonEventLog } from '../lib/log.ts';
+import { jsonEventLog, type EventLog } from '../lib/log.ts';
 import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
+import { developmentMail } from '../lib/mailbox.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
 import { purge } from '../lib/purge.ts';
 import { createApp } from './app.ts';
+import { MAILBOX_PATH } from './dev-mail.ts';
 
-/** The socket's peer; X-Forwarded-For only from the proxies TRUSTED_PROXIES names. */
-export function nodeClientAddress(config: Config) {
+/**
+ * The socket's peer; X-Forwarded-For only from the proxies TRUSTED_PROXIES names. The first time
+ * another peer sends that header, `log` hears of it (see undeclaredProxyWarning).
+ */
+export function nodeClientAddress(config: Config, log: EventLog = () => undefined) {
+  const warn = undeclaredProxyWarning(config.trustedProxies, log);
   return (c: Context): string => {
     let socket: string | undefined;
     try {
@@ -31,7 +37,9 @@ export function nodeClientAddress(config: Config) {
     } catch {
       return UNKNOWN_CLIENT; // not a request from @hono/node-server's socket
     }
-    return proxiedClientAddress(socket, c.req.header('x-forwarded-for'), config.trustedProxies);
+    const forwardedFor = c.req.header('x-forwarded-for');
+    warn(socket, forwardedFor);
+    return proxiedClientAddress(socket, forwardedFor, config.trustedProxies);
   };
 }
 
@@ -59,17 +67,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     db: guardDatabase(database),
     config,
     hasher: queuedHasher(createPasswordHasher(config.scrypt), { maxInFlight: hashSlots, maxQueued: config.hashMaxQueued }),
-    mail: logMailSink(),
+    ...developmentMail(config, logMailSink()),
     log,
     now: Date.now,
-    clientAddress: nodeClientAddress(config),
+    clientAddress: nodeClientAddress(config, log),
   };
   const app = createApp(() => deps);
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
     // PORT=0 lets the system pick a free port; the default links must then name the one it picked.
     // This runs on 'listening', before any connection is handled.
     if (!env.PUBLIC_URL && port === 0) deps.config = { ...config, publicUrl: `http://localhost:${info.port}` };
-    log('server_started', { port: info.port, database: path, publicUrl: deps.config.publicUrl });
+    log('server_started', {
+      port: info.port,
+      database: path,
+      publicUrl: deps.config.publicUrl,
+      mode: config.mode,
+      modeNote: describeMode(config),
+      ...(deps.mailbox ? { mailbox: `${deps.config.publicUrl}${MAILBOX_PATH}` } : {}),
+    });
   });
 
   // Housekeeping in the server itself, since it holds the database file's lock (npm run purge

@@ -4,12 +4,13 @@
 import { createApp } from './app.ts';
 import { cloudflareClientAddress } from '../lib/client-address.ts';
 import { purge } from '../lib/purge.ts';
-import { loadConfig } from '../lib/config.ts';
+import { describeMode, loadConfig } from '../lib/config.ts';
 import { guardDatabase, type Database } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
+import { developmentMail, memoryMailbox } from '../lib/mailbox.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
 
 export interface WorkerEnv {
@@ -21,6 +22,8 @@ const WORKER_HASH_SLOTS = 4;
 
 // An isolate serves many requests with the same env: build what they share once, not per request.
 let cached: { env: WorkerEnv; deps: Deps } | undefined;
+// Development mode only: the isolate's memory is the mailbox (wrangler dev runs one isolate).
+const isolateMailbox = memoryMailbox();
 
 function depsFor(env: WorkerEnv): Deps {
   if (cached?.env === env) return cached.deps;
@@ -35,12 +38,14 @@ function depsFor(env: WorkerEnv): Deps {
       maxInFlight: config.hashMaxInFlight ?? WORKER_HASH_SLOTS,
       maxQueued: config.hashMaxQueued,
     }),
-    mail: logMailSink(),
+    ...developmentMail(config, logMailSink(), isolateMailbox),
     log: jsonEventLog(),
     now: Date.now,
     clientAddress: (c) => cloudflareClientAddress(c.req.raw.headers),
   };
   cached = { env, deps };
+  // A Worker has no start of its own: its first request in an isolate is where it says its mode.
+  deps.log('worker_started', { publicUrl: config.publicUrl, mode: config.mode, modeNote: describeMode(config) });
   return deps;
 }
 

@@ -5,6 +5,7 @@
  * the proxies that TRUSTED_PROXIES names (otherwise anyone could claim any address per request
  * and walk around every limit).
  */
+import type { EventLog } from './log.ts';
 
 /** An address or prefix; IPv4 is kept as IPv4-mapped IPv6 so one comparison serves both. */
 export interface AddressRange {
@@ -97,6 +98,14 @@ function inRange(bits: bigint, range: AddressRange): boolean {
   return bits >> shift === range.bits >> shift;
 }
 
+const LOOPBACK: AddressRange[] = parseAddressRanges('127.0.0.0/8,::1');
+
+/** 127.0.0.0/8 or ::1 (also written as [::1] or ::ffff:127.0.0.1): this machine. */
+export function isLoopbackAddress(raw: string): boolean {
+  const bits = parseAddress(raw);
+  return bits !== null && LOOPBACK.some((range) => inRange(bits, range));
+}
+
 /** The address as written in keys and logs, or UNKNOWN_CLIENT when it is not an IP address. */
 export function normalizeAddress(raw: string | null | undefined): string {
   const bits = raw ? parseAddress(raw) : null;
@@ -131,6 +140,30 @@ export function proxiedClientAddress(socket: string | undefined, forwardedFor: s
     if (!isTrusted(hop)) break;
   }
   return formatAddress(client);
+}
+
+/**
+ * A proxy nobody declared: X-Forwarded-For from a peer that TRUSTED_PROXIES does not list is
+ * ignored (rightly), but if that peer is a real proxy, every client behind it now counts as the
+ * proxy and shares one allowance. Said once per process (the returned function's lifetime), with
+ * the fix, rather than once per request.
+ */
+export function undeclaredProxyWarning(trusted: AddressRange[], log: EventLog) {
+  let warned = false;
+  return (socket: string | undefined, forwardedFor: string | null | undefined): void => {
+    if (warned || !forwardedFor) return;
+    const peer = socket ? parseAddress(socket) : null;
+    if (peer === null || trusted.some((range) => inRange(peer, range))) return;
+    warned = true;
+    const address = formatAddress(peer);
+    log('proxy_not_trusted', {
+      peer: address,
+      detail:
+        `A request from ${address} carried X-Forwarded-For, but TRUSTED_PROXIES does not list ${address}, so the header is ignored. ` +
+        `If ${address} is a proxy in front of this server, every client behind it now counts as ${address} and shares one per-client allowance: ` +
+        `set TRUSTED_PROXIES=${address} (or its range). If it is not, ignore this. Said once per process.`,
+    });
+  };
 }
 
 /**

@@ -5,12 +5,14 @@
  */
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './password-policy.ts';
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from './passwords.ts';
-import { parseAddressRanges, type AddressRange } from './client-address.ts';
+import { isLoopbackAddress, parseAddressRanges, type AddressRange } from './client-address.ts';
 import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from './throttle.ts';
 
 export interface Config {
   /** Origin (and optional path prefix) that activation links are built from. Never from request headers. */
   publicUrl: string;
+  /** 'development' when PUBLIC_URL's host is loopback (see modeOf); it changes defaults only. */
+  mode: Mode;
   /** How long an activation link stays valid. */
   tokenTtlSeconds: number;
   passwordPolicy: PasswordPolicy;
@@ -33,6 +35,8 @@ export interface Config {
 }
 
 export type ConfigVars = Record<string, string | undefined>;
+
+export type Mode = 'development' | 'production';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -68,6 +72,17 @@ function publicUrl(raw: string | undefined): string {
     throw new ConfigError(`PUBLIC_URL must have no query, fragment or credentials, got "${raw}"`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * A fact, not a flag: when PUBLIC_URL's host is this machine (localhost and *.localhost, which
+ * RFC 6761 reserves for loopback, 127.0.0.0/8, ::1), every link points here and no real user can
+ * be served, so the server is in development mode.
+ */
+export function modeOf(publicUrl: string): Mode {
+  const host = new URL(publicUrl).hostname.toLowerCase();
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
+  return loopback ? 'development' : 'production';
 }
 
 /**
@@ -131,14 +146,21 @@ function backoff(vars: ConfigVars): BackoffPolicy {
   return policy;
 }
 
-function throttlePolicy(vars: ConfigVars): ThrottlePolicy {
+/**
+ * In development mode the per-client allowances default to off: every request there comes from
+ * one developer's machine, and a test suite would soon be refused as if it were an attack. The
+ * per-address ones stay: they protect a mailbox and an account, not the server. A setting wins.
+ */
+function throttlePolicy(vars: ConfigVars, mode: Mode): ThrottlePolicy {
   const d = DEFAULT_THROTTLE;
+  const perClient = (name: string, rule: WindowLimit) =>
+    windowLimit(vars, name, mode === 'development' ? { limit: 0, windowSeconds: rule.windowSeconds } : rule);
   const policy: ThrottlePolicy = {
     perClient: {
-      register: windowLimit(vars, 'LIMIT_REGISTER_PER_CLIENT', d.perClient.register),
-      login: windowLimit(vars, 'LIMIT_LOGIN_PER_CLIENT', d.perClient.login),
-      resend: windowLimit(vars, 'LIMIT_RESEND_PER_CLIENT', d.perClient.resend),
-      activate: windowLimit(vars, 'LIMIT_ACTIVATE_PER_CLIENT', d.perClient.activate),
+      register: perClient('LIMIT_REGISTER_PER_CLIENT', d.perClient.register),
+      login: perClient('LIMIT_LOGIN_PER_CLIENT', d.perClient.login),
+      resend: perClient('LIMIT_RESEND_PER_CLIENT', d.perClient.resend),
+      activate: perClient('LIMIT_ACTIVATE_PER_CLIENT', d.perClient.activate),
     },
     mailPerAddressClient: windowLimit(vars, 'LIMIT_MAIL_PER_ADDRESS_CLIENT', d.mailPerAddressClient),
     mailPerAddress: windowLimit(vars, 'LIMIT_MAIL_PER_ADDRESS', d.mailPerAddress),
@@ -187,20 +209,37 @@ export function loadConfig(vars: ConfigVars): Config {
   };
   const scryptProblem = scryptParamsProblem(scrypt);
   if (scryptProblem) throw new ConfigError(`SCRYPT_LOG_N/SCRYPT_R/SCRYPT_P: ${scryptProblem}`);
+  const url = publicUrl(vars.PUBLIC_URL);
+  const mode = modeOf(url);
   return {
-    publicUrl: publicUrl(vars.PUBLIC_URL),
+    publicUrl: url,
+    mode,
     tokenTtlSeconds: integer(vars, 'TOKEN_TTL_SECONDS', DEFAULT_TOKEN_TTL_SECONDS, 60, 30 * 24 * 60 * 60),
     passwordPolicy: { minLength: passwordMin, maxLength: passwordMax },
     scrypt,
     hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,
     hashMaxQueued: integer(vars, 'HASH_MAX_QUEUED', DEFAULT_HASH_MAX_QUEUED, 0, 100_000),
     mailTimeoutMs: integer(vars, 'MAIL_TIMEOUT_MS', DEFAULT_MAIL_TIMEOUT_MS, 1, 60_000),
-    throttle: throttlePolicy(vars),
+    throttle: throttlePolicy(vars, mode),
     trustedProxies: trustedProxies(vars.TRUSTED_PROXIES),
     corsOrigins: corsOrigins(vars.CORS_ORIGINS),
     purgeGraceSeconds: integer(vars, 'PURGE_GRACE_SECONDS', DEFAULT_PURGE_GRACE_SECONDS, 0, 365 * 86_400),
     purgeIntervalSeconds: integer(vars, 'PURGE_INTERVAL_SECONDS', DEFAULT_PURGE_INTERVAL_SECONDS, 60, 7 * 86_400),
   };
+}
+
+const allowance = (rule: WindowLimit) => (rule.limit === 0 ? 'off' : `${rule.limit}/${rule.windowSeconds}s`);
+
+/** What the start-up line says next to the mode: why it is that mode, and the allowances it set. */
+export function describeMode(config: Config): string {
+  const { perClient, mailPerAddress, loginFailures } = config.throttle;
+  const clients = (Object.keys(perClient) as Array<keyof typeof perClient>).map((e) => `${e} ${allowance(perClient[e])}`).join(', ');
+  const addresses = `mail ${allowance(mailPerAddress)}, login back-off after ${loginFailures.freeFailures} failures`;
+  if (config.mode === 'production') return `PUBLIC_URL is not this machine. Per-client allowances: ${clients}. Per-address: ${addresses}.`;
+  return (
+    `PUBLIC_URL points at this machine, so per-client allowances default to off ` +
+    `(now: ${clients}; a LIMIT_*_PER_CLIENT setting still applies); per-address ones stay on (${addresses}).`
+  );
 }
 
 export function activationLink(config: Config, token: string): string {

@@ -37,7 +37,8 @@ ${fields}
 </section>`;
 }
 
-export async function demoPage(passwordMinLength: number): Promise<string> {
+/** `mailbox`: the development mailbox's relative address, when this client may open it (functions/dev-mail.ts). */
+export async function demoPage(passwordMinLength: number, mailbox?: string): Promise<string> {
   return renderPage(
     'Try Latchkey',
     html`<p>This page calls Latchkey's JSON API, as your own app would, and says what each answer means.</p>
@@ -50,9 +51,13 @@ ${apiForm(
 ${field('register', 'password', 'Password', 'password', 'new-password', `At least ${passwordMinLength} characters. A few unrelated words make a good one.`)}`,
   'Register',
 )}
-<section aria-labelledby="activate-heading">
+<section aria-labelledby="activate-heading"${mailbox === undefined ? '' : html` data-mailbox="${mailbox}"`}>
 <h2 id="activate-heading">2. Activate</h2>
-<p>Open the link from the activation mail, enter the password you registered with, and press its button. Running <code>npm start</code>, the mail is a line in the terminal that starts with <code>{"event":"mail"</code>: copy its <code>link</code> into the address bar.</p>
+${
+  mailbox === undefined
+    ? html`<p>Open the link from the activation mail, enter the password you registered with, and press its button. Running <code>npm start</code>, the mail is a line in the terminal that starts with <code>{"event":"mail"</code>: copy its <code>link</code> into the address bar.</p>`
+    : html`<p>This server is in development mode, so the mail also waits in <a href="${mailbox}">the development mailbox</a>: open it, click the link in the newest mail, enter the password you registered with and press the button.</p>`
+}
 </section>
 ${apiForm(
   'login',

@@ -17,6 +17,19 @@ export const DEMO_SCRIPT = String.raw`'use strict';
     return p;
   }
 
+  /** On a server in development mode, step 2 names the mailbox page; the hint then links to it. */
+  function mailHint() {
+    var section = document.querySelector('[data-mailbox]');
+    if (!section) return sentence(TERMINAL_HINT);
+    var p = sentence('The mail also waits in the development mailbox: ');
+    var link = document.createElement('a');
+    link.href = new URL(section.getAttribute('data-mailbox'), document.baseURI).href;
+    link.textContent = 'open the mailbox';
+    p.appendChild(link);
+    p.appendChild(document.createTextNode(', click the link in the newest mail and press the button.'));
+    return p;
+  }
+
   function when(iso) {
     var date = new Date(iso);
     return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
@@ -27,7 +40,7 @@ export const DEMO_SCRIPT = String.raw`'use strict';
     var nodes = [];
     if (status === 202 && body && body.status === 'pending') {
       nodes.push(sentence(endpoint === 'register' ? 'Registered. ' + body.message : body.message));
-      nodes.push(sentence(TERMINAL_HINT));
+      nodes.push(mailHint());
     } else if (status === 200 && body && body.user) {
       nodes.push(sentence('Logged in as ' + body.user.email + '. The account was registered on ' + when(body.user.createdAt) + ' and is active since ' + when(body.user.activatedAt) + '.'));
     } else if (body && typeof body.title === 'string') {

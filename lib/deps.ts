@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db.ts';
 import type { EventLog } from './log.ts';
 import type { MailSink } from './mail.ts';
+import type { Mailbox } from './mailbox.ts';
 import type { PasswordHasher } from './passwords.ts';
 
 export interface Deps {
@@ -11,6 +12,8 @@ export interface Deps {
   config: Config;
   hasher: PasswordHasher;
   mail: MailSink;
+  /** The mails sent since start, for GET /dev/mail: development mode only (lib/mailbox.ts). */
+  mailbox?: Mailbox;
   log: EventLog;
   /** Milliseconds since the epoch. */
   now: () => number;

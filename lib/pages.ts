@@ -14,7 +14,7 @@ h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}button{font:inherit;padd
 input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box;margin:.25rem 0 1rem}
 label{display:block;font-weight:600}.note{color:#555}.error{color:#a00000;font-weight:600}
 fieldset{border:0;padding:0;margin:0}section{border-top:1px solid #ccc;margin-top:1.5rem}
-.result{min-height:1.5rem;margin-top:.75rem}.result ul{margin:.25rem 0}`;
+.result{min-height:1.5rem;margin-top:.75rem}.result ul{margin:.25rem 0}pre{white-space:pre-wrap;overflow-wrap:anywhere}`;
 
 export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 

@@ -31,6 +31,7 @@ describe(`configuration (${backend.name})`, () => {
     const c = loadConfig({ PUBLIC_URL: 'https://auth.example.com/' });
     expect(c).toEqual({
       publicUrl: 'https://auth.example.com',
+      mode: 'production',
       tokenTtlSeconds: 86400,
       passwordPolicy: { minLength: 15, maxLength: 256 },
       scrypt: { logN: 14, r: 8, p: 5 },

@@ -1,6 +1,6 @@
 /**
  * The Node server over a real socket: the client address is the peer's, X-Forwarded-For counts
- * only from TRUSTED_PROXIES, and no banner headers go out.
+ * only from TRUSTED_PROXIES (and from any other peer it is reported once), and no banner headers go out.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
@@ -31,7 +31,7 @@ async function start(vars: ConfigVars) {
     mail: { send: async () => undefined },
     log: (event, fields) => void events.push({ event, ...fields }),
     now: Date.now,
-    clientAddress: nodeClientAddress(config),
+    clientAddress: nodeClientAddress(config, (event, fields) => void events.push({ event, ...fields })),
   };
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: createApp(() => deps).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -59,7 +59,19 @@ describe('client address on the Node server', () => {
       await res.arrayBuffer();
     }
     expect(statuses).toEqual([401, 401, 429]);
-    expect(new Set(events.map((e) => e.client))).toEqual(new Set(['127.0.0.1']));
+    const requests = events.filter((e) => e.event !== 'proxy_not_trusted');
+    expect(new Set(requests.map((e) => e.client))).toEqual(new Set(['127.0.0.1']));
+  });
+
+  it('says once per process that a peer not in TRUSTED_PROXIES sent X-Forwarded-For, and how to fix it', async () => {
+    const { events, login } = await start({});
+    for (const forwarded of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) await (await login({ 'X-Forwarded-For': forwarded })).arrayBuffer();
+    await (await login()).arrayBuffer();
+    const warnings = events.filter((e) => e.event === 'proxy_not_trusted');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ peer: '127.0.0.1' });
+    expect(String(warnings[0]!.detail)).toContain('every client behind it now counts as 127.0.0.1 and shares one per-client allowance: set TRUSTED_PROXIES=127.0.0.1');
+    expect(events.findIndex((e) => e.event === 'proxy_not_trusted')).toBe(0); // at the first such request
   });
 
   it('believes X-Forwarded-For from a trusted proxy', async () => {
@@ -68,5 +80,6 @@ describe('client address on the Node server', () => {
     expect((await login({ 'X-Forwarded-For': '198.51.100.2' })).status).toBe(401);
     expect((await login({ 'X-Forwarded-For': '198.51.100.2' })).status).toBe(429);
     expect(events.map((e) => e.client)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.2']);
+    expect(events.some((e) => e.event === 'proxy_not_trusted')).toBe(false);
   });
 });

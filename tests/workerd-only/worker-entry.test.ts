@@ -35,3 +35,29 @@ describe('the Worker entry', () => {
     expect(login.headers.get('cache-control')).toBe('no-store');
   });
 });
+
+describe('the Worker entry in development mode (the localhost PUBLIC_URL of wrangler.toml, as npm run dev:edge runs it)', () => {
+  const get = (path: string, client?: string) =>
+    worker.fetch(new Request(`http://localhost:8787${path}`, { headers: client ? { 'CF-Connecting-IP': client } : {} }));
+
+  it('keeps the mails in the isolate for /dev/mail, across requests, shown to this machine only', async () => {
+    // The isolate's deps (and their log sinks) were built by the first request in this file.
+    const spy = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      for (const who of ['one', 'two']) {
+        const res = await post('/register', { email: `${who}@example.com`, password: 'a password typed at the edge' });
+        expect(res.status).toBe(202);
+      }
+      const res = await get('/dev/mail', '127.0.0.1');
+      expect(res.status).toBe(200);
+      const page = await res.text();
+      const order = [...page.matchAll(/<strong>([^<]+)<\/strong>[\s\S]*?<a href="(http:\/\/localhost:8787\/activate\?token=[\w-]{43})">/g)].map((m) => m[1]);
+      // Both requests' mails, newest first: one isolate's memory holds them across requests.
+      expect(order.slice(0, 2)).toEqual(['two@example.com', 'one@example.com']);
+      expect((await get('/dev/mail', '198.51.100.4')).status).toBe(404);
+      expect((await get('/dev/mail')).status).toBe(404);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * GET /dev/mail — the development mailbox (lib/mailbox.ts). It exists only in development mode
+ * and only for a client on this machine: anywhere else every method answers the app's plain 404,
+ * as for a path that was never routed. Not in the OpenAPI document: it is a development tool, not
+ * part of the API.
+ */
+import type { Context } from 'hono';
+import { isLoopbackAddress } from '../lib/client-address.ts';
+import { createRouter, type AppEnv } from '../lib/http.ts';
+import { MAILBOX_CAPACITY, type Mailbox } from '../lib/mailbox.ts';
+import { mailboxPage } from '../lib/mailbox-page.ts';
+
+export const MAILBOX_PATH = '/dev/mail';
+
+/**
+ * The mailbox this request may see, if any. The links in it are credentials: even in development
+ * mode a server listening on a network address (HOST=0.0.0.0) shows them only to this machine.
+ */
+export function mailboxFor(c: Context<AppEnv>): Mailbox | undefined {
+  const { config, mailbox } = c.var.deps;
+  return config.mode === 'development' && isLoopbackAddress(c.var.client) ? mailbox : undefined;
+}
+
+export const devMail = createRouter().get(MAILBOX_PATH, async (c) => {
+  const mailbox = mailboxFor(c);
+  if (!mailbox) return c.notFound();
+  return c.html(await mailboxPage(mailbox.list(), MAILBOX_CAPACITY), 200);
+});

@@ -1,0 +1,81 @@
+/**
+ * A developer's first integration run against a local server, as issue 12 measured it: N accounts
+ * registered, activated (the link taken from the development mailbox, GET /dev/mail) and logged
+ * in, all from one client. Used by tests/node-only/first-hour*.test.ts, and runnable by hand:
+ *
+ *   node --disable-warning=ExperimentalWarning scripts/first-hour.ts http://localhost:8787 [accounts]
+ *
+ * It prints how many answers of each kind every step got, and how long the run took.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export interface FirstHourRun {
+  /** "register 202" → how many times. */
+  answers: Record<string, number>;
+  /** Every 429, with the rule's words from its problem detail. */
+  refused: string[];
+  elapsedMs: number;
+}
+
+async function post(base: string, path: string, body: unknown): Promise<Response> {
+  return fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** The newest activation link to `address` on the mailbox page, waiting briefly for the mail. */
+export async function linkFromMailbox(base: string, address: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const page = await (await fetch(`${base}/dev/mail`)).text();
+    for (const [, to, link] of page.matchAll(/<strong>([^<]*)<\/strong>[\s\S]*?<a href="([^"]*\/activate\?token=[^"]*)">/g)) {
+      if (to === address) return link!;
+    }
+    if (Date.now() > deadline) throw new Error(`no mail to ${address} in ${base}/dev/mail`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The activation step: the link's token with the password typed at registration. */
+export async function activate(base: string, link: string, password: string): Promise<Response> {
+  return post(base, '/activate', { token: new URL(link).searchParams.get('token'), password });
+}
+
+export async function firstHour(base: string, { accounts = 40, prefix = `run${Date.now()}` } = {}): Promise<FirstHourRun> {
+  const answers: Record<string, number> = {};
+  const refused: string[] = [];
+  const count = async (step: string, res: Response) => {
+    answers[`${step} ${res.status}`] = (answers[`${step} ${res.status}`] ?? 0) + 1;
+    const text = await res.text();
+    if (res.status === 429) refused.push(`${step}: ${text}`);
+    return res.status;
+  };
+  const started = performance.now();
+  for (let i = 0; i < accounts; i++) {
+    const address = `${prefix}-${i}@example.com`;
+    if ((await count('register', await post(base, '/register', { email: address, password: PASSWORD }))) !== 202) continue;
+    const link = await linkFromMailbox(base, address);
+    if ((await count('activate', await activate(base, link, PASSWORD))) !== 200) continue;
+    await count('login', await post(base, '/login', { email: address, password: PASSWORD }));
+  }
+  return { answers, refused, elapsedMs: Math.round(performance.now() - started) };
+}
+
+/** The per-address mail allowance, still on: registrations of one address until the first 429. */
+export async function mailAllowance(base: string, address: string, tries = 8): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < tries; i++) {
+    const res = await post(base, '/register', { email: address, password: PASSWORD });
+    statuses.push(res.status);
+    await res.arrayBuffer();
+    if (res.status === 429) break;
+  }
+  return statuses;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const base = (process.argv[2] ?? 'http://localhost:8787').replace(/\/$/, '');
+  const run = await firstHour(base, { accounts: Number(process.argv[3] ?? 40) });
+  console.log(JSON.stringify(run));
+}
