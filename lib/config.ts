@@ -232,9 +232,11 @@ const allowance = (rule: WindowLimit) => (rule.limit === 0 ? 'off' : `${rule.lim
 
 /** What the start-up line says next to the mode: why it is that mode, and the allowances it set. */
 export function describeMode(config: Config): string {
-  const { perClient, mailPerAddress, loginFailures } = config.throttle;
+  const { perClient, mailPerAddressClient, mailPerAddress, loginFailures } = config.throttle;
   const clients = (Object.keys(perClient) as Array<keyof typeof perClient>).map((e) => `${e} ${allowance(perClient[e])}`).join(', ');
-  const addresses = `mail ${allowance(mailPerAddress)}, login back-off after ${loginFailures.freeFailures} failures`;
+  const addresses =
+    `mail ${allowance(mailPerAddressClient)} per client, ${allowance(mailPerAddress)} in all, ` +
+    `login back-off after ${loginFailures.freeFailures} failures`;
   if (config.mode === 'production') return `PUBLIC_URL is not this machine. Per-client allowances: ${clients}. Per-address: ${addresses}.`;
   return (
     `PUBLIC_URL points at this machine, so per-client allowances default to off ` +

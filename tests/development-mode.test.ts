@@ -52,6 +52,7 @@ describe(`development mode, decided by PUBLIC_URL (${backend.name})`, () => {
       expect(config.mode).toBe('development');
       expect(config.throttle).toEqual({
         perClient: { register: OFF(600), login: OFF(600), resend: OFF(600), activate: OFF(600) },
+        mailPerAddressClient: DEFAULT_THROTTLE.mailPerAddressClient,
         mailPerAddress: DEFAULT_THROTTLE.mailPerAddress,
         loginFailures: DEFAULT_THROTTLE.loginFailures,
       });
@@ -81,7 +82,7 @@ describe(`development mode, decided by PUBLIC_URL (${backend.name})`, () => {
     const dev = describeMode(loadConfig({ PUBLIC_URL: 'http://localhost:8787', LIMIT_LOGIN_PER_CLIENT: '9/60' }));
     expect(dev).toMatch(/^PUBLIC_URL points at this machine, so per-client allowances default to off/);
     expect(dev).toContain('register off, login 9/60s, resend off, activate off');
-    expect(dev).toContain('per-address ones stay on (mail 5/3600s, login back-off after 5 failures)');
+    expect(dev).toContain('per-address ones stay on (mail 5/3600s per client, 20/3600s in all, login back-off after 5 failures)');
     expect(describeMode(loadConfig({ PUBLIC_URL }))).toContain('register 20/600s, login 60/600s, resend 10/600s, activate 60/600s');
   });
 });
@@ -98,11 +99,13 @@ describe(`development mode, as one client sees it (${backend.name})`, () => {
     expect(h.events.filter((e) => e.event === 'throttled')).toEqual([]);
   });
 
-  it('loopback: the mail allowance and the login back-off still answer 429 for one address', async () => {
+  it('loopback: the mail allowance still holds back mail, and the login back-off still answers 429, for one address', async () => {
     const h = await createHarness({ PUBLIC_URL: 'http://localhost:8787' });
     const statuses = [];
     for (let i = 0; i < 6; i++) statuses.push((await register(h, 'bombed@example.com')).status);
-    expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
+    // Past the allowance the answer stays 202 and only the mail is left out.
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 202]);
+    expect(h.mails.filter((m) => m.to === 'bombed@example.com')).toHaveLength(5);
 
     await h.createActiveAccount('guessed@example.com');
     const guesses = [];
