@@ -20,8 +20,11 @@ export interface NodeServer {
   stderr(): string;
 }
 
-export function spawnServer(databasePath: string, env: Record<string, string> = {}): NodeServer {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVER], {
+/** `umask`: start the server under this umask (through sh), as an operator's shell might. */
+export function spawnServer(databasePath: string, env: Record<string, string> = {}, { umask }: { umask?: string } = {}): NodeServer {
+  const node = [process.execPath, '--disable-warning=ExperimentalWarning', SERVER];
+  const command = umask === undefined ? node : ['sh', '-c', `umask ${umask} && exec "$@"`, 'sh', ...node];
+  const child = spawn(command[0]!, command.slice(1), {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',
