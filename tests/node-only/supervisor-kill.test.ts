@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tokenFromLink } from '../support/harness.ts';
 import { NO_LIMITS } from '../support/limits.ts';
 import { processState } from '../support/lock-holder.ts';
+import { postStatus } from '../support/server-node.ts';
 import { startServer, type ServerProcess } from '../support/server-process.ts';
 
 const ROUNDS = 20;
@@ -32,20 +33,7 @@ interface Account {
 const accounts = new Map<string, Account>();
 let serial = 0;
 
-async function post(server: ServerProcess, route: string, body: unknown): Promise<number | null> {
-  try {
-    const res = await fetch(`${server.url}${route}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return null; // the connection died with the server: nothing was promised
-  }
-}
+const post = (server: ServerProcess, route: string, body: unknown) => postStatus(server.url, route, body);
 
 function harvestTokens(server: ServerProcess): void {
   for (const line of server.lines) {

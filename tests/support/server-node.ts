@@ -84,3 +84,22 @@ export async function lineOf(server: NodeServer, match: (line: Record<string, un
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * POSTs JSON and returns the status, or null when no answer came: the connection died with a
+ * killed server, so nothing was promised.
+ */
+export async function postStatus(base: string, route: string, body: unknown): Promise<number | null> {
+  try {
+    const res = await fetch(`${base}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return null;
+  }
+}
