@@ -20,7 +20,7 @@
  */
 import * as nodeFs from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { DatabaseFileError, openPrivate } from './db-files.ts';
 
 /** Another live process holds the database. */
@@ -53,7 +53,7 @@ export function acquireLock(lockPath: string, dbPath: string): Lock {
   if (mine) return ownedBy(key, mine);
   for (let attempt = 0; attempt < 3; attempt++) {
     const outcome = tryLock(lockPath);
-    if (outcome instanceof DatabaseSync) {
+    if (typeof outcome === 'object') {
       const entry: Held = { db: outcome, owner: {} };
       held.set(key, entry);
       return ownedBy(key, entry);
@@ -87,6 +87,9 @@ function tryLock(lockPath: string): DatabaseSync | 'busy' | 'foreign' | 'moved' 
   // Created here, private, rather than by SQLite (which would use 0644 less the umask).
   nodeFs.closeSync(openPrivate(lockPath, 'a'));
   const before = nodeFs.statSync(lockPath);
+  // Loaded when first needed: in-memory databases (most tests) never lock, and Node 22 warns that
+  // node:sqlite is experimental when it loads.
+  const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
   const db = new DatabaseSync(lockPath);
   try {
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
@@ -100,7 +103,8 @@ function tryLock(lockPath: string): DatabaseSync | 'busy' | 'foreign' | 'moved' 
     const code = (error as { errcode?: number }).errcode;
     if (code === SQLITE_BUSY) return 'busy';
     if (code === SQLITE_NOTADB) return 'foreign';
-    throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new DatabaseFileError(`Could not take the lock ${lockPath} (${why}). Its filesystem must support POSIX (fcntl) locks.`);
   }
   const after = nodeFs.statSync(lockPath, { throwIfNoEntry: false });
   if (!after || after.ino !== before.ino || after.dev !== before.dev) {

@@ -9,7 +9,8 @@
  * rename, directory fsync) and only then the journal emptied. At start the snapshot is loaded and
  * the journal replayed past the snapshot's sequence number. Statements bind every time and id from
  * the application, so replay reproduces the same rows. docs/reliability.md lists every crash window
- * and the test that covers it.
+ * and the test that covers it. The lock that keeps a second server off the file is lib/db-lock.ts;
+ * the files' names and modes are lib/db-files.ts.
  */
 import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';

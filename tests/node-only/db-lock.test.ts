@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLiveProcess } from '../../lib/db-lock.ts';
 import { DatabaseInUseError, lockPathOf, openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
-import { holdLock, lockIsFree, processState, signalable, until } from '../support/lock-holder.ts';
+import { holdLock, isWholeZombie, lockIsFree, processState, signalable, until } from '../support/lock-holder.ts';
 
 const migrations = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 
@@ -59,7 +59,7 @@ describe('the database lock', () => {
     expect(lockIsFree(lock, path)).toBe(false);
 
     process.kill(holder.pid, 'SIGKILL');
-    await until(() => processState(holder.pid) === 'Z');
+    await until(() => isWholeZombie(holder.pid));
     expect(signalable(holder.pid)).toBe(true); // what fooled the PID check this lock replaces
     const db = await open();
     expect(processState(holder.pid)).toBe('Z'); // still unreaped when the database opened

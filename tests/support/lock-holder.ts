@@ -5,7 +5,7 @@
  * Node-only.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const LOCK_MODULE = fileURLToPath(new URL('../../lib/db-lock.ts', import.meta.url));
@@ -73,6 +73,18 @@ export function processState(pid: number): string | null {
     return stat.charAt(stat.lastIndexOf(')') + 2);
   } catch {
     return null;
+  }
+}
+
+/**
+ * A zombie whose threads have all exited. Node runs several threads; the main one shows `Z` as soon
+ * as it has exited, while the others may still be closing the process's files for a moment.
+ */
+export function isWholeZombie(pid: number): boolean {
+  try {
+    return processState(pid) === 'Z' && readdirSync(`/proc/${pid}/task`).length === 1;
+  } catch {
+    return false;
   }
 }
 
