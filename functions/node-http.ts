@@ -5,7 +5,7 @@
  * answer and are logged as `bad_request`, the client's fault, not as internal errors.
  */
 import { STATUS_CODES, type Server, type ServerOptions } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { NodeServerLimits } from '../lib/config.ts';
 import type { EventLog } from '../lib/log.ts';
 import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problems.ts';
@@ -26,11 +26,12 @@ export function nodeServerOptions(limits: NodeServerLimits): ServerOptions {
 /** The limits that are not createServer options, and the parser's own answers. */
 export function guardNodeServer(server: Server, limits: NodeServerLimits, log: EventLog): void {
   server.maxConnections = limits.maxConnections;
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex & { bytesWritten?: number }) => {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const status = statusFor(error.code);
-    log('bad_request', { reason: error.code ?? 'unknown', status });
+    // The peer of the socket: the headers that could name a client behind a proxy were not read.
+    log('bad_request', { reason: error.code ?? 'unknown', status, client: socket.remoteAddress ?? 'unknown' });
     // As Node's own handler does: answer only if nothing of a response has gone out yet.
-    if (socket.writable && (socket.bytesWritten ?? 0) === 0 && error.code !== 'ECONNRESET') {
+    if (socket.writable && socket.bytesWritten === 0 && error.code !== 'ECONNRESET') {
       socket.end(parserAnswer(status));
       socket.once('finish', () => socket.destroy());
     } else {

@@ -144,6 +144,15 @@ describe('sockets (HEADERS_TIMEOUT_MS=1000, REQUEST_TIMEOUT_MS=2000, MAX_CONNECT
     });
   }
 
+  it('closes an idle keep-alive connection after KEEP_ALIVE_TIMEOUT_MS', async () => {
+    const idle = raw(port, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const { text, afterMs } = await idle.closed;
+    expect(statusAndHeaders(text).status).toBe(200);
+    expect(statusAndHeaders(text).headers.get('connection')).toBe('keep-alive');
+    expect(afterMs).toBeGreaterThanOrEqual(400);
+    expect(afterMs).toBeLessThan(2_500); // 500 ms + Node's 1 s keepAliveTimeoutBuffer; its default is 5 s + 1 s
+  });
+
   it('closes connections past MAX_CONNECTIONS as they arrive, and serves again once there is room', async () => {
     const held = Array.from({ length: 6 }, () => raw(port, 'GET /health HTTP/1.1\r\n'));
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -173,7 +182,7 @@ describe('sockets (HEADERS_TIMEOUT_MS=1000, REQUEST_TIMEOUT_MS=2000, MAX_CONNECT
       expect(JSON.parse(answer.body)).toMatchObject({ status, type: expect.stringMatching(/^urn:latchkey:problem:/) });
       await new Promise((resolve) => setTimeout(resolve, 100));
       const logged = server.lines.slice(before);
-      expect(logged).toContainEqual(expect.objectContaining({ event: 'bad_request', reason, status }));
+      expect(logged).toContainEqual(expect.objectContaining({ event: 'bad_request', reason, status, client: '127.0.0.1' }));
       expect(logged.filter((l) => l.event === 'internal_error')).toEqual([]);
     });
   }
