@@ -40,6 +40,12 @@ function corsMiddleware(config: Deps['config']): MiddlewareHandler {
   return handler;
 }
 
+/** The body stream failed because the connection closed under it: the client's doing, not ours. */
+function clientWentAway(c: AppContext, error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return c.req.raw.signal?.aborted === true && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || error.name === 'AbortError');
+}
+
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
   const app = createRouter();
 
@@ -107,6 +113,11 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
       const status = error.status;
       const title = status === 400 ? 'The request body could not be parsed' : 'Request refused';
       return respondProblem(problem(status, status === 400 ? 'malformed-body' : 'refused', title, status === 400 ? 'Send well-formed JSON (or the page\'s form).' : undefined));
+    }
+    if (clientWentAway(c, error)) {
+      // The client broke off (or garbled) its body while it was read: Node's HTTP parser has
+      // already logged it as bad_request (functions/node-http.ts), and nobody is left to answer.
+      return respondProblem(problem(400, 'malformed-body', 'The request body was cut off'));
     }
     if (error instanceof DatabaseUnavailableError) {
       c.var.deps?.log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });

@@ -6,13 +6,14 @@
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
-import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { proxiedClientAddress, undeclaredProxyWarning, UNKNOWN_CLIENT } from '../lib/client-address.ts';
-import { describeMode, loadConfig, type Config } from '../lib/config.ts';
+import { describeMode, loadConfig, loadNodeServerLimits, type Config } from '../lib/config.ts';
 import { guardDatabase } from '../lib/db.ts';
+import { makePrivateDirectory } from '../lib/db-files.ts';
 import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
@@ -23,6 +24,7 @@ import { createPasswordHasher } from '../lib/passwords.ts';
 import { purge } from '../lib/purge.ts';
 import { createApp } from './app.ts';
 import { MAILBOX_PATH } from './dev-mail.ts';
+import { guardNodeServer, nodeServerOptions } from './node-http.ts';
 
 /**
  * The socket's peer; X-Forwarded-For only from the proxies TRUSTED_PROXIES names. The first time
@@ -50,7 +52,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const host = env.HOST ?? '127.0.0.1';
   const config = loadConfig({ ...env, PUBLIC_URL: env.PUBLIC_URL || `http://localhost:${port}` });
   const path = resolve(env.DATABASE_PATH ?? './data/accounts.sqlite');
-  mkdirSync(dirname(path), { recursive: true });
+  const limits = loadNodeServerLimits(env);
+  makePrivateDirectory(dirname(path));
   const log = jsonEventLog();
   const database = await openSqlJsDatabase({
     path,
@@ -73,7 +76,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     clientAddress: nodeClientAddress(config, log),
   };
   const app = createApp(() => deps);
-  const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+  const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: nodeServerOptions(limits) }, (info) => {
     // PORT=0 lets the system pick a free port; the default links must then name the one it picked.
     // This runs on 'listening', before any connection is handled.
     if (!env.PUBLIC_URL && port === 0) deps.config = { ...config, publicUrl: `http://localhost:${info.port}` };
@@ -86,6 +89,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       ...(deps.mailbox ? { mailbox: `${deps.config.publicUrl}${MAILBOX_PATH}` } : {}),
     });
   });
+  guardNodeServer(server as Server, limits, log);
 
   // Housekeeping in the server itself, since it holds the database file's lock (npm run purge
   // refuses while it runs). unref: the timer never keeps a stopping process alive.

@@ -9,12 +9,27 @@
  * rename, directory fsync) and only then the journal emptied. At start the snapshot is loaded and
  * the journal replayed past the snapshot's sequence number. Statements bind every time and id from
  * the application, so replay reproduces the same rows. docs/reliability.md lists every crash window
- * and the test that covers it.
+ * and the test that covers it. The lock that keeps a second server off the file is lib/db-lock.ts;
+ * the files' names and modes are lib/db-files.ts.
  */
 import * as nodeFs from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic, type Statement as SqlJsStatement } from 'sql.js';
 import type { Database, RunResult, SqlValue, Statement } from './db.ts';
+import {
+  DatabaseFileError,
+  journalPathOf,
+  lockPathOf,
+  openPrivate,
+  sizeOf,
+  snapshotTempPathOf,
+  syncDirectory,
+  unlinkQuietly,
+} from './db-files.ts';
+import { acquireLock, type Lock } from './db-lock.ts';
+
+export { DatabaseFileError, journalPathOf, lockPathOf, snapshotTempPathOf } from './db-files.ts';
+export { DatabaseInUseError } from './db-lock.ts';
 
 /** The file operations that can fail under a write; tests replace them to inject faults. */
 export interface WriteIo {
@@ -54,21 +69,12 @@ export interface SqlJsDatabase extends Database {
   close(): void;
 }
 
-/** The database file cannot be used as it is; the message says which file and what to do. */
-export class DatabaseFileError extends Error {
-  override name = 'DatabaseFileError';
-}
-
 let sqlJs: Promise<SqlJsStatic> | undefined;
 const loadSqlJs = () => (sqlJs ??= initSqlJs());
 
 const STATE_TABLE = 'latchkey_journal_state';
 /** The application uses a few dozen statements; anything past this is compiled per use. */
 const MAX_CACHED_STATEMENTS = 200;
-
-export const journalPathOf = (path: string) => `${path}.latchkey-journal`;
-export const lockPathOf = (path: string) => `${path}.lock`;
-export const snapshotTempPathOf = (path: string) => `${path}.tmp`;
 
 interface BoundStatement extends Statement {
   readonly sql: string;
@@ -305,7 +311,7 @@ class Engine {
   private appendJournal(entry: JournalEntry): void {
     const path = this.options.path;
     if (!path) return;
-    this.journalFd ??= nodeFs.openSync(journalPathOf(path), 'a');
+    this.journalFd ??= openPrivate(journalPathOf(path), 'a');
     // Cut off what an earlier failed append left, or refuse: appending after a partial line would
     // make the journal unreadable from that line on.
     if (this.journalTailUnknown) this.cutJournalBack();
@@ -418,7 +424,7 @@ class Engine {
     // sql.js versions before 1.9 reopened the connection in export(), dropping pragmas: be sure.
     this.db.run('PRAGMA foreign_keys = ON');
     const temp = snapshotTempPathOf(path);
-    const fd = nodeFs.openSync(temp, 'w');
+    const fd = openPrivate(temp, 'w');
     try {
       try {
         writeAll(this.io, fd, bytes);
@@ -435,7 +441,7 @@ class Engine {
     this.snapshotBytes = bytes.length;
     // The snapshot holds every journalled write (its seq says so); only now may the journal go.
     // A crash before the truncation leaves entries that replay skips by their seq.
-    this.journalFd ??= nodeFs.openSync(journalPathOf(path), 'a');
+    this.journalFd ??= openPrivate(journalPathOf(path), 'a');
     this.journalTailUnknown = true;
     this.io.ftruncateSync(this.journalFd, 0);
     this.io.fsyncSync(this.journalFd);
@@ -474,112 +480,5 @@ function writeAll(io: WriteIo, fd: number, bytes: Uint8Array): void {
     const n = io.writeSync(fd, bytes, offset, bytes.length - offset);
     if (n <= 0) throw new Error(`write made no progress at byte ${offset} of ${bytes.length}`);
     offset += n;
-  }
-}
-
-function sizeOf(path: string): number {
-  try {
-    return nodeFs.statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-function syncDirectory(dir: string): void {
-  const fd = nodeFs.openSync(dir, 'r');
-  try {
-    nodeFs.fsyncSync(fd);
-  } finally {
-    nodeFs.closeSync(fd);
-  }
-}
-
-interface Lock {
-  release(): void;
-}
-
-/**
- * One writer per file: a second server on the same database refuses to start. The lock file holds
- * the owner's pid; a lock whose owner is gone (a server killed with SIGKILL) is taken over.
- */
-function acquireLock(lockPath: string, dbPath: string): Lock {
-  // Written whole to a private name first and then linked into place, so the lock file never
-  // exists without its pid (link fails if the name exists, like an exclusive create).
-  const mine = `${lockPath}.${process.pid}`;
-  nodeFs.writeFileSync(mine, `${process.pid}\n`);
-  try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        nodeFs.linkSync(mine, lockPath);
-        return { release: () => unlinkQuietly(lockPath) };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = readLockHolder(lockPath);
-        if (isLive(holder)) throw inUse(dbPath, lockPath, holder!);
-        removeStaleLock(lockPath, dbPath, holder);
-      }
-    }
-    throw new DatabaseFileError(`Could not take the lock ${lockPath} for ${dbPath}: another process keeps taking it.`);
-  } finally {
-    unlinkQuietly(mine);
-  }
-}
-
-const isLive = (pid: number | null) => pid !== null && pid !== process.pid && isRunning(pid);
-
-const inUse = (dbPath: string, lockPath: string, holder: number) =>
-  new DatabaseFileError(
-    `Database ${dbPath} is in use by process ${holder} (lock file ${basename(lockPath)}). ` +
-      `Stop that server first; if no server is running, delete ${lockPath}.`,
-  );
-
-/**
- * Removes a lock whose holder (`seen`) was found dead. Another server starting at the same moment
- * may have replaced it with its own in between; so the lock is first moved aside (atomically) and
- * what was moved is looked at: a live server's lock goes back, and this start refuses.
- */
-export function removeStaleLock(lockPath: string, dbPath: string, seen: number | null): void {
-  const aside = `${lockPath}.stale.${process.pid}`;
-  try {
-    nodeFs.renameSync(lockPath, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else removed it
-    throw error;
-  }
-  const moved = readLockHolder(aside);
-  if (moved !== seen && isLive(moved)) {
-    try {
-      nodeFs.linkSync(aside, lockPath);
-    } finally {
-      unlinkQuietly(aside);
-    }
-    throw inUse(dbPath, lockPath, moved!);
-  }
-  unlinkQuietly(aside);
-}
-
-function readLockHolder(lockPath: string): number | null {
-  try {
-    const pid = Number.parseInt(nodeFs.readFileSync(lockPath, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    nodeFs.unlinkSync(path);
-  } catch {
-    // already gone
   }
 }

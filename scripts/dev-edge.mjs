@@ -4,35 +4,51 @@
 //
 // The local D1 database (and the throttle's counters in it) lives under .wrangler/state/v3/d1,
 // or under $WRANGLER_PERSIST_TO/v3/d1, and outlasts restarts. `npm run dev:edge -- --fresh` starts
-// from an empty one (it deletes that d1 directory first, nothing else). Other arguments go to `wrangler dev`
-// (`-- --var SCRYPT_LOG_N:4`, say).
+// from an empty one (it deletes that d1 directory first, nothing else). Other arguments go to
+// `wrangler dev` (`-- --var SCRYPT_LOG_N:4`, say), except --ip, which is refused:
+//
+// Loopback only, always: the dev server believes the CF-Connecting-IP header a client sends
+// (on Cloudflare the edge overwrites it), so anyone who could reach it could pick a new client
+// address per request and skip every per-client allowance. It must never face a network.
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const port = process.env.PORT || '8787';
-const publicUrl = process.env.PUBLIC_URL || `http://localhost:${port}`;
-const d1 = resolve(root, process.env.WRANGLER_PERSIST_TO || '.wrangler/state', 'v3', 'd1');
-const persist = process.env.WRANGLER_PERSIST_TO ? ['--persist-to', process.env.WRANGLER_PERSIST_TO] : [];
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
-const fresh = process.argv.includes('--fresh');
-const passOn = process.argv.slice(2).filter((arg) => arg !== '--fresh');
+export const DEV_HOST = '127.0.0.1';
 
-if (fresh) rmSync(d1, { recursive: true, force: true });
-console.error(
-  `dev:edge: local D1 database in ${d1} (${fresh ? 'started empty' : 'kept between runs'}); ` +
-    `npm run dev:edge -- --fresh starts from an empty one.`,
-);
+/** The arguments for `wrangler dev`, from the environment. */
+export function wranglerDevArgs(env) {
+  const port = env.PORT || '8787';
+  const publicUrl = env.PUBLIC_URL || `http://localhost:${port}`;
+  return ['dev', '--port', port, '--ip', DEV_HOST, '--var', `PUBLIC_URL:${publicUrl}`, ...persistArgs(env)];
+}
 
-const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { stdio: 'inherit', env, cwd: root });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+const persistArgs = (env) => (env.WRANGLER_PERSIST_TO ? ['--persist-to', env.WRANGLER_PERSIST_TO] : []);
 
-const dev = spawn('wrangler', ['dev', '--port', port, '--ip', '127.0.0.1', '--var', `PUBLIC_URL:${publicUrl}`, ...persist, ...passOn], {
-  stdio: 'inherit',
-  env,
-  cwd: root,
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
-dev.on('exit', (code) => process.exit(code ?? 0));
+function main() {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
+  const d1 = resolve(root, env.WRANGLER_PERSIST_TO || '.wrangler/state', 'v3', 'd1');
+  const fresh = process.argv.includes('--fresh');
+  const passOn = process.argv.slice(2).filter((arg) => arg !== '--fresh');
+  if (passOn.some((arg) => arg === '--ip' || arg.startsWith('--ip='))) {
+    console.error('dev:edge listens on 127.0.0.1 only: it believes a client-sent CF-Connecting-IP, so it must not face a network.');
+    process.exit(2);
+  }
+
+  if (fresh) rmSync(d1, { recursive: true, force: true });
+  console.error(
+    `dev:edge: local D1 database in ${d1} (${fresh ? 'started empty' : 'kept between runs'}); ` +
+      `npm run dev:edge -- --fresh starts from an empty one.`,
+  );
+
+  const migrate = spawnSync('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', ...persistArgs(env)], { stdio: 'inherit', env, cwd: root });
+  if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+  const dev = spawn('wrangler', [...wranglerDevArgs(env), ...passOn], { stdio: 'inherit', env, cwd: root });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
+  dev.on('exit', (code) => process.exit(code ?? 0));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../lib/config.ts';
-import { DatabaseFileError, openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
+import { DatabaseInUseError, openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { purge } from '../lib/purge.ts';
 
@@ -29,7 +29,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   try {
     database = await openSqlJsDatabase({ path, migrations: readMigrations(MIGRATIONS_DIR) });
   } catch (error) {
-    if (error instanceof DatabaseFileError && /in use by process/.test(error.message)) {
+    if (error instanceof DatabaseInUseError) {
       console.error(
         `purge: refused. ${error.message}\n` +
           `The running server purges this database itself every ${config.purgeIntervalSeconds} seconds (PURGE_INTERVAL_SECONDS).`,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
 import { tokenFromLink } from '../support/harness.ts';
-import { lineOf, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
+import { lineOf, postStatus, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 import { NO_LIMITS } from '../support/limits.ts';
 import { fileURLToPath } from 'node:url';
 
@@ -33,19 +33,9 @@ let unacknowledged = 0;
 let serial = 0;
 
 async function post(port: number, route: string, body: unknown): Promise<number | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}${route}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    unacknowledged++; // the connection died with the server: no answer, no promise made
-    return null;
-  }
+  const status = await postStatus(`http://127.0.0.1:${port}`, route, body);
+  if (status === null) unacknowledged++; // the connection died with the server: no answer, no promise made
+  return status;
 }
 
 function expectStatus(what: string, status: number | null, wanted: number): boolean {

@@ -3,20 +3,19 @@
 // An engine that is not closed stands for a process that was killed: nothing after the last
 // acknowledged write ran. The process-level SIGKILL test is crash.test.ts.
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lockIsFree } from '../support/lock-holder.ts';
 import {
   DatabaseFileError,
   journalPathOf,
   lockPathOf,
   openSqlJsDatabase,
   readMigrations,
-  removeStaleLock,
   snapshotTempPathOf,
   type SqlJsDatabase,
   type SqlJsOptions,
@@ -157,7 +156,7 @@ describe('sql.js adapter: crash windows', () => {
     expect((error as Error).message).toMatch(/line 1 is damaged.*backup/);
     expect(readFileSync(path).equals(before.db)).toBe(true);
     expect(readFileSync(journal).equals(before.journal)).toBe(true);
-    expect(existsSync(lockPathOf(path))).toBe(false);
+    expect(lockIsFree(lockPathOf(path), path)).toBe(true); // the refused start let go of the lock
   });
 
   it('ignores and removes a snapshot temp file cut short by a crash', async () => {
@@ -320,37 +319,4 @@ describe('sql.js adapter: crash windows', () => {
       expect(readFileSync(path).equals(before)).toBe(true);
     });
   }
-
-  it('refuses a database locked by a live process, naming the file and the lock', async () => {
-    writeFileSync(lockPathOf(path), `${process.ppid}\n`);
-    const error = await open().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DatabaseFileError);
-    expect((error as Error).message).toContain(path);
-    expect((error as Error).message).toContain(`process ${process.ppid}`);
-    expect(existsSync(path)).toBe(false);
-  });
-
-  it('takes over a lock left by a process that died', async () => {
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(lockPathOf(path), `${dead.stdout}\n`);
-    const db = await open();
-    expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(process.pid));
-    db.close();
-    expect(existsSync(lockPathOf(path))).toBe(false);
-  });
-
-  it('removing a stale lock puts back a live server\'s lock that replaced it meanwhile', async () => {
-    // This start read a dead pid from the lock; before it removed the lock, another server
-    // (here: our parent process, which is alive) took the lock over with its own pid.
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
-    writeFileSync(lockPathOf(path), `${process.ppid}\n`);
-    expect(() => removeStaleLock(lockPathOf(path), path, dead)).toThrow(new RegExp(`in use by process ${process.ppid}`));
-    expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(process.ppid));
-    expect(fs.readdirSync(dir)).toEqual([basename(lockPathOf(path))]);
-
-    // The lock really was the dead one: it goes.
-    writeFileSync(lockPathOf(path), `${dead}\n`);
-    removeStaleLock(lockPathOf(path), path, dead);
-    expect(fs.readdirSync(dir)).toEqual([]);
-  });
 });

@@ -1,11 +1,12 @@
 // Starting the real server on a database file that it must not use as it is: one that another
 // server holds, or one that is damaged. It refuses with a message that names the file, exits
 // non-zero, and leaves the file alone. A lock left by a killed server does not block a restart.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { journalPathOf, lockPathOf } from '../../lib/db-sqljs.ts';
+import { lockIsFree } from '../support/lock-holder.ts';
 import { lineOf, spawnServer, stopNodeServer } from '../support/server-node.ts';
 
 let dir: string;
@@ -43,7 +44,21 @@ describe('server start on a database file', () => {
 
     expect(await register(port, 'second@example.com')).toBe(202);
     expect(await stopNodeServer(first)).toEqual({ code: 0, signal: null });
-    expect(existsSync(lockPathOf(path))).toBe(false);
+    expect(lockIsFree(lockPathOf(path), path)).toBe(true);
+  });
+
+  it('two servers started at once on one file: exactly one runs, the other names it', async () => {
+    for (let round = 0; round < 3; round++) {
+      const both = [spawnServer(path), spawnServer(path)];
+      const outcomes = await Promise.all(both.map((s) => s.started.then(() => 'running', () => 'refused')));
+      expect([...outcomes].sort()).toEqual(['refused', 'running']);
+      const winner = both[outcomes.indexOf('running')]!;
+      const loser = both[outcomes.indexOf('refused')]!;
+      expect((await loser.exited).code).not.toBe(0);
+      expect(loser.stderr()).toMatch(new RegExp(`in use by process ${winner.child.pid}`));
+      expect(await register(await winner.started, `round${round}@example.com`)).toBe(202);
+      expect(await stopNodeServer(winner)).toEqual({ code: 0, signal: null });
+    }
   });
 
   it('a lock left by a server killed with SIGKILL does not block the restart', async () => {
@@ -51,7 +66,7 @@ describe('server start on a database file', () => {
     const port = await killed.started;
     expect(await register(port, 'before-kill@example.com')).toBe(202);
     expect((await stopNodeServer(killed, 'SIGKILL')).signal).toBe('SIGKILL');
-    expect(readFileSync(lockPathOf(path), 'utf8').trim()).toBe(String(killed.child.pid));
+    expect(lockIsFree(lockPathOf(path), path)).toBe(true); // the kernel let go with the process
 
     const restarted = spawnServer(path);
     const again = await restarted.started;
@@ -90,7 +105,7 @@ describe('server start on a database file', () => {
       expect(refused.stderr()).toMatch(/damaged.*will not replace it.*Restore .* from a backup, or move both away/s);
       expect(refused.stderr()).not.toMatch(/\n\s+at /); // a message, not a stack trace
       expect(readFileSync(path).equals(damaged)).toBe(true);
-      expect(existsSync(lockPathOf(path))).toBe(false);
+      expect(lockIsFree(lockPathOf(path), path)).toBe(true);
     });
   }
 });

@@ -20,8 +20,11 @@ export interface NodeServer {
   stderr(): string;
 }
 
-export function spawnServer(databasePath: string, env: Record<string, string> = {}): NodeServer {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVER], {
+/** `umask`: start the server under this umask (through sh), as an operator's shell might. */
+export function spawnServer(databasePath: string, env: Record<string, string> = {}, { umask }: { umask?: string } = {}): NodeServer {
+  const node = [process.execPath, '--disable-warning=ExperimentalWarning', SERVER];
+  const command = umask === undefined ? node : ['sh', '-c', `umask ${umask} && exec "$@"`, 'sh', ...node];
+  const child = spawn(command[0]!, command.slice(1), {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',
@@ -79,5 +82,24 @@ export async function lineOf(server: NodeServer, match: (line: Record<string, un
     if (line) return line;
     if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error('server exited before writing the line');
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * POSTs JSON and returns the status, or null when no answer came: the connection died with a
+ * killed server, so nothing was promised.
+ */
+export async function postStatus(base: string, route: string, body: unknown): Promise<number | null> {
+  try {
+    const res = await fetch(`${base}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return null;
   }
 }
