@@ -47,7 +47,7 @@ async function load(server: ServerProcess, stop: { now: boolean }): Promise<void
     harvestTokens(server);
     const pending = [...accounts.values()].find((a) => a.token && !a.activated);
     if (pending && Math.random() < 0.5) {
-      if ((await post(server, '/activate', { token: pending.token })) === 200) pending.activated = true;
+      if ((await post(server, '/activate', { token: pending.token, password: pending.password })) === 200) pending.activated = true;
       continue;
     }
     const n = ++serial;
@@ -75,7 +75,7 @@ async function checkEveryAcknowledgedWrite(server: ServerProcess): Promise<void>
             }
             a.token = tokenFromLink(String(mail.link));
           }
-          const status = await post(server, '/activate', { token: a.token });
+          const status = await post(server, '/activate', { token: a.token, password: a.password });
           if (status !== 200) failures.push(`activation of ${a.email}: ${status}`);
           else a.activated = true;
         }
