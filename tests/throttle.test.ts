@@ -191,6 +191,23 @@ describe(`failed logins per address (${backend.name})`, () => {
   });
 });
 
+describe(`the stop at 100 counted failures (${backend.name})`, () => {
+  it('counts no attempt past 100 until the count is forgotten, says how long that is, and a refusal does not put it off', async () => {
+    const db = await backend.freshDatabase();
+    // Waits of one second: only the stop keeps this policy within 100 (loadConfig would refuse it).
+    const fast = { freeFailures: 1, baseSeconds: 1, maxSeconds: 1, resetSeconds: 3600 };
+    let now = Date.UTC(2026, 0, 1);
+    for (let i = 0; i < NIST_FAILURE_CEILING; i++, now += 1000) expect(await chargeLoginAttempt(db, 'login:k', fast, now)).toEqual({ ok: true });
+    const last = now - 1000;
+    const forgotten = last + 1000 + fast.resetSeconds * 1000;
+    for (const t of [now, now + 60_000, forgotten - 1000]) {
+      expect(await chargeLoginAttempt(db, 'login:k', fast, t)).toEqual({ ok: false, retryAfterSeconds: Math.ceil((forgotten - t) / 1000) });
+    }
+    expect(await chargeLoginAttempt(db, 'login:k', fast, forgotten)).toEqual({ ok: true });
+    expect(await db.prepare("SELECT hits FROM throttle WHERE key = 'login:k'").first()).toEqual({ hits: 1 });
+  });
+});
+
 describe('the NIST SP 800-63B ceiling of 100 failures', () => {
   it('holds by construction: the defaults allow far fewer than 100 failures per day on one address', () => {
     const worst = worstCaseFailures(DEFAULT_THROTTLE.loginFailures, DEFAULT_THROTTLE.loginFailures.resetSeconds);
