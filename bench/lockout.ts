@@ -17,7 +17,7 @@ import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
 import type { Deps } from '../lib/deps.ts';
 import { DEVICE_HEADER } from '../lib/devices.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
-import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/throttle.ts';
+import { worstCaseFailures } from '../lib/throttle.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const HOUR = 3600_000;
@@ -143,8 +143,6 @@ export async function lockoutFigures(days: number, accounts: number, withDevice:
     mostInARow: Math.max(...owners.map((o) => o.mostInARow)),
   };
 }
-
-export const LOCKOUT_CEILING = NIST_FAILURE_CEILING;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const days = Number(process.argv[2] ?? 14);
