@@ -6,6 +6,8 @@
  *   npm run bench -- --out FILE.json   also write the figures as JSON
  *   npm run bench -- --chart FILE.svg  also write the login chart as SVG
  *   npm run bench -- --no-wrangler     leave out figure 6 (wrangler dev)
+ *
+ * Figure 7 (lockout) is a simulation with a virtual clock, not a timing: see bench/lockout.ts.
  *   npm run bench -- --soak            the soak test instead (bench/soak.ts; its options follow)
  *
  * Every figure is a ratio to a reference measured in the same run, close in time to it, because
@@ -18,7 +20,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HASH_MAX_QUEUED } from '../lib/config.ts';
 import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } from '../lib/passwords.ts';
+import { NIST_FAILURE_CEILING } from '../lib/throttle.ts';
 import { measureHashRate, type HashRate } from './hash-limit.ts';
+import { lockoutFigures } from './lockout.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
 import { seedDatabase, seedSql, type Seeded } from './seed.ts';
@@ -413,6 +417,14 @@ async function main() {
   }
   await stop(hello);
 
+  // Figure 7: the lockout attack of issue 13 §3, simulated over days of virtual time.
+  const lockoutPlan = quick ? { days: 5, accounts: 3 } : { days: 14, accounts: 10 };
+  log(`lockout: simulating ${lockoutPlan.days} days of attack on ${lockoutPlan.accounts} accounts, with and without device tokens`);
+  const lockout = {
+    device: await lockoutFigures(lockoutPlan.days, lockoutPlan.accounts, true),
+    none: await lockoutFigures(lockoutPlan.days, lockoutPlan.accounts, false),
+  };
+
   // ---- The table -------------------------------------------------------------------------------
   const rows: Row[] = [];
   const scryptText = `scrypt N=2^${SCRYPT.logN}, r=${SCRYPT.r}, p=${SCRYPT.p}`;
@@ -586,6 +598,29 @@ async function main() {
     rows.push({ figure: '6', what: 'wrangler dev', measured: edge.skipped, reference: '', ratio: null, target: '', met: null });
   }
 
+  {
+    const { device, none } = lockout;
+    const simulated = `simulated: in-process app, virtual clock, ${device.days} days, ${device.accounts} accounts, one attacker guessing each the moment its back-off ends`;
+    rows.push({
+      figure: '7',
+      what: `Lockout (${simulated}): owner's right-password logins from a known device`,
+      measured: `${device.ownerOk} of ${device.ownerAttempts} succeeded`,
+      reference: `without a device token (as before): ${none.ownerOk} of ${none.ownerAttempts}`,
+      ratio: device.ownerOk / device.ownerAttempts,
+      target: '≥ 0.99',
+      met: device.ownerOk / device.ownerAttempts >= 0.99,
+    });
+    rows.push({
+      figure: '7',
+      what: "Lockout (same simulation): the attacker's failed guesses per account",
+      measured: `at most ${device.mostInARow} in a row, ${device.mostPerDay} in any 24 h (the back-off allows ${device.allowedPerDay}); ${device.attackerGuesses} in all`,
+      reference: `NIST SP 800-63B: at most ${NIST_FAILURE_CEILING} in a row (without device tokens: ${none.mostInARow} in a row, ${none.mostPerDay} in 24 h)`,
+      ratio: device.mostInARow / NIST_FAILURE_CEILING,
+      target: '≤ 1',
+      met: device.mostInARow <= NIST_FAILURE_CEILING && device.mostPerDay <= device.allowedPerDay,
+    });
+  }
+
   const table = markdownTable(rows);
   const missed = rows.filter((r) => r.met === false);
   const summary = missed.length
@@ -613,6 +648,7 @@ async function main() {
       node: { noHash: nodeNoHash, logins: nodeLogins, timing: nodeTiming, register, memory: { idleRssKiB, peaks, overload } },
       writes,
       wrangler: edge,
+      lockout,
       rows,
       missed: missed.map((r) => r.what),
     };

@@ -8,6 +8,7 @@ import { cors } from 'hono/cors';
 import type { MiddlewareHandler } from 'hono';
 import { DatabaseUnavailableError } from '../lib/db.ts';
 import type { Deps } from '../lib/deps.ts';
+import { DEVICE_HEADER } from '../lib/devices.ts';
 import { HashQueueFullError } from '../lib/hash-queue.ts';
 import { createRouter, respondProblem, servesPages, wantsPage, type AppContext, type AppEnv } from '../lib/http.ts';
 import { errorPage, unavailablePage, type Page } from '../lib/pages.ts';
@@ -34,7 +35,7 @@ const corsFor = new WeakMap<Deps['config'], MiddlewareHandler>();
 function corsMiddleware(config: Deps['config']): MiddlewareHandler {
   let handler = corsFor.get(config);
   if (!handler) {
-    handler = cors({ origin: config.corsOrigins, allowMethods: ['GET', 'POST'], allowHeaders: ['Content-Type'], maxAge: 600 });
+    handler = cors({ origin: config.corsOrigins, allowMethods: ['GET', 'POST'], allowHeaders: ['Content-Type', DEVICE_HEADER], maxAge: 600 });
     corsFor.set(config, handler);
   }
   return handler;

@@ -3,7 +3,7 @@
  * The rules that need atomicity live in the statements themselves, so that they hold under
  * concurrent requests on D1, which has no interactive transactions.
  */
-import type { Database } from './db.ts';
+import type { Database, Statement } from './db.ts';
 
 export interface Account {
   id: string;
@@ -127,10 +127,10 @@ export async function activateRegistration(
   return (created?.meta.changes ?? 0) === 1;
 }
 
-/** Replaces a hash only if it is still the one that was verified (a concurrent change wins). */
-export async function replacePasswordHash(db: Database, accountId: string, oldHash: string, newHash: string): Promise<void> {
-  await db
-    .prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?')
-    .bind(newHash, accountId, oldHash)
-    .run();
+/**
+ * Replaces a hash only if it is still the one that was verified (a concurrent change wins). The
+ * statement, for the caller to run in the batch of the login's other writes.
+ */
+export function replacePasswordHash(db: Database, accountId: string, oldHash: string, newHash: string): Statement {
+  return db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').bind(newHash, accountId, oldHash);
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './password-policy.ts';
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from './passwords.ts';
 import { isLoopbackAddress, parseAddressRanges, type AddressRange } from './client-address.ts';
+import { DEFAULT_DEVICES, type DevicePolicy } from './devices.ts';
 import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from './throttle.ts';
 
 export interface Config {
@@ -24,6 +25,8 @@ export interface Config {
   /** How long a mail sink may take before the mail is given up on (logged as mail_failed). */
   mailTimeoutMs: number;
   throttle: ThrottlePolicy;
+  /** Device tokens from earlier logins, which skip the address's back-off (lib/devices.ts). */
+  devices: DevicePolicy;
   /** Proxies whose X-Forwarded-For is believed (Node only; Workers use CF-Connecting-IP). */
   trustedProxies: AddressRange[];
   /** Origins that browsers may call the API from; empty = CORS off. */
@@ -221,6 +224,10 @@ export function loadConfig(vars: ConfigVars): Config {
     hashMaxQueued: integer(vars, 'HASH_MAX_QUEUED', DEFAULT_HASH_MAX_QUEUED, 0, 100_000),
     mailTimeoutMs: integer(vars, 'MAIL_TIMEOUT_MS', DEFAULT_MAIL_TIMEOUT_MS, 1, 60_000),
     throttle: throttlePolicy(vars, mode),
+    devices: {
+      ttlSeconds: integer(vars, 'DEVICE_TOKEN_TTL_SECONDS', DEFAULT_DEVICES.ttlSeconds, 3600, 400 * 86_400),
+      maxFailures: integer(vars, 'DEVICE_MAX_FAILURES', DEFAULT_DEVICES.maxFailures, 1, 20),
+    },
     trustedProxies: trustedProxies(vars.TRUSTED_PROXIES),
     corsOrigins: corsOrigins(vars.CORS_ORIGINS),
     purgeGraceSeconds: integer(vars, 'PURGE_GRACE_SECONDS', DEFAULT_PURGE_GRACE_SECONDS, 0, 365 * 86_400),

@@ -6,6 +6,7 @@
  *   (the address has its account) more than the grace period ago. The grace keeps a link that is
  *   clicked late saying "expired, ask for a new one" or "already active" instead of "invalid".
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
+ * - Device tokens past their expiry (lib/devices.ts): no login trusts them any more.
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.
@@ -15,6 +16,7 @@ import type { Database } from './db.ts';
 export interface PurgeResult {
   registrations: number;
   throttle: number;
+  devices: number;
 }
 
 const SLICE = 500;
@@ -45,5 +47,10 @@ export async function purge(db: Database, now: number, graceSeconds: number): Pr
     'DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE forget_at <= ?1 LIMIT ?2)',
     now,
   );
-  return { registrations, throttle };
+  const devices = await deleteInSlices(
+    db,
+    'DELETE FROM devices WHERE token_hash IN (SELECT token_hash FROM devices WHERE expires_at <= ?1 LIMIT ?2)',
+    now,
+  );
+  return { registrations, throttle, devices };
 }

@@ -9,8 +9,9 @@
  * - windows: at most `limit` hits per `windowSeconds` (fixed window) — per client and endpoint,
  *   and mails per (address, client) under a larger per-address ceiling (chargeMail());
  * - back-off: failed logins per address. A few are free, then each further attempt must wait a
- *   time that doubles up to a ceiling. Never a permanent lock, so an attacker cannot lock the
- *   owner out; a success clears it; quiet for `resetSeconds` forgets it.
+ *   time that doubles up to a ceiling; after NIST_FAILURE_CEILING of them no attempt counts until
+ *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
+ *   can keep it waiting for ever, so the owner's known devices skip it (lib/devices.ts).
  */
 import type { Database } from './db.ts';
 
@@ -59,8 +60,8 @@ export const keys = {
 
 const retryAfter = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
 
-async function refusal(db: Database, key: string, now: number, column: 'forget_at' | 'wait_until'): Promise<Verdict> {
-  const row = await db.prepare(`SELECT ${column} AS until FROM throttle WHERE key = ?`).bind(key).first<{ until: number }>();
+async function refusal(db: Database, key: string, now: number, until: string): Promise<Verdict> {
+  const row = await db.prepare(`SELECT ${until} AS until FROM throttle WHERE key = ?`).bind(key).first<{ until: number }>();
   return { ok: false, retryAfterSeconds: retryAfter(row?.until ?? now, now) };
 }
 
@@ -131,7 +132,9 @@ function waitSql(n: string, policy: BackoffPolicy): string {
 /**
  * Charges one login attempt to an address before the password is checked, so that parallel
  * guesses are counted as they arrive rather than after they have all been verified. Refused while
- * the address is waiting out its back-off. A success must call clearLoginFailures().
+ * the address is waiting out its back-off, and once NIST_FAILURE_CEILING attempts have counted,
+ * until they are forgotten (a refusal writes nothing, so a steady guesser cannot put that off).
+ * A success must call clearLoginFailures().
  */
 export async function chargeLoginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number): Promise<Verdict> {
   const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
@@ -143,12 +146,12 @@ export async function chargeLoginAttempt(db: Database, key: string, policy: Back
          hits = ${failures},
          wait_until = ?2 + ${waitSql(failures, policy)},
          forget_at = ?2 + ${waitSql(failures, policy)} + ?3
-       WHERE throttle.wait_until <= ?2 OR throttle.forget_at <= ?2
+       WHERE (throttle.wait_until <= ?2 AND throttle.hits < ${NIST_FAILURE_CEILING}) OR throttle.forget_at <= ?2
        RETURNING hits`,
     )
     .bind(key, now, policy.resetSeconds * 1000)
     .first<{ hits: number }>();
-  return counted ? ALLOWED : refusal(db, key, now, 'wait_until');
+  return counted ? ALLOWED : refusal(db, key, now, `CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END`);
 }
 
 /** The right password was given: earlier failures no longer count (NIST SP 800-63B). */

@@ -44,11 +44,13 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type, ...headers } });
     const user = { id: '0b7f4c1e-2b8a-4f0e-9a51-3d1f3b2c9e10', email: 'a@example.com', createdAt: '2026-01-15T12:00:00.000Z', activatedAt: '2026-01-15T12:00:00.000Z' };
 
-    expect((await check(login, json(200, { user }))).violations).toEqual([]);
-    expect((await check(login, json(418, { user }))).violations.join()).toMatch(/status not documented/);
-    expect((await check(login, json(200, { user }, 'text/plain'))).violations.join()).toMatch(/media type not documented/);
-    expect((await check(login, json(200, { user: { ...user, id: 'not-a-uuid' } }))).violations.join()).toMatch(/does not match/);
-    expect((await check(login, json(200, { user: { id: user.id } }))).violations.join()).toMatch(/does not match/);
+    const device = { token: 'x'.repeat(43), expiresAt: '2026-04-15T12:00:00.000Z' };
+    expect((await check(login, json(200, { user, device }))).violations).toEqual([]);
+    expect((await check(login, json(418, { user, device }))).violations.join()).toMatch(/status not documented/);
+    expect((await check(login, json(200, { user, device }, 'text/plain'))).violations.join()).toMatch(/media type not documented/);
+    expect((await check(login, json(200, { user: { ...user, id: 'not-a-uuid' }, device }))).violations.join()).toMatch(/does not match/);
+    expect((await check(login, json(200, { user: { id: user.id }, device }))).violations.join()).toMatch(/does not match/);
+    expect((await check(login, json(200, { user }))).violations.join()).toMatch(/required property 'device'/);
     const unavailable = { type: 'urn:latchkey:problem:unavailable', title: 'Temporarily unavailable', status: 503 };
     expect((await check(login, json(503, unavailable, 'application/problem+json', { 'Retry-After': '5' }))).violations).toEqual([]);
     expect((await check(login, json(503, unavailable, 'application/problem+json'))).violations.join()).toMatch(/Retry-After missing/);

@@ -4,6 +4,7 @@
 // request succeeds once the database is back.
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
+import { DEVICE_HEADER } from '../lib/devices.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
 import { faultPlan, faultyDatabase } from './support/faults.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
@@ -26,6 +27,14 @@ interface Flow {
 
 const EMAIL = 'ada@example.com';
 const json = (h: Harness, path: string, body: unknown) => h.post(path, body);
+
+/** An active account that logged in once: the device token that login handed out. */
+async function knownDevice(h: Harness): Promise<string> {
+  await h.createActiveAccount(EMAIL);
+  const res = await json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD });
+  return ((await res.json()) as { device: { token: string } }).device.token;
+}
+const fromDevice = (h: Harness, token: string | void, password: string) => h.post('/login', { email: EMAIL, password }, { [DEVICE_HEADER]: token ?? '' });
 
 const flows: Flow[] = [
   { name: 'register a new address', setup: async () => {}, request: (h) => json(h, '/register', { email: EMAIL, password: GOOD_PASSWORD }), ok: 202, writes: true },
@@ -71,6 +80,19 @@ const flows: Flow[] = [
       h.deps.hasher = createPasswordHasher({ logN: 5, r: 8, p: 1 });
     },
     request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }),
+    ok: 200,
+    writes: true,
+  },
+  { name: 'login from a known device', setup: knownDevice, request: (h, token) => fromDevice(h, token, GOOD_PASSWORD), ok: 200, writes: true },
+  { name: 'login from a known device with a wrong password', setup: knownDevice, request: (h, token) => fromDevice(h, token, OTHER_PASSWORD), ok: 401, writes: false },
+  {
+    name: 'login from a known device while the address backs off',
+    setup: async (h) => {
+      const token = await knownDevice(h);
+      for (let i = 0; i < 7; i++) await json(h, '/login', { email: EMAIL, password: OTHER_PASSWORD });
+      return token;
+    },
+    request: (h, token) => fromDevice(h, token, GOOD_PASSWORD),
     ok: 200,
     writes: true,
   },

@@ -39,6 +39,7 @@ describe(`configuration (${backend.name})`, () => {
       hashMaxInFlight: undefined,
       hashMaxQueued: 64,
       throttle: DEFAULT_THROTTLE,
+      devices: { ttlSeconds: 90 * 86400, maxFailures: 5 },
       trustedProxies: [],
       corsOrigins: [],
       purgeGraceSeconds: 7 * 86400,

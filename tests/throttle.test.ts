@@ -138,7 +138,7 @@ describe(`mails per address (${backend.name})`, () => {
 describe(`failed logins per address (${backend.name})`, () => {
   const policy = DEFAULT_THROTTLE.loginFailures;
 
-  it('gives a few free failures, then waits that grow, and never locks the owner out for good', async () => {
+  it('gives a few free failures, then waits that grow; once the attacker stops, the owner gets in when the wait ends', async () => {
     const h = await createHarness();
     await h.createActiveAccount('owner@example.com');
     for (let i = 0; i < policy.freeFailures; i++) expect((await loginAs(h, 'owner@example.com', OTHER_PASSWORD)).status).toBe(401);
@@ -207,6 +207,23 @@ describe(`failed logins per address (${backend.name})`, () => {
     const windows = await Promise.all(Array.from({ length: 10 }, () => hit(db, 'client:x', { limit: 4, windowSeconds: 60 }, now)));
     expect(windows.filter((v) => v.ok)).toHaveLength(4);
     expect(await hit(db, 'client:x', { limit: 4, windowSeconds: 60 }, now + 60_000)).toEqual({ ok: true });
+  });
+});
+
+describe(`the stop at 100 counted failures (${backend.name})`, () => {
+  it('counts no attempt past 100 until the count is forgotten, says how long that is, and a refusal does not put it off', async () => {
+    const db = await backend.freshDatabase();
+    // Waits of one second: only the stop keeps this policy within 100 (loadConfig would refuse it).
+    const fast = { freeFailures: 1, baseSeconds: 1, maxSeconds: 1, resetSeconds: 3600 };
+    let now = Date.UTC(2026, 0, 1);
+    for (let i = 0; i < NIST_FAILURE_CEILING; i++, now += 1000) expect(await chargeLoginAttempt(db, 'login:k', fast, now)).toEqual({ ok: true });
+    const last = now - 1000;
+    const forgotten = last + 1000 + fast.resetSeconds * 1000;
+    for (const t of [now, now + 60_000, forgotten - 1000]) {
+      expect(await chargeLoginAttempt(db, 'login:k', fast, t)).toEqual({ ok: false, retryAfterSeconds: Math.ceil((forgotten - t) / 1000) });
+    }
+    expect(await chargeLoginAttempt(db, 'login:k', fast, forgotten)).toEqual({ ok: true });
+    expect(await db.prepare("SELECT hits FROM throttle WHERE key = 'login:k'").first()).toEqual({ hits: 1 });
   });
 });
 

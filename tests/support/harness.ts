@@ -126,10 +126,11 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
 
 /**
  * Every row of the application's tables, to prove a request changed nothing. The throttle table
- * is left out on purpose: counting a refused request is its job.
+ * and the devices' failure counts are left out on purpose: counting an attempt is their job.
  */
 export async function dump(db: Database): Promise<string> {
   const accounts = await db.prepare('SELECT * FROM accounts ORDER BY id').all();
   const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();
-  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results });
+  const devices = await db.prepare('SELECT token_hash, account_id, created_at, expires_at FROM devices ORDER BY token_hash').all();
+  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results });
 }

@@ -1,0 +1,151 @@
+/**
+ * The lockout row of `npm run bench` (issue 13 §3): a simulation, not a load test. The app runs in
+ * process over an in-memory sql.js database with a virtual clock, so that days of attack take
+ * seconds; the scrypt cost is the tests' cheap one, since what is measured is who gets in, not how
+ * fast.
+ *
+ * One attacker client, knowing only the addresses, sends a wrong guess to each account the moment
+ * its back-off ends (it learns the moment from Retry-After), for the whole run. Each account's
+ * owner logs in with the right password at random moments from another client, with the device
+ * token from their previous login, or, for the "today" comparison, without one.
+ *
+ *   node --disable-warning=ExperimentalWarning bench/lockout.ts [days] [accounts]
+ */
+import { createApp } from '../functions/app.ts';
+import { loadConfig } from '../lib/config.ts';
+import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
+import type { Deps } from '../lib/deps.ts';
+import { DEVICE_HEADER } from '../lib/devices.ts';
+import { createPasswordHasher } from '../lib/passwords.ts';
+import { worstCaseFailures } from '../lib/throttle.ts';
+
+const PASSWORD = 'correct horse battery staple';
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+/** The owner's logins arrive at random, on average this often. */
+const OWNER_MEAN_GAP = 2 * HOUR;
+const ATTACKER = '203.0.113.66';
+
+export interface LockoutFigures {
+  days: number;
+  accounts: number;
+  withDevice: boolean;
+  ownerAttempts: number;
+  ownerOk: number;
+  attackerGuesses: number;
+  /** The most guesses on one account in any 24 hours, and what the back-off allows at most. */
+  mostPerDay: number;
+  allowedPerDay: number;
+  /** The most consecutive failures counted against one address. */
+  mostInARow: number;
+}
+
+/** A small seeded generator, so that every run sees the same moments. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function lockoutFigures(days: number, accounts: number, withDevice: boolean): Promise<LockoutFigures> {
+  const config = loadConfig({ PUBLIC_URL: 'https://bench.example', SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' });
+  const db = await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) });
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const client = { address: ATTACKER };
+  let lastLink = '';
+  const deps: Deps = {
+    db,
+    config,
+    hasher: createPasswordHasher(config.scrypt),
+    mail: { send: async (m) => void (lastLink = m.link ?? lastLink) },
+    log: () => undefined,
+    now: () => clock.now,
+    clientAddress: () => client.address,
+  };
+  const app = createApp(() => deps);
+  const post = (path: string, body: unknown, from: string, headers: Record<string, string> = {}) => {
+    client.address = from;
+    return app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  };
+
+  interface Owner {
+    email: string;
+    from: string;
+    device: string;
+    ownerAt: number;
+    attackerAt: number;
+    guesses: number[];
+    mostInARow: number;
+  }
+  const next = random(13);
+  const owners: Owner[] = [];
+  for (let i = 0; i < accounts; i++) {
+    const email = `owner${i}@bench.example`;
+    const from = `198.51.100.${i + 1}`;
+    await post('/register', { email, password: PASSWORD }, from);
+    await new Promise((r) => setTimeout(r, 0));
+    await post('/activate', { token: new URL(lastLink).searchParams.get('token'), password: PASSWORD }, from);
+    // The owner logged in once before the attack began, from the device they will use.
+    const first = (await (await post('/login', { email, password: PASSWORD }, from)).json()) as { device: { token: string } };
+    owners.push({ email, from, device: first.device.token, ownerAt: clock.now + Math.round(next() * OWNER_MEAN_GAP * 2), attackerAt: clock.now, guesses: [] as number[], mostInARow: 0 });
+  }
+
+  const due = (o: Owner) => Math.min(o.attackerAt, o.ownerAt);
+  const start = clock.now;
+  const end = start + days * DAY;
+  let ownerAttempts = 0;
+  let ownerOk = 0;
+  for (;;) {
+    // The earliest event of all: an attacker's guess (first, on a tie: the owner's worst moment) or an owner's login.
+    const who = owners.reduce((a, b) => (due(b) < due(a) ? b : a));
+    const attacker = who.attackerAt <= who.ownerAt;
+    clock.now = attacker ? who.attackerAt : who.ownerAt;
+    if (clock.now >= end) break;
+    if (attacker) {
+      const res = await post('/login', { email: who.email, password: `guess ${who.guesses.length}` }, ATTACKER);
+      await res.arrayBuffer();
+      if (res.status === 401) {
+        who.guesses.push(clock.now);
+        const row = await db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${who.email}`).first<{ hits: number }>();
+        who.mostInARow = Math.max(who.mostInARow, row?.hits ?? 0);
+        who.attackerAt = clock.now + 1000;
+      } else {
+        who.attackerAt = clock.now + Number(res.headers.get('retry-after') ?? 1) * 1000;
+      }
+    } else {
+      const res = await post('/login', { email: who.email, password: PASSWORD }, who.from, withDevice ? { [DEVICE_HEADER]: who.device } : {});
+      ownerAttempts++;
+      if (res.status === 200) {
+        ownerOk++;
+        who.device = ((await res.json()) as { device: { token: string } }).device.token;
+      } else {
+        await res.arrayBuffer();
+      }
+      who.ownerAt = clock.now + Math.round(-Math.log(1 - next()) * OWNER_MEAN_GAP);
+    }
+  }
+  db.close();
+
+  const perDay = (ts: number[]) => Math.max(0, ...ts.map((t) => ts.filter((u) => u >= t && u < t + DAY).length));
+  return {
+    days,
+    accounts,
+    withDevice,
+    ownerAttempts,
+    ownerOk,
+    attackerGuesses: owners.reduce((n, o) => n + o.guesses.length, 0),
+    mostPerDay: Math.max(...owners.map((o) => perDay(o.guesses))),
+    allowedPerDay: worstCaseFailures(config.throttle.loginFailures, 86_400),
+    mostInARow: Math.max(...owners.map((o) => o.mostInARow)),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const days = Number(process.argv[2] ?? 14);
+  const accounts = Number(process.argv[3] ?? 10);
+  for (const withDevice of [true, false]) console.log(JSON.stringify(await lockoutFigures(days, accounts, withDevice)));
+}
