@@ -99,6 +99,8 @@ describe(`activation tokens (${backend.name})`, () => {
     const token = newToken();
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(isWellFormedToken(token)).toBe(true);
+    // A value that only turns into a token when made a string (an array holding one) is not one.
+    expect(isWellFormedToken([token])).toBe(false);
     for (const bad of [token.slice(1), `${token}A`, `${token.slice(1)}+`, `${token.slice(1)}/`, `${token.slice(1)}=`, ` ${token.slice(1)}`, `x${token}`, 42, null]) {
       expect(isWellFormedToken(bad), String(bad)).toBe(false);
     }
