@@ -37,6 +37,9 @@ describe(`password hashing (${backend.name})`, () => {
     expect(scryptParamsProblem({ logN: 16, r: 8, p: 1 })).toMatch(/64 MiB/);
     expect(scryptParamsProblem({ logN: 15, r: 8, p: 1 })).toBeNull();
     expect(scryptParamsProblem({ logN: 14, r: 8, p: 1.5 })).toMatch(/integers/);
+    // The smallest cost the configuration accepts (SCRYPT_LOG_N=1) is one scrypt can run.
+    expect(scryptParamsProblem({ logN: 1, r: 1, p: 1 })).toBeNull();
+    expect(scryptParamsProblem({ logN: 0, r: 1, p: 1 })).toMatch(/out of range/);
     expect(scryptParamsProblem({ logN: 16, r: 8, p: 3 })).toMatch(/2\^20/);
     expect(scryptParamsProblem({ logN: 15, r: 8, p: 3 })).toBeNull();
   });
