@@ -33,6 +33,13 @@ describe(`password hashing (${backend.name})`, () => {
 
   it('refuses parameters that workerd or a 128 MB isolate cannot run', () => {
     expect(scryptParamsProblem({ logN: 17, r: 8, p: 1 })).toMatch(/64 MiB/);
+    // Just over 64 MiB: N=2^16 with r=8 needs 128·8·(2^16+2) bytes plus its p blocks.
+    expect(scryptParamsProblem({ logN: 16, r: 8, p: 1 })).toMatch(/64 MiB/);
+    expect(scryptParamsProblem({ logN: 15, r: 8, p: 1 })).toBeNull();
+    expect(scryptParamsProblem({ logN: 14, r: 8, p: 1.5 })).toMatch(/integers/);
+    // The smallest cost the configuration accepts (SCRYPT_LOG_N=1) is one scrypt can run.
+    expect(scryptParamsProblem({ logN: 1, r: 1, p: 1 })).toBeNull();
+    expect(scryptParamsProblem({ logN: 0, r: 1, p: 1 })).toMatch(/out of range/);
     expect(scryptParamsProblem({ logN: 16, r: 8, p: 3 })).toMatch(/2\^20/);
     expect(scryptParamsProblem({ logN: 15, r: 8, p: 3 })).toBeNull();
   });

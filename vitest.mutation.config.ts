@@ -1,0 +1,19 @@
+// The test project that mutation testing runs (npm run mutation): the handler tests on sql.js in
+// Node, without the process-level tests in tests/node-only/ (real servers, browsers, SIGKILL),
+// which are slow per mutant and test the Node entry rather than the security modules. The one
+// in-process file there that measures hashing work is kept: it is what notices an emptied dummy.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: { alias: { '#backend': here('./tests/support/backend.node.ts') } },
+  test: {
+    name: 'node',
+    include: ['tests/*.test.ts', 'tests/node-only/dummy-hash-work.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
