@@ -195,7 +195,7 @@ async function warmUp(server: Running, pageToken: string) {
   }
   await runLoad({ url: server.url, path: '/health', connections: 4, amount: 1000, expect: [200] });
   await runLoad({ url: server.url, path: `/activate?token=${pageToken}`, connections: 4, amount: 1000, expect: [200] });
-  await runLoad({ url: server.url, path: '/activate', method: 'POST', connections: 4, amount: 1000, body: JSON.stringify({ token: 'A'.repeat(43) }), expect: [400] });
+  await runLoad({ url: server.url, path: '/activate', method: 'POST', connections: 4, amount: 1000, body: JSON.stringify({ token: 'A'.repeat(43), password: PASSWORD }), expect: [400] });
 }
 
 interface NoHash {
@@ -217,7 +217,7 @@ async function noHashFigures(server: Running, hello: Running, pageToken: string)
     runs.health.push(await load({ ...base, url: server.url, path: '/health', expect: [200], serverCpu: cpu }, 'health'));
     runs.page.push(await load({ ...base, url: server.url, path: `/activate?token=${pageToken}`, expect: [200], serverCpu: cpu }, 'activation page'));
     runs.invalid.push(
-      await load({ ...base, url: server.url, path: '/activate', method: 'POST', body: JSON.stringify({ token: 'A'.repeat(43) }), expect: [400], serverCpu: cpu }, 'unknown token'),
+      await load({ ...base, url: server.url, path: '/activate', method: 'POST', body: JSON.stringify({ token: 'A'.repeat(43), password: PASSWORD }), expect: [400], serverCpu: cpu }, 'unknown token'),
     );
   }
   return { hello: mergeLoads(runs.hello), health: mergeLoads(runs.health), page: mergeLoads(runs.page), invalid: mergeLoads(runs.invalid) };
