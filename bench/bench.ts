@@ -27,6 +27,7 @@ import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
 import { seedDatabase, seedSql, type Seeded } from './seed.ts';
 import { startBareHono, startLatchkeyNode, startWranglerDev, wrangler, type Running } from './servers.ts';
+import { hashCapacity, hashSlots } from '../lib/threadpool.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -39,9 +40,9 @@ const { values: options } = parseArgs({
 const quick = options.quick!;
 
 const CORES = availableParallelism();
-// What functions/server.ts runs at once by default (see there).
-const SLOTS = Math.min(CORES, Number(process.env.UV_THREADPOOL_SIZE) || 4);
 const SCRYPT: ScryptParams = DEFAULT_SCRYPT;
+// What the server runs at once by default (functions/server.ts, lib/threadpool.ts).
+const SLOTS = hashSlots(hashCapacity({ scrypt: SCRYPT, hashMaxInFlight: undefined }), process.env.UV_THREADPOOL_SIZE);
 // Figure 4 is about the database, not the hash: the tests' cheap setting.
 const CHEAP_SCRYPT = { SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' };
 const CHEAP_PARAMS: ScryptParams = { logN: 4, r: 8, p: 1 };

@@ -152,7 +152,7 @@ export const NO_CLIENT_LIMITS: Record<string, string> = {
 };
 
 export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/server.ts')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/start.ts')], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],

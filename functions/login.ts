@@ -116,10 +116,11 @@ export const login = createRouter().openapi(route, async (c) => {
   if (account && matches) {
     // A device's success leaves the address's failures alone: clearing them would give guessers
     // fresh free attempts each time the owner logs in.
-    if (!device) await clearLoginFailures(db, keys.login(key));
+    // One batch: the cleared failures, the upgraded hash and the new device token commit together.
+    const clear = device ? [] : [clearLoginFailures(db, keys.login(key))];
     const rehash = await rehashIfOutdated(deps, account, password);
     const fresh = newDevice(db, account.id, presented, config.devices, now());
-    await db.batch([...rehash, ...fresh.statements]);
+    await db.batch([...clear, ...rehash, ...fresh.statements]);
     if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
     log('login_ok', { accountId: account.id, device: device !== null });
     return c.json({ user: userView(account), device: fresh.issued }, 200);

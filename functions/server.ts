@@ -7,7 +7,6 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import type { Server } from 'node:http';
-import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { proxiedClientAddress, undeclaredProxyWarning, UNKNOWN_CLIENT } from '../lib/client-address.ts';
@@ -21,6 +20,7 @@ import { queuedHasher } from '../lib/hash-queue.ts';
 import { logMailSink } from '../lib/mail.ts';
 import { developmentMail } from '../lib/mailbox.ts';
 import { createPasswordHasher } from '../lib/passwords.ts';
+import { hashCapacity, hashSlots, poolThreads } from '../lib/threadpool.ts';
 import { purge } from '../lib/purge.ts';
 import { createApp } from './app.ts';
 import { MAILBOX_PATH } from './dev-mail.ts';
@@ -65,11 +65,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   // scrypt runs on libuv's thread pool: hashes beyond the cores (or the pool's threads) would only
   // wait there, each holding its memory. Waiting in our queue instead costs almost nothing.
-  const hashSlots = config.hashMaxInFlight ?? Math.min(availableParallelism(), Number(env.UV_THREADPOOL_SIZE) || 4);
+  // `npm start` (functions/start.ts) sized the pool for them before it was first used.
+  const threadpool = poolThreads(env.UV_THREADPOOL_SIZE);
+  const slots = hashSlots(hashCapacity(config), env.UV_THREADPOOL_SIZE);
   const deps: Deps = {
     db: guardDatabase(database),
     config,
-    hasher: queuedHasher(createPasswordHasher(config.scrypt), { maxInFlight: hashSlots, maxQueued: config.hashMaxQueued }),
+    hasher: queuedHasher(createPasswordHasher(config.scrypt), { maxInFlight: slots, maxQueued: config.hashMaxQueued }),
     ...developmentMail(config, logMailSink()),
     log,
     now: Date.now,
@@ -86,6 +88,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       publicUrl: deps.config.publicUrl,
       mode: config.mode,
       modeNote: describeMode(config),
+      hashSlots: slots,
+      threadpool,
       ...(deps.mailbox ? { mailbox: `${deps.config.publicUrl}${MAILBOX_PATH}` } : {}),
     });
   });

@@ -13,7 +13,7 @@
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
  *   can keep it waiting for ever, so the owner's known devices skip it (lib/devices.ts).
  */
-import type { Database } from './db.ts';
+import type { Database, Statement } from './db.ts';
 
 export interface WindowLimit {
   /** Hits allowed per window; 0 switches the limit off. */
@@ -134,7 +134,7 @@ function waitSql(n: string, policy: BackoffPolicy): string {
  * guesses are counted as they arrive rather than after they have all been verified. Refused while
  * the address is waiting out its back-off, and once NIST_FAILURE_CEILING attempts have counted,
  * until they are forgotten (a refusal writes nothing, so a steady guesser cannot put that off).
- * A success must call clearLoginFailures().
+ * A success must run clearLoginFailures().
  */
 export async function chargeLoginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number): Promise<Verdict> {
   const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
@@ -154,9 +154,13 @@ export async function chargeLoginAttempt(db: Database, key: string, policy: Back
   return counted ? ALLOWED : refusal(db, key, now, `CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END`);
 }
 
-/** The right password was given: earlier failures no longer count (NIST SP 800-63B). */
-export async function clearLoginFailures(db: Database, key: string): Promise<void> {
-  await db.prepare('DELETE FROM throttle WHERE key = ?').bind(key).run();
+/**
+ * The right password was given: earlier failures no longer count (NIST SP 800-63B). The
+ * statement, for the caller to run in the batch of the login's other writes, so that a success
+ * costs one write round trip after its charge.
+ */
+export function clearLoginFailures(db: Database, key: string): Statement {
+  return db.prepare('DELETE FROM throttle WHERE key = ?').bind(key);
 }
 
 /**

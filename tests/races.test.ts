@@ -18,6 +18,9 @@ const N = 50;
 const passwords = Array.from({ length: N }, (_, i) => `race password number ${i} for the win`);
 const hasher = createPasswordHasher({ logN: Number(FAST_SCRYPT.SCRYPT_LOG_N), r: Number(FAST_SCRYPT.SCRYPT_R), p: Number(FAST_SCRYPT.SCRYPT_P) });
 
+/** The activations' batches (a successful login's batch, which clears the back-off, is not one). */
+const activationBatches = (plan: ReturnType<typeof faultPlan>) => plan.batches.filter((b) => /INSERT INTO accounts/.test(b.sql[0] ?? ''));
+
 async function racingHarness() {
   const plan = faultPlan();
   // The race is the subject here, not the throttle: 50 requests from one client would be refused.
@@ -54,8 +57,8 @@ describe(`races (${backend.name})`, () => {
     ]);
     expect(activations.map((r) => r.status)).toEqual(Array(N).fill(200));
 
-    expect(plan.batches.length).toBeGreaterThan(1); // the race was real: several links reached the write
-    const winners = plan.batches.filter((b) => b.changes[0] === 1);
+    expect(activationBatches(plan).length).toBeGreaterThan(1); // the race was real: several links reached the write
+    const winners = activationBatches(plan).filter((b) => b.changes[0] === 1);
     expect(winners).toHaveLength(1);
     const winningToken = tokens.find((t) => tokenDigest(t) === winners[0]!.binds[0]![3])!;
     expect(winningToken).toBeDefined();
@@ -96,8 +99,8 @@ describe(`races (${backend.name})`, () => {
     plan.armed = true;
     const results = await Promise.all(Array.from({ length: N }, () => h.post('/activate', { token, password: passwords[0] })));
     expect(results.map((r) => r.status)).toEqual(Array(N).fill(200));
-    expect(plan.batches.length).toBeGreaterThan(1);
-    expect(plan.batches.filter((b) => b.changes[0] === 1)).toHaveLength(1);
+    expect(activationBatches(plan).length).toBeGreaterThan(1);
+    expect(activationBatches(plan).filter((b) => b.changes[0] === 1)).toHaveLength(1);
     expect(h.events.filter((e) => e.event === 'activated')).toHaveLength(1);
     expect(await count('SELECT count(*) AS n FROM accounts')).toBe(1);
     expect((await h.post('/login', { email: EMAIL, password: passwords[0] })).status).toBe(200);

@@ -14,8 +14,8 @@ export interface FaultPlan {
   failAt: number | null;
   /** Statements counted since arming: what each was, in order. */
   seen: string[];
-  /** Batches that completed while armed: each statement's bound values and rows changed. */
-  batches: Array<{ binds: SqlValue[][]; changes: number[] }>;
+  /** Batches that completed while armed: each statement's SQL, bound values and rows changed. */
+  batches: Array<{ sql: string[]; binds: SqlValue[][]; changes: number[] }>;
 }
 
 export const faultPlan = (): FaultPlan => ({ armed: false, failAt: null, seen: [], batches: [] });
@@ -55,7 +55,8 @@ export function faultyDatabase(plan: FaultPlan): (db: Database) => Database {
         if (failing < 0) {
           const results = await db.batch(inner);
           if (plan.armed) {
-            plan.batches.push({ binds: (statements as Wrapped[]).map((s) => s.values ?? []), changes: results.map((r) => r.meta.changes) });
+            const wrapped = statements as Wrapped[];
+            plan.batches.push({ sql: wrapped.map((s) => s.sql), binds: wrapped.map((s) => s.values ?? []), changes: results.map((r) => r.meta.changes) });
           }
           return results;
         }

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { FAST_SCRYPT } from './harness.ts';
 
 const SERVER = fileURLToPath(new URL('../../functions/server.ts', import.meta.url));
+/** What `npm start` runs: sizes libuv's thread pool, then starts SERVER. */
+const START = fileURLToPath(new URL('../../functions/start.ts', import.meta.url));
 
 export interface NodeServer {
   child: ChildProcess;
@@ -20,9 +22,16 @@ export interface NodeServer {
   stderr(): string;
 }
 
-/** `umask`: start the server under this umask (through sh), as an operator's shell might. */
-export function spawnServer(databasePath: string, env: Record<string, string> = {}, { umask }: { umask?: string } = {}): NodeServer {
-  const node = [process.execPath, '--disable-warning=ExperimentalWarning', SERVER];
+/**
+ * `umask`: start the server under this umask (through sh), as an operator's shell might.
+ * `entry: 'start'`: through functions/start.ts, as `npm start` does, instead of server.ts itself.
+ */
+export function spawnServer(
+  databasePath: string,
+  env: Record<string, string> = {},
+  { umask, entry = 'server' }: { umask?: string; entry?: 'server' | 'start' } = {},
+): NodeServer {
+  const node = [process.execPath, '--disable-warning=ExperimentalWarning', entry === 'start' ? START : SERVER];
   const command = umask === undefined ? node : ['sh', '-c', `umask ${umask} && exec "$@"`, 'sh', ...node];
   const child = spawn(command[0]!, command.slice(1), {
     env: {

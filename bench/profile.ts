@@ -1,0 +1,94 @@
+/**
+ * A CPU profile of the server on one cheap path (issue 15 §2): starts the Node server as `npm start`
+ * does under `node --cpu-prof`, sends it a fixed number of requests, stops it (SIGTERM, so the
+ * profile is written), and prints the functions with the most self time and the share of each
+ * area. The per-client throttle stays on (a limit too high to refuse) so its counter is profiled.
+ *
+ *   node --disable-warning=ExperimentalWarning bench/profile.ts [health|page|unknown-token] [requests]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runLoad } from './load.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PATHS = {
+  health: { path: '/health', expect: [200] },
+  page: { path: `/activate?token=${'A'.repeat(43)}`, expect: [200] },
+  'unknown-token': { path: '/activate', method: 'POST' as const, body: JSON.stringify({ token: 'A'.repeat(43), password: 'correct horse battery staple' }), expect: [400] },
+};
+const which = (process.argv[2] ?? 'unknown-token') as keyof typeof PATHS;
+const amount = Number(process.argv[3] ?? 20_000);
+const spec = PATHS[which];
+if (!spec) throw new Error(`path must be one of ${Object.keys(PATHS).join(', ')}`);
+
+interface Profile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'latchkey-profile-'));
+const HIGH = '9999999/600';
+const child = spawn(
+  process.execPath,
+  ['--disable-warning=ExperimentalWarning', '--cpu-prof', `--cpu-prof-dir=${dir}`, join(ROOT, 'functions/start.ts')],
+  {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_PATH: join(dir, 'accounts.sqlite'),
+      PUBLIC_URL: 'http://127.0.0.1',
+      LIMIT_ACTIVATE_PER_CLIENT: HIGH,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const port = await new Promise<number>((resolve, reject) => {
+  let buffer = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    const match = /"event":"server_started".*?"port":(\d+)/.exec(buffer);
+    if (match) resolve(Number(match[1]));
+  });
+  child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+});
+const url = `http://127.0.0.1:${port}`;
+const load = await runLoad({ url, connections: 4, amount, ...spec });
+await new Promise<void>((resolve) => {
+  child.once('exit', () => resolve());
+  child.kill('SIGTERM');
+});
+
+const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+if (!file) throw new Error('no profile written');
+const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+rmSync(dir, { recursive: true, force: true });
+
+const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+const self = new Map<string, number>();
+const areas = new Map<string, number>();
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const t = profile.timeDeltas[i] ?? 0;
+  const frame = frames.get(id)!;
+  const where = frame.url.replace(/^.*?\/(node_modules\/)/, '$1').replace(`file://${ROOT}`, '');
+  const name = `${frame.functionName || '(anonymous)'}${where ? ` ${where}:${frame.lineNumber + 1}` : ''}`;
+  if (name.startsWith('(idle)')) return;
+  total += t;
+  self.set(name, (self.get(name) ?? 0) + t);
+  const area = /^\((garbage collector|program)\)/.test(name)
+    ? name.slice(1, name.indexOf(')'))
+    : /node_modules\/(@hono\/node-server|hono|sql\.js|@hono\/zod-openapi|zod)\//.exec(where)?.[1] ?? (where.startsWith('node:') ? 'node core' : /^(lib|functions)\//.test(where) ? 'latchkey' : where ? where.split('/')[0]! : 'native');
+  areas.set(area, (areas.get(area) ?? 0) + t);
+});
+const pct = (t: number) => `${((100 * t) / total).toFixed(1)}%`;
+console.log(`${which}: ${load.requests} requests, ${load.rps.toFixed(0)}/s, statuses ${JSON.stringify(load.statuses)}; main thread not idle for ${(total / 1000).toFixed(0)} ms of the profile, ${(total / load.requests).toFixed(1)} µs per request (time blocked in a system call counts)`);
+console.log('\n| self time | function |\n|---|---|');
+for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`| ${pct(t)} | \`${name}\` |`);
+console.log('\n| area | self time |\n|---|---|');
+for (const [area, t] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`| ${area} | ${pct(t)} |`);

@@ -1,0 +1,84 @@
+/**
+ * How many password hashes the Node server runs at once, and how many threads libuv's pool needs
+ * for them. scrypt runs on that pool, which has 4 threads unless UV_THREADPOOL_SIZE says otherwise,
+ * so without sizing it a 16-core machine would hash on 4 of them. libuv reads the variable once,
+ * when the pool is first used: `functions/start.ts` sets it before anything can use the pool.
+ *
+ * - HASH_MAX_IN_FLIGHT, when set, decides the hashes in flight, and the pool gets as many threads.
+ * - Otherwise one hash per core, but no more than a quarter of the machine's memory holds at once
+ *   (each scrypt holds its memory while it runs: 16 MiB at the defaults).
+ * - An operator's own UV_THREADPOOL_SIZE is left alone, and hashes never outnumber its threads.
+ * - Never fewer than libuv's 4 threads: the file system and DNS share the pool.
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import { loadConfig, type Config } from './config.ts';
+import { scryptMemoryBytes } from './passwords.ts';
+
+/** libuv's pool size when UV_THREADPOOL_SIZE is unset, and the most it accepts. */
+export const LIBUV_DEFAULT_THREADS = 4;
+export const LIBUV_MAX_THREADS = 1024;
+
+/** The share of the machine's memory that hashes in flight may hold together. */
+export const HASH_MEMORY_SHARE = 0.25;
+
+export interface HashCapacity {
+  /** os.availableParallelism(). */
+  cores: number;
+  /** os.totalmem(). */
+  totalMemoryBytes: number;
+  /** Memory one hash holds while it runs (scryptMemoryBytes). */
+  hashBytes: number;
+  /** HASH_MAX_IN_FLIGHT, if set. */
+  configured: number | undefined;
+}
+
+const byMemory = (c: HashCapacity) => Math.max(1, Math.floor((c.totalMemoryBytes * HASH_MEMORY_SHARE) / c.hashBytes));
+
+/** What the hashes in flight would be with a pool as large as they need. */
+const wanted = (c: HashCapacity) => c.configured ?? Math.max(1, Math.min(c.cores, byMemory(c)));
+
+/** The threads libuv will start with this UV_THREADPOOL_SIZE (as libuv reads it, roughly). */
+export function poolThreads(variable: string | undefined): number {
+  const n = Number(variable);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, LIBUV_MAX_THREADS) : LIBUV_DEFAULT_THREADS;
+}
+
+/**
+ * The UV_THREADPOOL_SIZE to start the process with, or undefined when the operator set one.
+ * Set before the pool's first use, this gives every hash in flight a thread of its own.
+ */
+export function threadpoolSize(c: HashCapacity, variable: string | undefined): number | undefined {
+  if (variable?.trim()) return undefined;
+  return Math.min(LIBUV_MAX_THREADS, Math.max(LIBUV_DEFAULT_THREADS, wanted(c)));
+}
+
+/** Hashes run at once: HASH_MAX_IN_FLIGHT if set, otherwise what the cores, memory and pool allow. */
+export function hashSlots(c: HashCapacity, variable: string | undefined): number {
+  return c.configured ?? Math.min(wanted(c), poolThreads(variable));
+}
+
+/** This machine, for this configuration. */
+export function hashCapacity(config: Pick<Config, 'scrypt' | 'hashMaxInFlight'>): HashCapacity {
+  return {
+    cores: availableParallelism(),
+    totalMemoryBytes: totalmem(),
+    hashBytes: scryptMemoryBytes(config.scrypt),
+    configured: config.hashMaxInFlight,
+  };
+}
+
+/**
+ * Sets UV_THREADPOOL_SIZE in `env` (process.env) for the configuration it holds, unless the
+ * operator set it. Only effective before the thread pool's first use: call it from an entry that
+ * loads the rest afterwards. A configuration that does not load is left to the server to report.
+ */
+export function sizeThreadpool(env: NodeJS.ProcessEnv): void {
+  let config: Config;
+  try {
+    config = loadConfig({ ...env, PUBLIC_URL: env.PUBLIC_URL || 'http://localhost' });
+  } catch {
+    return;
+  }
+  const size = threadpoolSize(hashCapacity(config), env.UV_THREADPOOL_SIZE);
+  if (size !== undefined) env.UV_THREADPOOL_SIZE = String(size);
+}

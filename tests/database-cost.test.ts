@@ -1,0 +1,223 @@
+/**
+ * Issue 15 §3: what each flow costs the database, counted on both backends. On Workers every one of
+ * these goes to the one D1 primary, which runs writes one at a time, so a flow that gains a write
+ * or a round trip costs capacity (docs/scale.md). The counts are asserted exactly: a change that
+ * adds a statement fails here and must update the table in docs/performance.md with it.
+ *
+ * - trips: calls to the database (each first/all/run is one, a whole batch is one)
+ * - statements: SQL statements run
+ * - writes: statements that may write (INSERT, UPDATE, DELETE): on D1 they all go to the primary
+ * - rows: rows those statements changed
+ * - commits: trips that changed at least one row (one fsynced journal line on Node)
+ */
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import type { Database, RunResult, SqlValue, Statement } from '../lib/db.ts';
+import { DEVICE_HEADER } from '../lib/devices.ts';
+import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+
+interface Cost {
+  trips: number;
+  statements: number;
+  writes: number;
+  rows: number;
+  commits: number;
+}
+
+const WRITE = /^\s*(insert|update|delete|replace)\b/i;
+
+interface Recorded extends Statement {
+  sql: string;
+  inner: Statement;
+}
+
+/** A database that counts what goes through it into `cost`. */
+function counting(db: Database, cost: Cost): Database {
+  const trip = (statements: Recorded[], changes: number[]) => {
+    cost.trips += 1;
+    cost.statements += statements.length;
+    cost.writes += statements.filter((s) => WRITE.test(s.sql)).length;
+    const rows = changes.reduce((a, b) => a + b, 0);
+    cost.rows += rows;
+    if (rows > 0) cost.commits += 1;
+  };
+  // A write read through first() or all() must say what it wrote with RETURNING, or its rows could
+  // not be counted; every such statement in lib/ keys one row, and RETURNING returns each it wrote.
+  const rowsOf = (s: Recorded, results: unknown[]) => {
+    if (!WRITE.test(s.sql)) return 0;
+    if (!/\breturning\b/i.test(s.sql)) throw new Error(`a write read without RETURNING cannot be counted: ${s.sql}`);
+    return results.length;
+  };
+  const wrap = (sql: string, inner: Statement): Recorded => {
+    const self: Recorded = {
+      sql,
+      inner,
+      bind: (...values: SqlValue[]) => wrap(sql, inner.bind(...values)),
+      async first<T>() {
+        const { results } = await inner.all<T>();
+        trip([self], [rowsOf(self, results)]);
+        return results[0] ?? null;
+      },
+      async all<T>() {
+        const out = await inner.all<T>();
+        trip([self], [rowsOf(self, out.results)]);
+        return out;
+      },
+      async run() {
+        const out = await inner.run();
+        trip([self], [WRITE.test(sql) ? out.meta.changes : 0]);
+        return out;
+      },
+    };
+    return self;
+  };
+  return {
+    prepare: (sql) => wrap(sql, db.prepare(sql)),
+    async batch(statements): Promise<RunResult[]> {
+      const recorded = statements as Recorded[];
+      const out = await db.batch(recorded.map((s) => s.inner));
+      trip(
+        recorded,
+        out.map((r, i) => (WRITE.test(recorded[i]!.sql) ? r.meta.changes : 0)),
+      );
+      return out;
+    },
+  };
+}
+
+const zero = (): Cost => ({ trips: 0, statements: 0, writes: 0, rows: 0, commits: 0 });
+
+interface Meter {
+  h: Harness;
+  /** What `act` cost the database, and its answer's status. */
+  measure(act: () => Promise<Response>): Promise<Cost & { status: number }>;
+}
+
+async function meter(): Promise<Meter> {
+  const cost = zero();
+  const h = await createHarness({}, (db) => counting(db, cost));
+  return {
+    h,
+    async measure(act) {
+      Object.assign(cost, zero());
+      const res = await act();
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 0)); // anything handed off after the answer
+      return { ...cost, status: res.status };
+    },
+  };
+}
+
+const ACTIVE = 'active@example.com';
+const PENDING = 'pending@example.com';
+
+async function withAccounts(h: Harness) {
+  await h.createActiveAccount(ACTIVE);
+  return h.registerAndGetToken(PENDING);
+}
+
+const login = (h: Harness, email: string, password: string, device?: string) =>
+  h.post('/login', { email, password }, device ? { [DEVICE_HEADER]: device } : {});
+
+/**
+ * The table in docs/performance.md ("What each flow costs the database"), row for row. The
+ * per-client window that every POST passes first is one trip, one write and one row of each.
+ */
+const EXPECTED: Record<string, Cost & { status: number }> = {
+  'register, new address': { status: 202, trips: 5, statements: 5, writes: 4, rows: 4, commits: 4 },
+  'register, pending address': { status: 202, trips: 5, statements: 5, writes: 4, rows: 4, commits: 4 },
+  'register, active address': { status: 202, trips: 5, statements: 5, writes: 4, rows: 3, commits: 3 },
+  'activate, the registration\'s own password': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
+  'activate, another password typed twice': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
+  'activate, unknown token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  'login, right password': { status: 200, trips: 5, statements: 8, writes: 7, rows: 4, commits: 3 },
+  'login, wrong password': { status: 401, trips: 4, statements: 4, writes: 3, rows: 2, commits: 2 },
+  'login, unknown address': { status: 401, trips: 4, statements: 4, writes: 3, rows: 2, commits: 2 },
+  'login, right password from a known device': { status: 200, trips: 4, statements: 6, writes: 5, rows: 4, commits: 3 },
+  'login, wrong password from a known device': { status: 401, trips: 3, statements: 3, writes: 2, rows: 2, commits: 2 },
+  'resend, unknown address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 1, commits: 1 },
+  'resend, pending address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 4, commits: 4 },
+  'resend, active address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 3, commits: 3 },
+};
+
+/** The rows of EXPECTED that `seen` measured, so that one diff shows every flow that moved. */
+const expected = (seen: object) => Object.fromEntries(Object.keys(seen).map((flow) => [flow, EXPECTED[flow]]));
+
+describe(`what each flow costs the database (${backend.name})`, () => {
+  it('register: new, pending and active addresses', async () => {
+    const { h, measure } = await meter();
+    await withAccounts(h);
+    const seen = {
+      'register, new address': await measure(() => h.post('/register', { email: 'new@example.com', password: OTHER_PASSWORD })),
+      'register, pending address': await measure(() => h.post('/register', { email: PENDING, password: OTHER_PASSWORD })),
+      'register, active address': await measure(() => h.post('/register', { email: ACTIVE, password: OTHER_PASSWORD })),
+    };
+    expect(seen).toEqual(expected(seen));
+  });
+
+  it('activate: with the registration\'s own password, with another typed twice, with an unknown token', async () => {
+    const { h, measure } = await meter();
+    const own = await h.registerAndGetToken('own@example.com');
+    const other = await h.registerAndGetToken('other@example.com');
+    const seen = {
+      'activate, the registration\'s own password': await measure(() => h.post('/activate', { token: own, password: GOOD_PASSWORD })),
+      'activate, another password typed twice': await measure(() =>
+        h.post('/activate', { token: other, password: OTHER_PASSWORD, confirmPassword: OTHER_PASSWORD }),
+      ),
+      'activate, unknown token': await measure(() => h.post('/activate', { token: 'A'.repeat(43), password: GOOD_PASSWORD })),
+    };
+    expect(seen).toEqual(expected(seen));
+  });
+
+  it('login: right, wrong, unknown, and from a known device', async () => {
+    const { h, measure } = await meter();
+    await withAccounts(h);
+    const right = await measure(() => login(h, ACTIVE, GOOD_PASSWORD));
+    const wrong = await measure(() => login(h, ACTIVE, OTHER_PASSWORD));
+    const unknown = await measure(() => login(h, 'nobody@example.com', GOOD_PASSWORD));
+    // A device token from a success, then a success and a failure that present one.
+    const first = await login(h, ACTIVE, GOOD_PASSWORD);
+    let token = ((await first.json()) as { device: { token: string } }).device.token;
+    const knownRight = await measure(async () => {
+      const res = await login(h, ACTIVE, GOOD_PASSWORD, token);
+      token = ((await res.clone().json()) as { device: { token: string } }).device.token;
+      return res;
+    });
+    const knownWrong = await measure(() => login(h, ACTIVE, OTHER_PASSWORD, token));
+    const seen = {
+      'login, right password': right,
+      'login, wrong password': wrong,
+      'login, unknown address': unknown,
+      'login, right password from a known device': knownRight,
+      'login, wrong password from a known device': knownWrong,
+    };
+    expect(seen).toEqual(expected(seen));
+  });
+
+  it('resend: unknown, pending and active addresses', async () => {
+    const { h, measure } = await meter();
+    await withAccounts(h);
+    const seen = {
+      'resend, unknown address': await measure(() => h.post('/resend-activation', { email: 'nobody@example.com' })),
+      'resend, pending address': await measure(() => h.post('/resend-activation', { email: PENDING })),
+      'resend, active address': await measure(() => h.post('/resend-activation', { email: ACTIVE })),
+    };
+    expect(seen).toEqual(expected(seen));
+  });
+
+  it('the counter sees what it claims to: a batch of two inserts is one trip, two statements, two rows', async () => {
+    // Guards the meter itself, so that a table of zeros could not pass for a measurement.
+    const cost = zero();
+    const db = counting(await backend.freshDatabase(), cost);
+    await db.batch([
+      db.prepare('INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?, 1, 0, 0)').bind('a'),
+      db.prepare('INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?, 1, 0, 0)').bind('b'),
+    ]);
+    expect(cost).toEqual({ trips: 1, statements: 2, writes: 2, rows: 2, commits: 1 });
+    await db.prepare('DELETE FROM throttle WHERE key = ?').bind('nothing').run();
+    await db.prepare('SELECT hits FROM throttle WHERE key = ?').bind('a').first();
+    const updated = await db.prepare('UPDATE throttle SET hits = hits + 1 RETURNING hits').first<{ hits: number }>();
+    expect(updated?.hits).toBe(2);
+    expect(cost).toEqual({ trips: 4, statements: 5, writes: 4, rows: 4, commits: 2 });
+  });
+});
