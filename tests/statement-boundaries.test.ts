@@ -36,6 +36,13 @@ async function addAccount(db: Database, id: string, emailKey: string, hash = HAS
     .run();
 }
 
+async function addDevice(db: Database, tokenHash: string, accountId: string, expiresAt: number, failures = 0) {
+  await db
+    .prepare('INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+    .bind(tokenHash, accountId, failures, T0, expiresAt)
+    .run();
+}
+
 const digestOf = (n: number) => tokenDigest(`token-${n}`);
 const registration = (n: number, emailKey: string, createdAt = T0, expiresAt = T0 + 3_600_000, hash = HASH_A) => ({
   tokenHash: digestOf(n),
@@ -242,10 +249,7 @@ describe(`device tokens, one condition at a time (${backend.name})`, () => {
     await addAccount(db, ID_1, 'a@example.com');
     await addAccount(db, ID_2, 'b@example.com');
     const digest = digestOf(1);
-    await db
-      .prepare('INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .bind(digest, ID_1, failures, T0, expiresAt)
-      .run();
+    await addDevice(db, digest, ID_1, expiresAt, failures);
     return { db, digest };
   }
   const failures = (db: Database) => db.prepare('SELECT failures AS f FROM devices WHERE token_hash = ?').bind(digestOf(1)).first();
@@ -280,14 +284,8 @@ describe(`device tokens, one condition at a time (${backend.name})`, () => {
   it('replaces the presented token only if it is the account\'s own, and drops tokens exactly at their expiry', async () => {
     const { db } = await withDevice(T0 + 50_000);
     // Another account's token presented at login survives; this account's token expiring now goes.
-    await db
-      .prepare('INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, 0, ?, ?)')
-      .bind(digestOf(2), ID_2, T0, T0 + 50_000)
-      .run();
-    await db
-      .prepare('INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, 0, ?, ?)')
-      .bind(digestOf(3), ID_1, T0, T0 + 50_001)
-      .run();
+    await addDevice(db, digestOf(2), ID_2, T0 + 50_000);
+    await addDevice(db, digestOf(3), ID_1, T0 + 50_001);
     const fromOther = newDevice(db, ID_1, digestOf(2), policy, T0 + 50_000);
     await db.batch(fromOther.statements);
     const left = await db.prepare('SELECT token_hash AS t, account_id AS a FROM devices ORDER BY expires_at, token_hash').all<{ t: string; a: string }>();
