@@ -192,9 +192,9 @@ describe(`activation, one condition at a time (${backend.name})`, () => {
     await addRegistration(db, registration(2, 'a@example.com', T0 + 1, T0 + 1001));
     await addRegistration(db, registration(3, 'other@example.com'));
     expect(await activateRegistration(db, activation(1, 'a@example.com'), T0 + 999)).toBe(true);
-    expect(await db.prepare('SELECT id, email_key AS k, password_hash AS h, created_at AS c, activated_at AS a FROM accounts').all()).toEqual({
-      results: [{ id: ID_1, k: 'a@example.com', h: HASH_B, c: T0, a: T0 + 999 }],
-    });
+    expect((await db.prepare('SELECT id, email_key AS k, password_hash AS h, created_at AS c, activated_at AS a FROM accounts').all()).results).toEqual([
+      { id: ID_1, k: 'a@example.com', h: HASH_B, c: T0, a: T0 + 999 },
+    ]);
     const consumed = await db.prepare('SELECT token_hash AS t, consumed_at AS c FROM registrations ORDER BY token_hash').all();
     expect(consumed.results).toEqual(
       [
@@ -227,7 +227,7 @@ describe(`activation, one condition at a time (${backend.name})`, () => {
     await addRegistration(db, registration(1, 'a@example.com'));
     await addAccount(db, ID_2, 'a@example.com', HASH_A);
     expect(await activateRegistration(db, activation(1, 'a@example.com', ID_3), T0 + 5)).toBe(false);
-    expect(await db.prepare('SELECT id, password_hash AS h FROM accounts').all()).toEqual({ results: [{ id: ID_2, h: HASH_A }] });
+    expect((await db.prepare('SELECT id, password_hash AS h FROM accounts').all()).results).toEqual([{ id: ID_2, h: HASH_A }]);
     expect(await db.prepare('SELECT consumed_at AS c FROM registrations').first()).toEqual({ c: T0 + 5 });
   });
 
