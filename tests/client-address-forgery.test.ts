@@ -14,6 +14,14 @@ describe('forged X-Forwarded-For hops', () => {
     }
   });
 
+  it('refuses IPv6 text with too many or too few groups, or two "::", instead of reading part of it', () => {
+    for (const forged of ['1::2::3', '1:2:3:4:5:6:7:8::9::1', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1:2:3:4::5:6:7:8', '::1:2:3:4:5:6:7:8', '1.2.3.4:5::', '[::1]x', 'x[::1]', '::1%eth0x/', '::1%a:2']) {
+      expect(normalizeAddress(forged), forged).toBe(UNKNOWN_CLIENT);
+    }
+    expect(normalizeAddress('1:2:3:4:5:6::7')).toBe('1:2:3:4:5:6:0:7');
+    expect(normalizeAddress('[::1]')).toBe('0:0:0:0:0:0:0:1');
+  });
+
   it('stops at a forged hop behind a trusted proxy', () => {
     const trusted = parseAddressRanges('127.0.0.1');
     for (const forged of ['1.2.3.x12', '2001:db8::g1', '1.2.3.1234']) {

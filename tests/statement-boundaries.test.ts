@@ -1,0 +1,317 @@
+// The atomic guards that live inside SQL (throttle windows and back-off, registrations, activation,
+// device tokens), each at the edge of one condition while the others hold: a window at its exact
+// end, a hit at the limit, a registration at its expiry, a consumed one, an account that exists, a
+// device token at its expiry or its last allowed failure. Each case asserts on what the statement
+// did to the database, so that a guard that lets one more attempt in, or writes when it refuses,
+// shows up here even though mutation testing cannot reach inside a SQL string.
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import {
+  activateRegistration,
+  addRegistration,
+  latestRegistration,
+  renewRegistration,
+  replacePasswordHash,
+} from '../lib/accounts.ts';
+import type { Database } from '../lib/db.ts';
+import { chargeDevice, DEVICES_PER_ACCOUNT, newDevice } from '../lib/devices.ts';
+import { chargeLoginAttempt, chargeMail, hit } from '../lib/throttle.ts';
+import { newToken, tokenDigest } from '../lib/tokens.ts';
+import { dump } from './support/harness.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+const HASH_A = '$scrypt$a';
+const HASH_B = '$scrypt$b';
+const ID_1 = '11111111-1111-4111-8111-111111111111';
+const ID_2 = '22222222-2222-4222-8222-222222222222';
+const ID_3 = '33333333-3333-4333-8333-333333333333';
+
+const row = (db: Database, key: string) =>
+  db.prepare('SELECT hits, wait_until AS waitUntil, forget_at AS forgetAt FROM throttle WHERE key = ?').bind(key).first();
+
+async function addAccount(db: Database, id: string, emailKey: string, hash = HASH_A) {
+  await db
+    .prepare('INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .bind(id, emailKey, emailKey, hash, T0, T0)
+    .run();
+}
+
+async function addDevice(db: Database, tokenHash: string, accountId: string, expiresAt: number, failures = 0) {
+  await db
+    .prepare('INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+    .bind(tokenHash, accountId, failures, T0, expiresAt)
+    .run();
+}
+
+const digestOf = (n: number) => tokenDigest(`token-${n}`);
+const registration = (n: number, emailKey: string, createdAt = T0, expiresAt = T0 + 3_600_000, hash = HASH_A) => ({
+  tokenHash: digestOf(n),
+  email: emailKey,
+  emailKey,
+  passwordHash: hash,
+  createdAt,
+  expiresAt,
+});
+
+describe(`a fixed window, one condition at a time (${backend.name})`, () => {
+  const rule = { limit: 3, windowSeconds: 60 };
+
+  it('counts the hit that reaches the limit, refuses the next without writing, and says how long', async () => {
+    const db = await backend.freshDatabase();
+    for (let i = 1; i <= 3; i++) {
+      expect(await hit(db, 'k', rule, T0 + i)).toEqual({ ok: true });
+      expect(await row(db, 'k')).toEqual({ hits: i, waitUntil: 0, forgetAt: T0 + 1 + 60_000 });
+    }
+    const before = await dump(db);
+    expect(await hit(db, 'k', rule, T0 + 30_001)).toEqual({ ok: false, retryAfterSeconds: 30 });
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('is still closed one millisecond before its end and starts afresh exactly at its end', async () => {
+    const db = await backend.freshDatabase();
+    for (let i = 0; i < 3; i++) await hit(db, 'k', rule, T0);
+    const end = T0 + 60_000;
+    expect(await hit(db, 'k', rule, end - 1)).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect(await row(db, 'k')).toEqual({ hits: 3, waitUntil: 0, forgetAt: end });
+    expect(await hit(db, 'k', rule, end)).toEqual({ ok: true });
+    expect(await row(db, 'k')).toEqual({ hits: 1, waitUntil: 0, forgetAt: end + 60_000 });
+  });
+
+  it('starts a new window for a row below the limit once its end has passed, rather than adding to it', async () => {
+    const db = await backend.freshDatabase();
+    await hit(db, 'k', rule, T0);
+    await hit(db, 'k', rule, T0 + 60_000);
+    expect(await row(db, 'k')).toEqual({ hits: 1, waitUntil: 0, forgetAt: T0 + 120_000 });
+  });
+
+  it('writes nothing for a mail that would not be sent, and nothing to the ceiling for a client over its own allowance', async () => {
+    const db = await backend.freshDatabase();
+    const policy = { mailPerAddressClient: { limit: 1, windowSeconds: 600 }, mailPerAddress: { limit: 5, windowSeconds: 600 } };
+    expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0, false)).toBe(false);
+    expect(await db.prepare('SELECT count(*) AS n FROM throttle').first()).toEqual({ n: 0 });
+    expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0)).toBe(true);
+    expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0)).toBe(false);
+    expect(await row(db, 'mail:a@example.com')).toEqual({ hits: 1, waitUntil: 0, forgetAt: T0 + 600_000 });
+    expect(await chargeMail(db, policy, 'a@example.com', 'c2', T0)).toBe(true);
+    expect(await row(db, 'mail:a@example.com')).toMatchObject({ hits: 2 });
+  });
+});
+
+describe(`the login back-off, one condition at a time (${backend.name})`, () => {
+  const policy = { freeFailures: 1, baseSeconds: 10, maxSeconds: 40, resetSeconds: 3600 };
+
+  it('stores the first attempt with no wait and the next one with the base wait', async () => {
+    const db = await backend.freshDatabase();
+    expect(await chargeLoginAttempt(db, 'login:k', policy, T0)).toEqual({ ok: true });
+    expect(await row(db, 'login:k')).toEqual({ hits: 1, waitUntil: T0, forgetAt: T0 + 3_600_000 });
+    expect(await chargeLoginAttempt(db, 'login:k', policy, T0 + 5)).toEqual({ ok: true });
+    expect(await row(db, 'login:k')).toEqual({ hits: 2, waitUntil: T0 + 5 + 10_000, forgetAt: T0 + 5 + 10_000 + 3_600_000 });
+  });
+
+  it('refuses one millisecond before the wait ends without writing, and counts exactly at its end', async () => {
+    const db = await backend.freshDatabase();
+    await chargeLoginAttempt(db, 'login:k', policy, T0);
+    await chargeLoginAttempt(db, 'login:k', policy, T0);
+    const until = T0 + 10_000;
+    const before = await dump(db);
+    expect(await chargeLoginAttempt(db, 'login:k', policy, until - 1)).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect(await dump(db)).toBe(before);
+    expect(await chargeLoginAttempt(db, 'login:k', policy, until)).toEqual({ ok: true });
+    expect(await row(db, 'login:k')).toEqual({ hits: 3, waitUntil: until + 20_000, forgetAt: until + 20_000 + 3_600_000 });
+  });
+
+  it('forgets the count exactly when forget_at comes, not a millisecond before', async () => {
+    const db = await backend.freshDatabase();
+    // Waits longer than the quiet time: only forget_at can let the next attempt in.
+    const slow = { freeFailures: 0, baseSeconds: 7200, maxSeconds: 7200, resetSeconds: 60 };
+    await chargeLoginAttempt(db, 'login:k', slow, T0);
+    const forget = T0 + 7_200_000 + 60_000;
+    expect(await row(db, 'login:k')).toEqual({ hits: 1, waitUntil: T0 + 7_200_000, forgetAt: forget });
+    expect(await chargeLoginAttempt(db, 'login:k', slow, forget - 1)).toEqual({ ok: true });
+    expect(await row(db, 'login:k')).toMatchObject({ hits: 2 });
+    const db2 = await backend.freshDatabase();
+    await chargeLoginAttempt(db2, 'login:k', slow, T0);
+    expect(await chargeLoginAttempt(db2, 'login:k', slow, forget)).toEqual({ ok: true });
+    expect(await row(db2, 'login:k')).toEqual({ hits: 1, waitUntil: forget + 7_200_000, forgetAt: forget + 7_200_000 + 60_000 });
+  });
+});
+
+describe(`registrations, one condition at a time (${backend.name})`, () => {
+  it('stores a registration when no account has the address, and nothing when one does', async () => {
+    const db = await backend.freshDatabase();
+    await addAccount(db, ID_1, 'taken@example.com');
+    expect(await addRegistration(db, registration(1, 'free@example.com'))).toBe(true);
+    const before = await dump(db);
+    expect(await addRegistration(db, registration(2, 'taken@example.com'))).toBe(false);
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('renews the newest unconsumed registration, expired or not, copying its password hash', async () => {
+    const db = await backend.freshDatabase();
+    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000, HASH_A));
+    await addRegistration(db, registration(2, 'a@example.com', T0 + 10, T0 + 1010, HASH_B));
+    const link = { tokenHash: digestOf(3), createdAt: T0 + 5000, expiresAt: T0 + 9000 };
+    expect(await renewRegistration(db, 'a@example.com', link)).toBe(true);
+    expect(await db.prepare('SELECT password_hash AS h, expires_at AS e FROM registrations WHERE token_hash = ?').bind(digestOf(3)).first()).toEqual({
+      h: HASH_B,
+      e: T0 + 9000,
+    });
+  });
+
+  it('renews nothing when the only registration is consumed, or when the address has an account', async () => {
+    const db = await backend.freshDatabase();
+    await addRegistration(db, registration(1, 'a@example.com'));
+    await db.prepare('UPDATE registrations SET consumed_at = ?').bind(T0 + 1).run();
+    let before = await dump(db);
+    expect(await renewRegistration(db, 'a@example.com', { tokenHash: digestOf(2), createdAt: T0 + 2, expiresAt: T0 + 9000 })).toBe(false);
+    expect(await dump(db)).toBe(before);
+
+    const db2 = await backend.freshDatabase();
+    await addRegistration(db2, registration(1, 'b@example.com'));
+    await addAccount(db2, ID_1, 'b@example.com');
+    before = await dump(db2);
+    expect(await renewRegistration(db2, 'b@example.com', { tokenHash: digestOf(2), createdAt: T0 + 2, expiresAt: T0 + 9000 })).toBe(false);
+    expect(await dump(db2)).toBe(before);
+  });
+
+  it('finds a registration as still valid one millisecond before its expiry and not at it', async () => {
+    const db = await backend.freshDatabase();
+    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
+    expect(await latestRegistration(db, 'a@example.com', T0 + 999)).toMatchObject({ tokenHash: digestOf(1) });
+    expect(await latestRegistration(db, 'a@example.com', T0 + 1000)).toBeNull();
+    expect(await latestRegistration(db, 'a@example.com')).toMatchObject({ tokenHash: digestOf(1) });
+  });
+});
+
+describe(`activation, one condition at a time (${backend.name})`, () => {
+  const activation = (n: number, emailKey: string, accountId = ID_1) => ({ tokenHash: digestOf(n), emailKey, accountId, passwordHash: HASH_B });
+
+  it('activates one millisecond before the expiry, with the confirmed hash, and consumes every link of the address only', async () => {
+    const db = await backend.freshDatabase();
+    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
+    await addRegistration(db, registration(2, 'a@example.com', T0 + 1, T0 + 1001));
+    await addRegistration(db, registration(3, 'other@example.com'));
+    expect(await activateRegistration(db, activation(1, 'a@example.com'), T0 + 999)).toBe(true);
+    expect((await db.prepare('SELECT id, email_key AS k, password_hash AS h, created_at AS c, activated_at AS a FROM accounts').all()).results).toEqual([
+      { id: ID_1, k: 'a@example.com', h: HASH_B, c: T0, a: T0 + 999 },
+    ]);
+    const consumed = await db.prepare('SELECT token_hash AS t, consumed_at AS c FROM registrations ORDER BY token_hash').all();
+    expect(consumed.results).toEqual(
+      [
+        { t: digestOf(1), c: T0 + 999 },
+        { t: digestOf(2), c: T0 + 999 },
+        { t: digestOf(3), c: null },
+      ].sort((x, y) => (x.t < y.t ? -1 : 1)),
+    );
+  });
+
+  it('does nothing at all exactly at the expiry', async () => {
+    const db = await backend.freshDatabase();
+    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
+    const before = await dump(db);
+    expect(await activateRegistration(db, activation(1, 'a@example.com'), T0 + 1000)).toBe(false);
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('does nothing with a consumed link, even when no account exists', async () => {
+    const db = await backend.freshDatabase();
+    await addRegistration(db, registration(1, 'a@example.com'));
+    await db.prepare('UPDATE registrations SET consumed_at = ?').bind(T0 + 1).run();
+    const before = await dump(db);
+    expect(await activateRegistration(db, activation(1, 'a@example.com'), T0 + 2)).toBe(false);
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('creates no second account when the address has one, and only consumes the leftover links', async () => {
+    const db = await backend.freshDatabase();
+    await addRegistration(db, registration(1, 'a@example.com'));
+    await addAccount(db, ID_2, 'a@example.com', HASH_A);
+    expect(await activateRegistration(db, activation(1, 'a@example.com', ID_3), T0 + 5)).toBe(false);
+    expect((await db.prepare('SELECT id, password_hash AS h FROM accounts').all()).results).toEqual([{ id: ID_2, h: HASH_A }]);
+    expect(await db.prepare('SELECT consumed_at AS c FROM registrations').first()).toEqual({ c: T0 + 5 });
+  });
+
+  it('replaces a hash only while it is still the one that was verified', async () => {
+    const db = await backend.freshDatabase();
+    await addAccount(db, ID_1, 'a@example.com', HASH_A);
+    expect((await replacePasswordHash(db, ID_1, HASH_B, '$scrypt$c').run()).meta.changes).toBe(0);
+    expect((await replacePasswordHash(db, ID_2, HASH_A, '$scrypt$c').run()).meta.changes).toBe(0);
+    expect((await replacePasswordHash(db, ID_1, HASH_A, '$scrypt$c').run()).meta.changes).toBe(1);
+    expect(await db.prepare('SELECT password_hash AS h FROM accounts').first()).toEqual({ h: '$scrypt$c' });
+  });
+});
+
+describe(`device tokens, one condition at a time (${backend.name})`, () => {
+  const policy = { ttlSeconds: 100, maxFailures: 3 };
+
+  async function withDevice(expiresAt = T0 + 100_000, failures = 0) {
+    const db = await backend.freshDatabase();
+    await addAccount(db, ID_1, 'a@example.com');
+    await addAccount(db, ID_2, 'b@example.com');
+    const digest = digestOf(1);
+    await addDevice(db, digest, ID_1, expiresAt, failures);
+    return { db, digest };
+  }
+  const failures = (db: Database) => db.prepare('SELECT failures AS f FROM devices WHERE token_hash = ?').bind(digestOf(1)).first();
+
+  it('charges a trusted token one millisecond before its expiry, and nothing exactly at it', async () => {
+    let { db, digest } = await withDevice();
+    expect(await chargeDevice(db, digest, 'a@example.com', policy, T0 + 99_999)).toEqual({ accountId: ID_1, failures: 1 });
+    expect(await failures(db)).toEqual({ f: 1 });
+    ({ db, digest } = await withDevice());
+    const before = await dump(db);
+    expect(await chargeDevice(db, digest, 'a@example.com', policy, T0 + 100_000)).toBeNull();
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('lets the last allowed failure through and then trusts the token no more, writing nothing', async () => {
+    const { db, digest } = await withDevice(T0 + 100_000, policy.maxFailures - 1);
+    expect(await chargeDevice(db, digest, 'a@example.com', policy, T0)).toEqual({ accountId: ID_1, failures: policy.maxFailures });
+    const before = await dump(db);
+    expect(await chargeDevice(db, digest, 'a@example.com', policy, T0)).toBeNull();
+    expect(await dump(db)).toBe(before);
+  });
+
+  it("trusts a token for its own account only, and an unknown one for none, writing nothing", async () => {
+    const { db, digest } = await withDevice();
+    const before = await dump(db);
+    expect(await chargeDevice(db, digest, 'b@example.com', policy, T0)).toBeNull();
+    expect(await chargeDevice(db, digest, 'nobody@example.com', policy, T0)).toBeNull();
+    expect(await chargeDevice(db, digestOf(2), 'a@example.com', policy, T0)).toBeNull();
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('replaces the presented token only if it is the account\'s own, and drops tokens exactly at their expiry', async () => {
+    const { db } = await withDevice(T0 + 50_000);
+    // Another account's token presented at login survives; this account's token expiring now goes.
+    await addDevice(db, digestOf(2), ID_2, T0 + 50_000);
+    await addDevice(db, digestOf(3), ID_1, T0 + 50_001);
+    const fromOther = newDevice(db, ID_1, digestOf(2), policy, T0 + 50_000);
+    await db.batch(fromOther.statements);
+    const left = await db.prepare('SELECT token_hash AS t, account_id AS a FROM devices ORDER BY expires_at, token_hash').all<{ t: string; a: string }>();
+    const own = tokenDigest(fromOther.issued.token);
+    expect(left.results).toEqual([
+      { t: digestOf(2), a: ID_2 },
+      { t: digestOf(3), a: ID_1 },
+      { t: own, a: ID_1 },
+    ]);
+
+    const again = newDevice(db, ID_1, digestOf(3), policy, T0 + 50_000);
+    await db.batch(again.statements);
+    const after = await db.prepare('SELECT token_hash AS t FROM devices WHERE account_id = ? ORDER BY token_hash').bind(ID_1).all<{ t: string }>();
+    expect(after.results.map((r) => r.t).sort()).toEqual([own, tokenDigest(again.issued.token)].sort());
+  });
+
+  it(`keeps the newest ${DEVICES_PER_ACCOUNT} tokens of an account and drops the oldest`, async () => {
+    const db = await backend.freshDatabase();
+    await addAccount(db, ID_1, 'a@example.com');
+    const issued: string[] = [];
+    for (let i = 0; i < DEVICES_PER_ACCOUNT + 1; i++) {
+      const device = newDevice(db, ID_1, tokenDigest(newToken()), policy, T0 + i);
+      await db.batch(device.statements);
+      issued.push(tokenDigest(device.issued.token));
+    }
+    const kept = await db.prepare('SELECT token_hash AS t FROM devices').all<{ t: string }>();
+    expect(kept.results.map((r) => r.t).sort()).toEqual(issued.slice(1).sort());
+  });
+});
