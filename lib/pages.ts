@@ -50,21 +50,33 @@ ${content}
   return page.toString();
 }
 
+/**
+ * The form behind an activation link: the token, the address for password managers (no name, so
+ * it is not sent), the password fields the moment needs, and the one button.
+ */
+function activationForm(email: string, token: string, fields: HtmlEscapedString | Promise<HtmlEscapedString>) {
+  return html`<form method="post" action="activate">
+<input type="hidden" name="token" value="${token}">
+<input type="hidden" value="${email}" autocomplete="username">
+${fields}
+<button type="submit">Activate account</button>
+</form>
+<p class="note">If you did not register, close this page: nothing happens unless you press the button.</p>`;
+}
+
 export async function confirmPage(email: string, token: string): Promise<Page> {
   return {
     status: 200,
     body: await renderPage(
       'Activate your account',
       html`<p>Activate the account for <strong>${email}</strong>?</p>
-<form method="post" action="activate">
-<input type="hidden" name="token" value="${token}">
-<input type="hidden" value="${email}" autocomplete="username">
-<label for="password">Your password</label>
-<p class="note" id="password-hint">The password you chose when you registered. If you registered more than once, any of them works; you will be asked to type a different one twice.</p>
-<input id="password" name="password" type="password" autocomplete="current-password" required aria-describedby="password-hint">
-<button type="submit">Activate account</button>
-</form>
-<p class="note">If you did not register, close this page: nothing happens unless you press the button.</p>`,
+${activationForm(
+  email,
+  token,
+  html`<label for="password">Your password</label>
+<p class="note" id="password-hint">The password you chose when you registered. Another one works too, but you will be asked to type it twice.</p>
+<input id="password" name="password" type="password" autocomplete="current-password" required aria-describedby="password-hint">`,
+)}`,
     ),
   };
 }
@@ -82,18 +94,16 @@ export async function choosePasswordPage(email: string, token: string, problems:
       'Choose the password for this account',
       html`<p>That is not the password this link was sent for: someone, you or another person, registered <strong>${email}</strong> with a different one.</p>
 <p>Type the password you want for this account twice. It becomes the account's password; no other one will work.</p>
-<form method="post" action="activate">
-<input type="hidden" name="token" value="${token}">
-<input type="hidden" value="${email}" autocomplete="username">
-${errors}
+${activationForm(
+  email,
+  token,
+  html`${errors}
 <label for="password">Password</label>
 <p class="note" id="password-hint">At least ${minLength} characters; a few unrelated words work well.</p>
 <input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="${described}"${problems.length === 0 ? '' : html` aria-invalid="true"`}>
 <label for="confirmPassword">The same password again</label>
-<input id="confirmPassword" name="confirmPassword" type="password" autocomplete="new-password" required>
-<button type="submit">Activate account</button>
-</form>
-<p class="note">If you did not register, close this page: nothing happens unless you press the button.</p>`,
+<input id="confirmPassword" name="confirmPassword" type="password" autocomplete="new-password" required>`,
+)}`,
     ),
   };
 }
