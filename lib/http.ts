@@ -8,9 +8,8 @@ import { clientLimitKey } from './client-address.ts';
 import type { Deps } from './deps.ts';
 import type { Mail } from './mail.ts';
 import { formErrorPage, tooManyRequestsPage } from './pages.ts';
-import { pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
+import { pageResponse, pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
 import { hit, keys, type Endpoint, type Verdict } from './throttle.ts';
-import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
 import { isUtf8Body, notUtf8Answer } from './request-body.ts';
 
 export interface AppEnv {
@@ -40,9 +39,7 @@ export function createRouter() {
           : [{ pointer: pointerTo(issue.path), detail: issue.message }],
       );
       if (bodyKind(c as AppContext) === 'form') {
-        const p = await formErrorPage(errors);
-        // A finished response: it carries the headers every response must have itself.
-        return new Response(p.body, { status: p.status, headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': 'text/html; charset=UTF-8' } });
+        return pageResponse(await formErrorPage(errors));
       }
       return problemResponse(validationProblem(errors));
     },

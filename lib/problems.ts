@@ -3,6 +3,7 @@
  * Latchkey sends is one of these: a stable `type`, a short `title`, a `detail` for people, and
  * extension members where a client can act on them.
  */
+import type { Page } from './pages.ts';
 import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
 
 export interface FieldError {
@@ -34,6 +35,14 @@ export function problemResponse(p: Problem, headers: Record<string, string> = {}
     status: p.status,
     headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers },
   });
+}
+
+/**
+ * The same for an error page, for answers made outside a handler (validation hooks, body checks),
+ * where the request asked for a page rather than problem+json.
+ */
+export function pageResponse(page: Page, status: number = page.status): Response {
+  return new Response(page.body, { status, headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': 'text/html; charset=UTF-8' } });
 }
 
 export const validationProblem = (errors: FieldError[]) =>

@@ -6,8 +6,7 @@
  */
 import type { HonoRequest } from 'hono';
 import { formErrorPage } from './pages.ts';
-import { problem, problemResponse } from './problems.ts';
-import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
+import { pageResponse, problem, problemResponse } from './problems.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 // A run of percent escapes in a form body: decoded together, since one character may span several.
@@ -54,6 +53,5 @@ export async function notUtf8Answer(kind: 'json' | 'form'): Promise<Response> {
   if (kind === 'json') {
     return problemResponse(problem(400, 'malformed-body', 'The request body could not be parsed', `${NOT_UTF8} Send JSON encoded as UTF-8.`));
   }
-  const page = await formErrorPage([{ pointer: '', detail: NOT_UTF8 }]);
-  return new Response(page.body, { status: 400, headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': 'text/html; charset=UTF-8' } });
+  return pageResponse(await formErrorPage([{ pointer: '', detail: NOT_UTF8 }]), 400);
 }
