@@ -5,40 +5,18 @@
  *
  *   node --disable-warning=ExperimentalWarning bench/enumeration-branches.ts [rounds]
  */
+import { inProcessApp } from './in-process.ts';
 import { NO_CLIENT_LIMITS } from './servers.ts';
-import { createApp } from '../functions/app.ts';
-import { loadConfig } from '../lib/config.ts';
-import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
-import type { Deps } from '../lib/deps.ts';
-import { createPasswordHasher } from '../lib/passwords.ts';
 
 const rounds = Number(process.argv[2] ?? 15);
 const PASSWORD = 'correct horse battery staple';
 const WRONG = 'purple elephants dance at noon';
 
-const config = loadConfig({
-  PUBLIC_URL: 'https://bench.example',
-  ...NO_CLIENT_LIMITS,
-});
 let clock = Date.UTC(2026, 0, 1);
-let lastLink = '';
-const deps: Deps = {
-  db: await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) }),
-  config,
-  hasher: createPasswordHasher(config.scrypt),
-  mail: { send: async (m) => void (lastLink = m.link ?? lastLink) },
-  log: () => undefined,
-  // Two hours per call: failed-login back-off never builds up between rounds.
-  now: () => (clock += 2 * 3600_000),
-  clientAddress: () => '192.0.2.1',
-};
-const app = createApp(() => deps);
-const post = (path: string, body: unknown) =>
-  app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+// Two hours per call: failed-login back-off never builds up between rounds.
+const { post, activeAccount } = await inProcessApp(NO_CLIENT_LIMITS, () => (clock += 2 * 3600_000));
 
-await post('/register', { email: 'active@example.com', password: PASSWORD });
-await new Promise((r) => setTimeout(r, 0));
-await post('/activate', { token: new URL(lastLink).searchParams.get('token'), password: PASSWORD });
+await activeAccount('active@example.com', PASSWORD);
 await post('/register', { email: 'pending@example.com', password: PASSWORD });
 
 let fresh = 0;

@@ -11,13 +11,9 @@
  *
  *   node --disable-warning=ExperimentalWarning bench/lockout.ts [days] [accounts]
  */
-import { createApp } from '../functions/app.ts';
-import { loadConfig } from '../lib/config.ts';
-import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
-import type { Deps } from '../lib/deps.ts';
 import { DEVICE_HEADER } from '../lib/devices.ts';
-import { createPasswordHasher } from '../lib/passwords.ts';
 import { worstCaseFailures } from '../lib/throttle.ts';
+import { inProcessApp } from './in-process.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const HOUR = 3600_000;
@@ -52,25 +48,8 @@ function random(seed: number): () => number {
 }
 
 export async function lockoutFigures(days: number, accounts: number, withDevice: boolean): Promise<LockoutFigures> {
-  const config = loadConfig({ PUBLIC_URL: 'https://bench.example', SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' });
-  const db = await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) });
   const clock = { now: Date.UTC(2026, 0, 1) };
-  const client = { address: ATTACKER };
-  let lastLink = '';
-  const deps: Deps = {
-    db,
-    config,
-    hasher: createPasswordHasher(config.scrypt),
-    mail: { send: async (m) => void (lastLink = m.link ?? lastLink) },
-    log: () => undefined,
-    now: () => clock.now,
-    clientAddress: () => client.address,
-  };
-  const app = createApp(() => deps);
-  const post = (path: string, body: unknown, from: string, headers: Record<string, string> = {}) => {
-    client.address = from;
-    return app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  };
+  const { db, config, post, activeAccount } = await inProcessApp({ SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' }, () => clock.now);
 
   interface Owner {
     email: string;
@@ -86,9 +65,7 @@ export async function lockoutFigures(days: number, accounts: number, withDevice:
   for (let i = 0; i < accounts; i++) {
     const email = `owner${i}@bench.example`;
     const from = `198.51.100.${i + 1}`;
-    await post('/register', { email, password: PASSWORD }, from);
-    await new Promise((r) => setTimeout(r, 0));
-    await post('/activate', { token: new URL(lastLink).searchParams.get('token'), password: PASSWORD }, from);
+    await activeAccount(email, PASSWORD, from);
     // The owner logged in once before the attack began, from the device they will use.
     const first = (await (await post('/login', { email, password: PASSWORD }, from)).json()) as { device: { token: string } };
     owners.push({ email, from, device: first.device.token, ownerAt: clock.now + Math.round(next() * OWNER_MEAN_GAP * 2), attackerAt: clock.now, guesses: [] as number[], mostInARow: 0 });

@@ -1,0 +1,49 @@
+/**
+ * Latchkey's app in process, over an in-memory sql.js database, for the benchmarks that measure
+ * what the app itself does (bench/enumeration-branches.ts, bench/lockout.ts) rather than a server:
+ * no network, no process, a clock the caller decides, and the activation links kept from the mail.
+ */
+import { createApp } from '../functions/app.ts';
+import { loadConfig, type Config, type ConfigVars } from '../lib/config.ts';
+import { openSqlJsDatabase, readMigrations, type SqlJsDatabase } from '../lib/db-sqljs.ts';
+import type { Deps } from '../lib/deps.ts';
+import { createPasswordHasher } from '../lib/passwords.ts';
+
+export interface InProcessApp {
+  db: SqlJsDatabase;
+  config: Config;
+  /** A JSON POST, as the client address `from`. */
+  post(path: string, body: unknown, from?: string, headers?: Record<string, string>): Promise<Response>;
+  /** Registers `email` and activates it with the link from its mail, as `from`. */
+  activeAccount(email: string, password: string, from?: string): Promise<void>;
+}
+
+const DEFAULT_CLIENT = '192.0.2.1';
+
+export async function inProcessApp(vars: ConfigVars, now: () => number): Promise<InProcessApp> {
+  const config = loadConfig({ PUBLIC_URL: 'https://bench.example', ...vars });
+  const db = await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) });
+  let client = DEFAULT_CLIENT;
+  let lastLink = '';
+  const deps: Deps = {
+    db,
+    config,
+    hasher: createPasswordHasher(config.scrypt),
+    mail: { send: async (m) => void (lastLink = m.link ?? lastLink) },
+    log: () => undefined,
+    now,
+    clientAddress: () => client,
+  };
+  const app = createApp(() => deps);
+  const post = (path: string, body: unknown, from = DEFAULT_CLIENT, headers: Record<string, string> = {}) => {
+    client = from;
+    return Promise.resolve(app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) }));
+  };
+  const activeAccount = async (email: string, password: string, from = DEFAULT_CLIENT) => {
+    await post('/register', { email, password }, from);
+    await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
+    const activated = await post('/activate', { token: new URL(lastLink).searchParams.get('token'), password }, from);
+    if (activated.status !== 200) throw new Error(`activating ${email} answered ${activated.status}`);
+  };
+  return { db, config, post, activeAccount };
+}
