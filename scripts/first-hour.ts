@@ -24,14 +24,20 @@ async function post(base: string, path: string, body: unknown): Promise<Response
   return fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
+/** The activation links to `address` on the mailbox page (GET /dev/mail), newest first. */
+async function mailboxLinks(base: string, address: string): Promise<string[]> {
+  const page = await (await fetch(`${base}/dev/mail`)).text();
+  return [...page.matchAll(/<strong>([^<]*)<\/strong>[\s\S]*?<a href="([^"]*\/activate\?token=[^"]*)">/g)]
+    .filter(([, to]) => to === address)
+    .map(([, , link]) => link!);
+}
+
 /** The newest activation link to `address` on the mailbox page, waiting briefly for the mail. */
 export async function linkFromMailbox(base: string, address: string, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const page = await (await fetch(`${base}/dev/mail`)).text();
-    for (const [, to, link] of page.matchAll(/<strong>([^<]*)<\/strong>[\s\S]*?<a href="([^"]*\/activate\?token=[^"]*)">/g)) {
-      if (to === address) return link!;
-    }
+    const [newest] = await mailboxLinks(base, address);
+    if (newest) return newest;
     if (Date.now() > deadline) throw new Error(`no mail to ${address} in ${base}/dev/mail`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -62,13 +68,6 @@ export async function firstHour(base: string, { accounts = 40, prefix = `run${Da
   return { answers, refused, elapsedMs: Math.round(performance.now() - started) };
 }
 
-/** The per-address mail allowance, still on: registrations of one address until the first 429. */
-/** Activation links to `address` on the mailbox page now. */
-async function mailsTo(base: string, address: string): Promise<number> {
-  const page = await (await fetch(`${base}/dev/mail`)).text();
-  return [...page.matchAll(/<strong>([^<]*)<\/strong>[\s\S]*?<a href="([^"]*\/activate\?token=[^"]*)">/g)].filter(([, to]) => to === address).length;
-}
-
 /**
  * Registers `address` `tries` times from this one client: the answers, and how many activation
  * mails reached the mailbox. Past the per-address mail allowance the answer stays 202 and only
@@ -83,7 +82,7 @@ export async function mailAllowance(base: string, address: string, tries = 6): P
   }
   // Mail is handed off after the answer: give the last one a moment to land.
   await new Promise((r) => setTimeout(r, 200));
-  return { statuses, mails: await mailsTo(base, address) };
+  return { statuses, mails: (await mailboxLinks(base, address)).length };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
