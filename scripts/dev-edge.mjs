@@ -26,14 +26,27 @@ export function wranglerDevArgs(env) {
 
 const persistArgs = (env) => (env.WRANGLER_PERSIST_TO ? ['--persist-to', env.WRANGLER_PERSIST_TO] : []);
 
+/**
+ * The script's own arguments that go on to `wrangler dev`: all but --fresh, and never an --ip,
+ * which would undo the loopback-only rule above. Throws, naming why, for an --ip.
+ */
+export function passOnArgs(argv) {
+  if (argv.some((arg) => arg === '--ip' || arg.startsWith('--ip='))) {
+    throw new Error('dev:edge listens on 127.0.0.1 only: it believes a client-sent CF-Connecting-IP, so it must not face a network.');
+  }
+  return argv.filter((arg) => arg !== '--fresh');
+}
+
 function main() {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
   const d1 = resolve(root, env.WRANGLER_PERSIST_TO || '.wrangler/state', 'v3', 'd1');
   const fresh = process.argv.includes('--fresh');
-  const passOn = process.argv.slice(2).filter((arg) => arg !== '--fresh');
-  if (passOn.some((arg) => arg === '--ip' || arg.startsWith('--ip='))) {
-    console.error('dev:edge listens on 127.0.0.1 only: it believes a client-sent CF-Connecting-IP, so it must not face a network.');
+  let passOn;
+  try {
+    passOn = passOnArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(error.message);
     process.exit(2);
   }
 

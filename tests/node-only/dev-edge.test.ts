@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script without type declarations
-import { wranglerDevArgs } from '../../scripts/dev-edge.mjs';
+import { passOnArgs, wranglerDevArgs } from '../../scripts/dev-edge.mjs';
 
 const argsFor = (env: Record<string, string>) => wranglerDevArgs(env) as string[];
 const ipOf = (args: string[]) => args[args.indexOf('--ip') + 1];
@@ -21,6 +21,14 @@ describe('npm run dev:edge', () => {
       expect(ipOf(args)).toBe('127.0.0.1');
     }
     expect(argsFor({ PORT: '9000' })).toEqual(expect.arrayContaining(['--port', '9000', '--var', 'PUBLIC_URL:http://localhost:9000']));
+  });
+
+  it('passes further arguments on to wrangler dev, but refuses any that would set the address', () => {
+    const passOn = passOnArgs as (argv: string[]) => string[];
+    expect(passOn(['--fresh', '--var', 'SCRYPT_LOG_N:4'])).toEqual(['--var', 'SCRYPT_LOG_N:4']);
+    for (const argv of [['--ip', '0.0.0.0'], ['--ip=0.0.0.0'], ['--var', 'X:1', '--ip', '::']]) {
+      expect(() => passOn(argv), argv.join(' ')).toThrow(/127\.0\.0\.1 only/);
+    }
   });
 
   it('has no [dev] section in wrangler.toml that could widen it', () => {
