@@ -162,7 +162,8 @@ const FieldErrorSchema = z.object({
   detail: z.string(),
 });
 
-export type ThrottleRule = 'client' | 'mail' | 'login';
+/** The limits that answer 429 (a spent mail allowance answers 202 and only holds the mail back). */
+export type ThrottleRule = 'client' | 'login';
 
 /**
  * The 429 answer for a refused verdict, logged as a `throttled` security event: a page for the
@@ -201,7 +202,7 @@ const ProblemSchema = z
     resend: z
       .object({ method: z.literal('POST'), href: z.string() })
       .optional()
-      .openapi({ description: 'Where to ask for a new activation link (on 403 not-activated and 410 link-expired)' }),
+      .openapi({ description: 'Where to ask for a new activation link (on 410 link-expired)' }),
   })
   .passthrough()
   .openapi('Problem', { description: 'RFC 9457 problem details' });
