@@ -63,6 +63,19 @@ describe(`the mail allowance cannot be turned against the owner (${backend.name}
     expect(mailsTo(h, OWNER.toUpperCase())).toHaveLength(5); // the attacker's allowance for this address
     await ownerRegistersAndActivates(h);
   });
+
+  it('one client sending more than the whole ceiling, as fast as its endpoint allowances let it, leaves the owner theirs', async () => {
+    // Every register and resend this client's endpoint allowances take (20 + 10 at the defaults,
+    // more than the per-address ceiling of 20): past its own allowance none may reach the ceiling.
+    const h = await createHarness();
+    h.client.address = ATTACKER;
+    let accepted = 0;
+    for (let i = 0; i < 25; i++) accepted += (await h.post('/register', { email: OWNER, password: OTHER_PASSWORD })).status === 202 ? 1 : 0;
+    for (let i = 0; i < 15; i++) accepted += (await h.post('/resend-activation', { email: OWNER })).status === 202 ? 1 : 0;
+    expect(accepted).toBeGreaterThan(20);
+    expect(mailsTo(h, OWNER)).toHaveLength(5);
+    await ownerRegistersAndActivates(h);
+  });
 });
 
 describe(`the allowances still stop mail bombing (${backend.name})`, () => {
