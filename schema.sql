@@ -28,7 +28,7 @@ CREATE TABLE registrations (
 CREATE INDEX registrations_by_email ON registrations (email_key, created_at);
 CREATE INDEX registrations_by_expiry ON registrations (expires_at);
 
--- Throttle counters (lib/throttle.ts) live in the database so that they hold across Workers
+-- Throttle counters (lib/storage/throttle.ts) live in the database so that they hold across Workers
 -- isolates and restarts. One row per key: "client:<endpoint>:<address>", "mail:<address>",
 -- "mail:<address>:from:<client>", "login:<address>".
 CREATE TABLE throttle (
@@ -42,10 +42,10 @@ CREATE TABLE throttle (
 
 CREATE INDEX throttle_by_expiry ON throttle (forget_at);
 
--- lib/purge.ts deletes consumed registrations some time after their address was activated.
+-- lib/storage/purge.ts deletes consumed registrations some time after their address was activated.
 CREATE INDEX registrations_by_consumed ON registrations (consumed_at) WHERE consumed_at IS NOT NULL;
 
--- Devices where an account's owner logged in before (lib/devices.ts). A successful login hands
+-- Devices where an account's owner logged in before (lib/storage/devices.ts). A successful login hands
 -- out a device token; a later login that presents it is charged to the device's own failure count
 -- instead of the address's back-off, so an attacker who knows only the address cannot keep the
 -- owner out. Only the SHA-256 of the token is kept.

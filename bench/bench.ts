@@ -19,15 +19,15 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HASH_MAX_QUEUED } from '../lib/config.ts';
-import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } from '../lib/passwords.ts';
-import { NIST_FAILURE_CEILING } from '../lib/throttle.ts';
+import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } from '../lib/crypto/passwords.ts';
+import { NIST_FAILURE_CEILING } from '../lib/storage/throttle.ts';
 import { measureHashRate, type HashRate } from './hash-limit.ts';
 import { lockoutFigures } from './lockout.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
 import { seedDatabase, seedSql, type Seeded } from './seed.ts';
 import { startBareHono, startLatchkeyNode, startWranglerDev, wrangler, type Running } from './servers.ts';
-import { hashCapacity, hashSlots } from '../lib/threadpool.ts';
+import { hashCapacity, hashSlots } from '../lib/crypto/threadpool.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -41,7 +41,7 @@ const quick = options.quick!;
 
 const CORES = availableParallelism();
 const SCRYPT: ScryptParams = DEFAULT_SCRYPT;
-// What the server runs at once by default (functions/server.ts, lib/threadpool.ts).
+// What the server runs at once by default (functions/server.ts, lib/crypto/threadpool.ts).
 const SLOTS = hashSlots(hashCapacity({ scrypt: SCRYPT, hashMaxInFlight: undefined }), process.env.UV_THREADPOOL_SIZE);
 // Figure 4 is about the database, not the hash: the tests' cheap setting.
 const CHEAP_SCRYPT = { SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' };
@@ -115,7 +115,7 @@ interface LoginFigures {
   runs: LoginRun[];
 }
 
-// Logins back off per address (lib/throttle.ts; an attempt counts until it succeeds): every
+// Logins back off per address (lib/storage/throttle.ts; an attempt counts until it succeeds): every
 // branch spreads over the seeded accounts (all with the same password) or over as many unknown
 // addresses, so that no address is throttled and every request does the work of its branch.
 const SEEDED_ACCOUNTS = 1000;

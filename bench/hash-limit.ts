@@ -3,7 +3,7 @@
  * scrypt parameters when `concurrency` hashes run at once, as the server's hash queue lets them
  * (node:crypto's async scrypt runs on libuv's thread pool, like the server's).
  */
-import { hashPassword, type ScryptParams } from '../lib/passwords.ts';
+import { hashPassword, type ScryptParams } from '../lib/crypto/passwords.ts';
 
 export interface HashRate {
   concurrency: number;

@@ -5,9 +5,9 @@
  */
 import { createApp } from '../functions/app.ts';
 import { loadConfig, type Config, type ConfigVars } from '../lib/config.ts';
-import { openSqlJsDatabase, readMigrations, type SqlJsDatabase } from '../lib/db-sqljs.ts';
+import { openSqlJsDatabase, readMigrations, type SqlJsDatabase } from '../lib/storage/sqljs/database.ts';
 import type { Deps } from '../lib/deps.ts';
-import { createPasswordHasher } from '../lib/passwords.ts';
+import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 
 export interface InProcessApp {
   db: SqlJsDatabase;

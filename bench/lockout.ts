@@ -11,8 +11,8 @@
  *
  *   node --disable-warning=ExperimentalWarning bench/lockout.ts [days] [accounts]
  */
-import { DEVICE_HEADER } from '../lib/devices.ts';
-import { worstCaseFailures } from '../lib/throttle.ts';
+import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { worstCaseFailures } from '../lib/storage/throttle.ts';
 import { inProcessApp } from './in-process.ts';
 
 const PASSWORD = 'correct horse battery staple';

@@ -8,8 +8,8 @@ import { STATUS_CODES, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NodeServerLimits } from '../lib/config.ts';
 import type { EventLog } from '../lib/log.ts';
-import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problems.ts';
-import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
+import { PROBLEM_CONTENT_TYPE, problem } from '../lib/http/problems.ts';
+import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
 
 /** Options for http.createServer. */
 export function nodeServerOptions(limits: NodeServerLimits): ServerOptions {

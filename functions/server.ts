@@ -1,6 +1,6 @@
 /**
  * Node entry (`npm start`): the app on @hono/node-server over a sql.js database file.
- * Writes are durable before the response (see lib/db-sqljs.ts); SIGTERM and SIGINT let in-flight
+ * Writes are durable before the response (see lib/storage/sqljs/database.ts); SIGTERM and SIGINT let in-flight
  * requests finish, write a final snapshot and exit 0.
  */
 import { serve } from '@hono/node-server';
@@ -9,21 +9,21 @@ import type { Context } from 'hono';
 import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { proxiedClientAddress, undeclaredProxyWarning, UNKNOWN_CLIENT } from '../lib/client-address.ts';
+import { proxiedClientAddress, undeclaredProxyWarning, UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
 import { describeMode, loadConfig, loadNodeServerLimits, type Config } from '../lib/config.ts';
-import { guardDatabase } from '../lib/db.ts';
-import { makePrivateDirectory } from '../lib/db-files.ts';
-import { openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
+import { guardDatabase } from '../lib/storage/db.ts';
+import { makePrivateDirectory } from '../lib/storage/sqljs/files.ts';
+import { openSqlJsDatabase, readMigrations } from '../lib/storage/sqljs/database.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
-import { queuedHasher } from '../lib/hash-queue.ts';
-import { logMailSink } from '../lib/mail.ts';
-import { developmentMail } from '../lib/mailbox.ts';
-import { createPasswordHasher } from '../lib/passwords.ts';
-import { hashCapacity, hashSlots, poolThreads } from '../lib/threadpool.ts';
-import { purge } from '../lib/purge.ts';
+import { queuedHasher } from '../lib/crypto/hash-queue.ts';
+import { logMailSink } from '../lib/mail/mail.ts';
+import { developmentMail } from '../lib/mail/mailbox.ts';
+import { createPasswordHasher } from '../lib/crypto/passwords.ts';
+import { hashCapacity, hashSlots, poolThreads } from '../lib/crypto/threadpool.ts';
+import { purge } from '../lib/storage/purge.ts';
 import { createApp } from './app.ts';
-import { MAILBOX_PATH } from './dev-mail.ts';
+import { MAILBOX_PATH } from './endpoints/dev-mail.ts';
 import { guardNodeServer, nodeServerOptions } from './node-http.ts';
 
 /**

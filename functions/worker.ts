@@ -2,16 +2,16 @@
  * Cloudflare Workers entry: the app over the D1 binding, configured from [vars] and secrets.
  */
 import { createApp } from './app.ts';
-import { cloudflareClientAddress } from '../lib/client-address.ts';
-import { purge } from '../lib/purge.ts';
+import { cloudflareClientAddress } from '../lib/http/client-address.ts';
+import { purge } from '../lib/storage/purge.ts';
 import { describeMode, loadConfig } from '../lib/config.ts';
-import { guardDatabase, type Database } from '../lib/db.ts';
+import { guardDatabase, type Database } from '../lib/storage/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';
-import { queuedHasher } from '../lib/hash-queue.ts';
-import { logMailSink } from '../lib/mail.ts';
-import { developmentMail, memoryMailbox } from '../lib/mailbox.ts';
-import { createPasswordHasher } from '../lib/passwords.ts';
+import { queuedHasher } from '../lib/crypto/hash-queue.ts';
+import { logMailSink } from '../lib/mail/mail.ts';
+import { developmentMail, memoryMailbox } from '../lib/mail/mailbox.ts';
+import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 
 export interface WorkerEnv {
   DB: Database;

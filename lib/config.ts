@@ -3,11 +3,11 @@
  * Bad values stop the service at start with a message naming the variable, rather than
  * surfacing later as failed requests.
  */
-import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './password-policy.ts';
-import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from './passwords.ts';
-import { isLoopbackAddress, parseAddressRanges, type AddressRange } from './client-address.ts';
-import { DEFAULT_DEVICES, type DevicePolicy } from './devices.ts';
-import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from './throttle.ts';
+import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './policy/password-policy.ts';
+import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from './crypto/passwords.ts';
+import { isLoopbackAddress, parseAddressRanges, type AddressRange } from './http/client-address.ts';
+import { DEFAULT_DEVICES, type DevicePolicy } from './storage/devices.ts';
+import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from './storage/throttle.ts';
 
 export interface Config {
   /** Origin (and optional path prefix) that activation links are built from. Never from request headers. */
@@ -25,7 +25,7 @@ export interface Config {
   /** How long a mail sink may take before the mail is given up on (logged as mail_failed). */
   mailTimeoutMs: number;
   throttle: ThrottlePolicy;
-  /** Device tokens from earlier logins, which skip the address's back-off (lib/devices.ts). */
+  /** Device tokens from earlier logins, which skip the address's back-off (lib/storage/devices.ts). */
   devices: DevicePolicy;
   /** Proxies whose X-Forwarded-For is believed (Node only; Workers use CF-Connecting-IP). */
   trustedProxies: AddressRange[];

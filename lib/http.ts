@@ -4,13 +4,13 @@
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
-import { clientLimitKey } from './client-address.ts';
+import { clientLimitKey } from './http/client-address.ts';
 import type { Deps } from './deps.ts';
-import type { Mail } from './mail.ts';
-import { formErrorPage, tooManyRequestsPage } from './pages.ts';
-import { pageResponse, pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './problems.ts';
-import { hit, keys, type Endpoint, type Verdict } from './throttle.ts';
-import { isUtf8Body, notUtf8Answer } from './request-body.ts';
+import type { Mail } from './mail/mail.ts';
+import { formErrorPage, tooManyRequestsPage } from './pages/pages.ts';
+import { pageResponse, pointerTo, problem, problemResponse, validationProblem, type FieldError, type Problem } from './http/problems.ts';
+import { hit, keys, type Endpoint, type Verdict } from './storage/throttle.ts';
+import { isUtf8Body, notUtf8Answer } from './http/request-body.ts';
 
 export interface AppEnv {
   Bindings: Record<string, unknown>;
@@ -76,7 +76,7 @@ export function bodyKind(c: AppContext): BodyKind | null {
 
 /**
  * 415 before any parsing when the body is of a kind the endpoint does not take; 400 when it is not
- * UTF-8, rather than letting invalid bytes become U+FFFD (lib/request-body.ts).
+ * UTF-8, rather than letting invalid bytes become U+FFFD (lib/http/request-body.ts).
  */
 export function accepts(...kinds: BodyKind[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

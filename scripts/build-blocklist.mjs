@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds lib/common-passwords-data.ts (the common-password blocklist) from two ranked
+// Builds lib/policy/common-passwords-data.ts (the common-password blocklist) from two ranked
 // (most frequent first) password lists:
 //   1. "zxcvbn":   src/passwords.json of the MIT-licensed npm package @zxcvbn-ts/language-common
 //   2. "seclists": SecLists' 10-million-password-list-top-1000000 (MIT; Mark Burnett's data,
@@ -36,7 +36,7 @@ const LONG_CODE_POINTS = 15; // default minimum length (NIST SP 800-63B-4)
 const PER_LENGTH = 5_000; // for each minimum length L in 8..15, keep the top PER_LENGTH entries with >= L
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const outFile = join(root, "lib", "common-passwords-data.ts");
+const outFile = join(root, "lib", "policy", "common-passwords-data.ts");
 const require = createRequire(join(root, "package.json"));
 
 function sourceArg(name) {

@@ -11,9 +11,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../lib/config.ts';
-import { DatabaseInUseError, openSqlJsDatabase, readMigrations } from '../lib/db-sqljs.ts';
+import { DatabaseInUseError, openSqlJsDatabase, readMigrations } from '../lib/storage/sqljs/database.ts';
 import { jsonEventLog } from '../lib/log.ts';
-import { purge } from '../lib/purge.ts';
+import { purge } from '../lib/storage/purge.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { parseEmail } from '../lib/emails.ts';
+import { parseEmail } from '../lib/policy/emails.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';

@@ -1,4 +1,4 @@
-// A refused address says why, in words the person can act on: each rule in lib/emails.ts names its
+// A refused address says why, in words the person can act on: each rule in lib/policy/emails.ts names its
 // own reason in the 422's errors, so that a message left empty or swapped for another shows here.
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';

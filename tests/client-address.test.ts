@@ -6,7 +6,7 @@ import {
   parseAddressRanges,
   proxiedClientAddress,
   UNKNOWN_CLIENT,
-} from '../lib/client-address.ts';
+} from '../lib/http/client-address.ts';
 import { loadConfig } from '../lib/config.ts';
 import { PUBLIC_URL } from './support/harness.ts';
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import type { Database } from '../lib/db.ts';
+import type { Database } from '../lib/storage/db.ts';
 import { contractChecker, contractLog, type OpenApiDocument } from './support/contract.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 

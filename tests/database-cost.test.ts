@@ -12,8 +12,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import type { Database, RunResult, SqlValue, Statement } from '../lib/db.ts';
-import { DEVICE_HEADER } from '../lib/devices.ts';
+import type { Database, RunResult, SqlValue, Statement } from '../lib/storage/db.ts';
+import { DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 interface Cost {

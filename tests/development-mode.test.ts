@@ -7,11 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { createApp } from '../functions/app.ts';
-import { undeclaredProxyWarning, parseAddressRanges } from '../lib/client-address.ts';
+import { undeclaredProxyWarning, parseAddressRanges } from '../lib/http/client-address.ts';
 import { DEFAULT_THROTTLE, describeMode, loadConfig, modeOf } from '../lib/config.ts';
-import { developmentMail, MAILBOX_CAPACITY, memoryMailbox } from '../lib/mailbox.ts';
-import { mailboxPage } from '../lib/mailbox-page.ts';
-import { PAGE_CSP } from '../lib/pages.ts';
+import { developmentMail, MAILBOX_CAPACITY, memoryMailbox } from '../lib/mail/mailbox.ts';
+import { mailboxPage } from '../lib/pages/mailbox-page.ts';
+import { PAGE_CSP } from '../lib/pages/pages.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';
 
 const LOOPBACK_URLS = [

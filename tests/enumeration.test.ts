@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import type { MailSink } from '../lib/mail.ts';
+import type { MailSink } from '../lib/mail/mail.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 type Branch = 'new' | 'pending' | 'active';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { ConfigError, loadConfig } from '../lib/config.ts';
-import { HashQueueFullError, queuedHasher, type QueuedHasher } from '../lib/hash-queue.ts';
-import type { PasswordHasher } from '../lib/passwords.ts';
-import { keys } from '../lib/throttle.ts';
+import { HashQueueFullError, queuedHasher, type QueuedHasher } from '../lib/crypto/hash-queue.ts';
+import type { PasswordHasher } from '../lib/crypto/passwords.ts';
+import { keys } from '../lib/storage/throttle.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';
 
 /** A hasher whose calls wait, once closed, until the test opens it again. */

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { MAX_EMAIL_LENGTH, MAX_LOCAL_LENGTH, parseEmail } from '../lib/emails.ts';
-import { DEFAULT_PASSWORD_POLICY, passwordProblems } from '../lib/password-policy.ts';
+import { MAX_EMAIL_LENGTH, MAX_LOCAL_LENGTH, parseEmail } from '../lib/policy/emails.ts';
+import { DEFAULT_PASSWORD_POLICY, passwordProblems } from '../lib/policy/password-policy.ts';
 import { createHarness, GOOD_PASSWORD, NO_LIMITS } from './support/harness.ts';
 
 /** A passphrase of exactly `length` code points that no rule refuses. */

@@ -1,16 +1,16 @@
 /**
  * Issue 13 §3, as the attacker plays it: knowing only the owner's address, send one wrong guess
  * each time the per-address back-off ends, and keep the owner out for ever. Device tokens
- * (lib/devices.ts) let the owner in from a device that logged in before; guessing without one
+ * (lib/storage/devices.ts) let the owner in from a device that logged in before; guessing without one
  * stays exactly as slow as it was, and a token reveals nothing about addresses it is not for.
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config.ts';
-import { DEFAULT_DEVICES, DEVICE_HEADER, DEVICES_PER_ACCOUNT } from '../lib/devices.ts';
-import { purge } from '../lib/purge.ts';
-import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/throttle.ts';
-import { tokenDigest } from '../lib/tokens.ts';
+import { DEFAULT_DEVICES, DEVICE_HEADER, DEVICES_PER_ACCOUNT } from '../lib/storage/devices.ts';
+import { purge } from '../lib/storage/purge.ts';
+import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/storage/throttle.ts';
+import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config.ts';
 import { jsonEventLog } from '../lib/log.ts';
-import { activationMail, alreadyRegisteredMail, logMailSink } from '../lib/mail.ts';
+import { activationMail, alreadyRegisteredMail, logMailSink } from '../lib/mail/mail.ts';
 
 describe(`mail sink (${backend.name})`, () => {
   it('writes each mail as one JSON line, with a link only when the mail has one', async () => {

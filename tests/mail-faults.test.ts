@@ -3,7 +3,7 @@
 // new link once mail works again.
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import type { MailSink } from '../lib/mail.ts';
+import type { MailSink } from '../lib/mail/mail.ts';
 import { createHarness, dump, GOOD_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
 
 const EMAIL = 'ada@example.com';

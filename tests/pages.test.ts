@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { DEMO_SCRIPT_INTEGRITY } from '../lib/demo-page.ts';
+import { DEMO_SCRIPT_INTEGRITY } from '../lib/pages/demo-page.ts';
 import {
   activatedPage,
   confirmPage,
@@ -17,7 +17,7 @@ import {
   resendRefusedPage,
   resendSentPage,
   unavailablePage,
-} from '../lib/pages.ts';
+} from '../lib/pages/pages.ts';
 import { createHarness, GOOD_PASSWORD, tokenFromLink } from './support/harness.ts';
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };

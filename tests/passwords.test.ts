@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { COMMON_PASSWORDS } from '../lib/common-passwords-data.ts';
-import { DEFAULT_PASSWORD_POLICY, passwordProblems } from '../lib/password-policy.ts';
-import { createPasswordHasher, DEFAULT_SCRYPT, hashPassword, needsRehash, parseHash, scryptParamsProblem, verifyPassword } from '../lib/passwords.ts';
+import { COMMON_PASSWORDS } from '../lib/policy/common-passwords-data.ts';
+import { DEFAULT_PASSWORD_POLICY, passwordProblems } from '../lib/policy/password-policy.ts';
+import { createPasswordHasher, DEFAULT_SCRYPT, hashPassword, needsRehash, parseHash, scryptParamsProblem, verifyPassword } from '../lib/crypto/passwords.ts';
 import { createHarness, GOOD_PASSWORD } from './support/harness.ts';
 
 const FAST = { logN: 4, r: 8, p: 1 };

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend } from '#backend';
 import worker from '../functions/worker.ts';
 import { DEFAULT_PURGE_GRACE_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from '../lib/config.ts';
-import { purge } from '../lib/purge.ts';
+import { purge } from '../lib/storage/purge.ts';
 import { createHarness, GOOD_PASSWORD, PUBLIC_URL } from './support/harness.ts';
 
 const DAY = 86_400_000;

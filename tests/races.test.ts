@@ -8,8 +8,8 @@
 // link). Each test checks that the race happened (more than one request reached the write).
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { createPasswordHasher } from '../lib/passwords.ts';
-import { tokenDigest } from '../lib/tokens.ts';
+import { createPasswordHasher } from '../lib/crypto/passwords.ts';
+import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { faultPlan, faultyDatabase } from './support/faults.ts';
 import { createHarness, FAST_SCRYPT, NO_LIMITS, tokenFromLink } from './support/harness.ts';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { MAX_BODY_BYTES } from '../functions/app.ts';
-import { RESPONSE_HEADERS } from '../lib/security-headers.ts';
+import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
 import { createHarness, GOOD_PASSWORD } from './support/harness.ts';
 
 // The app hands these headers to each response as it is made (a speed-up, see
-// lib/security-headers.ts), so every way a response comes about is checked here.
+// lib/http/security-headers.ts), so every way a response comes about is checked here.
 describe(`headers on every response (${backend.name})`, () => {
   it('are on JSON answers, pages, and every kind of problem', async () => {
     const h = await createHarness();

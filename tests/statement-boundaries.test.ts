@@ -12,11 +12,11 @@ import {
   latestRegistration,
   renewRegistration,
   replacePasswordHash,
-} from '../lib/accounts.ts';
-import type { Database } from '../lib/db.ts';
-import { chargeDevice, DEVICES_PER_ACCOUNT, newDevice } from '../lib/devices.ts';
-import { chargeLoginAttempt, chargeMail, hit } from '../lib/throttle.ts';
-import { newToken, tokenDigest } from '../lib/tokens.ts';
+} from '../lib/storage/accounts.ts';
+import type { Database } from '../lib/storage/db.ts';
+import { chargeDevice, DEVICES_PER_ACCOUNT, newDevice } from '../lib/storage/devices.ts';
+import { chargeLoginAttempt, chargeMail, hit } from '../lib/storage/throttle.ts';
+import { newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { dump } from './support/harness.ts';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { hashPassword, needsRehash, parseHash, verifyPassword } from '../lib/passwords.ts';
-import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../lib/tokens.ts';
+import { hashPassword, needsRehash, parseHash, verifyPassword } from '../lib/crypto/passwords.ts';
+import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { createHarness, GOOD_PASSWORD, harnessOn } from './support/harness.ts';
 
 const FAST = { logN: 4, r: 8, p: 1 };

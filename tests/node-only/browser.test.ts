@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
 import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,7 +30,7 @@ const LAUNCH_ARGS = [
   '--disable-sync',
   '--disable-quic',
 ];
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser/', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser', import.meta.url));
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 const PASSWORD = 'correct horse battery staple';
 const TIMEOUT = 120_000;

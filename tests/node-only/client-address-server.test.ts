@@ -8,10 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/app.ts';
 import { nodeClientAddress } from '../../functions/server.ts';
 import { loadConfig, type ConfigVars } from '../../lib/config.ts';
-import { guardDatabase } from '../../lib/db.ts';
-import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import { guardDatabase } from '../../lib/storage/db.ts';
+import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
 import type { Deps } from '../../lib/deps.ts';
-import { createPasswordHasher } from '../../lib/passwords.ts';
+import { createPasswordHasher } from '../../lib/crypto/passwords.ts';
 import { FAST_SCRYPT, PUBLIC_URL } from '../support/harness.ts';
 
 const migrations = readMigrations(new URL('../../migrations', import.meta.url).pathname);

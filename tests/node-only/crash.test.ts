@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
 import { tokenFromLink } from '../support/harness.ts';
 import { lineOf, postStatus, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 import { NO_LIMITS } from '../support/limits.ts';

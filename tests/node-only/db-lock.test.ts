@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLiveProcess } from '../../lib/db-lock.ts';
-import { DatabaseInUseError, lockPathOf, openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import { isLiveProcess } from '../../lib/storage/sqljs/lock.ts';
+import { DatabaseInUseError, lockPathOf, openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
 import { holdLock, isWholeZombie, lockIsFree, processState, signalable, until } from '../support/lock-holder.ts';
 
 const migrations = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));

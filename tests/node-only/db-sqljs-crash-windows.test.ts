@@ -20,7 +20,7 @@ import {
   type SqlJsDatabase,
   type SqlJsOptions,
   type WriteIo,
-} from '../../lib/db-sqljs.ts';
+} from '../../lib/storage/sqljs/database.ts';
 
 const migrations = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 

@@ -5,7 +5,7 @@
  * verification in the same run. Node only: workerd freezes its clocks during a request.
  */
 import { describe, expect, it } from 'vitest';
-import { createPasswordHasher, DEFAULT_SCRYPT } from '../../lib/passwords.ts';
+import { createPasswordHasher, DEFAULT_SCRYPT } from '../../lib/crypto/passwords.ts';
 
 const cpuMicros = async (work: () => Promise<unknown>) => {
   const before = process.cpuUsage();

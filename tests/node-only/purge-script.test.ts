@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const migrations = readMigrations(join(root, 'migrations'));

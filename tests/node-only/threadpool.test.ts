@@ -13,8 +13,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SCRYPT, scryptMemoryBytes } from '../../lib/passwords.ts';
-import { hashSlots, LIBUV_DEFAULT_THREADS, poolThreads, threadpoolSize, type HashCapacity } from '../../lib/threadpool.ts';
+import { DEFAULT_SCRYPT, scryptMemoryBytes } from '../../lib/crypto/passwords.ts';
+import { hashSlots, LIBUV_DEFAULT_THREADS, poolThreads, threadpoolSize, type HashCapacity } from '../../lib/crypto/threadpool.ts';
 import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 
 const MiB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openSqlJsDatabase, readMigrations } from '../../lib/db-sqljs.ts';
+import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
 import type { Backend, SchemaEntry } from './backend.ts';
 import { schemaQuery } from './schema-query.ts';
 

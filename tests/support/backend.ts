@@ -1,5 +1,5 @@
 /** What each test project's `#backend` module provides (see vitest.config.ts). */
-import type { Database } from '../../lib/db.ts';
+import type { Database } from '../../lib/storage/db.ts';
 
 export interface SchemaEntry {
   type: string;

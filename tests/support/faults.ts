@@ -5,7 +5,7 @@
  * backend after the statements before it have run, so the backend's own all-or-nothing is what
  * keeps the database as it was.
  */
-import type { Database, RunResult, SqlValue, Statement } from '../../lib/db.ts';
+import type { Database, RunResult, SqlValue, Statement } from '../../lib/storage/db.ts';
 
 export interface FaultPlan {
   /** Count statements (and fail the Nth) only while armed, so a test's setup runs untouched. */

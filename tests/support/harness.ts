@@ -5,12 +5,12 @@
 import { backend } from '#backend';
 import { createApp } from '../../functions/app.ts';
 import { loadConfig, type ConfigVars } from '../../lib/config.ts';
-import { guardDatabase, type Database } from '../../lib/db.ts';
+import { guardDatabase, type Database } from '../../lib/storage/db.ts';
 import type { Deps } from '../../lib/deps.ts';
 import type { EventFields } from '../../lib/log.ts';
-import type { Mail } from '../../lib/mail.ts';
-import { queuedHasher } from '../../lib/hash-queue.ts';
-import { createPasswordHasher, type PasswordHasher } from '../../lib/passwords.ts';
+import type { Mail } from '../../lib/mail/mail.ts';
+import { queuedHasher } from '../../lib/crypto/hash-queue.ts';
+import { createPasswordHasher, type PasswordHasher } from '../../lib/crypto/passwords.ts';
 import { enforceContract } from './contract.ts';
 export { NO_LIMITS } from './limits.ts';
 
@@ -87,7 +87,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
   const deps: Deps = {
     db,
     config,
-    // The same queue as the entry points put in front of the hasher (see lib/hash-queue.ts).
+    // The same queue as the entry points put in front of the hasher (see lib/crypto/hash-queue.ts).
     hasher: queuedHasher(wrapHasher(countingHasher(createPasswordHasher(config.scrypt), hashes)), {
       maxInFlight: config.hashMaxInFlight ?? HARNESS_HASH_SLOTS,
       maxQueued: config.hashMaxQueued,

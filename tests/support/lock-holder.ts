@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const LOCK_MODULE = fileURLToPath(new URL('../../lib/db-lock.ts', import.meta.url));
+const LOCK_MODULE = fileURLToPath(new URL('../../lib/storage/sqljs/lock.ts', import.meta.url));
 
 // Takes the lock, says so with its pid, and waits to be killed.
 const HOLDER = `

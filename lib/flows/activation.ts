@@ -11,12 +11,12 @@
  * account, every link for it answers "active" and none can change it.
  */
 import { randomUUID } from 'node:crypto';
-import { activateRegistration, findAccount, findRegistration, type Registration } from './accounts.ts';
-import type { Database } from './db.ts';
-import { activationLink, type Config } from './config.ts';
-import type { PasswordHasher } from './passwords.ts';
-import { passwordProblems, type PasswordPolicy } from './password-policy.ts';
-import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from './tokens.ts';
+import { activateRegistration, findAccount, findRegistration, type Registration } from '../storage/accounts.ts';
+import type { Database } from '../storage/db.ts';
+import { activationLink, type Config } from '../config.ts';
+import type { PasswordHasher } from '../crypto/passwords.ts';
+import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
+import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export type LinkState =
   | { kind: 'invalid' }

@@ -4,16 +4,16 @@
  * endpoint says nothing about which addresses have accounts. Only the mailbox learns that.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { addRegistration, findAccount } from '../lib/accounts.ts';
-import { newLink } from '../lib/activation.ts';
-import { parseEmail } from '../lib/emails.ts';
-import { clientLimitKey } from '../lib/client-address.ts';
-import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, sendMail } from '../lib/http.ts';
-import { activationMail, alreadyRegisteredMail } from '../lib/mail.ts';
-import { passwordProblems } from '../lib/password-policy.ts';
-import { validationProblem, type FieldError } from '../lib/problems.ts';
-import { chargeMail } from '../lib/throttle.ts';
-import { refuseWhenBusy } from '../lib/hash-queue.ts';
+import { addRegistration, findAccount } from '../../lib/storage/accounts.ts';
+import { newLink } from '../../lib/flows/activation.ts';
+import { parseEmail } from '../../lib/policy/emails.ts';
+import { clientLimitKey } from '../../lib/http/client-address.ts';
+import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, sendMail } from '../../lib/http.ts';
+import { activationMail, alreadyRegisteredMail } from '../../lib/mail/mail.ts';
+import { passwordProblems } from '../../lib/policy/password-policy.ts';
+import { validationProblem, type FieldError } from '../../lib/http/problems.ts';
+import { chargeMail } from '../../lib/storage/throttle.ts';
+import { refuseWhenBusy } from '../../lib/crypto/hash-queue.ts';
 
 
 export const Pending = z

@@ -1,14 +1,14 @@
 /**
- * GET /dev/mail — the development mailbox (lib/mailbox.ts). It exists only in development mode
+ * GET /dev/mail — the development mailbox (lib/mail/mailbox.ts). It exists only in development mode
  * and only for a client on this machine: anywhere else every method answers the app's plain 404,
  * as for a path that was never routed. Not in the OpenAPI document: it is a development tool, not
  * part of the API.
  */
 import type { Context } from 'hono';
-import { isLoopbackAddress } from '../lib/client-address.ts';
-import { createRouter, type AppEnv } from '../lib/http.ts';
-import { MAILBOX_CAPACITY, type Mailbox } from '../lib/mailbox.ts';
-import { mailboxPage } from '../lib/mailbox-page.ts';
+import { isLoopbackAddress } from '../../lib/http/client-address.ts';
+import { createRouter, type AppEnv } from '../../lib/http.ts';
+import { MAILBOX_CAPACITY, type Mailbox } from '../../lib/mail/mailbox.ts';
+import { mailboxPage } from '../../lib/pages/mailbox-page.ts';
 
 export const MAILBOX_PATH = '/dev/mail';
 

@@ -5,7 +5,7 @@
  * a fatal decoder, and handed on to the validators through Hono's body cache.
  */
 import type { HonoRequest } from 'hono';
-import { formErrorPage } from './pages.ts';
+import { formErrorPage } from '../pages/pages.ts';
 import { pageResponse, problem, problemResponse } from './problems.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

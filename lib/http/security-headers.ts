@@ -8,7 +8,7 @@
  * functions/app.ts and problemResponse), because adding headers to a finished response makes
  * @hono/node-server rebuild it as a full web Response, which cost more than the handler itself.
  */
-import { PAGE_CSP } from './pages.ts';
+import { PAGE_CSP } from '../pages/pages.ts';
 
 export const RESPONSE_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Cache-Control', 'no-store'],

@@ -7,16 +7,16 @@
  * for them would tell an attacker which addresses already have accounts (docs/security.md).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { findAccount, replacePasswordHash, type Account } from '../lib/accounts.ts';
-import { chargeDevice, DEVICE_HEADER, lockedNow, newDevice, presentedDigest } from '../lib/devices.ts';
-import type { Statement } from '../lib/db.ts';
-import { parseEmail } from '../lib/emails.ts';
-import { HashQueueFullError } from '../lib/hash-queue.ts';
-import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, tooManyRequests } from '../lib/http.ts';
-import { problem, validationProblem } from '../lib/problems.ts';
-import type { Deps } from '../lib/deps.ts';
-import { chargeLoginAttempt, clearLoginFailures, keys } from '../lib/throttle.ts';
-import { refuseWhenBusy } from '../lib/hash-queue.ts';
+import { findAccount, replacePasswordHash, type Account } from '../../lib/storage/accounts.ts';
+import { chargeDevice, DEVICE_HEADER, lockedNow, newDevice, presentedDigest } from '../../lib/storage/devices.ts';
+import type { Statement } from '../../lib/storage/db.ts';
+import { parseEmail } from '../../lib/policy/emails.ts';
+import { HashQueueFullError } from '../../lib/crypto/hash-queue.ts';
+import { accepts, createRouter, Credentials, limitPerClient, problemResponses, respondProblem, tooManyRequests } from '../../lib/http.ts';
+import { problem, validationProblem } from '../../lib/http/problems.ts';
+import type { Deps } from '../../lib/deps.ts';
+import { chargeLoginAttempt, clearLoginFailures, keys } from '../../lib/storage/throttle.ts';
+import { refuseWhenBusy } from '../../lib/crypto/hash-queue.ts';
 
 const User = z
   .object({
@@ -98,7 +98,7 @@ export const login = createRouter().openapi(route, async (c) => {
   const key = parsed.email.key;
 
   refuseWhenBusy(hasher);
-  // A device token trusted for this address takes the attempt (lib/devices.ts); any other token
+  // A device token trusted for this address takes the attempt (lib/storage/devices.ts); any other token
   // runs the same statement, changes nothing, and the login goes on exactly as without one.
   const presented = presentedDigest(c.req.header(DEVICE_HEADER));
   const device = await chargeDevice(db, presented, key, config.devices, now());

@@ -3,7 +3,7 @@
  * Guessing Attacks), the "clients where the subscriber succeeded before" of NIST SP 800-63B-4.
  * Sent back in a request header rather than a cookie, because cookies are the website's business.
  *
- * Why: the per-address back-off (lib/throttle.ts) refuses an attempt before its password is
+ * Why: the per-address back-off (lib/storage/throttle.ts) refuses an attempt before its password is
  * checked, so someone who knows only the address can re-arm it for ever with one wrong guess each
  * time it ends, and the owner never gets through. A login that presents a token from an earlier
  * success of the same account is charged to that token's own failure count instead; the address's
@@ -20,7 +20,7 @@
  *   way. Its presence therefore tells nobody anything about an address.
  */
 import type { Database, Statement } from './db.ts';
-import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from './tokens.ts';
+import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export interface DevicePolicy {
   /** How long a device token is trusted after the login that issued it. */

@@ -5,7 +5,7 @@
  * under any PUBLIC_URL path prefix.
  */
 import { html } from 'hono/html';
-import type { KeptMail } from './mailbox.ts';
+import type { KeptMail } from '../mail/mailbox.ts';
 import { renderPage } from './pages.ts';
 
 /** The mail's text with its link (built from PUBLIC_URL, never from a request) made clickable. */

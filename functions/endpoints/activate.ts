@@ -2,13 +2,13 @@
  * /activate — the link in the activation mail. GET shows a page that asks for the account's
  * password and changes nothing, because mail scanners and link previews fetch links; only the POST
  * that the page's form sends (or a JSON client) activates, and only with a password the person
- * holding the link typed (lib/activation.ts). The answer is HTML for the page's form and JSON for JSON.
+ * holding the link typed (lib/flows/activation.ts). The answer is HTML for the page's form and JSON for JSON.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { activate, linkState, type ActivationOutcome, type PasswordRefusal } from '../lib/activation.ts';
-import { accepts, bodyKind, createRouter, limitPerClient, pageResponses, problemResponses, respondProblem, text, withPages, type AppContext } from '../lib/http.ts';
-import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../lib/pages.ts';
-import { problem, validationProblem, type FieldError } from '../lib/problems.ts';
+import { activate, linkState, type ActivationOutcome, type PasswordRefusal } from '../../lib/flows/activation.ts';
+import { accepts, bodyKind, createRouter, limitPerClient, pageResponses, problemResponses, respondProblem, text, withPages, type AppContext } from '../../lib/http.ts';
+import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../../lib/pages/pages.ts';
+import { problem, validationProblem, type FieldError } from '../../lib/http/problems.ts';
 
 const TokenBody = z
   .object({

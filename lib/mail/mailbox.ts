@@ -4,7 +4,7 @@
  * Memory only and bounded: the newest MAILBOX_CAPACITY mails, gone when the process (or, on
  * Workers, the isolate) ends. Never in production mode: a link is a credential.
  */
-import type { Config } from './config.ts';
+import type { Config } from '../config.ts';
 import type { Mail, MailSink } from './mail.ts';
 
 export const MAILBOX_CAPACITY = 50;

@@ -4,7 +4,7 @@
  * address itself). Lengths are counted in Unicode code points after NFC normalisation.
  */
 import { COMMON_PASSWORDS } from './common-passwords-data.ts';
-import { normalizePassword } from './passwords.ts';
+import { normalizePassword } from '../crypto/passwords.ts';
 
 export interface PasswordPolicy {
   minLength: number;

@@ -1,6 +1,6 @@
 /** GET /health — up when the database answers. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { createRouter, problemResponses } from '../lib/http.ts';
+import { createRouter, problemResponses } from '../../lib/http.ts';
 
 const Healthy = z.object({ status: z.literal('ok') }).openapi('Health');
 

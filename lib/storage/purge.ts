@@ -6,7 +6,7 @@
  *   (the address has its account) more than the grace period ago. The grace keeps a link that is
  *   clicked late saying "expired, ask for a new one" or "already active" instead of "invalid".
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
- * - Device tokens past their expiry (lib/devices.ts): no login trusts them any more.
+ * - Device tokens past their expiry (lib/storage/devices.ts): no login trusts them any more.
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.

@@ -3,7 +3,7 @@
  * Latchkey sends is one of these: a stable `type`, a short `title`, a `detail` for people, and
  * extension members where a client can act on them.
  */
-import type { Page } from './pages.ts';
+import type { Page } from '../pages/pages.ts';
 import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
 
 export interface FieldError {

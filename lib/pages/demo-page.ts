@@ -37,7 +37,7 @@ ${fields}
 </section>`;
 }
 
-/** `mailbox`: the development mailbox's relative address, when this client may open it (functions/dev-mail.ts). */
+/** `mailbox`: the development mailbox's relative address, when this client may open it (functions/endpoints/dev-mail.ts). */
 export async function demoPage(passwordMinLength: number, mailbox?: string): Promise<string> {
   return renderPage(
     'Try Latchkey',

@@ -4,15 +4,15 @@
  * password of the newest registration for the address; older links keep working until one is used.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { findAccount, latestRegistration, renewRegistration } from '../lib/accounts.ts';
-import { newLink } from '../lib/activation.ts';
-import { parseEmail } from '../lib/emails.ts';
-import { clientLimitKey } from '../lib/client-address.ts';
-import { accepts, bodyKind, createRouter, limitPerClient, problemResponses, respondProblem, sendMail, text, withPages } from '../lib/http.ts';
-import { activationMail, alreadyActiveMail } from '../lib/mail.ts';
-import { resendRefusedPage, resendSentPage } from '../lib/pages.ts';
-import { validationProblem } from '../lib/problems.ts';
-import { chargeMail } from '../lib/throttle.ts';
+import { findAccount, latestRegistration, renewRegistration } from '../../lib/storage/accounts.ts';
+import { newLink } from '../../lib/flows/activation.ts';
+import { parseEmail } from '../../lib/policy/emails.ts';
+import { clientLimitKey } from '../../lib/http/client-address.ts';
+import { accepts, bodyKind, createRouter, limitPerClient, problemResponses, respondProblem, sendMail, text, withPages } from '../../lib/http.ts';
+import { activationMail, alreadyActiveMail } from '../../lib/mail/mail.ts';
+import { resendRefusedPage, resendSentPage } from '../../lib/pages/pages.ts';
+import { validationProblem } from '../../lib/http/problems.ts';
+import { chargeMail } from '../../lib/storage/throttle.ts';
 import { Pending } from './register.ts';
 
 const ResendBody = z.object({ email: text(320).openapi({ example: 'ada@example.com' }) }).strict().openapi('ResendRequest');

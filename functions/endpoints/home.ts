@@ -5,9 +5,9 @@
  * `script-src 'self'` and `connect-src 'self'`, set here (the app's headers go on before the handler runs, so a handler's own CSP replaces its default).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { DEMO_CSP, demoPage } from '../lib/demo-page.ts';
-import { DEMO_SCRIPT } from '../lib/demo-script.ts';
-import { createRouter, pageResponses, problemResponses } from '../lib/http.ts';
+import { DEMO_CSP, demoPage } from '../../lib/pages/demo-page.ts';
+import { DEMO_SCRIPT } from '../../lib/pages/demo-script.ts';
+import { createRouter, pageResponses, problemResponses } from '../../lib/http.ts';
 import { mailboxFor, MAILBOX_PATH } from './dev-mail.ts';
 
 const pageRoute = createRoute({

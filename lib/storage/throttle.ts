@@ -11,7 +11,7 @@
  * - back-off: failed logins per address. A few are free, then each further attempt must wait a
  *   time that doubles up to a ceiling; after NIST_FAILURE_CEILING of them no attempt counts until
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
- *   can keep it waiting for ever, so the owner's known devices skip it (lib/devices.ts).
+ *   can keep it waiting for ever, so the owner's known devices skip it (lib/storage/devices.ts).
  */
 import type { Database, Statement } from './db.ts';
 

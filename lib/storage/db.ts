@@ -1,6 +1,6 @@
 /**
  * The database boundary: the subset of Cloudflare D1's client interface that Latchkey uses.
- * On Workers the D1 binding satisfies it as it is; on Node, `db-sqljs.ts` implements it.
+ * On Workers the D1 binding satisfies it as it is; on Node, `sqljs/database.ts` implements it.
  * Nothing outside `lib/db*` knows which driver sits behind it.
  */
 

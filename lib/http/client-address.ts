@@ -5,7 +5,7 @@
  * the proxies that TRUSTED_PROXIES names (otherwise anyone could claim any address per request
  * and walk around every limit).
  */
-import type { EventLog } from './log.ts';
+import type { EventLog } from '../log.ts';
 
 /** An address or prefix; IPv4 is kept as IPv4-mapped IPv6 so one comparison serves both. */
 export interface AddressRange {

@@ -53,7 +53,7 @@ export async function addRegistration(db: Database, registration: Omit<Registrat
  * A new link for the newest unconsumed registration of an address (expired or not), unless the
  * address has an account; one statement whatever the address's state, so /resend-activation costs
  * the same for every address. True if a link was stored. The copied hash decides nothing: it only
- * spares the person who typed that password a confirmation at activation (lib/activation.ts), so
+ * spares the person who typed that password a confirmation at activation (lib/flows/activation.ts), so
  * it does not matter whose registration is newest.
  */
 export async function renewRegistration(
@@ -97,7 +97,7 @@ export function latestRegistration(db: Database, emailKey: string, validAt?: num
 
 /**
  * Turns one registration into the account, with the password hash that the person holding its
- * link confirmed (lib/activation.ts), and consumes every other outstanding link for the address —
+ * link confirmed (lib/flows/activation.ts), and consumes every other outstanding link for the address —
  * all or nothing. Returns true only for the one call that created the account; concurrent or
  * repeated calls return false and change nothing.
  */

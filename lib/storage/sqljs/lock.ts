@@ -21,7 +21,7 @@
 import * as nodeFs from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { DatabaseFileError, openPrivate } from './db-files.ts';
+import { DatabaseFileError, openPrivate } from './files.ts';
 
 /** Another live process holds the database. */
 export class DatabaseInUseError extends DatabaseFileError {

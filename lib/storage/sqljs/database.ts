@@ -9,13 +9,13 @@
  * rename, directory fsync) and only then the journal emptied. At start the snapshot is loaded and
  * the journal replayed past the snapshot's sequence number. Statements bind every time and id from
  * the application, so replay reproduces the same rows. docs/reliability.md lists every crash window
- * and the test that covers it. The lock that keeps a second server off the file is lib/db-lock.ts;
- * the files' names and modes are lib/db-files.ts.
+ * and the test that covers it. The lock that keeps a second server off the file is lib/storage/sqljs/lock.ts;
+ * the files' names and modes are lib/storage/sqljs/files.ts.
  */
 import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
 import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic, type Statement as SqlJsStatement } from 'sql.js';
-import type { Database, RunResult, SqlValue, Statement } from './db.ts';
+import type { Database, RunResult, SqlValue, Statement } from '../db.ts';
 import {
   DatabaseFileError,
   journalPathOf,
@@ -25,11 +25,11 @@ import {
   snapshotTempPathOf,
   syncDirectory,
   unlinkQuietly,
-} from './db-files.ts';
-import { acquireLock, type Lock } from './db-lock.ts';
+} from './files.ts';
+import { acquireLock, type Lock } from './lock.ts';
 
-export { DatabaseFileError, journalPathOf, lockPathOf, snapshotTempPathOf } from './db-files.ts';
-export { DatabaseInUseError } from './db-lock.ts';
+export { DatabaseFileError, journalPathOf, lockPathOf, snapshotTempPathOf } from './files.ts';
+export { DatabaseInUseError } from './lock.ts';
 
 /** The file operations that can fail under a write; tests replace them to inject faults. */
 export interface WriteIo {

@@ -83,7 +83,7 @@ ${activationForm(
 
 /**
  * The link works, but the password typed is not the one its registration was made with: the
- * person may set it as the account's password by typing it twice (lib/activation.ts says why).
+ * person may set it as the account's password by typing it twice (lib/flows/activation.ts says why).
  */
 export async function choosePasswordPage(email: string, token: string, problems: readonly string[], minLength: number): Promise<Page> {
   const errors = problems.length === 0 ? '' : html`<ul class="error" id="password-error">${problems.map((p) => html`<li>${p}</li>`)}</ul>`;
