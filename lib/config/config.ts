@@ -3,11 +3,12 @@
  * Bad values stop the service at start with a message naming the variable, rather than
  * surfacing later as failed requests.
  */
-import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './policy/password-policy.ts';
-import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from './crypto/passwords.ts';
-import { isLoopbackAddress, parseAddressRanges, type AddressRange } from './http/client-address.ts';
-import { DEFAULT_DEVICES, type DevicePolicy } from './storage/devices.ts';
-import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from './storage/throttle.ts';
+import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../policy/password-policy.ts';
+import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from '../crypto/passwords.ts';
+import { isLoopbackAddress, parseAddressRanges, type AddressRange } from '../http/client-address.ts';
+import { DEFAULT_DEVICES, type DevicePolicy } from '../storage/devices.ts';
+import { ConfigError, integer, type ConfigVars } from './vars.ts';
+import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from '../storage/throttle.ts';
 
 export interface Config {
   /** Origin (and optional path prefix) that activation links are built from. Never from request headers. */
@@ -37,28 +38,14 @@ export interface Config {
   purgeIntervalSeconds: number;
 }
 
-export type ConfigVars = Record<string, string | undefined>;
 
 export type Mode = 'development' | 'production';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
 export const DEFAULT_HASH_MAX_QUEUED = 64;
 export const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
-
-function integer(vars: ConfigVars, name: string, fallback: number, min: number, max: number): number {
-  const raw = vars[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
 
 function publicUrl(raw: string | undefined): string {
   if (!raw) throw new ConfigError('PUBLIC_URL must be set: activation links are built from it');
@@ -251,44 +238,8 @@ export function describeMode(config: Config): string {
   );
 }
 
-export function activationLink(config: Config, token: string): string {
+export function activationLink(config: Pick<Config, 'publicUrl'>, token: string): string {
   return `${config.publicUrl}/activate?token=${token}`;
 }
 
-/**
- * The Node server's own limits on clients (Workers has Cloudflare's). Bodies are at most 16 KiB
- * and headers a few hundred bytes, so a client that needs longer than these is slow on purpose
- * or broken; each connection held open costs a socket and memory, so they are capped below the
- * usual 1024 open-file limit, far above what the password hashing can serve at once.
- */
-export interface NodeServerLimits {
-  /** Whole request, headers and body (REQUEST_TIMEOUT_MS). */
-  requestTimeoutMs: number;
-  /** Headers only (HEADERS_TIMEOUT_MS); at most requestTimeoutMs. */
-  headersTimeoutMs: number;
-  /** How long an idle keep-alive connection stays open (KEEP_ALIVE_TIMEOUT_MS). */
-  keepAliveTimeoutMs: number;
-  /** Open connections at once (MAX_CONNECTIONS); more are closed as they arrive. */
-  maxConnections: number;
-}
-
-export const DEFAULT_NODE_SERVER_LIMITS: NodeServerLimits = {
-  requestTimeoutMs: 15_000,
-  headersTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 5_000,
-  maxConnections: 512,
-};
-
-export function loadNodeServerLimits(vars: ConfigVars): NodeServerLimits {
-  const d = DEFAULT_NODE_SERVER_LIMITS;
-  const limits: NodeServerLimits = {
-    requestTimeoutMs: integer(vars, 'REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 100, 300_000),
-    headersTimeoutMs: integer(vars, 'HEADERS_TIMEOUT_MS', d.headersTimeoutMs, 100, 300_000),
-    keepAliveTimeoutMs: integer(vars, 'KEEP_ALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 100, 300_000),
-    maxConnections: integer(vars, 'MAX_CONNECTIONS', d.maxConnections, 1, 1_000_000),
-  };
-  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new ConfigError('HEADERS_TIMEOUT_MS must not be more than REQUEST_TIMEOUT_MS (the request includes its headers)');
-  }
-  return limits;
-}
+export { ConfigError, type ConfigVars } from './vars.ts';
