@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HASH_MAX_QUEUED } from '../lib/config.ts';
+import { DEFAULT_HASH_MAX_QUEUED } from '../lib/config/config.ts';
 import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } from '../lib/crypto/passwords.ts';
 import { NIST_FAILURE_CEILING } from '../lib/storage/throttle.ts';
 import { measureHashRate, type HashRate } from './hash-limit.ts';

@@ -4,7 +4,7 @@
  * no network, no process, a clock the caller decides, and the activation links kept from the mail.
  */
 import { createApp } from '../functions/app.ts';
-import { loadConfig, type Config, type ConfigVars } from '../lib/config.ts';
+import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.ts';
 import { openSqlJsDatabase, readMigrations, type SqlJsDatabase } from '../lib/storage/sqljs/database.ts';
 import type { Deps } from '../lib/deps.ts';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';

@@ -6,9 +6,9 @@
  */
 import { STATUS_CODES, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import type { NodeServerLimits } from '../lib/config.ts';
+import type { NodeServerLimits } from '../lib/config/node-server-limits.ts';
 import type { EventLog } from '../lib/log.ts';
-import { PROBLEM_CONTENT_TYPE, problem } from '../lib/http/problems.ts';
+import { details, PROBLEM_CONTENT_TYPE } from '../lib/http/problems.ts';
 import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
 
 /** Options for http.createServer. */
@@ -56,7 +56,7 @@ const TITLES: Record<number, [string, string]> = {
 
 function parserAnswer(status: number): string {
   const [slug, title] = TITLES[status]!;
-  const body = JSON.stringify(problem(status, slug, title));
+  const body = JSON.stringify({ ...details(slug, title), status });
   const headers = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
     'Connection: close',

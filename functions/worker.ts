@@ -4,7 +4,7 @@
 import { createApp } from './app.ts';
 import { cloudflareClientAddress } from '../lib/http/client-address.ts';
 import { purge } from '../lib/storage/purge.ts';
-import { describeMode, loadConfig } from '../lib/config.ts';
+import { describeMode, loadConfig } from '../lib/config/config.ts';
 import { guardDatabase, type Database } from '../lib/storage/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';

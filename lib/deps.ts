@@ -1,6 +1,6 @@
 /** What a handler needs from the outside world, gathered in one place so tests can swap any part. */
 import type { Context } from 'hono';
-import type { Config } from './config.ts';
+import type { Config } from './config/config.ts';
 import type { Database } from './storage/db.ts';
 import type { EventLog } from './log.ts';
 import type { MailSink } from './mail/mail.ts';

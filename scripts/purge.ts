@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfig } from '../lib/config/config.ts';
 import { DatabaseInUseError, openSqlJsDatabase, readMigrations } from '../lib/storage/sqljs/database.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { purge } from '../lib/storage/purge.ts';

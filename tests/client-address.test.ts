@@ -7,7 +7,7 @@ import {
   proxiedClientAddress,
   UNKNOWN_CLIENT,
 } from '../lib/http/client-address.ts';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfig } from '../lib/config/config.ts';
 import { PUBLIC_URL } from './support/harness.ts';
 
 describe('client addresses', () => {

@@ -97,6 +97,10 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     // Links that do not work, and links that expired.
     const bad = 'A'.repeat(43);
     await expectStatus(h.get(`/activate?token=${bad}`), 400);
+    // A link with its query mangled (the token twice): the person who clicked it gets a page, not JSON.
+    const twice = await h.get(`/activate?token=${bad}&token=${bad}`);
+    expect(twice.headers.get('content-type')).toMatch(/^text\/html/);
+    await expectStatus(Promise.resolve(twice), 422);
     await expectStatus(h.post('/activate', { token: bad, password: GOOD_PASSWORD }), 400);
     await expectStatus(h.post('/activate', form({ token: bad, password: GOOD_PASSWORD }), FORM), 400);
     const old = await h.registerAndGetToken('grace@example.com');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { ConfigError, loadConfig } from '../lib/config.ts';
+import { ConfigError, loadConfig } from '../lib/config/config.ts';
 import { HashQueueFullError, queuedHasher, type QueuedHasher } from '../lib/crypto/hash-queue.ts';
 import type { PasswordHasher } from '../lib/crypto/passwords.ts';
 import { keys } from '../lib/storage/throttle.ts';

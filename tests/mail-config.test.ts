@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config.ts';
+import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config/config.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { activationMail, alreadyRegisteredMail, logMailSink } from '../lib/mail/mail.ts';
 

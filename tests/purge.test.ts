@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend } from '#backend';
 import worker from '../functions/worker.ts';
-import { DEFAULT_PURGE_GRACE_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from '../lib/config.ts';
+import { DEFAULT_PURGE_GRACE_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from '../lib/config/config.ts';
 import { purge } from '../lib/storage/purge.ts';
 import { createHarness, GOOD_PASSWORD, PUBLIC_URL } from './support/harness.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config.ts';
+import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config/config.ts';
 import { backoffSeconds, chargeLoginAttempt, hit, NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/storage/throttle.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL } from './support/harness.ts';
 

@@ -1,14 +1,19 @@
 /**
- * /activate — the link in the activation mail. GET shows a page that asks for the account's
- * password and changes nothing, because mail scanners and link previews fetch links; only the POST
- * that the page's form sends (or a JSON client) activates, and only with a password the person
- * holding the link typed (lib/flows/activation.ts). The answer is HTML for the page's form and JSON for JSON.
+ * GET /activate — the page behind the link: asks for the password and changes nothing (mail
+ * scanners open links). POST /activate — the link's token and the password in, an active account
+ * out (lib/flows/activation.ts). The page's form gets pages back; JSON gets JSON.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { activate, linkState, type ActivationOutcome, type PasswordRefusal } from '../../lib/flows/activation.ts';
-import { accepts, bodyKind, createRouter, limitPerClient, pageResponses, problemResponses, respondProblem, text, withPages, type AppContext } from '../../lib/http.ts';
-import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage, type Page } from '../../lib/pages/pages.ts';
-import { problem, validationProblem, type FieldError } from '../../lib/http/problems.ts';
+import { activate, linkState, type ActivationOutcome, type LinkState, type PasswordRefusal } from '../../lib/flows/activation.ts';
+import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
+import { limitPerClient } from '../../lib/http/limit-per-client.ts';
+import { accepts, bodyKind } from '../../lib/http/media.ts';
+import { responsesOf } from '../../lib/http/openapi.ts';
+import { details, type FieldError } from '../../lib/http/problems.ts';
+import { respond, validationDetails } from '../../lib/http/respond.ts';
+import { createRouter } from '../../lib/http/router.ts';
+import { text } from '../../lib/http/schemas.ts';
+import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage } from '../../lib/pages/pages.ts';
 
 const TokenBody = z
   .object({
@@ -21,51 +26,47 @@ const TokenBody = z
   .strict()
   .openapi('ActivationRequest');
 const Active = z.object({ status: z.literal('active') }).openapi('Active');
-const HTML = { 'text/html': { schema: z.string() } };
 
-const page = (c: AppContext, p: Page) => c.html(p.body, p.status);
+/** What the pages need that only the request knows. */
+interface PageContext {
+  token: string;
+  minLength: number;
+}
 
-const showRoute = createRoute({
-  method: 'get',
-  path: '/activate',
-  summary: 'The page behind the activation link: asks for the password, changes nothing',
-  middleware: [limitPerClient('activate')] as const,
-  request: { query: z.object({ token: z.string().optional() }) },
-  responses: {
-    200: { description: 'The page asking for the password, or "already active"', content: HTML },
-    400: { description: 'The link is invalid; the page offers a new one', content: HTML },
-    410: { description: 'The link has expired; the page offers a new one', content: HTML },
-    ...pageResponses(429, 500, 503),
-  },
-});
+const INVALID_LINK = {
+  status: 400,
+  description: 'The link is invalid (unknown, tampered with, or replaced by a newer use); the page offers a new one',
+  problem: () => details('link-invalid', 'The activation link is not valid', 'Use the whole link from one of our mails, or ask for a new one.'),
+  page: invalidLinkPage,
+} satisfies Answer<unknown, PageContext>;
 
-const activateRoute = createRoute({
-  method: 'post',
-  path: '/activate',
-  summary: 'Activate the account that a link belongs to',
-  middleware: [limitPerClient('activate'), accepts('json', 'form')] as const,
-  request: {
-    body: {
-      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
-      // type at once. A missing body is still refused, by the 415 or 422 documented below.
-      content: {
-        'application/json': { schema: TokenBody },
-        'application/x-www-form-urlencoded': { schema: TokenBody },
-      },
-    },
+const EXPIRED_LINK = {
+  status: 410,
+  description: 'The link has expired; the page offers a new one',
+  problem: () =>
+    details('link-expired', 'The activation link has expired', 'Ask for a new link and use it soon.', {
+      resend: { method: 'POST', href: '/resend-activation' },
+    }),
+  page: (o: { email: string }) => expiredLinkPage(o.email),
+} satisfies Answer<{ email: string }, PageContext>;
+
+const SHOW_ANSWERS: AnswerTable<LinkState, PageContext> = {
+  pending: {
+    status: 200,
+    description: 'The page asking for the password',
+    page: (o, { token }) => confirmPage(o.email, token),
   },
-  responses: {
-    200: {
-      description: 'The account is active (now, or already: a second use of the link is a success). JSON for JSON, a page for the page\'s form',
-      content: { 'application/json': { schema: Active }, ...HTML },
-    },
-    // The page's form gets pages for what a person can meet; JSON clients get problem details.
-    ...withPages(problemResponses(400, 410, 413, 415, 422, 429, 503), 400, 410, 422, 429, 500, 503),
+  active: {
+    status: 200,
+    description: 'The page saying the account is already active',
+    page: (o) => activatedPage(o.email, true),
   },
-});
+  expired: EXPIRED_LINK,
+  invalid: INVALID_LINK,
+};
 
 const NOT_THIS_REGISTRATION =
-  'This is not the password this link was registered with. To make it the account\'s password, send it again in confirmPassword.';
+  "This is not the password this link was registered with. To make it the account's password, send it again in confirmPassword.";
 
 /** What the person must fix about the password, as field errors for JSON clients. */
 function passwordErrors(outcome: PasswordRefusal): FieldError[] {
@@ -91,51 +92,72 @@ function passwordPageProblems(outcome: PasswordRefusal): string[] {
   }
 }
 
+const PASSWORD_REFUSED = {
+  status: 422,
+  description: 'The password is not this registration\'s and was not confirmed, the two differ, or the policy refuses it; `errors` names the field',
+  problem: (o: PasswordRefusal) => validationDetails(passwordErrors(o)),
+  page: (o: PasswordRefusal, { token, minLength }: PageContext) => choosePasswordPage(o.email, token, passwordPageProblems(o), minLength),
+} satisfies Answer<PasswordRefusal, PageContext>;
 
-function problemFor(outcome: Extract<ActivationOutcome, { kind: 'expired' | 'invalid' }>) {
-  return outcome.kind === 'expired'
-    ? problem(410, 'link-expired', 'The activation link has expired', 'Ask for a new link and use it soon.', {
-        resend: { method: 'POST', href: '/resend-activation' },
-      })
-    : problem(400, 'link-invalid', 'The activation link is not valid', 'Use the whole link from one of our mails, or ask for a new one.');
-}
+const ACTIVE = {
+  status: 200,
+  description: 'The account is active (now, or already: a second use of the link is a success)',
+  json: json(Active, () => ({ status: 'active' as const })),
+  page: (o: { kind: string; email: string }) => activatedPage(o.email, o.kind === 'active'),
+} satisfies Answer<{ kind: string; email: string }, PageContext>;
 
-export const activation = createRouter()
+const ACTIVATE_ANSWERS: AnswerTable<ActivationOutcome, PageContext> = {
+  activated: ACTIVE,
+  active: ACTIVE,
+  expired: EXPIRED_LINK,
+  invalid: INVALID_LINK,
+  unconfirmed: PASSWORD_REFUSED,
+  'confirmation-differs': PASSWORD_REFUSED,
+  weak: PASSWORD_REFUSED,
+};
+
+const showRoute = createRoute({
+  method: 'get',
+  path: '/activate',
+  summary: 'The page behind the activation link: asks for the password, changes nothing',
+  middleware: [limitPerClient('activate')],
+  request: { query: z.object({ token: z.string().optional() }) },
+  responses: responsesOf(SHOW_ANSWERS, { middleware: [limitPerClient('activate')], edges: ['invalid-fields', 'unavailable'], pages: 'always' }),
+});
+
+const activateMiddleware = [limitPerClient('activate'), accepts('json', 'form')];
+
+const activateRoute = createRoute({
+  method: 'post',
+  path: '/activate',
+  summary: 'Activate the account that a link belongs to',
+  middleware: activateMiddleware,
+  request: {
+    body: {
+      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
+      // type at once. A missing body is still refused, by the 415 or 422 documented below.
+      content: {
+        'application/json': { schema: TokenBody },
+        'application/x-www-form-urlencoded': { schema: TokenBody },
+      },
+    },
+  },
+  responses: responsesOf(ACTIVATE_ANSWERS, { middleware: activateMiddleware, edges: ['invalid-fields', 'body-too-large', 'unavailable', 'busy'], pages: 'negotiated' }),
+});
+
+export const activateEndpoints = createRouter()
   .openapi(showRoute, async function showActivationPage(c) {
-    const { db, now } = c.var.deps;
-    const state = await linkState(db, c.req.valid('query').token, now());
+    const { db, config, now } = c.var.deps;
+    const token = c.req.valid('query').token ?? '';
+    const state = await linkState(db, token, now());
     c.header('Referrer-Policy', 'no-referrer');
-    switch (state.kind) {
-      case 'pending':
-        return page(c, await confirmPage(state.email, c.req.valid('query').token!));
-      case 'active':
-        return page(c, await activatedPage(state.email, true));
-      case 'expired':
-        return page(c, await expiredLinkPage(state.email));
-      case 'invalid':
-        return page(c, await invalidLinkPage());
-    }
+    return respond(c, SHOW_ANSWERS, state, { token, minLength: config.passwordPolicy.minLength });
   })
   .openapi(activateRoute, async function activateAccount(c) {
-    const { db, hasher, config, log, now } = c.var.deps;
-    const asPage = bodyKind(c) === 'form';
-    const request = asPage ? c.req.valid('form') : c.req.valid('json');
+    const { db, hasher, config, now } = c.var.deps;
+    const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
     const outcome = await activate({ db, hasher, policy: config.passwordPolicy }, request, now());
-
-    if (outcome.kind === 'activated') log('activated', { accountId: outcome.accountId });
-    else if (outcome.kind !== 'active') log('activation_refused', { reason: outcome.kind });
-
-    switch (outcome.kind) {
-      case 'activated':
-      case 'active':
-        return asPage ? page(c, await activatedPage(outcome.email, outcome.kind === 'active')) : c.json({ status: 'active' as const }, 200);
-      case 'expired':
-        return asPage ? page(c, await expiredLinkPage(outcome.email)) : respondProblem(problemFor(outcome));
-      case 'invalid':
-        return asPage ? page(c, await invalidLinkPage()) : respondProblem(problemFor(outcome));
-      default:
-        return asPage
-          ? page(c, await choosePasswordPage(outcome.email, request.token, passwordPageProblems(outcome), config.passwordPolicy.minLength))
-          : respondProblem(validationProblem(passwordErrors(outcome)));
-    }
+    if (outcome.kind === 'activated') c.var.log('activated', { accountId: outcome.accountId });
+    else if (outcome.kind !== 'active') c.var.log('activation_refused', { reason: outcome.kind });
+    return respond(c, ACTIVATE_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
   });

@@ -4,9 +4,9 @@
  * as for a path that was never routed. Not in the OpenAPI document: it is a development tool, not
  * part of the API.
  */
-import type { Context } from 'hono';
 import { isLoopbackAddress } from '../../lib/http/client-address.ts';
-import { createRouter, type AppEnv } from '../../lib/http.ts';
+import type { AppContext } from '../../lib/http/context.ts';
+import { createRouter } from '../../lib/http/router.ts';
 import { MAILBOX_CAPACITY, type Mailbox } from '../../lib/mail/mailbox.ts';
 import { mailboxPage } from '../../lib/pages/mailbox-page.ts';
 
@@ -16,12 +16,12 @@ export const MAILBOX_PATH = '/dev/mail';
  * The mailbox this request may see, if any. The links in it are credentials: even in development
  * mode a server listening on a network address (HOST=0.0.0.0) shows them only to this machine.
  */
-export function mailboxFor(c: Context<AppEnv>): Mailbox | undefined {
+export function mailboxFor(c: AppContext): Mailbox | undefined {
   const { config, mailbox } = c.var.deps;
   return config.mode === 'development' && isLoopbackAddress(c.var.client) ? mailbox : undefined;
 }
 
-export const devMail = createRouter().get(MAILBOX_PATH, async (c) => {
+export const devMailEndpoint = createRouter().get(MAILBOX_PATH, async function showMailbox(c) {
   const mailbox = mailboxFor(c);
   if (!mailbox) return c.notFound();
   return c.html(await mailboxPage(mailbox.list(), MAILBOX_CAPACITY), 200);

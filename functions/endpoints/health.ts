@@ -1,20 +1,24 @@
 /** GET /health — up when the database answers. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { createRouter, problemResponses } from '../../lib/http.ts';
+import { json, type AnswerTable } from '../../lib/http/answers.ts';
+import { responsesOf } from '../../lib/http/openapi.ts';
+import { respond } from '../../lib/http/respond.ts';
+import { createRouter } from '../../lib/http/router.ts';
 
 const Healthy = z.object({ status: z.literal('ok') }).openapi('Health');
+
+const ANSWERS: AnswerTable<{ kind: 'up' }> = {
+  up: { status: 200, description: 'Serving, and the database answers', json: json(Healthy, () => ({ status: 'ok' as const })) },
+};
 
 const route = createRoute({
   method: 'get',
   path: '/health',
   summary: 'Liveness and database reachability',
-  responses: {
-    200: { description: 'Serving, and the database answers', content: { 'application/json': { schema: Healthy } } },
-    ...problemResponses(503),
-  },
+  responses: responsesOf(ANSWERS, { edges: ['unavailable'] }),
 });
 
-export const health = createRouter().openapi(route, async (c) => {
+export const healthEndpoint = createRouter().openapi(route, async function checkHealth(c) {
   await c.var.deps.db.prepare('SELECT 1 AS up').first();
-  return c.json({ status: 'ok' as const }, 200);
+  return respond(c, ANSWERS, { kind: 'up' }, undefined);
 });

@@ -11,7 +11,7 @@
  * - Never fewer than libuv's 4 threads: the file system and DNS share the pool.
  */
 import { availableParallelism, totalmem } from 'node:os';
-import { loadConfig, type Config } from '../config.ts';
+import { loadConfig, type Config } from '../config/config.ts';
 import { scryptMemoryBytes } from './passwords.ts';
 
 /** libuv's pool size when UV_THREADPOOL_SIZE is unset, and the most it accepts. */

@@ -13,10 +13,9 @@
 import { randomUUID } from 'node:crypto';
 import { activateRegistration, findAccount, findRegistration, type Registration } from '../storage/accounts.ts';
 import type { Database } from '../storage/db.ts';
-import { activationLink, type Config } from '../config.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
-import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
+import { constantTimeEqual, isWellFormedToken, tokenDigest } from '../crypto/tokens.ts';
 
 export type LinkState =
   | { kind: 'invalid' }
@@ -99,24 +98,4 @@ export async function activate(services: ActivationServices, request: Activation
   // Another request activated the address first (or the link expired meanwhile): say how it stands now.
   const after = await linkState(db, request.token, now);
   return after.kind === 'pending' ? { kind: 'expired', email: after.email } : after;
-}
-
-export interface NewLink {
-  /** What goes in the mail: the only place the token itself ever appears. */
-  url: string;
-  /** What the database keeps instead of the token. */
-  tokenHash: string;
-  createdAt: number;
-  expiresAt: number;
-}
-
-/** A fresh activation link, valid for the configured lifetime from `now`. */
-export function newLink(config: Config, now: number): NewLink {
-  const token = newToken();
-  return {
-    url: activationLink(config, token),
-    tokenHash: tokenDigest(token),
-    createdAt: now,
-    expiresAt: now + config.tokenTtlSeconds * 1000,
-  };
 }

@@ -5,8 +5,6 @@
  * a fatal decoder, and handed on to the validators through Hono's body cache.
  */
 import type { HonoRequest } from 'hono';
-import { formErrorPage } from '../pages/pages.ts';
-import { pageResponse, problem, problemResponse } from './problems.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 // A run of percent escapes in a form body: decoded together, since one character may span several.
@@ -44,14 +42,4 @@ export async function isUtf8Body(req: HonoRequest, kind: 'json' | 'form'): Promi
   // Hono keeps promises in the cache, whatever its type says.
   (req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
   return true;
-}
-
-const NOT_UTF8 = 'The body is not valid UTF-8 text.';
-
-/** 400: problem+json for JSON, a page for a page's form (a finished response, with every header). */
-export async function notUtf8Answer(kind: 'json' | 'form'): Promise<Response> {
-  if (kind === 'json') {
-    return problemResponse(problem(400, 'malformed-body', 'The request body could not be parsed', `${NOT_UTF8} Send JSON encoded as UTF-8.`));
-  }
-  return pageResponse(await formErrorPage([{ pointer: '', detail: NOT_UTF8 }]), 400);
 }

@@ -6,7 +6,7 @@
  */
 
 export interface Mail {
-  template: 'activation' | 'already-registered' | 'already-active';
+  template: 'activation' | 'already-registered' | 'already-active' | 'password-changed' | 'account-deleted';
   to: string;
   subject: string;
   text: string;
@@ -42,24 +42,40 @@ export function activationMail(to: string, link: string, ttlSeconds: number): Ma
   };
 }
 
-export function alreadyRegisteredMail(to: string): Mail {
-  return {
-    template: 'already-registered',
-    to,
+/** The notices: mails that tell the owner something happened and carry no link. */
+const NOTICES = {
+  'already-registered': {
     subject: 'Someone tried to register with your address',
     text:
       `Someone tried to register a new account with this address, which already has an active account.\n\n` +
       `Nothing was changed. If it was you, log in with your existing password.`,
-  };
-}
-
-export function alreadyActiveMail(to: string): Mail {
-  return {
-    template: 'already-active',
-    to,
+  },
+  'already-active': {
     subject: 'Your account is already active',
     text:
       `Someone asked for a new activation link for this address, but its account is already active.\n\n` +
       `Nothing was changed. Log in with your password.`,
-  };
+  },
+  'password-changed': {
+    subject: 'Your password was changed',
+    text:
+      `The password of the account for this address was just changed, and every session of it was ended.\n\n` +
+      `If it was you, there is nothing to do. If it was not, reset your password at once with\n` +
+      `"Forgot your password?" on the login page, and check where else you used the old one.`,
+  },
+  'account-deleted': {
+    subject: 'Your account was deleted',
+    text:
+      `The account for this address was deleted, with its sessions. Nothing of it is kept.\n\n` +
+      `If it was not you, your password was known to someone else: you can register the address anew.`,
+  },
+} satisfies Partial<Record<Mail['template'], { subject: string; text: string }>>;
+
+export type Notice = keyof typeof NOTICES;
+
+export function noticeMail(template: Notice, to: string): Mail {
+  return { template, to, ...NOTICES[template] };
 }
+
+export const alreadyRegisteredMail = (to: string) => noticeMail('already-registered', to);
+export const alreadyActiveMail = (to: string) => noticeMail('already-active', to);

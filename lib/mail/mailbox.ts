@@ -1,10 +1,10 @@
 /**
- * The development mailbox: in development mode (lib/config.ts, modeOf) the server also keeps the
+ * The development mailbox: in development mode (lib/config/config.ts, modeOf) the server also keeps the
  * mails it sends in memory, so that GET /dev/mail can show them with their links one click away.
  * Memory only and bounded: the newest MAILBOX_CAPACITY mails, gone when the process (or, on
  * Workers, the isolate) ends. Never in production mode: a link is a credential.
  */
-import type { Config } from '../config.ts';
+import type { Config } from '../config/config.ts';
 import type { Mail, MailSink } from './mail.ts';
 
 export const MAILBOX_CAPACITY = 50;

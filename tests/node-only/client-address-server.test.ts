@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/app.ts';
 import { nodeClientAddress } from '../../functions/server.ts';
-import { loadConfig, type ConfigVars } from '../../lib/config.ts';
+import { loadConfig, type ConfigVars } from '../../lib/config/config.ts';
 import { guardDatabase } from '../../lib/storage/db.ts';
 import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
 import type { Deps } from '../../lib/deps.ts';

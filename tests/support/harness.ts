@@ -4,7 +4,7 @@
  */
 import { backend } from '#backend';
 import { createApp } from '../../functions/app.ts';
-import { loadConfig, type ConfigVars } from '../../lib/config.ts';
+import { loadConfig, type ConfigVars } from '../../lib/config/config.ts';
 import { guardDatabase, type Database } from '../../lib/storage/db.ts';
 import type { Deps } from '../../lib/deps.ts';
 import type { EventFields } from '../../lib/log.ts';

@@ -1,0 +1,97 @@
+/**
+ * Logging in: only the right password of an active account succeeds. Everything else — a wrong
+ * password, an unknown address, an address still waiting for activation, whatever password — is
+ * `wrong`, after the same work: one lookup and one scrypt verification (against a dummy hash when
+ * there is no account). Registrations are never consulted: anyone can create one with a password
+ * of their choosing, so a login that answered differently for them would tell an attacker which
+ * addresses already have accounts (docs/security.md).
+ */
+import type { Config } from '../config/config.ts';
+import { HashQueueFullError, refuseWhenBusy } from '../crypto/hash-queue.ts';
+import type { PasswordHasher } from '../crypto/passwords.ts';
+import type { EventLog } from '../log.ts';
+import { parseEmail } from '../policy/emails.ts';
+import { findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
+import type { Database, Statement } from '../storage/db.ts';
+import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice } from '../storage/devices.ts';
+import { chargeLoginAttempt, clearLoginFailures, keys } from '../storage/throttle.ts';
+import type { FieldError } from './field-error.ts';
+
+export interface LoginServices {
+  db: Database;
+  hasher: PasswordHasher;
+  config: Pick<Config, 'throttle' | 'devices'>;
+  log: EventLog;
+}
+
+export interface LoginRequest {
+  email: string;
+  password: string;
+  /** The device token the client sent back from an earlier login, if any. */
+  deviceToken: string | undefined;
+}
+
+export type LoginOutcome =
+  | { kind: 'invalid'; errors: FieldError[] }
+  | { kind: 'throttled'; retryAfterSeconds: number }
+  | { kind: 'wrong' }
+  | { kind: 'ok'; account: Account; device: IssuedDevice };
+
+/**
+ * Upgrades a hash made with older parameters, now that we hold the password that matches it: the
+ * statement to run with the login's other writes, if any.
+ */
+async function rehashIfOutdated(services: LoginServices, account: Account, password: string): Promise<Statement[]> {
+  if (!services.hasher.needsRehash(account.passwordHash)) return [];
+  let fresh: string;
+  try {
+    fresh = await services.hasher.hash(password);
+  } catch (error) {
+    // Too busy to rehash now: the login itself has succeeded, and the next one will rehash.
+    if (error instanceof HashQueueFullError) return [];
+    throw error;
+  }
+  return [replacePasswordHash(services.db, account.id, account.passwordHash, fresh)];
+}
+
+export async function login(services: LoginServices, request: LoginRequest, now: number): Promise<LoginOutcome> {
+  const { db, config, hasher, log } = services;
+  const parsed = parseEmail(request.email);
+  if (!parsed.ok) return { kind: 'invalid', errors: [{ pointer: '/email', detail: parsed.detail }] };
+  const key = parsed.email.key;
+
+  refuseWhenBusy(hasher);
+  // A device token trusted for this address takes the attempt (lib/storage/devices.ts); any other
+  // token runs the same statement, changes nothing, and the login goes on exactly as without one.
+  const presented = presentedDigest(request.deviceToken);
+  const device = await chargeDevice(db, presented, key, config.devices, now);
+  // Otherwise charged to the address named, whether or not it has an account: the back-off then
+  // looks the same for every address and cannot be used to find out which ones exist.
+  if (!device) {
+    const attempt = await chargeLoginAttempt(db, keys.login(key), config.throttle.loginFailures, now);
+    if (!attempt.ok) {
+      log('throttled', { rule: 'login', retryAfter: attempt.retryAfterSeconds });
+      return { kind: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
+    }
+  }
+
+  // One lookup and one verification on every branch, so the work does not depend on the address.
+  const account = await findAccount(db, key);
+  const matches = account ? await hasher.verify(request.password, account.passwordHash) : await hasher.verifyDummy(request.password);
+
+  if (account && matches) {
+    // A device's success leaves the address's failures alone: clearing them would give guessers
+    // fresh free attempts each time the owner logs in. One batch: the cleared failures, the
+    // upgraded hash and the new device token commit together.
+    const clear = device ? [] : [clearLoginFailures(db, keys.login(key))];
+    const rehash = await rehashIfOutdated(services, account, request.password);
+    const fresh = newDevice(db, account.id, presented, config.devices, now);
+    await db.batch([...clear, ...rehash, ...fresh.statements]);
+    if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
+    log('login_ok', { accountId: account.id, device: device !== null });
+    return { kind: 'ok', account, device: fresh.issued };
+  }
+  log('login_failed', account ? { accountId: account.id, reason: 'password', device: device !== null } : { reason: 'no-account' });
+  if (device && lockedNow(device, config.devices)) log('device_locked', { accountId: device.accountId });
+  return { kind: 'wrong' };
+}

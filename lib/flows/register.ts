@@ -1,0 +1,71 @@
+/**
+ * Registering: an address and a password in, a pending registration and a mail out. The outcome
+ * is `accepted` whether the address is new, waiting for activation, or already active, and every
+ * branch does the same work — one hash, one lookup, one guarded insert — so the answer and its
+ * timing say nothing about which addresses have accounts. Only the mailbox learns that.
+ */
+import type { Config } from '../config/config.ts';
+import { refuseWhenBusy } from '../crypto/hash-queue.ts';
+import type { PasswordHasher } from '../crypto/passwords.ts';
+import type { EventLog } from '../log.ts';
+import type { SendMail } from '../mail/delivery.ts';
+import { activationMail, alreadyRegisteredMail } from '../mail/mail.ts';
+import { parseEmail } from '../policy/emails.ts';
+import { passwordProblems } from '../policy/password-policy.ts';
+import { addRegistration, findAccount } from '../storage/accounts.ts';
+import type { Database } from '../storage/db.ts';
+import { chargeMail } from '../storage/throttle.ts';
+import type { FieldError } from './field-error.ts';
+import { newLink } from './links.ts';
+
+export interface RegisterServices {
+  db: Database;
+  hasher: PasswordHasher;
+  config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds' | 'passwordPolicy' | 'throttle'>;
+  sendMail: SendMail;
+  log: EventLog;
+}
+
+export interface RegisterRequest {
+  email: string;
+  password: string;
+  /** Whose mail allowance the mail is charged to (lib/http/client-address.ts, clientLimitKey). */
+  clientKey: string;
+}
+
+export type RegisterOutcome = { kind: 'invalid'; errors: FieldError[] } | { kind: 'accepted' };
+
+export async function register(services: RegisterServices, request: RegisterRequest, now: number): Promise<RegisterOutcome> {
+  const { db, hasher, config, sendMail, log } = services;
+  const parsed = parseEmail(request.email);
+  const errors: FieldError[] = [];
+  if (!parsed.ok) errors.push({ pointer: '/email', detail: parsed.detail });
+  const weak = passwordProblems(request.password, parsed.ok ? parsed.email.key : null, config.passwordPolicy);
+  errors.push(...weak.map((detail) => ({ pointer: '/password', detail })));
+  if (!parsed.ok || errors.length > 0) return { kind: 'invalid', errors };
+  const email = parsed.email;
+
+  // Every register mails the address (a link, or "already registered"), so every one is charged
+  // to the mail allowances. Over one, the answer and the work stay the same and only the mail is
+  // left out: a refusal here would let anyone shut the owner out, and would tell of recent activity.
+  refuseWhenBusy(hasher);
+  const mayMail = await chargeMail(db, config.throttle, email.key, request.clientKey, now);
+  if (!mayMail) log('throttled', { rule: 'mail' });
+
+  // The same work on every branch. Over the mail allowance the registration is still stored
+  // (docs/security.md, "Mail allowances" says why).
+  const passwordHash = await hasher.hash(request.password);
+  const account = await findAccount(db, email.key);
+  const link = newLink(config, now);
+  const { tokenHash, createdAt, expiresAt } = link;
+  const stored = await addRegistration(db, { tokenHash, email: email.display, emailKey: email.key, passwordHash, createdAt, expiresAt });
+
+  if (stored) {
+    log('registered', { email: email.key });
+    if (mayMail) sendMail(activationMail(email.display, link.url, config.tokenTtlSeconds));
+  } else if (account) {
+    log('register_existing', { accountId: account.id });
+    if (mayMail) sendMail(alreadyRegisteredMail(account.email));
+  }
+  return { kind: 'accepted' };
+}

@@ -1,0 +1,22 @@
+/** What every handler finds on its request context, set once per request by functions/app.ts. */
+import type { Context } from 'hono';
+import type { Deps } from '../deps.ts';
+import type { EventLog } from '../log.ts';
+
+/** Whether a route answers people with pages: always (a page a browser opens), or when asked. */
+export type PageMode = 'always' | 'negotiated';
+
+export interface AppEnv {
+  Bindings: Record<string, unknown>;
+  Variables: {
+    /** The services, the same object for every request of a runtime. */
+    deps: Deps;
+    /** The caller's address (lib/http/client-address.ts). */
+    client: string;
+    /** The event log with this request's client and path added to every event. */
+    log: EventLog;
+    pages?: PageMode;
+  };
+}
+
+export type AppContext = Context<AppEnv>;

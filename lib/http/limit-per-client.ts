@@ -1,0 +1,20 @@
+/** The per-client allowance of each endpoint, counted before anything else the request does. */
+import { clientLimitKey } from './client-address.ts';
+import { answering, type AnsweringMiddleware } from './media.ts';
+import { respondEdge } from './respond.ts';
+import { hit, keys, type Endpoint } from '../storage/throttle.ts';
+
+export function limitPerClient(endpoint: Endpoint): AnsweringMiddleware {
+  return answering(
+    async function limitClient(c, next) {
+      const { db, config, now } = c.var.deps;
+      const verdict = await hit(db, keys.client(endpoint, clientLimitKey(c.var.client)), config.throttle.perClient[endpoint], now());
+      if (!verdict.ok) {
+        c.var.log('throttled', { rule: 'client', retryAfter: verdict.retryAfterSeconds });
+        return respondEdge(c, { kind: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds });
+      }
+      await next();
+    },
+    ['throttled'],
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * What a request sends and what it wants back: the body's media type, refused with 415 when an
+ * endpoint does not take it, and whether the answer should be a page for a person.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { accepts as negotiate } from 'hono/accepts';
+import type { AppContext, AppEnv, PageMode } from './context.ts';
+import { isUtf8Body } from './request-body.ts';
+import { respondEdge, type EdgeKind } from './respond.ts';
+
+// JSON as RFC 8259 has it: UTF-8, so a charset parameter may only say utf-8.
+const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+export type BodyKind = 'json' | 'form';
+
+const MEDIA_TYPES: Record<BodyKind, string> = { json: 'application/json', form: 'application/x-www-form-urlencoded' };
+
+export function bodyKind(c: AppContext): BodyKind | null {
+  const type = c.req.header('content-type') ?? '';
+  if (JSON_TYPE.test(type)) return 'json';
+  if (FORM_TYPE.test(type)) return 'form';
+  return null;
+}
+
+/** A middleware together with the edge answers it can give, for the route's OpenAPI entry. */
+export type AnsweringMiddleware = MiddlewareHandler<AppEnv> & { answers: readonly EdgeKind[] };
+
+export function answering(handler: MiddlewareHandler<AppEnv>, answers: readonly EdgeKind[]): AnsweringMiddleware {
+  return Object.assign(handler, { answers });
+}
+
+/**
+ * 415 before any parsing when the body is of a kind the endpoint does not take; 400 when it is not
+ * UTF-8, rather than letting invalid bytes become U+FFFD (lib/http/request-body.ts).
+ */
+export function accepts(...kinds: BodyKind[]): AnsweringMiddleware {
+  const wanted = kinds.map((k) => MEDIA_TYPES[k]);
+  return answering(
+    async function acceptsBody(c, next) {
+      const kind = bodyKind(c);
+      if (kind === null || !kinds.includes(kind)) return respondEdge(c, { kind: 'unsupported-media-type', accepted: wanted });
+      if (!(await isUtf8Body(c.req, kind))) return respondEdge(c, { kind: 'malformed-body', detail: 'The body is not valid UTF-8 text.' });
+      await next();
+    },
+    ['malformed-body', 'unsupported-media-type'],
+  );
+}
+
+/** Marks a route that answers people with pages (functions/app.ts applies it, before anything else). */
+export const offersPages = (mode: PageMode): MiddlewareHandler<AppEnv> =>
+  async function marksPages(c, next) {
+    c.set('pages', mode);
+    await next();
+  };
+
+/**
+ * A page for a route that offers pages, when the route is one a browser opens, or the request is
+ * a page's form, or it asks for HTML before JSON (a browser's Accept); JSON otherwise.
+ */
+export function wantsPage(c: AppContext): boolean {
+  const mode = c.get('pages');
+  if (mode === 'always') return true;
+  if (mode !== 'negotiated') return false;
+  if (bodyKind(c) === 'form') return true;
+  return negotiate(c, { header: 'Accept', supports: ['application/json', 'text/html'], default: 'application/json' }) === 'text/html';
+}

@@ -1,0 +1,114 @@
+/**
+ * The one responder: an outcome and its table entry become problem+json, JSON or a page, and the
+ * answers that every route shares (the edge: bodies, limits, failures) are one more table here.
+ */
+import { errorPage, formErrorPage, tooManyRequestsPage, unavailablePage } from '../pages/pages.ts';
+import { answerFor, type Answer, type AnswerTable, type Outcome } from './answers.ts';
+import type { AppContext } from './context.ts';
+import { wantsPage } from './media.ts';
+import { details, problemResponse, type FieldError, type ProblemDetails } from './problems.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+// The hash queue drains in about a second at any sensible queue length and scrypt cost.
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/** What can go wrong around any flow, before or after it runs. */
+export type EdgeOutcome =
+  | { kind: 'malformed-body'; detail: string }
+  | { kind: 'body-too-large' }
+  | { kind: 'unsupported-media-type'; accepted: string[] }
+  | { kind: 'invalid-fields'; errors: FieldError[] }
+  | { kind: 'throttled'; retryAfterSeconds: number }
+  | { kind: 'not-found' }
+  | { kind: 'unavailable' }
+  | { kind: 'busy' }
+  | { kind: 'internal' };
+
+export type EdgeKind = EdgeOutcome['kind'];
+
+const retryAfter = (seconds: number) => ({ 'Retry-After': String(seconds) });
+
+export const validationDetails = (errors: FieldError[]) =>
+  details('validation', 'The request has invalid fields', 'Correct the fields named in errors and try again.', { errors });
+
+export const INVALID_FIELDS: Answer<{ errors: FieldError[] }, unknown> = {
+  status: 422,
+  description: 'A field is missing or invalid; `errors` names each one',
+  problem: ({ errors }: { errors: FieldError[] }) => validationDetails(errors),
+  page: ({ errors }: { errors: FieldError[] }) => formErrorPage(errors),
+};
+
+/** A 503: nothing was done, and the client may try again after `seconds`. */
+function retryLater(description: string, problem: ProblemDetails, seconds: number): Answer<unknown> {
+  return { status: 503, description, problem: () => problem, page: unavailablePage, headers: () => retryAfter(seconds) };
+}
+
+export const EDGE: AnswerTable<EdgeOutcome> = {
+  'malformed-body': {
+    status: 400,
+    description: 'The body could not be read: not valid JSON, not UTF-8, or cut off',
+    problem: (o) => details('malformed-body', 'The request body could not be parsed', o.detail),
+    page: (o) => formErrorPage([{ pointer: '', detail: o.detail }]),
+  },
+  'body-too-large': {
+    status: 413,
+    description: `The body is larger than ${MAX_BODY_BYTES / 1024} KiB`,
+    problem: () => details('body-too-large', 'Request body too large', `Bodies may be at most ${MAX_BODY_BYTES} bytes.`),
+  },
+  'unsupported-media-type': {
+    status: 415,
+    description: 'The body is not of a media type this endpoint takes; Accept lists them',
+    problem: (o) => details('unsupported-media-type', 'Unsupported media type', `Send the body as ${o.accepted.join(' or ')}.`),
+    headers: (o) => ({ Accept: o.accepted.join(', ') }),
+  },
+  'invalid-fields': INVALID_FIELDS,
+  throttled: {
+    status: 429,
+    description: 'Too many requests; see Retry-After',
+    problem: (o) =>
+      details('too-many-requests', 'Too many requests', `Wait ${o.retryAfterSeconds} seconds before trying again.`, {
+        retryAfter: o.retryAfterSeconds,
+      }),
+    page: (o) => tooManyRequestsPage(o.retryAfterSeconds),
+    headers: (o) => retryAfter(o.retryAfterSeconds),
+  },
+  'not-found': {
+    status: 404,
+    description: 'No endpoint answers at this path and method',
+    problem: () => details('not-found', 'Not found', 'No endpoint answers at this path and method.'),
+  },
+  unavailable: retryLater(
+    'The database is unavailable; nothing was changed; see Retry-After',
+    details('unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'),
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+  ),
+  busy: retryLater(
+    'Too many password hashes in flight; nothing was changed; see Retry-After',
+    details('busy', 'Too busy right now', 'Too many sign-ins at once. Nothing was changed. Try again in a moment.'),
+    BUSY_RETRY_AFTER_SECONDS,
+  ),
+  internal: {
+    status: 500,
+    description: 'Internal error (nothing about it is disclosed)',
+    problem: () => details('internal', 'Internal error', 'Something went wrong on our side.'),
+    page: errorPage,
+  },
+};
+
+/**
+ * The answer to `outcome` from `table`: the entry's page when the client wants one and the entry
+ * has one, otherwise its JSON or problem+json. `extra` is what only the request knows and a page
+ * needs (the token of the link it is for, say).
+ */
+export async function respond<O extends Outcome, X>(c: AppContext, table: AnswerTable<O, X>, outcome: O, extra: X): Promise<Response> {
+  const entry = answerFor(table, outcome);
+  const headers = entry.headers?.(outcome);
+  if (entry.page && wantsPage(c)) return c.html((await entry.page(outcome, extra)).body, entry.status, headers);
+  if ('json' in entry) return c.json(entry.json.body(outcome), entry.status, headers);
+  if (!('problem' in entry)) return c.html((await entry.page(outcome, extra)).body, entry.status, headers);
+  return problemResponse({ ...entry.problem(outcome), status: entry.status }, headers);
+}
+
+/** An answer from the edge table: for middleware, the validation hook and the error handler. */
+export const respondEdge = (c: AppContext, outcome: EdgeOutcome) => respond(c, EDGE, outcome, undefined);
