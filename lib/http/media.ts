@@ -1,12 +1,11 @@
 /**
- * What a request sends and what it wants back: the body's media type, refused with 415 when an
- * endpoint does not take it, and whether the answer should be a page for a person.
+ * What a request sends and what it wants back: the body's media type (accept-body.ts refuses the
+ * ones an endpoint does not take), and whether the answer should be a page for a person.
  */
 import type { MiddlewareHandler } from 'hono';
 import { accepts as negotiate } from 'hono/accepts';
 import type { AppContext, AppEnv, PageMode } from './context.ts';
-import { isUtf8Body } from './request-body.ts';
-import { respondEdge, type EdgeKind } from './respond.ts';
+import type { EdgeKind } from './respond.ts';
 
 // JSON as RFC 8259 has it: UTF-8, so a charset parameter may only say utf-8.
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -14,7 +13,7 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;\s*charset\s*=\s*"?
 
 export type BodyKind = 'json' | 'form';
 
-const MEDIA_TYPES: Record<BodyKind, string> = { json: 'application/json', form: 'application/x-www-form-urlencoded' };
+export const MEDIA_TYPES: Record<BodyKind, string> = { json: 'application/json', form: 'application/x-www-form-urlencoded' };
 
 export function bodyKind(c: AppContext): BodyKind | null {
   const type = c.req.header('content-type') ?? '';
@@ -28,23 +27,6 @@ export type AnsweringMiddleware = MiddlewareHandler<AppEnv> & { answers: readonl
 
 export function answering(handler: MiddlewareHandler<AppEnv>, answers: readonly EdgeKind[]): AnsweringMiddleware {
   return Object.assign(handler, { answers });
-}
-
-/**
- * 415 before any parsing when the body is of a kind the endpoint does not take; 400 when it is not
- * UTF-8, rather than letting invalid bytes become U+FFFD (lib/http/request-body.ts).
- */
-export function accepts(...kinds: BodyKind[]): AnsweringMiddleware {
-  const wanted = kinds.map((k) => MEDIA_TYPES[k]);
-  return answering(
-    async function acceptsBody(c, next) {
-      const kind = bodyKind(c);
-      if (kind === null || !kinds.includes(kind)) return respondEdge(c, { kind: 'unsupported-media-type', accepted: wanted });
-      if (!(await isUtf8Body(c.req, kind))) return respondEdge(c, { kind: 'malformed-body', detail: 'The body is not valid UTF-8 text.' });
-      await next();
-    },
-    ['malformed-body', 'unsupported-media-type'],
-  );
 }
 
 /** Marks a route that answers people with pages (functions/app.ts applies it, before anything else). */

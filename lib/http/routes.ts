@@ -7,7 +7,7 @@ import { createRoute, type z } from '@hono/zod-openapi';
 import type { Endpoint } from '../storage/throttle.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import { limitPerClient } from './limit-per-client.ts';
-import { accepts } from './media.ts';
+import { accepts } from './accept-body.ts';
 import { responsesOf } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
 
