@@ -10,17 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockIsFree } from '../support/lock-holder.ts';
-import {
-  DatabaseFileError,
-  journalPathOf,
-  lockPathOf,
-  openSqlJsDatabase,
-  readMigrations,
-  snapshotTempPathOf,
-  type SqlJsDatabase,
-  type SqlJsOptions,
-  type WriteIo,
-} from '../../lib/storage/sqljs/database.ts';
+import { DatabaseFileError, journalPathOf, lockPathOf, snapshotTempPathOf } from '../../lib/storage/sqljs/files.ts';
+import type { WriteIo } from '../../lib/storage/sqljs/journal.ts';
+import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase, type SqlJsDatabase, type SqlJsOptions } from '../../lib/storage/sqljs/open.ts';
 
 const migrations = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 
