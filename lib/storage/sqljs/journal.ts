@@ -4,7 +4,8 @@
  * sql.js keeps the whole database in memory, and writing the whole file on every write costs time
  * in proportion to the database. Durability comes instead from a journal: each committed write unit
  * (one run() or one batch()) is appended to `<file>.latchkey-journal` as one JSON line holding its
- * sequence number, statements and bound values, and fsynced before the call returns. Once the
+ * sequence number, statements and bound values, and fsynced before the call returns; the units
+ * that arrive together share one write and one fsync (group-commit.ts). Once the
  * journal has grown to about the size of the snapshot, a new snapshot is written (temp file, fsync,
  * rename, directory fsync: snapshot.ts) and only then the journal emptied. At start the snapshot is
  * loaded and the journal replayed past the snapshot's sequence number, which the database itself
@@ -70,18 +71,22 @@ function openJournal(journal: Journal): number {
   return (journal.fd ??= openPrivate(journal.path, 'a'));
 }
 
-/** Appends one entry and fsyncs it; if that fails, the journal is left as it was, or marked to be cut back. */
-export function appendEntry(journal: Journal, entry: JournalEntry): void {
+/**
+ * Appends entries, one line each, with one write and one fsync for all of them (group commit:
+ * group-commit.ts). Only when this returns are they acknowledged; if it throws, the journal is
+ * left as it was, or marked to be cut back before anything else is appended.
+ */
+export function appendEntries(journal: Journal, entries: JournalEntry[]): void {
   const fd = openJournal(journal);
   // Cut off what an earlier failed append left, or refuse: appending after a partial line would
   // make the journal unreadable from that line on.
   if (journal.tailUnknown) cutBack(journal);
-  const line = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+  const lines = Buffer.from(entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'utf8');
   const previous = journal.bytes;
   try {
-    writeAll(journal.io, fd, line);
+    writeAll(journal.io, fd, lines);
     journal.io.fsyncSync(fd);
-    journal.bytes = previous + line.length;
+    journal.bytes = previous + lines.length;
   } catch (error) {
     journal.bytes = previous;
     journal.tailUnknown = true;

@@ -7,6 +7,7 @@ import * as nodeFs from 'node:fs';
 import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic } from 'sql.js';
 import type { Database } from '../db.ts';
 import { databaseOver, type Engine } from './adapter.ts';
+import { commitWaiting } from './group-commit.ts';
 import { DatabaseFileError, journalPathOf, lockPathOf, sizeOf, snapshotTempPathOf, unlinkQuietly } from './files.ts';
 import { closeJournal, journalOf, realIo, replayJournal, storedSeq, type WriteIo } from './journal.ts';
 import { acquireLock, type Lock } from './lock.ts';
@@ -70,7 +71,7 @@ function start(db: SqlJsDb, options: SqlJsOptions, lock: Lock | undefined): SqlJ
   const { path } = options;
   const journal = path ? journalOf(path, { ...realIo, ...options.io }) : undefined;
   const snapshots = journal ? snapshotsOf(journal, options.minSnapshotBytes) : undefined;
-  const engine: Engine = { db, statements: keepStatements(db), journal, snapshots, onSnapshotFailed: options.onSnapshotFailed, seq: 0 };
+  const engine: Engine = { db, statements: keepStatements(db), journal, snapshots, onSnapshotFailed: options.onSnapshotFailed, seq: 0, waiting: [] };
   // SQLite leaves foreign keys off; D1 enforces them. Match D1.
   db.run('PRAGMA foreign_keys = ON');
   // The database lives in sql.js's in-memory file system and has one connection: holding the
@@ -92,6 +93,7 @@ function start(db: SqlJsDb, options: SqlJsOptions, lock: Lock | undefined): SqlJ
   return {
     ...databaseOver(engine),
     snapshot: () => {
+      commitWaiting(engine);
       if (snapshots) writeSnapshot(db, snapshots);
     },
     close: () => close(engine, lock),
@@ -101,6 +103,8 @@ function start(db: SqlJsDb, options: SqlJsOptions, lock: Lock | undefined): SqlJ
 function close(engine: Engine, lock: Lock | undefined): void {
   const { journal, snapshots } = engine;
   try {
+    // Writes still waiting for their group commit are owed their answer: commit them first.
+    commitWaiting(engine);
     if (journal && snapshots && (journal.bytes > 0 || journal.tailUnknown)) writeSnapshot(engine.db, snapshots);
   } finally {
     freeStatements(engine.statements);
