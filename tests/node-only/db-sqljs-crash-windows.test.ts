@@ -28,6 +28,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+// A deferred foreign key is checked only at COMMIT, after the journal append.
+const deferred: Array<[string, string]> = [
+  ['0001_test.sql', `CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
+    CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED) STRICT;`],
+];
+
 const open = (options: Partial<SqlJsOptions> = {}) => openSqlJsDatabase({ path, migrations, ...options });
 
 async function addAccount(db: SqlJsDatabase, n: number): Promise<void> {
@@ -209,11 +215,6 @@ describe('sql.js adapter: crash windows', () => {
   });
 
   it('a COMMIT that fails after the journal line was written takes the line back out', async () => {
-    // A deferred foreign key is checked only at COMMIT, after the journal append.
-    const deferred: Array<[string, string]> = [
-      ['0001_test.sql', `CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
-        CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED) STRICT;`],
-    ];
     const db = await open({ migrations: deferred });
     await db.prepare('INSERT INTO parent (id) VALUES (1)').run();
     const size = statSync(journal).size;
@@ -403,10 +404,6 @@ describe('sql.js adapter: crash windows', () => {
     });
 
     it('a COMMIT that fails for one write of a group (a deferred constraint) fails only that write', async () => {
-      const deferred: Array<[string, string]> = [
-        ['0001_test.sql', `CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
-          CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED) STRICT;`],
-      ];
       const db = await open({ migrations: deferred });
       await db.prepare('INSERT INTO parent (id) VALUES (1)').run();
       const results = await Promise.allSettled([
