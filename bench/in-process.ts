@@ -5,7 +5,8 @@
  */
 import { createApp } from '../functions/app.ts';
 import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.ts';
-import { openSqlJsDatabase, readMigrations, type SqlJsDatabase } from '../lib/storage/sqljs/database.ts';
+import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase, type SqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import type { Deps } from '../lib/deps.ts';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 

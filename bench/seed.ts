@@ -1,11 +1,12 @@
 /**
- * Fills a sql.js database file through lib/storage/sqljs/database.ts before the server starts, so that the
+ * Fills a sql.js database file through lib/storage/sqljs/open.ts before the server starts, so that the
  * benchmark can begin with 100,000 accounts without registering them one by one. The bulk rows
  * come from one INSERT … SELECT over a counter each, which journals as one short entry.
  */
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openSqlJsDatabase, readMigrations } from '../lib/storage/sqljs/database.ts';
+import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../migrations', import.meta.url)));

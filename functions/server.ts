@@ -1,6 +1,6 @@
 /**
  * Node entry (`npm start`): the app on @hono/node-server over a sql.js database file.
- * Writes are durable before the response (see lib/storage/sqljs/database.ts); SIGTERM and SIGINT let in-flight
+ * Writes are durable before the response (see lib/storage/sqljs/journal.ts); SIGTERM and SIGINT let in-flight
  * requests finish, write a final snapshot and exit 0.
  */
 import { serve } from '@hono/node-server';
@@ -14,7 +14,8 @@ import { describeMode, loadConfig, type Config } from '../lib/config/config.ts';
 import { loadNodeServerLimits } from '../lib/config/node-server-limits.ts';
 import { guardDatabase } from '../lib/storage/db.ts';
 import { makePrivateDirectory } from '../lib/storage/sqljs/files.ts';
-import { openSqlJsDatabase, readMigrations } from '../lib/storage/sqljs/database.ts';
+import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
 import { queuedHasher } from '../lib/crypto/hash-queue.ts';

@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../lib/config/config.ts';
-import { DatabaseInUseError, openSqlJsDatabase, readMigrations } from '../lib/storage/sqljs/database.ts';
+import { DatabaseInUseError } from '../lib/storage/sqljs/lock.ts';
+import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { purge } from '../lib/storage/purge.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
+import { hit } from '../lib/storage/throttle.ts';
 
 describe(`the database boundary (${backend.name})`, () => {
   it('runs a batch all or nothing', async () => {
@@ -37,5 +38,34 @@ describe(`the database boundary (${backend.name})`, () => {
     const db = await backend.freshDatabase();
     const none = await db.prepare('UPDATE accounts SET email = email WHERE id = ?').bind('nope').run();
     expect(none.meta.changes).toBe(0);
+  });
+
+  // A Node server's writes that arrive together share one journal fsync (group commit; with a file,
+  // tests/node-only/db-sqljs-crash-windows.test.ts): the answers must stay D1's, where each write
+  // is its own transaction.
+  it('answers concurrent writes as if each ran alone: a failing one fails alone', async () => {
+    const db = await backend.freshDatabase();
+    const insert = (hash: string) =>
+      db
+        .prepare('INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .bind(hash, 'a@example.com', 'a@example.com', '$scrypt$x', 1, 2);
+    const results = await Promise.allSettled([
+      insert('a'.repeat(64)).run(),
+      db.batch([insert('b'.repeat(64)), insert('b'.repeat(64))]),
+      insert('c'.repeat(64)).run(),
+      db.prepare('UPDATE accounts SET email = email WHERE id = ?').bind('nope').run(),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const { results: rows } = await db.prepare('SELECT token_hash FROM registrations ORDER BY token_hash').all<{ token_hash: string }>();
+    expect(rows.map((r) => r.token_hash[0])).toEqual(['a', 'c']);
+  });
+
+  it('counts concurrent throttle hits exactly: no more allowed than the limit', async () => {
+    const db = await backend.freshDatabase();
+    const rule = { limit: 5, windowSeconds: 60 };
+    const verdicts = await Promise.all(Array.from({ length: 9 }, () => hit(db, 'client:activate:198.51.100.7', rule, 1000)));
+    expect(verdicts.filter((v) => v.ok)).toHaveLength(5);
+    expect(verdicts.filter((v) => !v.ok).every((v) => !v.ok && v.retryAfterSeconds === 60)).toBe(true);
+    expect(await db.prepare('SELECT hits FROM throttle WHERE key = ?').bind('client:activate:198.51.100.7').first()).toEqual({ hits: 5 });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The database boundary: the subset of Cloudflare D1's client interface that Latchkey uses.
- * On Workers the D1 binding satisfies it as it is; on Node, `sqljs/database.ts` implements it.
- * Nothing outside `lib/db*` knows which driver sits behind it.
+ * On Workers the D1 binding satisfies it as it is; on Node, `sqljs/open.ts` opens it (`sqljs/adapter.ts` implements it).
+ * Nothing outside `lib/storage/` knows which driver sits behind it.
  */
 
 export type SqlValue = string | number | null;

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
+import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -11,7 +11,10 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLiveProcess } from '../../lib/storage/sqljs/lock.ts';
-import { DatabaseInUseError, lockPathOf, openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
+import { lockPathOf } from '../../lib/storage/sqljs/files.ts';
+import { DatabaseInUseError } from '../../lib/storage/sqljs/lock.ts';
+import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { holdLock, isWholeZombie, lockIsFree, processState, signalable, until } from '../support/lock-holder.ts';
 
 const migrations = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));

@@ -10,17 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockIsFree } from '../support/lock-holder.ts';
-import {
-  DatabaseFileError,
-  journalPathOf,
-  lockPathOf,
-  openSqlJsDatabase,
-  readMigrations,
-  snapshotTempPathOf,
-  type SqlJsDatabase,
-  type SqlJsOptions,
-  type WriteIo,
-} from '../../lib/storage/sqljs/database.ts';
+import { hit } from '../../lib/storage/throttle.ts';
+import { DatabaseFileError, journalPathOf, lockPathOf, snapshotTempPathOf } from '../../lib/storage/sqljs/files.ts';
+import type { WriteIo } from '../../lib/storage/sqljs/journal.ts';
+import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase, type SqlJsDatabase, type SqlJsOptions } from '../../lib/storage/sqljs/open.ts';
 
 const migrations = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 
@@ -33,6 +27,12 @@ beforeEach(() => {
   journal = journalPathOf(path);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+// A deferred foreign key is checked only at COMMIT, after the journal append.
+const deferred: Array<[string, string]> = [
+  ['0001_test.sql', `CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
+    CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED) STRICT;`],
+];
 
 const open = (options: Partial<SqlJsOptions> = {}) => openSqlJsDatabase({ path, migrations, ...options });
 
@@ -215,11 +215,6 @@ describe('sql.js adapter: crash windows', () => {
   });
 
   it('a COMMIT that fails after the journal line was written takes the line back out', async () => {
-    // A deferred foreign key is checked only at COMMIT, after the journal append.
-    const deferred: Array<[string, string]> = [
-      ['0001_test.sql', `CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
-        CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED) STRICT;`],
-    ];
     const db = await open({ migrations: deferred });
     await db.prepare('INSERT INTO parent (id) VALUES (1)').run();
     const size = statSync(journal).size;
@@ -319,4 +314,116 @@ describe('sql.js adapter: crash windows', () => {
       expect(readFileSync(path).equals(before)).toBe(true);
     });
   }
+
+  describe('group commit: concurrent writes share an fsync, and each is durable when its call returns', () => {
+    /** Counts the journal's fsyncs and records, at each one, how many journal bytes it made durable. */
+    function countingIo() {
+      const synced: number[] = [];
+      const io: Partial<WriteIo> = {
+        fsyncSync(fd) {
+          fs.fsyncSync(fd);
+          synced.push(fs.fstatSync(fd).size);
+        },
+      };
+      return { synced, io };
+    }
+
+    it('N concurrent writes cost one fsync, not N, and all survive a crash', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io });
+      synced.length = 0;
+      const n = 20;
+      await Promise.all(Array.from({ length: n }, (_, i) => addAccount(db, i + 1)));
+      expect(synced.length).toBe(1);
+      expect(synced.length).toBeLessThan(n);
+      // no close(): the process "died" here
+      expect(await numbersAfterRestart()).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    });
+
+    it('N concurrent throttle hits (the cheap paths’ counter) share one fsync and count exactly', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io });
+      synced.length = 0;
+      const verdicts = await Promise.all(Array.from({ length: 12 }, () => hit(db, 'client:activate:203.0.113.9', { limit: 10, windowSeconds: 60 }, 1000)));
+      expect(verdicts.filter((v) => v.ok)).toHaveLength(10);
+      expect(synced.length).toBe(1);
+      // no close(): after a crash the counter holds every hit that was answered
+      const again = await open();
+      const row = await again.prepare('SELECT hits FROM throttle WHERE key = ?').bind('client:activate:203.0.113.9').first<{ hits: number }>();
+      expect(row?.hits).toBe(10);
+      again.close();
+    });
+
+    it('a write returns only after the fsync that covers its journal line', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io });
+      for (let n = 1; n <= 5; n++) {
+        await addAccount(db, n);
+        // The journal as the caller sees it on return: every byte of it was covered by an fsync already.
+        expect(synced.at(-1)).toBe(statSync(journal).size);
+        expect(readFileSync(journal, 'utf8')).toContain(`u${n}@example.com`);
+      }
+    });
+
+    it('a write waiting for its group is not seen by reads until it is durable', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io });
+      synced.length = 0;
+      const pending = addAccount(db, 1);
+      expect(await accountNumbers(db)).toEqual([]); // memory does not run ahead of the file
+      expect(synced.length).toBe(0);
+      await pending;
+      expect(synced.length).toBe(1);
+      expect(await accountNumbers(db)).toEqual([1]);
+    });
+
+    it('a failed fsync fails every write of its group, leaves no row and no line, and the next write works', async () => {
+      const { faults, io } = faultyIo();
+      const db = await open({ io });
+      await addAccount(db, 1);
+      const size = statSync(journal).size;
+      faults.fsync = 1;
+      const results = await Promise.allSettled([2, 3, 4].map((n) => addAccount(db, n)));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(await accountNumbers(db)).toEqual([1]);
+      expect(statSync(journal).size).toBe(size);
+      await addAccount(db, 5);
+      expect(await numbersAfterRestart()).toEqual([1, 5]);
+    });
+
+    it('one failing write in a group fails alone: the others commit and are durable', async () => {
+      const db = await open();
+      await addAccount(db, 1);
+      const duplicate = db
+        .prepare('INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .bind(randomUUID(), 'u1@example.com', 'u1@example.com', '$scrypt$dup', 99, 99)
+        .run();
+      const results = await Promise.allSettled([addAccount(db, 2), duplicate, addAccount(db, 3)]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await numbersAfterRestart()).toEqual([1, 2, 3]);
+    });
+
+    it('a COMMIT that fails for one write of a group (a deferred constraint) fails only that write', async () => {
+      const db = await open({ migrations: deferred });
+      await db.prepare('INSERT INTO parent (id) VALUES (1)').run();
+      const results = await Promise.allSettled([
+        db.prepare('INSERT INTO child (id, parent) VALUES (1, 1)').run(),
+        db.prepare('INSERT INTO child (id, parent) VALUES (2, 99)').run(),
+        db.prepare('INSERT INTO child (id, parent) VALUES (3, 1)').run(),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      // no close(): "crash", restart
+      const reopened = await open({ migrations: deferred });
+      expect((await reopened.prepare('SELECT id FROM child ORDER BY id').all()).results).toEqual([{ id: 1 }, { id: 3 }]);
+      reopened.close();
+    });
+
+    it('close() commits the writes still waiting for their group before it lets go', async () => {
+      const db = await open();
+      const pending = addAccount(db, 1);
+      db.close();
+      await pending;
+      expect(await numbersAfterRestart()).toEqual([1]);
+    });
+  });
 });

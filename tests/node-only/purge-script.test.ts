@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
+import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const migrations = readMigrations(join(root, 'migrations'));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config/config.ts';
 import { DEFAULT_NODE_SERVER_LIMITS, loadNodeServerLimits } from '../../lib/config/node-server-limits.ts';
-import { journalPathOf, lockPathOf } from '../../lib/storage/sqljs/database.ts';
+import { journalPathOf, lockPathOf } from '../../lib/storage/sqljs/files.ts';
 import { RESPONSE_HEADERS } from '../../lib/http/security-headers.ts';
 import { NO_LIMITS } from '../support/limits.ts';
 import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openSqlJsDatabase, readMigrations } from '../../lib/storage/sqljs/database.ts';
+import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import type { Backend, SchemaEntry } from './backend.ts';
 import { schemaQuery } from './schema-query.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The sql.js adapter's files on disk: their names, the error that names them, and creating them
+ * The sql.js adapter's files on disk: their names, the errors that name them, and creating them
  * private. The database holds password hashes and activation-token hashes, so its files are made
  * 0600 and a data directory the server creates 0700, whatever the umask (docs/reliability.md).
  */
@@ -9,6 +9,14 @@ import { dirname, resolve } from 'node:path';
 /** The database file cannot be used as it is; the message says which file and what to do. */
 export class DatabaseFileError extends Error {
   override name = 'DatabaseFileError';
+}
+
+/** What to do about a damaged database file or journal: Latchkey never starts empty over one. */
+export function damagedAdvice(path: string): string {
+  return (
+    `Latchkey will not replace it with an empty one. Restore ${path} and ${journalPathOf(path)} from a backup, ` +
+    `or move both away to start with an empty database.`
+  );
 }
 
 export const journalPathOf = (path: string) => `${path}.latchkey-journal`;

@@ -1,0 +1,60 @@
+/**
+ * The Database interface (lib/storage/db.ts, D1's subset) on a sql.js connection: statements that
+ * bind like D1's, reads straight from memory, and each run() or batch() one unit, atomic, whose
+ * journal entry is durable before it commits and before the call returns (group-commit.ts runs
+ * them; journal.ts says how that survives a crash).
+ */
+import type { Database as SqlJsDb } from 'sql.js';
+import type { Database, RunResult, SqlValue, Statement } from '../db.ts';
+import { commitWrite, type Unit } from './group-commit.ts';
+import type { Journal } from './journal.ts';
+import type { Snapshots } from './snapshot.ts';
+import { execute, type Row, type Statements } from './statements.ts';
+
+/** The state behind one open database. */
+export interface Engine {
+  readonly db: SqlJsDb;
+  readonly statements: Statements;
+  /** Absent for a database that lives only in memory. */
+  readonly journal: Journal | undefined;
+  readonly snapshots: Snapshots | undefined;
+  readonly onSnapshotFailed: ((error: unknown) => void) | undefined;
+  /** The last write the database holds, as numbered in the journal. */
+  seq: number;
+  /** Write units waiting for the next group commit. */
+  readonly waiting: Unit[];
+}
+
+interface BoundStatement extends Statement {
+  readonly sql: string;
+  readonly params: SqlValue[];
+}
+
+export function databaseOver(engine: Engine): Database {
+  return {
+    prepare: (sql) => statement(engine, sql, []),
+    batch: (statements) => write(engine, statements as BoundStatement[]),
+  };
+}
+
+function statement(engine: Engine, sql: string, params: SqlValue[]): BoundStatement {
+  return {
+    sql,
+    params,
+    bind: (...values) => statement(engine, sql, values),
+    first: async <T>() => ((await read(engine, sql, params))[0] as T | undefined) ?? null,
+    all: async <T>() => ({ results: (await read(engine, sql, params)) as T[] }),
+    run: async () => (await write(engine, [statement(engine, sql, params)]))[0]!,
+  };
+}
+
+/** A statement that may write (a SELECT … RETURNING, say) still goes through a transaction. */
+async function read(engine: Engine, sql: string, params: SqlValue[]): Promise<Row[]> {
+  if (/^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql)) return execute(engine.statements, sql, params, false).rows;
+  return (await commitWrite(engine, [[sql, params]]))[0]!.rows;
+}
+
+async function write(engine: Engine, statements: BoundStatement[]): Promise<RunResult[]> {
+  const results = await commitWrite(engine, statements.map((s) => [s.sql, s.params]));
+  return results.map((r) => ({ meta: { changes: r.changes } }));
+}

@@ -1,0 +1,74 @@
+/**
+ * Running SQL on the one sql.js connection: statements compiled once and kept, the rows each one
+ * changed, and undoing an open transaction.
+ */
+import type { Database as SqlJsDb, Statement as SqlJsStatement } from 'sql.js';
+import type { SqlValue } from '../db.ts';
+
+/** The application uses a few dozen statements; anything past this is compiled per use. */
+const MAX_CACHED_STATEMENTS = 200;
+
+export type Row = Record<string, unknown>;
+
+export interface Executed {
+  rows: Row[];
+  changes: number;
+}
+
+export interface Statements {
+  readonly db: SqlJsDb;
+  readonly kept: Map<string, SqlJsStatement>;
+  readonly totalChanges: SqlJsStatement;
+}
+
+export function keepStatements(db: SqlJsDb): Statements {
+  return { db, kept: new Map(), totalChanges: db.prepare('SELECT total_changes()') };
+}
+
+/**
+ * Compiling a statement cost about as much as running it: the application's few statements are
+ * compiled once and kept (reset after each use, so no read stays open).
+ */
+function compiled(statements: Statements, sql: string): { stmt: SqlJsStatement; kept: boolean } {
+  const cached = statements.kept.get(sql);
+  if (cached) return { stmt: cached, kept: true };
+  const stmt = statements.db.prepare(sql);
+  const kept = statements.kept.size < MAX_CACHED_STATEMENTS;
+  if (kept) statements.kept.set(sql, stmt);
+  return { stmt, kept };
+}
+
+export function execute(statements: Statements, sql: string, params: SqlValue[], countChanges = true): Executed {
+  const before = countChanges ? changesSoFar(statements) : 0;
+  const { stmt, kept } = compiled(statements, sql);
+  try {
+    stmt.bind(params);
+    const rows: Row[] = [];
+    while (stmt.step()) rows.push(stmt.getAsObject());
+    return { rows, changes: countChanges ? changesSoFar(statements) - before : 0 };
+  } finally {
+    if (kept) stmt.reset();
+    else stmt.free();
+  }
+}
+
+function changesSoFar({ totalChanges }: Statements): number {
+  totalChanges.step();
+  const n = Number(totalChanges.get()[0]);
+  totalChanges.reset();
+  return n;
+}
+
+export function freeStatements(statements: Statements): void {
+  statements.totalChanges.free();
+  for (const stmt of statements.kept.values()) stmt.free();
+  statements.kept.clear();
+}
+
+export function rollbackQuietly(db: SqlJsDb): void {
+  try {
+    db.run('ROLLBACK');
+  } catch {
+    // No transaction open any more: nothing to undo.
+  }
+}
