@@ -5,10 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { NO_LIMITS } from '../tests/support/limits.ts';
+import { freePort } from '../tests/support/server-process.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
@@ -137,20 +138,14 @@ function waitForLine<T>(child: ChildProcess, name: string, pick: (line: string) 
   });
 }
 
-/** Latchkey's Node server as `npm start` runs it, on its own database file. */
 /**
  * The per-client allowances would refuse a load generator on one address within seconds: off, so
- * that every request does its endpoint's work (the per-address login back-off stays on).
+ * that every request does its endpoint's work (the per-address login back-off stays on). The same
+ * list the tests use, so that a new limit is switched off in both.
  */
-export const NO_CLIENT_LIMITS: Record<string, string> = {
-  LIMIT_REGISTER_PER_CLIENT: 'off',
-  LIMIT_LOGIN_PER_CLIENT: 'off',
-  LIMIT_RESEND_PER_CLIENT: 'off',
-  LIMIT_ACTIVATE_PER_CLIENT: 'off',
-  LIMIT_MAIL_PER_ADDRESS_CLIENT: 'off',
-  LIMIT_MAIL_PER_ADDRESS: 'off',
-};
+export const NO_CLIENT_LIMITS: Record<string, string> = NO_LIMITS;
 
+/** Latchkey's Node server as `npm start` runs it, on its own database file. */
 export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/start.ts')], {
     cwd: ROOT,
@@ -176,18 +171,6 @@ export async function startBareHono(): Promise<Running> {
     return match ? Number(match[1]) : undefined;
   });
   return running('bare-hono', child, `http://127.0.0.1:${port}`);
-}
-
-/** A port nobody is listening on right now (wrangler wants a number, not 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
