@@ -10,6 +10,7 @@ import { HashQueueFullError } from '../lib/crypto/hash-queue.ts';
 import type { Deps } from '../lib/deps.ts';
 import type { AppContext, AppEnv } from '../lib/http/context.ts';
 import { offersPages } from '../lib/http/media.ts';
+import { documentFor, documentRoute, methodsAt } from '../lib/http/openapi-document.ts';
 import { MAX_BODY_BYTES, respondEdge } from '../lib/http/respond.ts';
 import { createRouter } from '../lib/http/router.ts';
 import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
@@ -91,16 +92,16 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   app.route('/', homeEndpoints);
   app.route('/', devMailEndpoint);
 
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'Latchkey',
-      version: '0.1.0',
-      description: 'Email + password accounts with activation links. Errors are RFC 9457 problem details.',
-    },
+  // The document as this server runs, built from its configuration (lib/http/openapi-document.ts).
+  app.openapi(documentRoute, function serveDocument(c) {
+    return c.json(documentFor(app, c.var.deps.config), 200);
   });
 
-  app.notFound((c) => respondEdge(c, { kind: 'not-found' }));
+  // A path the document lists, asked with a method it does not list: 405 with the ones it does.
+  app.notFound(function answerNoRoute(c) {
+    const allowed = methodsAt(app, c.req.path);
+    return respondEdge(c, allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' });
+  });
 
   app.onError(async function answerFailure(error, c) {
     if (error instanceof HTTPException) {

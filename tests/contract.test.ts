@@ -65,7 +65,17 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     expect(doc.openapi).toBe('3.1.0');
     const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
     expect(operations.sort()).toEqual(
-      ['GET /', 'GET /activate', 'GET /demo.js', 'GET /health', 'POST /activate', 'POST /login', 'POST /register', 'POST /resend-activation'].sort(),
+      [
+        'GET /',
+        'GET /activate',
+        'GET /demo.js',
+        'GET /health',
+        'GET /openapi.json',
+        'POST /activate',
+        'POST /login',
+        'POST /register',
+        'POST /resend-activation',
+      ].sort(),
     );
     const bodyTypes = (path: string) => Object.keys((doc.paths[path]!.post as unknown as { requestBody: { content: object } }).requestBody.content).sort();
     expect(bodyTypes('/register')).toEqual(['application/json']);
@@ -145,6 +155,7 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     buggy.deps.db = { ...buggy.deps.db, prepare: bug };
     Object.defineProperty(buggy.deps, 'config', { get: bug });
     await expectStatus(buggy.get('/'), 500);
+    await expectStatus(buggy.get('/openapi.json'), 500);
     for (const res of everyRoute(buggy)) await expectStatus(res, 500);
   });
 

@@ -75,10 +75,18 @@ describe(`request validation (${backend.name})`, () => {
     }
   });
 
-  it('answers 404 as problem+json for unknown paths and methods', async () => {
+  it('answers 404 for unknown paths and 405 with Allow for a method a known path does not take, as problem+json', async () => {
     const h = await createHarness();
-    for (const res of [await h.get('/nope'), await h.get('/login'), await h.post('/health', {})]) {
-      expect(res.status).toBe(404);
+    const notFound = await h.get('/nope');
+    expect(notFound.status).toBe(404);
+    await problemOf(notFound);
+    for (const [res, allow] of [
+      [await h.get('/login'), 'POST'],
+      [await h.post('/health', {}), 'GET, HEAD'],
+      [await h.app.request('/activate', { method: 'DELETE' }), 'GET, HEAD, POST'],
+    ] as const) {
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
       await problemOf(res);
     }
   });

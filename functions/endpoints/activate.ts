@@ -7,19 +7,23 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome, type LinkState, type PasswordRefusal } from '../../lib/flows/activation.ts';
 import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
 import { limitPerClient } from '../../lib/http/limit-per-client.ts';
-import { accepts } from '../../lib/http/accept-body.ts';
 import { bodyKind } from '../../lib/http/media.ts';
 import { responsesOf } from '../../lib/http/openapi.ts';
 import { details, type FieldError } from '../../lib/http/problems.ts';
 import { respond, validationDetails } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
+import { jsonOrFormPost, openapiRequiringBody } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage } from '../../lib/pages/pages.ts';
 
 const TokenBody = z
   .object({
     token: text(128),
-    password: text(1024).openapi({ description: 'The password chosen at registration, or a new one (then also in confirmPassword)' }),
+    password: text(1024).openapi({
+      description:
+        'The password chosen at registration, or a new one (then also in confirmPassword), which must then meet the ' +
+        'password rules of RegisterRequest',
+    }),
     confirmPassword: text(1024)
       .optional()
       .openapi({ description: 'The same password again; needed only when it is not the one the link was registered with' }),
@@ -120,45 +124,41 @@ const ACTIVATE_ANSWERS: AnswerTable<ActivationOutcome, PageContext> = {
 const showRoute = createRoute({
   method: 'get',
   path: '/activate',
+  operationId: 'showActivationPage',
   summary: 'The page behind the activation link: asks for the password, changes nothing',
+  description: 'For the person who clicked the link in the mail. It changes nothing (mail scanners open links); its form posts to POST /activate.',
+  tags: ['pages'],
   middleware: [limitPerClient('activate')],
-  request: { query: z.object({ token: z.string().optional() }) },
+  request: { query: z.object({ token: z.string().optional().openapi({ description: 'The token from the link in the mail' }) }) },
   responses: responsesOf(SHOW_ANSWERS, { middleware: [limitPerClient('activate')], edges: ['invalid-fields', 'unavailable'], pages: 'always' }),
 });
 
-const activateMiddleware = [limitPerClient('activate'), accepts('json', 'form')];
-
-const activateRoute = createRoute({
-  method: 'post',
+const activateRoute = jsonOrFormPost({
   path: '/activate',
+  operationId: 'activate',
   summary: 'Activate the account that a link belongs to',
-  middleware: activateMiddleware,
-  request: {
-    body: {
-      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
-      // type at once. A missing body is still refused, by the 415 or 422 documented below.
-      content: {
-        'application/json': { schema: TokenBody },
-        'application/x-www-form-urlencoded': { schema: TokenBody },
-      },
-    },
-  },
-  responses: responsesOf(ACTIVATE_ANSWERS, { middleware: activateMiddleware, edges: ['invalid-fields', 'body-too-large', 'unavailable', 'busy'], pages: 'negotiated' }),
+  description:
+    "The link's token and the password registered with it make the account active; a different password is taken " +
+    'only when confirmPassword repeats it. Using a link again for an active account is a success.',
+  limit: 'activate',
+  body: TokenBody,
+  answers: ACTIVATE_ANSWERS,
+  edges: ['invalid-fields', 'unavailable', 'busy'],
 });
 
-export const activateEndpoints = createRouter()
-  .openapi(showRoute, async function showActivationPage(c) {
-    const { db, config, now } = c.var.deps;
-    const token = c.req.valid('query').token ?? '';
-    const state = await linkState(db, token, now());
-    c.header('Referrer-Policy', 'no-referrer');
-    return respond(c, SHOW_ANSWERS, state, { token, minLength: config.passwordPolicy.minLength });
-  })
-  .openapi(activateRoute, async function activateAccount(c) {
-    const { db, hasher, config, now } = c.var.deps;
-    const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-    const outcome = await activate({ db, hasher, policy: config.passwordPolicy }, request, now());
-    if (outcome.kind === 'activated') c.var.log('activated', { accountId: outcome.accountId });
-    else if (outcome.kind !== 'active') c.var.log('activation_refused', { reason: outcome.kind });
-    return respond(c, ACTIVATE_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
-  });
+const showing = createRouter().openapi(showRoute, async function showActivationPage(c) {
+  const { db, config, now } = c.var.deps;
+  const token = c.req.valid('query').token ?? '';
+  const state = await linkState(db, token, now());
+  c.header('Referrer-Policy', 'no-referrer');
+  return respond(c, SHOW_ANSWERS, state, { token, minLength: config.passwordPolicy.minLength });
+});
+
+export const activateEndpoints = openapiRequiringBody(showing, activateRoute, async function activateAccount(c) {
+  const { db, hasher, config, now } = c.var.deps;
+  const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
+  const outcome = await activate({ db, hasher, policy: config.passwordPolicy }, request, now());
+  if (outcome.kind === 'activated') c.var.log('activated', { accountId: outcome.accountId });
+  else if (outcome.kind !== 'active') c.var.log('activation_refused', { reason: outcome.kind });
+  return respond(c, ACTIVATE_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
+});

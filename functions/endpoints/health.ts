@@ -14,7 +14,10 @@ const ANSWERS: AnswerTable<{ kind: 'up' }> = {
 const route = createRoute({
   method: 'get',
   path: '/health',
+  operationId: 'checkHealth',
   summary: 'Liveness and database reachability',
+  description: 'Up (200) when the server runs and its database answers a query; 503 when the database does not.',
+  tags: ['service'],
   responses: responsesOf(ANSWERS, { edges: ['unavailable'] }),
 });
 

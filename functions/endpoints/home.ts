@@ -28,7 +28,9 @@ const PAGE_ANSWERS: AnswerTable<DemoView> = {
 const pageRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'showDemoPage',
   summary: 'A demo page for people: register, log in and ask for a new link through this API',
+  description: 'Forms that call the JSON API with fetch and show its answers in words. It shows nothing that curl could not.',
   tags: ['pages'],
   responses: responsesOf(PAGE_ANSWERS, { pages: 'always' }),
 });
@@ -36,7 +38,9 @@ const pageRoute = createRoute({
 const scriptRoute = createRoute({
   method: 'get',
   path: '/demo.js',
+  operationId: 'getDemoScript',
   summary: "The demo page's script",
+  description: 'A constant script, pinned by the page with Subresource Integrity.',
   tags: ['pages'],
   responses: {
     200: { description: 'JavaScript for the demo page', content: { 'text/javascript': { schema: z.string() } } },

@@ -9,7 +9,7 @@ import { details } from '../../lib/http/problems.ts';
 import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { jsonPost } from '../../lib/http/routes.ts';
-import { Credentials } from '../../lib/http/schemas.ts';
+import { LoginRequest } from '../../lib/http/schemas.ts';
 import type { Account } from '../../lib/storage/accounts.ts';
 import { DEVICE_HEADER } from '../../lib/storage/devices.ts';
 
@@ -58,9 +58,13 @@ const ANSWERS: AnswerTable<LoginOutcome> = {
 
 const route = jsonPost({
   path: '/login',
+  operationId: 'login',
   summary: 'Log in with email and password',
+  description:
+    'Checks the password of an active account and returns the account and a device token. A wrong password, an ' +
+    'unknown address and an account not yet activated all get the same 401; repeated failures slow the address down (429).',
   limit: 'login',
-  body: Credentials,
+  body: LoginRequest,
   headers: z.object({
     [DEVICE_HEADER.toLowerCase()]: z.string().optional().openapi({
       description:

@@ -10,7 +10,7 @@ import { clientLimitKey } from '../../lib/http/client-address.ts';
 import { INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { jsonPost } from '../../lib/http/routes.ts';
-import { Credentials, pendingAnswer } from '../../lib/http/schemas.ts';
+import { pendingAnswer, RegisterRequest } from '../../lib/http/schemas.ts';
 
 const ANSWERS: AnswerTable<RegisterOutcome> = {
   accepted: pendingAnswer(
@@ -22,9 +22,13 @@ const ANSWERS: AnswerTable<RegisterOutcome> = {
 
 const route = jsonPost({
   path: '/register',
+  operationId: 'register',
   summary: 'Register with an email address and a password',
+  description:
+    'Starts an account: the address gets a mail with an activation link (or, if it already has an account, a mail ' +
+    'saying so). The answer is the same 202 whatever the address is, so it tells nobody which addresses have accounts.',
   limit: 'register',
-  body: Credentials,
+  body: RegisterRequest,
   headers: z.object({}),
   answers: ANSWERS,
   edges: ['unavailable', 'busy'],

@@ -2,17 +2,14 @@
  * POST /resend-activation — a fresh link for an address still waiting for activation
  * (lib/flows/resend-activation.ts). Always 202 (or the same page), whatever the address is.
  */
-import { createRoute } from '@hono/zod-openapi';
 import { resendActivation, type ResendOutcome } from '../../lib/flows/resend-activation.ts';
 import { mailAfterResponse } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
 import { clientLimitKey } from '../../lib/http/client-address.ts';
-import { limitPerClient } from '../../lib/http/limit-per-client.ts';
-import { accepts } from '../../lib/http/accept-body.ts';
 import { bodyKind } from '../../lib/http/media.ts';
-import { responsesOf } from '../../lib/http/openapi.ts';
 import { INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
+import { jsonOrFormPost, openapiRequiringBody } from '../../lib/http/routes.ts';
 import { AddressOnly, pendingAnswer } from '../../lib/http/schemas.ts';
 import { resendRefusedPage, resendSentPage } from '../../lib/pages/pages.ts';
 
@@ -27,27 +24,20 @@ const ANSWERS: AnswerTable<ResendOutcome> = {
   invalid: { ...INVALID_FIELDS, page: (o) => resendRefusedPage(o.email, o.errors[0]?.detail ?? '') },
 };
 
-const middleware = [limitPerClient('resend'), accepts('json', 'form')];
-
-const route = createRoute({
-  method: 'post',
+const route = jsonOrFormPost({
   path: '/resend-activation',
+  operationId: 'resendActivation',
   summary: 'Ask for a new activation link',
-  middleware,
-  request: {
-    body: {
-      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
-      // type at once. A missing body is still refused, by the 415 or 422 documented below.
-      content: {
-        'application/json': { schema: AddressOnly },
-        'application/x-www-form-urlencoded': { schema: AddressOnly },
-      },
-    },
-  },
-  responses: responsesOf(ANSWERS, { middleware, edges: ['body-too-large', 'unavailable'], pages: 'negotiated' }),
+  description:
+    'Mails a new activation link to an address that is waiting for activation (older links keep working until one is ' +
+    'used). The answer is the same 202 whatever the address is.',
+  limit: 'resend',
+  body: AddressOnly,
+  answers: ANSWERS,
+  edges: ['unavailable'],
 });
 
-export const resendActivationEndpoint = createRouter().openapi(route, async function resendLink(c) {
+export const resendActivationEndpoint = openapiRequiringBody(createRouter(), route, async function resendLink(c) {
   const { db, config, now } = c.var.deps;
   const { email } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
   const services = { db, config, sendMail: mailAfterResponse(c), log: c.var.log };

@@ -21,7 +21,7 @@ const FieldErrorSchema = z.object({
   detail: z.string(),
 });
 
-const ProblemSchema = z
+export const ProblemSchema = z
   .object({
     type: z.string().openapi({ description: 'A URN naming the kind of problem', example: 'urn:latchkey:problem:invalid-credentials' }),
     title: z.string(),
@@ -43,12 +43,23 @@ const ValidationProblemSchema = ProblemSchema.extend({
 
 const HTML_PAGE = z.string().openapi({ description: 'A page for people' });
 
-const HEADERS: Record<string, NonNullable<ResponseConfig['headers']>> = {
+export const HEADERS: Record<string, NonNullable<ResponseConfig['headers']>> = {
   'Retry-After': { 'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'integer', minimum: 0 } } },
   Accept: { Accept: { description: 'The media types this endpoint takes (RFC 9110, section 15.5.16)', required: true, schema: { type: 'string' } } },
+  Allow: { Allow: { description: 'The methods this path takes (RFC 9110, section 10.2.1)', required: true, schema: { type: 'string' } } },
 };
 
-const headerNames = (status: number) => (status === 429 || status === 503 ? ['Retry-After'] : status === 415 ? ['Accept'] : []);
+const HEADERS_BY_STATUS: Record<number, string[]> = { 405: ['Allow'], 415: ['Accept'], 429: ['Retry-After'], 503: ['Retry-After'] };
+const headerNames = (status: number) => HEADERS_BY_STATUS[status] ?? [];
+
+/** The document's tags, each with what its operations are for; every operation has one. */
+export const TAGS = {
+  accounts: 'The account API: register, activate, log in, ask for a new activation link. JSON in, JSON out.',
+  pages: 'HTML for people: the page behind the activation link, the demo page and its script. Not for API clients.',
+  service: 'The service itself: whether it is up, and this document.',
+} as const;
+
+export type Tag = keyof typeof TAGS;
 
 type AnyAnswer = Answer<never, never>;
 

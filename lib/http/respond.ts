@@ -21,6 +21,7 @@ export type EdgeOutcome =
   | { kind: 'invalid-fields'; errors: FieldError[] }
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'not-found' }
+  | { kind: 'method-not-allowed'; allowed: string[] }
   | { kind: 'unavailable' }
   | { kind: 'busy' }
   | { kind: 'internal' };
@@ -75,8 +76,14 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
   },
   'not-found': {
     status: 404,
-    description: 'No endpoint answers at this path and method',
-    problem: () => details('not-found', 'Not found', 'No endpoint answers at this path and method.'),
+    description: 'No endpoint answers at this path',
+    problem: () => details('not-found', 'Not found', 'No endpoint answers at this path.'),
+  },
+  'method-not-allowed': {
+    status: 405,
+    description: 'This path does not take this method; Allow lists the ones it takes',
+    problem: (o) => details('method-not-allowed', 'Method not allowed', `This path takes ${o.allowed.join(', ')}.`),
+    headers: (o) => ({ Allow: o.allowed.join(', ') }),
   },
   unavailable: retryLater(
     'The database is unavailable; nothing was changed; see Retry-After',

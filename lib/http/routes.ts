@@ -1,37 +1,98 @@
 /**
- * The shape most endpoints have: POST with a JSON body, counted against the client's allowance for
- * the endpoint, answered from the flow's table. One declaration, so that a new flow's route is its
- * path, its body schema and its answers.
+ * The shapes most endpoints have: POST with a JSON body (or JSON and the page's form), counted
+ * against the client's allowance for the endpoint, answered from the flow's table. One
+ * declaration, so that a new flow's route is its path, its body schema and its answers, and its
+ * OpenAPI entry (operationId, tag, description, responses, a required body) comes with it.
  */
-import { createRoute, type z } from '@hono/zod-openapi';
+import { createRoute, type RouteConfig, type RouteHandler, type z } from '@hono/zod-openapi';
 import type { Endpoint } from '../storage/throttle.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
+import type { AppEnv } from './context.ts';
 import { limitPerClient } from './limit-per-client.ts';
 import { accepts } from './accept-body.ts';
-import { responsesOf } from './openapi.ts';
+import { responsesOf, type Tag } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
+import type { createRouter } from './router.ts';
 
-export interface JsonPostSpec<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X> {
+interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> {
   path: P;
+  /** The name a generated client calls the operation by. */
+  operationId: string;
   summary: string;
+  /** What a client developer needs to know beyond the summary and the answers. */
+  description: string;
+  /** The document's tag (lib/http/openapi.ts, TAGS); `accounts` when not given. */
+  tag?: Tag;
   /** Whose per-client allowance the request counts against. */
   limit: Endpoint;
   body: S;
-  /** Request headers the endpoint reads, for the document. */
-  headers: H;
   answers: AnswerTable<O, X>;
   /** Edge answers the flow can lead to besides those of the body and the allowance. */
   edges: readonly EdgeKind[];
 }
 
+export interface JsonPostSpec<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X> extends PostSpec<P, S, O, X> {
+  /** Request headers the endpoint reads, for the document. */
+  headers: H;
+}
+
+const operation = <P extends string, S extends z.ZodType, O extends Outcome, X>(spec: PostSpec<P, S, O, X>) => ({
+  method: 'post' as const,
+  path: spec.path,
+  operationId: spec.operationId,
+  summary: spec.summary,
+  description: spec.description,
+  tags: [spec.tag ?? 'accounts'],
+});
+
 export function jsonPost<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X>(spec: JsonPostSpec<P, S, H, O, X>) {
   const middleware = [limitPerClient(spec.limit), accepts('json')];
   return createRoute({
-    method: 'post',
-    path: spec.path,
-    summary: spec.summary,
+    ...operation(spec),
     middleware,
     request: { headers: spec.headers, body: { required: true, content: { 'application/json': { schema: spec.body } } } },
     responses: responsesOf(spec.answers, { middleware, edges: ['body-too-large', ...spec.edges] }),
   });
+}
+
+const PAGES_RULE =
+  ' The same operation serves the form on our pages: a form-encoded body, or an Accept header that prefers ' +
+  'text/html, gets a page (text/html) instead of JSON. A JSON client gets only application/json and ' +
+  'application/problem+json.';
+
+/**
+ * A POST that takes JSON from clients and the form of one of our pages from browsers, answering
+ * each in kind. Mount it with `openapiRequiringBody()`.
+ */
+export function jsonOrFormPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: PostSpec<P, S, O, X>) {
+  const middleware = [limitPerClient(spec.limit), accepts('json', 'form')];
+  return createRoute({
+    ...operation(spec),
+    description: spec.description + PAGES_RULE,
+    middleware,
+    request: {
+      body: {
+        // Not `required` here: see openapiRequiringBody().
+        content: { 'application/json': { schema: spec.body }, 'application/x-www-form-urlencoded': { schema: spec.body } },
+      },
+    },
+    responses: responsesOf(spec.answers, { middleware, edges: ['body-too-large', ...spec.edges], pages: 'negotiated' }),
+  });
+}
+
+type Router = ReturnType<typeof createRouter>;
+
+/**
+ * Mounts a route whose body may come as one of several media types, and documents the body as
+ * required. @hono/zod-openapi validates a `required` body as every listed media type at once, so
+ * the route runs with the body optional (validated as the type that was sent) and the document
+ * gets a copy that says `required: true`, which is what the server does: a request without a
+ * body has no media type, and `accepts()` answers it 415 before anything else reads it.
+ */
+export function openapiRequiringBody<R extends RouteConfig>(router: Router, route: R, handler: RouteHandler<R, AppEnv>): Router {
+  const { middleware: _middleware, hide: _hide, ...documented } = route;
+  const body = documented.request?.body;
+  if (!body) throw new Error(`${route.method.toUpperCase()} ${route.path} has no body to require`);
+  router.openAPIRegistry.registerPath({ ...documented, request: { ...documented.request, body: { ...body, required: true } } });
+  return router.openapi({ ...route, hide: true }, handler);
 }

@@ -1,24 +1,77 @@
-/** The request fields that several endpoints share, with the rules every one of them enforces. */
+/**
+ * The request fields that several endpoints share, with the rules every one of them enforces, and
+ * the words the OpenAPI document uses for them. Where a rule comes from the configuration (the
+ * password policy), the schema carries a marker that the document fills in per configuration
+ * (lib/http/openapi-document.ts), so the document states the limits the server started with.
+ */
 import { z } from '@hono/zod-openapi';
+import type { Config } from '../config/config.ts';
+import { MAX_EMAIL_LENGTH, MAX_LOCAL_LENGTH } from '../policy/emails.ts';
 import { json, type Answer } from './answers.ts';
 
+/** Code points, as JSON Schema's maxLength and the password policy count them (not UTF-16 units). */
+const codePoints = (s: string) => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
 /** Text that cannot carry NUL or unpaired surrogates, which some stores and mailers mangle. */
-export const text = (max: number) =>
+export const text = (max: number, tooLong = `Must be at most ${max} characters.`) =>
   z
     .string()
-    .max(max, { message: `Must be at most ${max} characters.` })
-    .refine((s) => !s.includes('\u0000') && s.isWellFormed(), { message: 'Must be valid text without NUL characters.' });
+    .refine((s) => codePoints(s) <= max, { message: tooLong, abort: true })
+    .refine((s) => !s.includes('\u0000') && s.isWellFormed(), { message: 'Must be valid text without NUL characters.' })
+    .openapi({ maxLength: max });
 
-export const emailField = () => text(320).openapi({ example: 'ada@example.com' });
+/** Limits taken from the configuration, by the name a schema's `x-from-config` marker gives. */
+export const FROM_CONFIG = {
+  'password-policy': (config: Pick<Config, 'passwordPolicy'>) => ({
+    minLength: config.passwordPolicy.minLength,
+    maxLength: config.passwordPolicy.maxLength,
+  }),
+} as const;
 
-/** An address and a password: the body of both register and login. */
-export const Credentials = z
+export type ConfiguredLimit = keyof typeof FROM_CONFIG;
+
+/** The schema with the limits named `limit` filled in from the configuration, in the document only. */
+const fromConfig = <S extends z.ZodType>(schema: S, limit: ConfiguredLimit): S => schema.openapi({ 'x-from-config': limit });
+
+export const emailField = () =>
+  text(MAX_EMAIL_LENGTH, `An email address may have at most ${MAX_EMAIL_LENGTH} characters.`).openapi({
+    description:
+      `An email address in the syntax of HTML's email inputs (no quoted local part, no IP address as the domain), ` +
+      `at most ${MAX_LOCAL_LENGTH} characters before the @ and ${MAX_EMAIL_LENGTH} in all with the domain in its ASCII (IDNA) ` +
+      'form; white space around it is ignored. Addresses that differ only in letter case are the same account.',
+    example: 'ada@example.com',
+  });
+
+const PASSWORD_RULES =
+  'Counted in Unicode code points after NFC normalisation, between minLength and maxLength (the policy this server ' +
+  'runs with). Refused as well: a password on the list of common ones, a few characters repeated, a run of ' +
+  'consecutive characters, or the address itself.';
+
+/** A password being chosen: the policy applies (lib/policy/password-policy.ts). */
+export const newPasswordField = (description: string) =>
+  fromConfig(text(1024), 'password-policy').openapi({ description: `${description} ${PASSWORD_RULES}`, example: 'correct horse battery staple' });
+
+/** The body of register: an address and a password the policy must accept. */
+export const RegisterRequest = z
+  .object({ email: emailField(), password: newPasswordField('The password to choose.') })
+  .strict()
+  .openapi('RegisterRequest');
+
+/** The body of login: an address and a password, which is tried as it is (no policy). */
+export const LoginRequest = z
   .object({
     email: emailField(),
-    password: text(1024).openapi({ example: 'correct horse battery staple' }),
+    password: text(1024).openapi({
+      description: 'The account\'s password, tried as sent: no policy applies at login, so a password chosen under an older policy still works.',
+      example: 'correct horse battery staple',
+    }),
   })
   .strict()
-  .openapi('Credentials');
+  .openapi('LoginRequest');
 
 /** Just an address: the body of the requests that ask for a mail. */
 export const AddressOnly = z.object({ email: emailField() }).strict().openapi('ResendRequest');

@@ -71,8 +71,15 @@ export function contractChecker(doc: OpenApiDocument) {
     if (method === 'options' && request.headers.has('access-control-request-method')) return { seen, violations };
     let schemaRef: string | undefined;
     if (!operation) {
-      // No documented operation: the only acceptable answer is the app's 404 problem.
-      if (response.status !== 404) violations.push(`${where}: undocumented operation answered other than 404`);
+      // No documented operation: a documented path answers 405 naming the methods it lists (and
+      // HEAD wherever it lists GET); any other path answers the app's 404 problem.
+      const listed = Object.keys(doc.paths[path] ?? {}).map((m) => m.toUpperCase());
+      if (listed.includes('GET')) listed.splice(listed.indexOf('GET') + 1, 0, 'HEAD');
+      const expected = listed.length > 0 ? 405 : 404;
+      if (response.status !== expected) violations.push(`${where}: undocumented operation answered other than ${expected}`);
+      if (expected === 405 && response.headers.get('allow') !== listed.join(', ')) {
+        violations.push(`${where}: Allow is ${response.headers.get('allow')}, the document lists ${listed.join(', ')}`);
+      }
       if (mediaType !== 'application/problem+json') violations.push(`${where}: undocumented operation did not answer problem+json`);
       schemaRef = pointer('components', 'schemas', 'Problem');
     } else {
@@ -137,8 +144,9 @@ let sharedDocument: Promise<OpenApiDocument> | undefined;
 export function enforceContract<A extends { fetch: (request: Request, ...rest: any[]) => Response | Promise<Response> }>(app: A): A {
   const inner = app.fetch.bind(app);
   let checker: Promise<ContractCheck> | undefined;
-  // The document does not depend on the deps, so one read serves every app; an app whose deps a
-  // test broke on purpose may be unable to serve it at all.
+  // One read serves every app: the document depends on the configuration only in its servers and
+  // its request limits, which a response check does not read; and an app whose deps a test broke
+  // on purpose may be unable to serve it at all.
   const loadChecker = async () => {
     const loading = (sharedDocument ??= (async () => {
       const res = await inner(new Request('http://localhost/openapi.json'));
@@ -150,7 +158,6 @@ export function enforceContract<A extends { fetch: (request: Request, ...rest: a
   };
   app.fetch = async (request: Request, ...rest: any[]) => {
     const response = await inner(request, ...rest);
-    if (new URL(request.url).pathname === '/openapi.json') return response;
     checker ??= loadChecker();
     const { seen, violations } = await (await checker)(request, response);
     contractLog.push(seen);
