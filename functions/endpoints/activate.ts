@@ -3,15 +3,14 @@
  * scanners open links). POST /activate — the link's token and the password in, an active account
  * out (lib/flows/activation.ts). The page's form gets pages back; JSON gets JSON.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome, type LinkState, type PasswordRefusal } from '../../lib/flows/activation.ts';
 import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
-import { limitPerClient } from '../../lib/http/limit-per-client.ts';
-import { accepts, bodyKind } from '../../lib/http/media.ts';
-import { responsesOf } from '../../lib/http/openapi.ts';
+import { bodyKind } from '../../lib/http/media.ts';
 import { details, type FieldError } from '../../lib/http/problems.ts';
 import { respond, validationDetails } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
+import { formOrJsonPost, linkPage } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage } from '../../lib/pages/pages.ts';
 
@@ -116,33 +115,20 @@ const ACTIVATE_ANSWERS: AnswerTable<ActivationOutcome, PageContext> = {
   weak: PASSWORD_REFUSED,
 };
 
-const showRoute = createRoute({
-  method: 'get',
+const showRoute = linkPage({
   path: '/activate',
   summary: 'The page behind the activation link: asks for the password, changes nothing',
-  middleware: [limitPerClient('activate')],
-  request: { query: z.object({ token: z.string().optional() }) },
-  responses: responsesOf(SHOW_ANSWERS, { middleware: [limitPerClient('activate')], edges: ['invalid-fields', 'unavailable'], pages: 'always' }),
+  limit: 'activate',
+  answers: SHOW_ANSWERS,
 });
 
-const activateMiddleware = [limitPerClient('activate'), accepts('json', 'form')];
-
-const activateRoute = createRoute({
-  method: 'post',
+const activateRoute = formOrJsonPost({
   path: '/activate',
   summary: 'Activate the account that a link belongs to',
-  middleware: activateMiddleware,
-  request: {
-    body: {
-      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
-      // type at once. A missing body is still refused, by the 415 or 422 documented below.
-      content: {
-        'application/json': { schema: TokenBody },
-        'application/x-www-form-urlencoded': { schema: TokenBody },
-      },
-    },
-  },
-  responses: responsesOf(ACTIVATE_ANSWERS, { middleware: activateMiddleware, edges: ['invalid-fields', 'body-too-large', 'unavailable', 'busy'], pages: 'negotiated' }),
+  limit: 'activate',
+  body: TokenBody,
+  answers: ACTIVATE_ANSWERS,
+  edges: ['invalid-fields', 'unavailable', 'busy'],
 });
 
 export const activateEndpoints = createRouter()

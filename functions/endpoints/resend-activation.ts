@@ -2,16 +2,14 @@
  * POST /resend-activation — a fresh link for an address still waiting for activation
  * (lib/flows/resend-activation.ts). Always 202 (or the same page), whatever the address is.
  */
-import { createRoute } from '@hono/zod-openapi';
 import { resendActivation, type ResendOutcome } from '../../lib/flows/resend-activation.ts';
 import { mailAfterResponse } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
 import { clientLimitKey } from '../../lib/http/client-address.ts';
-import { limitPerClient } from '../../lib/http/limit-per-client.ts';
-import { accepts, bodyKind } from '../../lib/http/media.ts';
-import { responsesOf } from '../../lib/http/openapi.ts';
+import { bodyKind } from '../../lib/http/media.ts';
 import { INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
+import { formOrJsonPost } from '../../lib/http/routes.ts';
 import { AddressOnly, pendingAnswer } from '../../lib/http/schemas.ts';
 import { resendRefusedPage, resendSentPage } from '../../lib/pages/pages.ts';
 
@@ -26,24 +24,13 @@ const ANSWERS: AnswerTable<ResendOutcome> = {
   invalid: { ...INVALID_FIELDS, page: (o) => resendRefusedPage(o.email, o.errors[0]?.detail ?? '') },
 };
 
-const middleware = [limitPerClient('resend'), accepts('json', 'form')];
-
-const route = createRoute({
-  method: 'post',
+const route = formOrJsonPost({
   path: '/resend-activation',
   summary: 'Ask for a new activation link',
-  middleware,
-  request: {
-    body: {
-      // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
-      // type at once. A missing body is still refused, by the 415 or 422 documented below.
-      content: {
-        'application/json': { schema: AddressOnly },
-        'application/x-www-form-urlencoded': { schema: AddressOnly },
-      },
-    },
-  },
-  responses: responsesOf(ANSWERS, { middleware, edges: ['body-too-large', 'unavailable'], pages: 'negotiated' }),
+  limit: 'resend',
+  body: AddressOnly,
+  answers: ANSWERS,
+  edges: ['unavailable'],
 });
 
 export const resendActivationEndpoint = createRouter().openapi(route, async function resendLink(c) {

@@ -1,5 +1,5 @@
-/** Activation links: the token goes into the mail, only its digest into the database. */
-import { activationLink, type Config } from '../config/config.ts';
+/** Mailed links: the token goes into the mail, only its digest into the database. */
+import { activationLink, resetLink, type Config } from '../config/config.ts';
 import { newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export interface NewLink {
@@ -11,13 +11,17 @@ export interface NewLink {
   expiresAt: number;
 }
 
+function link(url: (token: string) => string, ttlSeconds: number, now: number): NewLink {
+  const token = newToken();
+  return { url: url(token), tokenHash: tokenDigest(token), createdAt: now, expiresAt: now + ttlSeconds * 1000 };
+}
+
 /** A fresh activation link, valid for the configured lifetime from `now`. */
 export function newLink(config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds'>, now: number): NewLink {
-  const token = newToken();
-  return {
-    url: activationLink(config, token),
-    tokenHash: tokenDigest(token),
-    createdAt: now,
-    expiresAt: now + config.tokenTtlSeconds * 1000,
-  };
+  return link((token) => activationLink(config, token), config.tokenTtlSeconds, now);
+}
+
+/** A fresh password reset link, valid for RESET_TOKEN_TTL_SECONDS from `now`. */
+export function newResetLink(config: Pick<Config, 'publicUrl' | 'resetTokenTtlSeconds'>, now: number): NewLink {
+  return link((token) => resetLink(config, token), config.resetTokenTtlSeconds, now);
 }

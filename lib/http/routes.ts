@@ -3,7 +3,7 @@
  * the endpoint, answered from the flow's table. One declaration, so that a new flow's route is its
  * path, its body schema and its answers.
  */
-import { createRoute, type z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { Endpoint } from '../storage/throttle.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import { limitPerClient } from './limit-per-client.ts';
@@ -33,5 +33,45 @@ export function jsonPost<P extends string, S extends z.ZodType, H extends z.ZodO
     middleware,
     request: { headers: spec.headers, body: { required: true, content: { 'application/json': { schema: spec.body } } } },
     responses: responsesOf(spec.answers, { middleware, edges: ['body-too-large', ...spec.edges] }),
+  });
+}
+
+export type FormOrJsonPostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> = Omit<JsonPostSpec<P, S, z.ZodObject, O, X>, 'headers'>;
+
+/**
+ * POST with a JSON body from a program or the same fields as a form from one of our pages, which
+ * gets a page back (functions/app.ts marks the path as offering pages when asked).
+ */
+export function formOrJsonPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: FormOrJsonPostSpec<P, S, O, X>) {
+  const middleware = [limitPerClient(spec.limit), accepts('json', 'form')];
+  return createRoute({
+    method: 'post',
+    path: spec.path,
+    summary: spec.summary,
+    middleware,
+    request: {
+      body: {
+        // Not `required: true`: @hono/zod-openapi would then validate the body as every listed media
+        // type at once. A missing body is still refused, by the 415 or 422 documented below.
+        content: { 'application/json': { schema: spec.body }, 'application/x-www-form-urlencoded': { schema: spec.body } },
+      },
+    },
+    responses: responsesOf(spec.answers, { middleware, edges: ['body-too-large', ...spec.edges], pages: 'negotiated' }),
+  });
+}
+
+/**
+ * GET of the page behind a mailed link (`?token=…`): always a page, counted against the client's
+ * allowance for the endpoint the page's form posts to.
+ */
+export function linkPage<P extends string, O extends Outcome, X>(spec: { path: P; summary: string; limit: Endpoint; answers: AnswerTable<O, X> }) {
+  const middleware = [limitPerClient(spec.limit)];
+  return createRoute({
+    method: 'get',
+    path: spec.path,
+    summary: spec.summary,
+    middleware,
+    request: { query: z.object({ token: z.string().optional() }) },
+    responses: responsesOf(spec.answers, { middleware, edges: ['invalid-fields', 'unavailable'], pages: 'always' }),
   });
 }
