@@ -15,6 +15,13 @@ const HOUR = 3600 * 1000;
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
+interface Problem {
+  type: string;
+  errors: Array<{ pointer: string; detail: string }>;
+  resend?: unknown;
+}
+const problemOf = async (res: Response) => (await res.json()) as Problem;
+
 const login = async (h: Harness, password: string, email = EMAIL) => (await h.post('/login', { email, password })).status;
 const accountHash = async (h: Harness) =>
   (await h.db.prepare('SELECT password_hash AS hash FROM accounts WHERE email_key = ?').bind(EMAIL).first<{ hash: string }>())!.hash;
@@ -68,7 +75,7 @@ describe(`POST /forgot-password (${backend.name})`, () => {
     const res = await h.post('/forgot-password', { email: 'not an address' });
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    expect((await res.json()).errors[0].pointer).toBe('/email');
+    expect((await problemOf(res)).errors[0]!.pointer).toBe('/email');
     const page = await h.post('/forgot-password', form({ email: 'not an address' }), FORM);
     expect(page.status).toBe(422);
     expect(await page.text()).toMatch(/<form method="post" action="forgot-password">[\s\S]*value="not an address"/);
@@ -158,13 +165,13 @@ describe(`POST /reset-password (${backend.name})`, () => {
     for (const password of ['short', 'password1234', EMAIL]) {
       const res = await h.post('/reset-password', { token, password });
       expect(res.status, password).toBe(422);
-      const problem = await res.json();
+      const problem = await problemOf(res);
       expect(problem.type).toBe('urn:latchkey:problem:validation');
-      expect(problem.errors.every((e: { pointer: string }) => e.pointer === '/password'), password).toBe(true);
+      expect(problem.errors.every((e) => e.pointer === '/password'), password).toBe(true);
     }
     const differs = await h.post('/reset-password', { token, password: NEW_PASSWORD, confirmPassword: OTHER_PASSWORD });
     expect(differs.status).toBe(422);
-    expect((await differs.json()).errors).toEqual([{ pointer: '/confirmPassword', detail: 'Must be the same as password.' }]);
+    expect((await problemOf(differs)).errors).toEqual([{ pointer: '/confirmPassword', detail: 'Must be the same as password.' }]);
     expect(await dump(h.db)).toBe(before);
     expect((await h.post('/reset-password', { token, password: NEW_PASSWORD, confirmPassword: NEW_PASSWORD })).status).toBe(200);
   });
@@ -181,7 +188,7 @@ describe(`POST /reset-password (${backend.name})`, () => {
     h.clock.now += HOUR;
     const expired = await h.post('/reset-password', { token: later, password: NEW_PASSWORD });
     expect(expired.status).toBe(410);
-    expect((await expired.json()).resend).toEqual({ method: 'POST', href: '/forgot-password' });
+    expect((await problemOf(expired)).resend).toEqual({ method: 'POST', href: '/forgot-password' });
 
     h.clock.now -= 1;
     expect((await h.post('/reset-password', { token, password: NEW_PASSWORD })).status).toBe(200);

@@ -8,8 +8,8 @@ import type { EventLog } from '../log.ts';
 import type { SendMail } from '../mail/delivery.ts';
 import { activationMail, alreadyActiveMail } from '../mail/mail.ts';
 import { parseEmail } from '../policy/emails.ts';
-import { findAccount, latestRegistration, renewRegistration, type Account } from '../storage/accounts.ts';
-import type { Database } from '../storage/db.ts';
+import { findAccount, latestRegistration, renewal, type Account } from '../storage/accounts.ts';
+import type { Database, Statement } from '../storage/db.ts';
 import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
@@ -35,6 +35,15 @@ export interface Renewal {
   mayMail: boolean;
   /** A fresh activation link was stored (and mailed, if it may be): the address is pending. */
   renewed: boolean;
+  /** Rows changed by each of the caller's `alongside` statements, in order. */
+  alongside: number[];
+}
+
+export interface RenewalOptions {
+  /** Say, in the mail, that the link answers a forgotten password. */
+  forgot?: boolean;
+  /** The caller's own writes, committed in one batch with the new link's insert: all or none. */
+  alongside?: Statement[];
 }
 
 /**
@@ -42,18 +51,25 @@ export interface Renewal {
  * address gets a fresh activation link. The same lookups, the same two allowance statements and
  * the same guarded insert for every address; only the mail differs. Only a request that would mail
  * is charged (one for an unknown address costs nobody's allowance), and one over an allowance is
- * accepted all the same. `forgot` says, in the mail, that the link answers a forgotten password.
+ * accepted all the same. The mail goes only once the writes have committed.
  */
-export async function renewActivation(services: ResendServices, key: string, clientKey: string, now: number, forgot = false): Promise<Renewal> {
+export async function renewActivation(
+  services: ResendServices,
+  key: string,
+  clientKey: string,
+  now: number,
+  { forgot = false, alongside = [] }: RenewalOptions = {},
+): Promise<Renewal> {
   const { db, config, sendMail, log } = services;
   const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key);
   const mayMail = await chargeMail(db, config.throttle, key, clientKey, now, Boolean(account || pending));
   if (!mayMail && (account || pending)) log('throttled', { rule: 'mail' });
   const link = newLink(config, now);
-  const renewed = await renewRegistration(db, key, link);
+  const [renewedRows, ...others] = await db.batch([renewal(db, key, link), ...alongside]);
+  const renewed = renewedRows?.meta.changes === 1;
   if (mayMail && renewed && pending) sendMail(activationMail(pending.email, link.url, config.tokenTtlSeconds, forgot));
-  return { account, mayMail, renewed };
+  return { account, mayMail, renewed, alongside: others.map((r) => r.meta.changes) };
 }
 
 export async function resendActivation(services: ResendServices, request: ResendRequest, now: number): Promise<ResendOutcome> {

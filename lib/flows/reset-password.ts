@@ -43,9 +43,11 @@ export async function forgotPassword(services: ForgotServices, request: ForgotRe
   // The same statements on every branch, unknown, pending or active: the renewal's two lookups,
   // two allowance charges and guarded insert, then the guarded insert of a reset link, which
   // stores a row only for an account. The allowance is the one register and resend charge.
-  const { account, mayMail, renewed } = await renewActivation(services, key, request.clientKey, now, true);
+  // Both inserts commit in one batch, so a failure leaves neither link behind.
   const link = newResetLink(config, now);
-  const issued = await addPasswordReset(db, key, link);
+  const alongside = [addPasswordReset(db, key, link)];
+  const { account, mayMail, renewed, alongside: [stored] } = await renewActivation(services, key, request.clientKey, now, { forgot: true, alongside });
+  const issued = stored === 1;
   if (mayMail && issued && account) sendMail(resetMail(account.email, link.url, config.resetTokenTtlSeconds));
   log('password_reset_requested', { outcome: issued ? 'active' : renewed ? 'pending' : 'unknown', ...(account ? { accountId: account.id } : {}) });
   return { kind: 'accepted' };

@@ -20,21 +20,16 @@ export interface ResetLink {
 
 /**
  * Stores a reset link for the address's account, if it has one: one statement whatever the
- * address's state, so POST /forgot-password runs it on every branch. True if a link was stored.
+ * address's state, so POST /forgot-password runs it on every branch. The statement, for the caller
+ * to commit together with the activation link a pending address gets instead.
  */
-export async function addPasswordReset(
-  db: Database,
-  emailKey: string,
-  link: { tokenHash: string; createdAt: number; expiresAt: number },
-): Promise<boolean> {
-  const { meta } = await db
+export function addPasswordReset(db: Database, emailKey: string, link: { tokenHash: string; createdAt: number; expiresAt: number }): Statement {
+  return db
     .prepare(
       `INSERT INTO password_resets (token_hash, account_id, created_at, expires_at)
        SELECT ?, id, ?, ? FROM accounts WHERE email_key = ?`,
     )
-    .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey)
-    .run();
-  return meta.changes === 1;
+    .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey);
 }
 
 export function findPasswordReset(db: Database, tokenHash: string): Promise<ResetLink | null> {
