@@ -14,6 +14,7 @@ export default {
     'lib/storage/throttle.ts',
     'lib/storage/accounts.ts',
     'lib/flows/activation.ts',
+    'lib/flows/links.ts',
     'lib/storage/devices.ts',
     'lib/storage/resets.ts',
     'lib/flows/reset-password.ts',

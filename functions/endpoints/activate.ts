@@ -10,7 +10,7 @@ import { bodyKind } from '../../lib/http/media.ts';
 import { details, type FieldError } from '../../lib/http/problems.ts';
 import { respond, validationDetails } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
-import { formOrJsonPost, linkPage } from '../../lib/http/routes.ts';
+import { formOrJsonPost, linkPage, type LinkPageContext } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage } from '../../lib/pages/pages.ts';
 
@@ -26,11 +26,7 @@ const TokenBody = z
   .openapi('ActivationRequest');
 const Active = z.object({ status: z.literal('active') }).openapi('Active');
 
-/** What the pages need that only the request knows. */
-interface PageContext {
-  token: string;
-  minLength: number;
-}
+type PageContext = LinkPageContext;
 
 const INVALID_LINK = {
   status: 400,

@@ -12,7 +12,7 @@ import { bodyKind } from '../../lib/http/media.ts';
 import { details, type FieldError } from '../../lib/http/problems.ts';
 import { respond, validationDetails } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
-import { formOrJsonPost, linkPage } from '../../lib/http/routes.ts';
+import { formOrJsonPost, linkPage, type LinkPageContext } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import { expiredResetLinkPage, invalidResetLinkPage, passwordChangedPage, resetPasswordPage } from '../../lib/pages/reset-pages.ts';
 
@@ -26,11 +26,7 @@ const ResetBody = z
   .openapi('ResetRequest');
 const Changed = z.object({ status: z.literal('changed') }).openapi('PasswordChanged');
 
-/** What the pages need that only the request knows. */
-interface PageContext {
-  token: string;
-  minLength: number;
-}
+type PageContext = LinkPageContext;
 
 const INVALID_LINK = {
   status: 400,

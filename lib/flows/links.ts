@@ -1,6 +1,6 @@
 /** Mailed links: the token goes into the mail, only its digest into the database. */
 import { activationLink, resetLink, type Config } from '../config/config.ts';
-import { newToken, tokenDigest } from '../crypto/tokens.ts';
+import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export interface NewLink {
   /** What goes in the mail: the only place the token itself ever appears. */
@@ -24,4 +24,16 @@ export function newLink(config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds'>, n
 /** A fresh password reset link, valid for RESET_TOKEN_TTL_SECONDS from `now`. */
 export function newResetLink(config: Pick<Config, 'publicUrl' | 'resetTokenTtlSeconds'>, now: number): NewLink {
   return link((token) => resetLink(config, token), config.resetTokenTtlSeconds, now);
+}
+
+/**
+ * The stored row of a link's token, or null: nothing is looked up for a malformed token, and the
+ * row must carry the token's digest (the lookup is by digest already; the constant-time check keeps
+ * it so whatever the index does).
+ */
+export async function findByToken<R extends { tokenHash: string }>(token: unknown, find: (digest: string) => Promise<R | null>): Promise<R | null> {
+  if (!isWellFormedToken(token)) return null;
+  const digest = tokenDigest(token);
+  const row = await find(digest);
+  return row && constantTimeEqual(row.tokenHash, digest) ? row : null;
 }

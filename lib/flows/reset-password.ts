@@ -16,7 +16,6 @@
 import type { Config } from '../config/config.ts';
 import { refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
-import { constantTimeEqual, isWellFormedToken, tokenDigest } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import type { SendMail } from '../mail/delivery.ts';
 import { noticeMail, resetMail } from '../mail/mail.ts';
@@ -24,7 +23,7 @@ import { parseEmail } from '../policy/emails.ts';
 import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
 import type { Database } from '../storage/db.ts';
 import { addPasswordReset, commitReset, findPasswordReset, type ResetLink } from '../storage/resets.ts';
-import { newResetLink } from './links.ts';
+import { findByToken, newResetLink } from './links.ts';
 import { renewActivation, type ResendOutcome, type ResendRequest, type ResendServices } from './resend-activation.ts';
 
 export interface ForgotServices extends ResendServices {
@@ -81,11 +80,8 @@ export interface ResetServices {
 
 /** What a reset link can do now. A used link is `invalid`, exactly as an unknown one. */
 export async function resetLinkState(db: Database, token: unknown, now: number): Promise<ResetLinkState> {
-  if (!isWellFormedToken(token)) return { kind: 'invalid' };
-  const digest = tokenDigest(token);
-  const link = await findPasswordReset(db, digest);
-  // The lookup is by digest already; the constant-time check keeps it so whatever the index does.
-  if (!link || !constantTimeEqual(link.tokenHash, digest) || link.usedAt !== null) return { kind: 'invalid' };
+  const link = await findByToken(token, (digest) => findPasswordReset(db, digest));
+  if (!link || link.usedAt !== null) return { kind: 'invalid' };
   if (link.expiresAt <= now) return { kind: 'expired', email: link.email };
   return { kind: 'usable', email: link.email, link };
 }

@@ -60,6 +60,12 @@ export function formOrJsonPost<P extends string, S extends z.ZodType, O extends 
   });
 }
 
+/** What the pages of a mailed link need that only the request knows: the token, the password rule. */
+export interface LinkPageContext {
+  token: string;
+  minLength: number;
+}
+
 /**
  * GET of the page behind a mailed link (`?token=…`): always a page, counted against the client's
  * allowance for the endpoint the page's form posts to.
