@@ -40,9 +40,7 @@ export interface Config {
   purgeIntervalSeconds: number;
 }
 
-
 export type Mode = 'development' | 'production';
-
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** Short, as OWASP and the Copenhagen Book ask; NIST SP 800-63B-4 allows a mailed secret 24 h at most. */
@@ -245,14 +243,6 @@ export function describeMode(config: Config): string {
     `PUBLIC_URL points at this machine, so per-client allowances default to off ` +
     `(now: ${clients}; a LIMIT_*_PER_CLIENT setting still applies); per-address ones stay on (${addresses}).`
   );
-}
-
-export function activationLink(config: Pick<Config, 'publicUrl'>, token: string): string {
-  return `${config.publicUrl}/activate?token=${token}`;
-}
-
-export function resetLink(config: Pick<Config, 'publicUrl'>, token: string): string {
-  return `${config.publicUrl}/reset-password?token=${token}`;
 }
 
 export { ConfigError, type ConfigVars } from './vars.ts';

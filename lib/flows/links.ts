@@ -1,5 +1,5 @@
 /** Mailed links: the token goes into the mail, only its digest into the database. */
-import { activationLink, resetLink, type Config } from '../config/config.ts';
+import type { Config } from '../config/config.ts';
 import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export interface NewLink {
@@ -11,19 +11,21 @@ export interface NewLink {
   expiresAt: number;
 }
 
-function link(url: (token: string) => string, ttlSeconds: number, now: number): NewLink {
+/** A link to `path` under PUBLIC_URL: built from configuration, never from a request's headers. */
+function link(config: Pick<Config, 'publicUrl'>, path: string, ttlSeconds: number, now: number): NewLink {
   const token = newToken();
-  return { url: url(token), tokenHash: tokenDigest(token), createdAt: now, expiresAt: now + ttlSeconds * 1000 };
+  const url = `${config.publicUrl}/${path}?token=${token}`;
+  return { url, tokenHash: tokenDigest(token), createdAt: now, expiresAt: now + ttlSeconds * 1000 };
 }
 
 /** A fresh activation link, valid for the configured lifetime from `now`. */
 export function newLink(config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds'>, now: number): NewLink {
-  return link((token) => activationLink(config, token), config.tokenTtlSeconds, now);
+  return link(config, 'activate', config.tokenTtlSeconds, now);
 }
 
 /** A fresh password reset link, valid for RESET_TOKEN_TTL_SECONDS from `now`. */
 export function newResetLink(config: Pick<Config, 'publicUrl' | 'resetTokenTtlSeconds'>, now: number): NewLink {
-  return link((token) => resetLink(config, token), config.resetTokenTtlSeconds, now);
+  return link(config, 'reset-password', config.resetTokenTtlSeconds, now);
 }
 
 /**
