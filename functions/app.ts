@@ -19,10 +19,12 @@ import { DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
 import { devMailEndpoint, MAILBOX_PATH } from './endpoints/dev-mail.ts';
 import { healthEndpoint } from './endpoints/health.ts';
+import { forgotPasswordEndpoint } from './endpoints/forgot-password.ts';
 import { homeEndpoints } from './endpoints/home.ts';
 import { loginEndpoint } from './endpoints/login.ts';
 import { registerEndpoint } from './endpoints/register.ts';
 import { resendActivationEndpoint } from './endpoints/resend-activation.ts';
+import { resetPasswordEndpoints } from './endpoints/reset-password.ts';
 
 export { MAX_BODY_BYTES };
 
@@ -64,8 +66,8 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
 
   // The routes that answer people with pages, marked before any shared middleware runs, so that
   // even a failure there answers with a page. The one place that knows which routes are pages.
-  app.on('GET', ['/', '/activate', MAILBOX_PATH], offersPages('always'));
-  app.on('POST', ['/activate', '/resend-activation'], offersPages('negotiated'));
+  app.on('GET', ['/', '/activate', '/reset-password', MAILBOX_PATH], offersPages('always'));
+  app.on('POST', ['/activate', '/resend-activation', '/forgot-password', '/reset-password'], offersPages('negotiated'));
 
   // One middleware for what every request needs. The headers go on before the handler runs, so
   // that each response is made with them (problem responses add them themselves); a GET has no body.
@@ -89,6 +91,8 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   app.route('/', activateEndpoints);
   app.route('/', loginEndpoint);
   app.route('/', resendActivationEndpoint);
+  app.route('/', forgotPasswordEndpoint);
+  app.route('/', resetPasswordEndpoints);
   app.route('/', homeEndpoints);
   app.route('/', devMailEndpoint);
 

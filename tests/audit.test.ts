@@ -69,6 +69,32 @@ describe(`security events (${backend.name})`, () => {
     expect(responses).not.toContain('$scrypt$');
   });
 
+  it('a password reset puts no password, hash or token anywhere but the link and its own page', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount('secret@example.com');
+    const NEW = 'seven quiet otters under the bridge';
+    const seen: string[] = [];
+    const record = async (res: Response) => void seen.push(JSON.stringify([...res.headers]), await res.text());
+    const oldHash = (await h.db.prepare('SELECT password_hash AS h FROM accounts').first<{ h: string }>())!.h;
+    await record(await h.post('/forgot-password', { email: 'secret@example.com' }));
+    const token = tokenFromLink(h.mails.at(-1)!.link);
+    const page = await (await h.get(`/reset-password?token=${token}`)).text();
+    await record(await h.post('/reset-password', { token, password: 'short' }));
+    await record(await h.post('/reset-password', { token, password: NEW }));
+    await record(await h.post('/reset-password', { token, password: NEW }));
+    const newHash = (await h.db.prepare('SELECT password_hash AS h FROM accounts').first<{ h: string }>())!.h;
+    const tokenHash = (await h.db.prepare('SELECT token_hash AS t FROM password_resets').first<{ t: string }>())!.t;
+    const events = JSON.stringify(h.events);
+    const mailsWithoutLinks = JSON.stringify(h.mails.map(({ link, text, ...rest }) => ({ ...rest, text: link ? text.replace(link, '') : text })));
+    for (const secret of [GOOD_PASSWORD, NEW, oldHash, newHash, tokenHash, token]) {
+      expect(events, 'events').not.toContain(secret);
+      expect(mailsWithoutLinks, 'mails').not.toContain(secret);
+      expect(seen.join('\n'), 'responses').not.toContain(secret);
+    }
+    for (const secret of [GOOD_PASSWORD, NEW, oldHash, newHash, tokenHash]) expect(page).not.toContain(secret);
+    expect(h.events.map((e) => e.event)).toEqual(expect.arrayContaining(['password_reset_requested', 'password_reset', 'password_reset_refused']));
+  });
+
   it('writes each event as one JSON line', () => {
     const lines: string[] = [];
     const log = jsonEventLog((l) => lines.push(l), () => Date.UTC(2026, 0, 1));

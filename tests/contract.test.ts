@@ -71,10 +71,13 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
         'GET /demo.js',
         'GET /health',
         'GET /openapi.json',
+        'GET /reset-password',
         'POST /activate',
+        'POST /forgot-password',
         'POST /login',
         'POST /register',
         'POST /resend-activation',
+        'POST /reset-password',
       ].sort(),
     );
     const bodyTypes = (path: string) => Object.keys((doc.paths[path]!.post as unknown as { requestBody: { content: object } }).requestBody.content).sort();
@@ -82,6 +85,8 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     expect(bodyTypes('/login')).toEqual(['application/json']);
     expect(bodyTypes('/activate')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
     expect(bodyTypes('/resend-activation')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    expect(bodyTypes('/forgot-password')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    expect(bodyTypes('/reset-password')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
   });
 
   it('the app sends every answer that the document lists', async () => {
@@ -93,6 +98,7 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.get('/demo.js'), 200);
     await expectStatus(h.get('/health'), 200);
     const token = await h.registerAndGetToken('ada@example.com');
+    const bad = 'A'.repeat(43);
     await expectStatus(h.get(`/activate?token=${token}`), 200);
     await expectStatus(h.post('/resend-activation', { email: 'ada@example.com' }), 202);
     await expectStatus(h.post('/resend-activation', form({ email: 'ada@example.com' }), FORM), 202);
@@ -104,8 +110,32 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.post('/login', { email: 'ada@example.com', password: GOOD_PASSWORD }), 200);
     await expectStatus(h.post('/login', { email: 'ada@example.com', password: 'not the password at all' }), 401);
 
+    // A forgotten password, for JSON clients and for the pages: every answer of the reset link.
+    const NEW = 'seven quiet otters under the bridge';
+    h.client.address = '192.0.2.44'; // a client of its own: the first has spent its mail allowance for ada@ above
+    await expectStatus(h.post('/forgot-password', { email: 'nobody@example.com' }), 202);
+    await expectStatus(h.post('/forgot-password', form({ email: 'nobody@example.com' }), FORM), 202);
+    await expectStatus(h.post('/forgot-password', { email: 'not an address' }), 422);
+    await expectStatus(h.post('/forgot-password', form({ email: 'not an address' }), FORM), 422);
+    const reset = await h.forgotAndGetToken('ada@example.com');
+    const resetByForm = await h.forgotAndGetToken('ada@example.com');
+    await expectStatus(h.get(`/reset-password?token=${reset}`), 200);
+    await expectStatus(h.post('/reset-password', { token: reset, password: 'short' }), 422);
+    await expectStatus(h.post('/reset-password', form({ token: reset, password: NEW, confirmPassword: 'typo' }), FORM), 422);
+    await expectStatus(h.post('/reset-password', { token: reset, password: NEW }), 200);
+    const resetAgain = await h.forgotAndGetToken('ada@example.com');
+    await expectStatus(h.post('/reset-password', form({ token: resetAgain, password: NEW, confirmPassword: NEW }), FORM), 200);
+    await expectStatus(h.get(`/reset-password?token=${resetByForm}`), 400);
+    await expectStatus(h.post('/reset-password', { token: resetByForm, password: NEW }), 400);
+    await expectStatus(h.post('/reset-password', form({ token: resetByForm, password: NEW, confirmPassword: NEW }), FORM), 400);
+    await expectStatus(h.get(`/reset-password?token=${bad}&token=${bad}`), 422);
+    const lateReset = await h.forgotAndGetToken('ada@example.com');
+    h.clock.now += 2 * 60 * 60 * 1000;
+    await expectStatus(h.get(`/reset-password?token=${lateReset}`), 410);
+    await expectStatus(h.post('/reset-password', { token: lateReset, password: NEW }), 410);
+    await expectStatus(h.post('/reset-password', form({ token: lateReset, password: NEW, confirmPassword: NEW }), FORM), 410);
+
     // Links that do not work, and links that expired.
-    const bad = 'A'.repeat(43);
     await expectStatus(h.get(`/activate?token=${bad}`), 400);
     // A link with its query mangled (the token twice): the person who clicked it gets a page, not JSON.
     const twice = await h.get(`/activate?token=${bad}&token=${bad}`);
@@ -120,7 +150,7 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.post('/activate', form({ token: old, password: GOOD_PASSWORD }), FORM), 410);
 
     // Requests that cannot be served as sent.
-    for (const path of ['/register', '/login', '/activate', '/resend-activation']) {
+    for (const path of ['/register', '/login', '/activate', '/resend-activation', '/forgot-password', '/reset-password']) {
       await expectStatus(h.post(path, '{"email":'), 400);
       await expectStatus(h.post(path, { padding: 'x'.repeat(17 * 1024) }), 413);
       await expectStatus(h.post(path, 'hello', { 'Content-Type': 'text/plain' }), 415);
@@ -129,6 +159,9 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     // A body that is not UTF-8: problem+json for JSON (above, with the other 400s), a page for a form.
     await expectStatus(h.post('/resend-activation', 'email=%FF%40example.com', FORM), 400);
     await expectStatus(h.post('/activate', form({}), FORM), 422);
+    await expectStatus(h.post('/reset-password', form({}), FORM), 422);
+    await expectStatus(h.post('/forgot-password', 'email=%FF%40example.com', FORM), 400);
+    await expectStatus(h.post('/reset-password', 'token=%FF', FORM), 400);
     await expectStatus(h.post('/resend-activation', form({ email: 'not an address' }), FORM), 422);
 
     // The app failing: the database gone (503), and a bug (500), for JSON clients and for pages.
@@ -142,6 +175,11 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       x.post('/activate', form({ token, password: GOOD_PASSWORD }), FORM),
       x.post('/resend-activation', { email: 'ada@example.com' }),
       x.post('/resend-activation', form({ email: 'ada@example.com' }), FORM),
+      x.get(`/reset-password?token=${token}`),
+      x.post('/forgot-password', { email: 'ada@example.com' }),
+      x.post('/forgot-password', form({ email: 'ada@example.com' }), FORM),
+      x.post('/reset-password', { token, password: GOOD_PASSWORD }),
+      x.post('/reset-password', form({ token, password: GOOD_PASSWORD }), FORM),
     ];
     const down = await createHarness({}, brokenDb);
     for (const res of everyRoute(down)) await expectStatus(res, 503);

@@ -138,6 +138,14 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'resend, unknown address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 1, commits: 1 },
   'resend, pending address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 4, commits: 4 },
   'resend, active address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 3, commits: 3 },
+  'forgot, unknown address': { status: 202, trips: 6, statements: 7, writes: 5, rows: 1, commits: 1 },
+  'forgot, pending address': { status: 202, trips: 6, statements: 7, writes: 5, rows: 4, commits: 4 },
+  'forgot, active address': { status: 202, trips: 6, statements: 7, writes: 5, rows: 4, commits: 4 },
+  'reset page, working link': { status: 200, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  // Two links outstanding (from the two forgot requests above): the reset retires both.
+  'reset, new password': { status: 200, trips: 3, statements: 5, writes: 4, rows: 4, commits: 2 },
+  'reset, refused password': { status: 422, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  'reset, unknown or used token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
 };
 
 /** The rows of EXPECTED that `seen` measured, so that one diff shows every flow that moved. */
@@ -201,6 +209,25 @@ describe(`what each flow costs the database (${backend.name})`, () => {
       'resend, unknown address': await measure(() => h.post('/resend-activation', { email: 'nobody@example.com' })),
       'resend, pending address': await measure(() => h.post('/resend-activation', { email: PENDING })),
       'resend, active address': await measure(() => h.post('/resend-activation', { email: ACTIVE })),
+    };
+    expect(seen).toEqual(expected(seen));
+  });
+
+  it('forgot and reset: unknown, pending and active addresses; the page; a new, a refused and an unknown password or token', async () => {
+    const { h, measure } = await meter();
+    await withAccounts(h);
+    const forgot = {
+      'forgot, unknown address': await measure(() => h.post('/forgot-password', { email: 'nobody@example.com' })),
+      'forgot, pending address': await measure(() => h.post('/forgot-password', { email: PENDING })),
+      'forgot, active address': await measure(() => h.post('/forgot-password', { email: ACTIVE })),
+    };
+    const token = await h.forgotAndGetToken(ACTIVE);
+    const seen = {
+      ...forgot,
+      'reset page, working link': await measure(() => h.get(`/reset-password?token=${token}`)),
+      'reset, refused password': await measure(() => h.post('/reset-password', { token, password: 'short' })),
+      'reset, new password': await measure(() => h.post('/reset-password', { token, password: OTHER_PASSWORD })),
+      'reset, unknown or used token': await measure(() => h.post('/reset-password', { token, password: OTHER_PASSWORD })),
     };
     expect(seen).toEqual(expected(seen));
   });

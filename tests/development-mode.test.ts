@@ -51,7 +51,7 @@ describe(`development mode, decided by PUBLIC_URL (${backend.name})`, () => {
       const config = loadConfig({ PUBLIC_URL: url });
       expect(config.mode).toBe('development');
       expect(config.throttle).toEqual({
-        perClient: { register: OFF(600), login: OFF(600), resend: OFF(600), activate: OFF(600) },
+        perClient: { register: OFF(600), login: OFF(600), resend: OFF(600), activate: OFF(600), forgot: OFF(600), reset: OFF(600) },
         mailPerAddressClient: DEFAULT_THROTTLE.mailPerAddressClient,
         mailPerAddress: DEFAULT_THROTTLE.mailPerAddress,
         loginFailures: DEFAULT_THROTTLE.loginFailures,
@@ -81,9 +81,9 @@ describe(`development mode, decided by PUBLIC_URL (${backend.name})`, () => {
   it('the start-up words say which mode and what it set', () => {
     const dev = describeMode(loadConfig({ PUBLIC_URL: 'http://localhost:8787', LIMIT_LOGIN_PER_CLIENT: '9/60' }));
     expect(dev).toMatch(/^PUBLIC_URL points at this machine, so per-client allowances default to off/);
-    expect(dev).toContain('register off, login 9/60s, resend off, activate off');
+    expect(dev).toContain('register off, login 9/60s, resend off, activate off, forgot off, reset off');
     expect(dev).toContain('per-address ones stay on (mail 5/3600s per client, 20/3600s in all, login back-off after 5 failures)');
-    expect(describeMode(loadConfig({ PUBLIC_URL }))).toContain('register 20/600s, login 60/600s, resend 10/600s, activate 60/600s');
+    expect(describeMode(loadConfig({ PUBLIC_URL }))).toContain('register 20/600s, login 60/600s, resend 10/600s, activate 60/600s, forgot 10/600s, reset 60/600s');
   });
 });
 

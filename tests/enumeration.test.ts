@@ -76,7 +76,21 @@ describe(`no account enumeration (${backend.name})`, () => {
     expect([unknown.mails, pending.mails, active.mails]).toEqual([0, 1, 1]);
   });
 
-  it('issues the same statements on every branch of register, login and resend', async () => {
+  it('forgot-password: unknown, pending and active addresses get the same 202 after the same work; only the mailbox differs', async () => {
+    const h = await createHarness();
+    await withAccounts(h);
+    const unknown = await observe(h, '/forgot-password', { email: 'nobody@example.com' });
+    const pending = await observe(h, '/forgot-password', { email: 'pending@example.com' });
+    const active = await observe(h, '/forgot-password', { email: 'active@example.com' });
+    for (const branch of [unknown, pending, active]) {
+      expect(branch).toMatchObject({ status: 202, hash: 0, verify: 0, type: 'application/json' });
+      expect(branch.body).toBe(unknown.body);
+    }
+    expect([unknown.mails, pending.mails, active.mails]).toEqual([0, 1, 1]);
+    expect(h.mails.slice(-2).map((m) => m.template)).toEqual(['activation', 'password-reset']);
+  });
+
+  it('issues the same statements on every branch of register, login, resend and forgot-password', async () => {
     const statements: string[] = [];
     const recorder = await createHarness({}, (db) => ({
       prepare: (sql) => (statements.push(sql.replace(/\s+/g, ' ').trim()), db.prepare(sql)),
@@ -92,6 +106,7 @@ describe(`no account enumeration (${backend.name})`, () => {
       ['/login', (email: string) => ({ email, password: 'none of these is right' })],
       ['/resend-activation', (email: string) => ({ email })],
       ['/register', (email: string) => ({ email, password: OTHER_PASSWORD })],
+      ['/forgot-password', (email: string) => ({ email })],
     ] as const) {
       const traces: string[][] = [];
       for (const email of ['new@example.com', 'pending@example.com', 'active@example.com']) traces.push(await trace(path, make(email)));

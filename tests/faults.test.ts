@@ -34,6 +34,11 @@ async function knownDevice(h: Harness): Promise<string> {
   const res = await json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD });
   return ((await res.json()) as { device: { token: string } }).device.token;
 }
+/** An active account with a reset link: the link's token. */
+async function resetLink(h: Harness): Promise<string> {
+  await h.createActiveAccount(EMAIL);
+  return h.forgotAndGetToken(EMAIL);
+}
 const fromDevice = (h: Harness, token: string | void, password: string) => h.post('/login', { email: EMAIL, password }, { [DEVICE_HEADER]: token ?? '' });
 
 const flows: Flow[] = [
@@ -102,6 +107,28 @@ const flows: Flow[] = [
   { name: 'resend for a pending address', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: true },
   { name: 'resend for an active address', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: true },
   { name: 'resend for an unknown address', setup: async () => {}, request: (h) => json(h, '/resend-activation', { email: EMAIL }), ok: 202, writes: true },
+  { name: 'forgot-password for an active address', setup: (h) => h.createActiveAccount(EMAIL), request: (h) => json(h, '/forgot-password', { email: EMAIL }), ok: 202, writes: true },
+  { name: 'forgot-password for a pending address', setup: async (h) => void (await h.registerAndGetToken(EMAIL)), request: (h) => json(h, '/forgot-password', { email: EMAIL }), ok: 202, writes: true },
+  { name: 'forgot-password for an unknown address', setup: async () => {}, request: (h) => json(h, '/forgot-password', { email: EMAIL }), ok: 202, writes: true },
+  { name: 'GET the reset page', setup: resetLink, request: (h, token) => h.get(`/reset-password?token=${token}`), ok: 200, writes: false, page: true },
+  { name: 'reset the password (JSON)', setup: resetLink, request: (h, token) => json(h, '/reset-password', { token, password: OTHER_PASSWORD }), ok: 200, writes: true },
+  {
+    name: 'reset the password (the page form), one of two links, after failed logins',
+    setup: async (h) => {
+      const token = await resetLink(h);
+      await h.forgotAndGetToken(EMAIL);
+      for (let i = 0; i < 3; i++) await json(h, '/login', { email: EMAIL, password: 'not the password at all' });
+      return token;
+    },
+    request: (h, token) =>
+      h.post('/reset-password', new URLSearchParams({ token: token as string, password: OTHER_PASSWORD, confirmPassword: OTHER_PASSWORD }).toString(), {
+        'Content-Type': 'application/x-www-form-urlencoded',
+      }),
+    ok: 200,
+    writes: true,
+    page: true,
+  },
+  { name: 'reset with a password the policy refuses', setup: resetLink, request: (h, token) => json(h, '/reset-password', { token, password: 'short' }), ok: 422, writes: false },
   { name: 'health', setup: async () => {}, request: (h) => h.get('/health'), ok: 200, writes: false },
 ];
 

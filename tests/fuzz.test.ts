@@ -10,7 +10,7 @@ import { backend } from '#backend';
 import { createHarness, dump, GOOD_PASSWORD, NO_LIMITS, type Harness } from './support/harness.ts';
 
 const RUNS = 200;
-const ENDPOINTS = ['/register', '/login', '/resend-activation', '/activate', '/health', '/openapi.json'];
+const ENDPOINTS = ['/register', '/login', '/resend-activation', '/activate', '/forgot-password', '/reset-password', '/health', '/openapi.json'];
 const KNOWN_EMAILS = ['active@example.com', 'pending@example.com', 'ACTIVE@example.com'];
 
 interface FuzzRequest {
@@ -28,7 +28,7 @@ const method = fc.oneof(
 
 // Mostly the real endpoints, so that most requests reach a handler rather than the 404.
 const path = fc.oneof(
-  { arbitrary: fc.constantFrom('/register', '/login', '/resend-activation', '/activate'), weight: 10 },
+  { arbitrary: fc.constantFrom('/register', '/login', '/resend-activation', '/activate', '/forgot-password', '/reset-password'), weight: 10 },
   { arbitrary: fc.constantFrom(...ENDPOINTS), weight: 2 },
   { arbitrary: fc.tuple(fc.constantFrom(...ENDPOINTS), fc.webQueryParameters()).map(([p, q]) => `${p}?${q}`), weight: 2 },
   { arbitrary: fc.tuple(fc.constantFrom(...ENDPOINTS), fc.string({ maxLength: 12 })).map(([p, s]) => `${p}${encodeURIComponent(s)}`), weight: 1 },
@@ -116,6 +116,7 @@ async function seeded(): Promise<Harness> {
   const h = await createHarness(NO_LIMITS);
   await h.createActiveAccount('active@example.com');
   await h.registerAndGetToken('pending@example.com');
+  await h.forgotAndGetToken('active@example.com'); // a reset link in the table for random tokens to miss
   return h;
 }
 
@@ -160,15 +161,15 @@ describe(`fuzzing every endpoint (${backend.name})`, () => {
       .dictionary(fc.constantFrom('token', 'email', 'password', 'confirmPassword', 'x', 'token[]', ''), fc.string({ maxLength: 50 }), { maxKeys: 3 })
       .map((d) => new URLSearchParams(d).toString());
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/activate', '/resend-activation'), form, async (p, body) => {
+      fc.asyncProperty(fc.constantFrom('/activate', '/resend-activation', '/forgot-password', '/reset-password'), form, async (p, body) => {
         const res = await h.app.request(p, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
         await res.arrayBuffer();
         expect(res.status, `${p} ${body}`).toBeLessThan(500);
-        if (p === '/activate') expect(res.status, body).toBeGreaterThanOrEqual(400);
+        if (p === '/activate' || p === '/reset-password') expect(res.status, body).toBeGreaterThanOrEqual(400);
       }),
       { numRuns: RUNS },
     );
-    // Random addresses may get a 202 from resend, but no random token activates anything.
+    // Random addresses may get a 202 from resend or forgot, but no random token activates or resets anything.
     const after = JSON.parse(await dump(h.db)) as { accounts: unknown[] };
     expect(after.accounts).toEqual((JSON.parse(before) as { accounts: unknown[] }).accounts);
   });

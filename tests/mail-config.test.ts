@@ -33,6 +33,7 @@ describe(`configuration (${backend.name})`, () => {
       publicUrl: 'https://auth.example.com',
       mode: 'production',
       tokenTtlSeconds: 86400,
+      resetTokenTtlSeconds: 3600,
       passwordPolicy: { minLength: 15, maxLength: 256 },
       scrypt: { logN: 14, r: 8, p: 5 },
       mailTimeoutMs: 10_000,

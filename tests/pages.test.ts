@@ -18,6 +18,14 @@ import {
   resendSentPage,
   unavailablePage,
 } from '../lib/pages/pages.ts';
+import {
+  expiredResetLinkPage,
+  forgotRefusedPage,
+  forgotSentPage,
+  invalidResetLinkPage,
+  passwordChangedPage,
+  resetPasswordPage,
+} from '../lib/pages/reset-pages.ts';
 import { createHarness, GOOD_PASSWORD, tokenFromLink } from './support/harness.ts';
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
@@ -163,6 +171,47 @@ describe(`the activation pages (${backend.name})`, () => {
   });
 });
 
+describe(`the password reset pages (${backend.name})`, () => {
+  it('every page is a complete, accessible document', async () => {
+    const pages = await Promise.all([
+      resetPasswordPage('ada@example.com', 'A'.repeat(43), [], 15),
+      resetPasswordPage('ada@example.com', 'A'.repeat(43), ['Too short.'], 15),
+      passwordChangedPage('ada@example.com'),
+      invalidResetLinkPage(),
+      expiredResetLinkPage('ada@example.com'),
+      forgotSentPage(),
+      forgotRefusedPage('ada@', 'The part after the @ is not a valid domain.'),
+    ]);
+    for (const page of pages) expectWellFormedPage(page.body);
+    expect(pages.map((p) => p.status)).toEqual([200, 422, 200, 400, 410, 202, 422]);
+  });
+
+  it('escapes everything a page echoes', async () => {
+    const pages = await Promise.all([
+      resetPasswordPage(HOSTILE, HOSTILE, [HOSTILE], 15),
+      passwordChangedPage(HOSTILE),
+      expiredResetLinkPage(HOSTILE),
+      forgotRefusedPage(HOSTILE, HOSTILE),
+    ]);
+    for (const { body } of pages) {
+      expect(body).not.toContain('<script>');
+      expect(body).not.toContain(HOSTILE);
+      expect(body).toContain('&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&#39;&amp;amp;');
+    }
+  });
+
+  it('echoes a hostile but valid address escaped, through the handlers', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(TRICKY_ADDRESS);
+    const token = await h.forgotAndGetToken(TRICKY_ADDRESS);
+    const page = await (await h.get(`/reset-password?token=${token}`)).text();
+    expect(page).toContain(`<strong>${TRICKY_ESCAPED}</strong>`);
+    expect(page).not.toContain(TRICKY_ADDRESS);
+    h.clock.now += 2 * 60 * 60 * 1000;
+    expect(await (await h.get(`/reset-password?token=${token}`)).text()).toContain(`value="${TRICKY_ESCAPED}"`);
+  });
+});
+
 describe(`the demo page (${backend.name})`, () => {
   it('is an accessible page whose forms wait for its script', async () => {
     const h = await createHarness({ PASSWORD_MIN_LENGTH: '12' });
@@ -170,10 +219,10 @@ describe(`the demo page (${backend.name})`, () => {
     expect(res.status).toBe(200);
     const page = await res.text();
     expectWellFormedPage(page, { script: true });
-    for (const endpoint of ['register', 'login', 'resend-activation']) {
+    for (const endpoint of ['register', 'login', 'resend-activation', 'forgot-password']) {
       expect(page).toMatch(new RegExp(`<form data-endpoint="${endpoint}" method="post" action="#" novalidate>\\s*<fieldset disabled>`));
     }
-    expect(page.match(/role="status" aria-live="polite"/g)).toHaveLength(3);
+    expect(page.match(/role="status" aria-live="polite"/g)).toHaveLength(4);
     expect(page).toContain('autocomplete="new-password"');
     expect(page).toContain('autocomplete="current-password"');
     expect(page).toContain('At least 12 characters');

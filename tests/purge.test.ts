@@ -26,6 +26,23 @@ describe(`purge (${backend.name})`, () => {
     expect(await count(h, 'registrations')).toBe(0);
   });
 
+  it('drops reset links expired or used more than the grace period ago, and keeps a working one', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount('reset@example.com');
+    const used = await h.forgotAndGetToken('reset@example.com');
+    expect((await h.post('/reset-password', { token: used, password: 'seven quiet otters under the bridge' })).status).toBe(200);
+    const usedAt = h.clock.now;
+    await h.forgotAndGetToken('reset@example.com'); // expires an hour later
+    h.clock.now += 30 * 60 * 1000;
+    await h.forgotAndGetToken('reset@example.com'); // still working at the second purge below
+    const grace = 60;
+    expect(await purge(h.db, usedAt + grace * 1000 - 1, grace)).toMatchObject({ resets: 0 });
+    expect(await purge(h.db, usedAt + grace * 1000, grace)).toMatchObject({ resets: 1 });
+    expect(await purge(h.db, usedAt + 3600_000 + grace * 1000, grace)).toMatchObject({ resets: 1 });
+    expect(await count(h, 'password_resets')).toBe(1);
+    expect(await count(h, 'accounts')).toBe(1);
+  });
+
   it('drops used links after the grace period, and never touches an active account', async () => {
     const h = await createHarness();
     await h.createActiveAccount('kept@example.com');
@@ -69,7 +86,7 @@ describe(`purge (${backend.name})`, () => {
       h.db.prepare('INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?, 1, 0, ?)').bind(`client:resend:${i}`, h.clock.now),
     );
     await h.db.batch(statements);
-    expect(await purge(h.db, h.clock.now + 1, 0)).toEqual({ registrations: 0, throttle: 1200, devices: 0 });
+    expect(await purge(h.db, h.clock.now + 1, 0)).toEqual({ registrations: 0, throttle: 1200, devices: 0, resets: 0 });
   });
 
   it('runs from the Workers cron trigger and logs one purge event', async () => {

@@ -115,4 +115,62 @@ describe(`races (${backend.name})`, () => {
     expect(await count(`SELECT count(*) AS n FROM registrations WHERE consumed_at IS NULL`)).toBe(N);
     expect(h.mails.filter((m) => m.template === 'activation')).toHaveLength(N);
   });
+
+  it(`${N} confirmations of reset links of one account at once (${N / 5} on each of 5 links): the password changes exactly once`, async () => {
+    const { plan, h, count } = await racingHarness();
+    await h.createActiveAccount(EMAIL, passwords[0]);
+    const links: string[] = [];
+    for (let i = 0; i < 5; i++) links.push(await h.forgotAndGetToken(EMAIL));
+    const mailsBefore = h.mails.length;
+    plan.armed = true;
+    const attempts = passwords.map((password, i) => ({ password: `${password} reset`, token: links[i % 5]! }));
+    const results = await Promise.all(attempts.map(({ token, password }) => h.post('/reset-password', { token, password })));
+    const resetBatches = plan.batches.filter((b) => /^UPDATE accounts SET password_hash/.test(b.sql[0] ?? ''));
+    expect(resetBatches.length).toBeGreaterThan(1); // the race was real: several confirmations reached the write
+    expect(resetBatches.filter((b) => b.changes[0] === 1)).toHaveLength(1);
+    // The losers' batches wrote nothing at all: every statement after the first is guarded by the winner's hash.
+    for (const batch of resetBatches.filter((b) => b.changes[0] === 0)) expect(batch.changes.every((c) => c === 0)).toBe(true);
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s !== 200)).toEqual(Array(N - 1).fill(400));
+    expect(h.mails.slice(mailsBefore).filter((m) => m.template === 'password-changed')).toHaveLength(1);
+    expect(h.events.filter((e) => e.event === 'password_reset')).toHaveLength(1);
+    expect(await count('SELECT count(*) AS n FROM password_resets WHERE used_at IS NULL')).toBe(0);
+
+    const winner = attempts[statuses.indexOf(200)]!.password;
+    for (const { password } of [...attempts, { password: passwords[0]! }]) {
+      h.clock.now += 2 * 60 * 60 * 1000;
+      expect((await h.post('/login', { email: EMAIL, password })).status, password).toBe(password === winner ? 200 : 401);
+    }
+  });
+
+  it('a reset racing a login that rehashes the old password, in both orders of their writes: the new password works, the old one does not', async () => {
+    // The configured cost went up since the account's hash was made, so a login with the old
+    // password writes a new hash of it: the write a reset could be lost under, or could undo.
+    for (const order of ['login writes last', 'reset writes last'] as const) {
+      const { h } = await racingHarness();
+      await h.createActiveAccount(EMAIL, passwords[0]);
+      const token = await h.forgotAndGetToken(EMAIL);
+      const upgraded = createPasswordHasher({ logN: 5, r: 8, p: 1 });
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      h.deps.hasher =
+        order === 'login writes last'
+          ? // The login has read the old hash and verified it, and waits to write its rehash until the reset is done.
+            { ...upgraded, verify: async (password, stored) => ((await upgraded.verify(password, stored)) ? gate.then(() => true) : false) }
+          : // The reset has read its link and waits to write until the login has rehashed and committed.
+            { ...upgraded, hash: async (password) => (password === passwords[1] ? gate.then(() => upgraded.hash(password)) : upgraded.hash(password)) };
+      const first = order === 'login writes last' ? h.post('/login', { email: EMAIL, password: passwords[0] }) : h.post('/reset-password', { token, password: passwords[1] });
+      await new Promise((r) => setTimeout(r, 50));
+      const second = order === 'login writes last' ? h.post('/reset-password', { token, password: passwords[1] }) : h.post('/login', { email: EMAIL, password: passwords[0] });
+      expect((await second).status, order).toBe(200);
+      openGate();
+      expect((await first).status, order).toBe(200);
+      // The login wrote its rehash in both orders (after the reset, its guard on the old hash made it a no-op).
+      expect(h.events.filter((e) => e.event === 'password_rehashed').length, `${order}: the login rehashed`).toBe(1);
+      h.deps.hasher = upgraded;
+      expect((await h.post('/login', { email: EMAIL, password: passwords[1] })).status, order).toBe(200);
+      expect((await h.post('/login', { email: EMAIL, password: passwords[0] })).status, order).toBe(401);
+    }
+  });
 });

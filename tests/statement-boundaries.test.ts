@@ -15,7 +15,8 @@ import {
 } from '../lib/storage/accounts.ts';
 import type { Database } from '../lib/storage/db.ts';
 import { chargeDevice, DEVICES_PER_ACCOUNT, newDevice } from '../lib/storage/devices.ts';
-import { chargeLoginAttempt, chargeMail, hit } from '../lib/storage/throttle.ts';
+import { addPasswordReset, commitReset } from '../lib/storage/resets.ts';
+import { chargeLoginAttempt, chargeMail, hit, keys } from '../lib/storage/throttle.ts';
 import { newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { dump } from './support/harness.ts';
 
@@ -313,5 +314,72 @@ describe(`device tokens, one condition at a time (${backend.name})`, () => {
     }
     const kept = await db.prepare('SELECT token_hash AS t FROM devices').all<{ t: string }>();
     expect(kept.results.map((r) => r.t).sort()).toEqual(issued.slice(1).sort());
+  });
+});
+
+describe(`password reset links, one condition at a time (${backend.name})`, () => {
+  const HOUR_MS = 3_600_000;
+  const link = (n: number, createdAt = T0) => ({ tokenHash: digestOf(n), createdAt, expiresAt: createdAt + HOUR_MS });
+  const change = (n: number, passwordHash: string, accountId = ID_1, emailKey = 'a@example.com') => ({ tokenHash: digestOf(n), accountId, emailKey, passwordHash });
+  const hashOf = async (db: Database, id: string) => (await db.prepare('SELECT password_hash AS h FROM accounts WHERE id = ?').bind(id).first<{ h: string }>())?.h;
+  const usedAt = async (db: Database, n: number) => (await db.prepare('SELECT used_at AS u FROM password_resets WHERE token_hash = ?').bind(digestOf(n)).first<{ u: number | null }>())?.u;
+
+  async function accountWithLinks(...links: number[]) {
+    const db = await backend.freshDatabase();
+    await addAccount(db, ID_1, 'a@example.com');
+    await addAccount(db, ID_2, 'b@example.com');
+    for (const n of links) await addPasswordReset(db, 'a@example.com', link(n)).run();
+    return db;
+  }
+
+  it('stores a link for an address with an account, and nothing for one without', async () => {
+    const db = await accountWithLinks();
+    expect((await addPasswordReset(db, 'a@example.com', link(1)).run()).meta.changes).toBe(1);
+    const before = await dump(db);
+    expect((await addPasswordReset(db, 'nobody@example.com', link(2)).run()).meta.changes).toBe(0);
+    expect(await dump(db)).toBe(before);
+    expect(await db.prepare('SELECT account_id AS a FROM password_resets').all()).toMatchObject({ results: [{ a: ID_1 }] });
+  });
+
+  it('changes the password one millisecond before expiry and writes nothing at it', async () => {
+    const atExpiry = await accountWithLinks(1);
+    await chargeLoginAttempt(atExpiry, keys.login('a@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0);
+    const before = await dump(atExpiry);
+    expect(await commitReset(atExpiry, change(1, HASH_B), T0 + HOUR_MS)).toBe(false);
+    expect(await dump(atExpiry)).toBe(before);
+    expect(await row(atExpiry, keys.login('a@example.com'))).not.toBeNull();
+
+    const justBefore = await accountWithLinks(1);
+    await chargeLoginAttempt(justBefore, keys.login('a@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0);
+    expect(await commitReset(justBefore, change(1, HASH_B), T0 + HOUR_MS - 1)).toBe(true);
+    expect(await hashOf(justBefore, ID_1)).toBe(HASH_B);
+    expect(await row(justBefore, keys.login('a@example.com'))).toBeNull();
+  });
+
+  it("uses the link and retires the account's other links, and leaves other accounts' links and back-off alone", async () => {
+    const db = await accountWithLinks(1, 2);
+    await addPasswordReset(db, 'b@example.com', link(3)).run();
+    await chargeLoginAttempt(db, keys.login('b@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0);
+    expect(await commitReset(db, change(2, HASH_B), T0 + 5)).toBe(true);
+    expect([await usedAt(db, 1), await usedAt(db, 2), await usedAt(db, 3)]).toEqual([T0 + 5, T0 + 5, null]);
+    expect(await hashOf(db, ID_2)).toBe(HASH_A);
+    expect(await row(db, keys.login('b@example.com'))).not.toBeNull();
+  });
+
+  it('a used link, or one retired by another, writes nothing at all: no hash, no cleared back-off, no used_at moved', async () => {
+    const db = await accountWithLinks(1, 2);
+    expect(await commitReset(db, change(1, HASH_B), T0 + 5)).toBe(true);
+    await chargeLoginAttempt(db, keys.login('a@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0 + 6);
+    const before = await dump(db);
+    for (const n of [1, 2]) expect(await commitReset(db, change(n, '$scrypt$c'), T0 + 7)).toBe(false);
+    expect(await dump(db)).toBe(before);
+    expect(await row(db, keys.login('a@example.com'))).not.toBeNull();
+  });
+
+  it("a link cannot be used for another account than its own, even if a request names that one", async () => {
+    const db = await accountWithLinks(1);
+    const before = await dump(db);
+    expect(await commitReset(db, change(1, HASH_B, ID_2, 'b@example.com'), T0 + 5)).toBe(false);
+    expect(await dump(db)).toBe(before);
   });
 });

@@ -56,6 +56,23 @@ describe(`per-client limits (${backend.name})`, () => {
     expect(await dump(h.db)).toBe(before);
   });
 
+  it('throttles forgot-password on its own allowance, and GET and POST /reset-password alike, changing nothing when refused', async () => {
+    const h = await createHarness({ LIMIT_FORGOT_PER_CLIENT: '2/600', LIMIT_RESET_PER_CLIENT: '2/600' });
+    await h.createActiveAccount('reset@example.com');
+    h.client.address = '203.0.113.6';
+    const token = await h.forgotAndGetToken('reset@example.com');
+    expect((await h.post('/forgot-password', { email: 'other@example.com' })).status).toBe(202);
+    await expect429(await h.post('/forgot-password', { email: 'reset@example.com' }));
+    expect((await h.post('/resend-activation', { email: 'reset@example.com' })).status).toBe(202); // its own allowance
+    expect((await h.get(`/reset-password?token=${token}`)).status).toBe(200);
+    expect((await h.get(`/reset-password?token=${token}`)).status).toBe(200);
+    const before = await dump(h.db);
+    await expect429(await h.post('/reset-password', { token, password: 'seven quiet otters under the bridge' }));
+    expect(await dump(h.db)).toBe(before);
+    h.client.address = '203.0.113.7';
+    expect((await h.post('/reset-password', { token, password: 'seven quiet otters under the bridge' })).status).toBe(200);
+  });
+
   it('answers the browser flows (the link, the forms) with a page, still 429 with Retry-After', async () => {
     const h = await createHarness({ LIMIT_ACTIVATE_PER_CLIENT: '1/600', LIMIT_RESEND_PER_CLIENT: '1/600' });
     expect((await h.get('/activate?token=x')).status).toBe(400);

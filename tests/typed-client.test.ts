@@ -88,7 +88,7 @@ describe(`the document says what the server does (${backend.name})`, () => {
     const h = await createHarness();
     const doc = await documentOf(h);
     const withBodies = operationsOf(doc).filter(({ operation }) => operation.requestBody);
-    expect(withBodies.map(({ at }) => at).sort()).toEqual(['POST /activate', 'POST /login', 'POST /register', 'POST /resend-activation']);
+    expect(withBodies.map(({ at }) => at).sort()).toEqual(['POST /activate', 'POST /forgot-password', 'POST /login', 'POST /register', 'POST /resend-activation', 'POST /reset-password']);
     for (const { at, operation } of withBodies) {
       expect(operation.requestBody.required, at).toBe(true);
       const res = await h.app.request(at.split(' ')[1]!, { method: 'POST' });

@@ -3,16 +3,14 @@
  * scanners open links). POST /activate — the link's token and the password in, an active account
  * out (lib/flows/activation.ts). The page's form gets pages back; JSON gets JSON.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome, type LinkState, type PasswordRefusal } from '../../lib/flows/activation.ts';
 import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
-import { limitPerClient } from '../../lib/http/limit-per-client.ts';
 import { bodyKind } from '../../lib/http/media.ts';
-import { responsesOf } from '../../lib/http/openapi.ts';
-import { details, type FieldError } from '../../lib/http/problems.ts';
+import { linkRefusals } from '../../lib/http/link-answers.ts';
+import type { FieldError } from '../../lib/http/problems.ts';
 import { respond, validationDetails } from '../../lib/http/respond.ts';
-import { createRouter } from '../../lib/http/router.ts';
-import { jsonOrFormPost, openapiRequiringBody } from '../../lib/http/routes.ts';
+import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageContext } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage } from '../../lib/pages/pages.ts';
 
@@ -32,28 +30,17 @@ const TokenBody = z
   .openapi('ActivationRequest');
 const Active = z.object({ status: z.literal('active') }).openapi('Active');
 
-/** What the pages need that only the request knows. */
-interface PageContext {
-  token: string;
-  minLength: number;
-}
+type PageContext = LinkPageContext;
 
-const INVALID_LINK = {
-  status: 400,
-  description: 'The link is invalid (unknown, tampered with, or replaced by a newer use); the page offers a new one',
-  problem: () => details('link-invalid', 'The activation link is not valid', 'Use the whole link from one of our mails, or ask for a new one.'),
-  page: invalidLinkPage,
-} satisfies Answer<unknown, PageContext>;
-
-const EXPIRED_LINK = {
-  status: 410,
-  description: 'The link has expired; the page offers a new one',
-  problem: () =>
-    details('link-expired', 'The activation link has expired', 'Ask for a new link and use it soon.', {
-      resend: { method: 'POST', href: '/resend-activation' },
-    }),
-  page: (o: { email: string }) => expiredLinkPage(o.email),
-} satisfies Answer<{ email: string }, PageContext>;
+const { invalid: INVALID_LINK, expired: EXPIRED_LINK } = linkRefusals({
+  slug: 'link',
+  name: 'activation link',
+  invalidDescription: 'The link is invalid (unknown, tampered with, or replaced by a newer use); the page offers a new one',
+  invalidDetail: 'Use the whole link from one of our mails, or ask for a new one.',
+  renewPath: '/resend-activation',
+  invalidPage: invalidLinkPage,
+  expiredPage: expiredLinkPage,
+});
 
 const SHOW_ANSWERS: AnswerTable<LinkState, PageContext> = {
   pending: {
@@ -121,17 +108,17 @@ const ACTIVATE_ANSWERS: AnswerTable<ActivationOutcome, PageContext> = {
   weak: PASSWORD_REFUSED,
 };
 
-const showRoute = createRoute({
-  method: 'get',
-  path: '/activate',
-  operationId: 'showActivationPage',
-  summary: 'The page behind the activation link: asks for the password, changes nothing',
-  description: 'For the person who clicked the link in the mail. It changes nothing (mail scanners open links); its form posts to POST /activate.',
-  tags: ['pages'],
-  middleware: [limitPerClient('activate')],
-  request: { query: z.object({ token: z.string().optional().openapi({ description: 'The token from the link in the mail' }) }) },
-  responses: responsesOf(SHOW_ANSWERS, { middleware: [limitPerClient('activate')], edges: ['invalid-fields', 'unavailable'], pages: 'always' }),
-});
+const showing = linkPageRouter(
+  {
+    path: '/activate',
+    operationId: 'showActivationPage',
+    summary: 'The page behind the activation link: asks for the password, changes nothing',
+    description: 'For the person who clicked the link in the mail. It changes nothing (mail scanners open links); its form posts to POST /activate.',
+    limit: 'activate',
+    answers: SHOW_ANSWERS,
+  },
+  linkState,
+);
 
 const activateRoute = jsonOrFormPost({
   path: '/activate',
@@ -144,14 +131,6 @@ const activateRoute = jsonOrFormPost({
   body: TokenBody,
   answers: ACTIVATE_ANSWERS,
   edges: ['invalid-fields', 'unavailable', 'busy'],
-});
-
-const showing = createRouter().openapi(showRoute, async function showActivationPage(c) {
-  const { db, config, now } = c.var.deps;
-  const token = c.req.valid('query').token ?? '';
-  const state = await linkState(db, token, now());
-  c.header('Referrer-Policy', 'no-referrer');
-  return respond(c, SHOW_ANSWERS, state, { token, minLength: config.passwordPolicy.minLength });
 });
 
 export const activateEndpoints = openapiRequiringBody(showing, activateRoute, async function activateAccount(c) {

@@ -7,22 +7,19 @@ import { mailAfterResponse } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
 import { clientLimitKey } from '../../lib/http/client-address.ts';
 import { bodyKind } from '../../lib/http/media.ts';
-import { INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
+import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { jsonOrFormPost, openapiRequiringBody } from '../../lib/http/routes.ts';
-import { AddressOnly, pendingAnswer } from '../../lib/http/schemas.ts';
+import { AddressOnly, mailRequestAnswers } from '../../lib/http/schemas.ts';
 import { resendRefusedPage, resendSentPage } from '../../lib/pages/pages.ts';
 
-const ANSWERS: AnswerTable<ResendOutcome> = {
-  accepted: {
-    ...pendingAnswer(
-      'Accepted; a new link was written if the address is waiting for activation',
-      'If this address is waiting for activation, a new link is on its way to it.',
-    ),
-    page: resendSentPage,
-  },
-  invalid: { ...INVALID_FIELDS, page: (o) => resendRefusedPage(o.email, o.errors[0]?.detail ?? '') },
-};
+const ANSWERS: AnswerTable<ResendOutcome> = mailRequestAnswers({
+  description:
+    'Accepted; a new link was written if the address is waiting for activation',
+  message: 'If this address is waiting for activation, a new link is on its way to it.',
+  sentPage: resendSentPage,
+  refusedPage: resendRefusedPage,
+});
 
 const route = jsonOrFormPost({
   path: '/resend-activation',

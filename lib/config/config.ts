@@ -17,6 +17,8 @@ export interface Config {
   mode: Mode;
   /** How long an activation link stays valid. */
   tokenTtlSeconds: number;
+  /** How long a password reset link stays valid (RESET_TOKEN_TTL_SECONDS). */
+  resetTokenTtlSeconds: number;
   passwordPolicy: PasswordPolicy;
   scrypt: ScryptParams;
   /** Password hashes run at once (HASH_MAX_IN_FLIGHT); unset: the runtime's own default. */
@@ -38,11 +40,11 @@ export interface Config {
   purgeIntervalSeconds: number;
 }
 
-
 export type Mode = 'development' | 'production';
 
-
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+/** Short, as OWASP and the Copenhagen Book ask; NIST SP 800-63B-4 allows a mailed secret 24 h at most. */
+export const DEFAULT_RESET_TOKEN_TTL_SECONDS = 60 * 60;
 /** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
 export const DEFAULT_HASH_MAX_QUEUED = 64;
 export const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
@@ -92,6 +94,8 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = {
     login: { limit: 60, windowSeconds: 600 },
     resend: { limit: 10, windowSeconds: 600 },
     activate: { limit: 60, windowSeconds: 600 },
+    forgot: { limit: 10, windowSeconds: 600 },
+    reset: { limit: 60, windowSeconds: 600 },
   },
   mailPerAddressClient: { limit: 5, windowSeconds: 3600 },
   mailPerAddress: { limit: 20, windowSeconds: 3600 },
@@ -151,6 +155,8 @@ function throttlePolicy(vars: ConfigVars, mode: Mode): ThrottlePolicy {
       login: perClient('LIMIT_LOGIN_PER_CLIENT', d.perClient.login),
       resend: perClient('LIMIT_RESEND_PER_CLIENT', d.perClient.resend),
       activate: perClient('LIMIT_ACTIVATE_PER_CLIENT', d.perClient.activate),
+      forgot: perClient('LIMIT_FORGOT_PER_CLIENT', d.perClient.forgot),
+      reset: perClient('LIMIT_RESET_PER_CLIENT', d.perClient.reset),
     },
     mailPerAddressClient: windowLimit(vars, 'LIMIT_MAIL_PER_ADDRESS_CLIENT', d.mailPerAddressClient),
     mailPerAddress: windowLimit(vars, 'LIMIT_MAIL_PER_ADDRESS', d.mailPerAddress),
@@ -205,6 +211,7 @@ export function loadConfig(vars: ConfigVars): Config {
     publicUrl: url,
     mode,
     tokenTtlSeconds: integer(vars, 'TOKEN_TTL_SECONDS', DEFAULT_TOKEN_TTL_SECONDS, 60, 30 * 24 * 60 * 60),
+    resetTokenTtlSeconds: integer(vars, 'RESET_TOKEN_TTL_SECONDS', DEFAULT_RESET_TOKEN_TTL_SECONDS, 60, 24 * 60 * 60),
     passwordPolicy: { minLength: passwordMin, maxLength: passwordMax },
     scrypt,
     hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,
@@ -236,10 +243,6 @@ export function describeMode(config: Config): string {
     `PUBLIC_URL points at this machine, so per-client allowances default to off ` +
     `(now: ${clients}; a LIMIT_*_PER_CLIENT setting still applies); per-address ones stay on (${addresses}).`
   );
-}
-
-export function activationLink(config: Pick<Config, 'publicUrl'>, token: string): string {
-  return `${config.publicUrl}/activate?token=${token}`;
 }
 
 export { ConfigError, type ConfigVars } from './vars.ts';

@@ -15,7 +15,7 @@ import { activateRegistration, findAccount, findRegistration, type Registration 
 import type { Database } from '../storage/db.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
-import { constantTimeEqual, isWellFormedToken, tokenDigest } from '../crypto/tokens.ts';
+import { findByToken } from './links.ts';
 
 export type LinkState =
   | { kind: 'invalid' }
@@ -51,11 +51,8 @@ export interface ActivationServices {
 }
 
 export async function linkState(db: Database, token: unknown, now: number): Promise<LinkState> {
-  if (!isWellFormedToken(token)) return { kind: 'invalid' };
-  const digest = tokenDigest(token);
-  const registration = await findRegistration(db, digest);
-  // The lookup is by digest already; the constant-time check keeps it so whatever the index does.
-  if (!registration || !constantTimeEqual(registration.tokenHash, digest)) return { kind: 'invalid' };
+  const registration = await findByToken(token, (digest) => findRegistration(db, digest));
+  if (!registration) return { kind: 'invalid' };
   const account = await findAccount(db, registration.emailKey);
   if (account) return { kind: 'active', email: account.email, accountId: account.id };
   if (registration.consumedAt !== null) return { kind: 'invalid' };

@@ -1,6 +1,6 @@
-/** Activation links: the token goes into the mail, only its digest into the database. */
-import { activationLink, type Config } from '../config/config.ts';
-import { newToken, tokenDigest } from '../crypto/tokens.ts';
+/** Mailed links: the token goes into the mail, only its digest into the database. */
+import type { Config } from '../config/config.ts';
+import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export interface NewLink {
   /** What goes in the mail: the only place the token itself ever appears. */
@@ -11,13 +11,31 @@ export interface NewLink {
   expiresAt: number;
 }
 
+/** A link to `path` under PUBLIC_URL: built from configuration, never from a request's headers. */
+function link(config: Pick<Config, 'publicUrl'>, path: string, ttlSeconds: number, now: number): NewLink {
+  const token = newToken();
+  const url = `${config.publicUrl}/${path}?token=${token}`;
+  return { url, tokenHash: tokenDigest(token), createdAt: now, expiresAt: now + ttlSeconds * 1000 };
+}
+
 /** A fresh activation link, valid for the configured lifetime from `now`. */
 export function newLink(config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds'>, now: number): NewLink {
-  const token = newToken();
-  return {
-    url: activationLink(config, token),
-    tokenHash: tokenDigest(token),
-    createdAt: now,
-    expiresAt: now + config.tokenTtlSeconds * 1000,
-  };
+  return link(config, 'activate', config.tokenTtlSeconds, now);
+}
+
+/** A fresh password reset link, valid for RESET_TOKEN_TTL_SECONDS from `now`. */
+export function newResetLink(config: Pick<Config, 'publicUrl' | 'resetTokenTtlSeconds'>, now: number): NewLink {
+  return link(config, 'reset-password', config.resetTokenTtlSeconds, now);
+}
+
+/**
+ * The stored row of a link's token, or null: nothing is looked up for a malformed token, and the
+ * row must carry the token's digest (the lookup is by digest already; the constant-time check keeps
+ * it so whatever the index does).
+ */
+export async function findByToken<R extends { tokenHash: string }>(token: unknown, find: (digest: string) => Promise<R | null>): Promise<R | null> {
+  if (!isWellFormedToken(token)) return null;
+  const digest = tokenDigest(token);
+  const row = await find(digest);
+  return row && constantTimeEqual(row.tokenHash, digest) ? row : null;
 }

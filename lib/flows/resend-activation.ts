@@ -8,8 +8,8 @@ import type { EventLog } from '../log.ts';
 import type { SendMail } from '../mail/delivery.ts';
 import { activationMail, alreadyActiveMail } from '../mail/mail.ts';
 import { parseEmail } from '../policy/emails.ts';
-import { findAccount, latestRegistration, renewRegistration } from '../storage/accounts.ts';
-import type { Database } from '../storage/db.ts';
+import { findAccount, latestRegistration, renewal, type Account } from '../storage/accounts.ts';
+import type { Database, Statement } from '../storage/db.ts';
 import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
@@ -29,26 +29,54 @@ export interface ResendRequest {
 
 export type ResendOutcome = { kind: 'invalid'; email: string; errors: FieldError[] } | { kind: 'accepted' };
 
-export async function resendActivation(services: ResendServices, request: ResendRequest, now: number): Promise<ResendOutcome> {
-  const { db, config, sendMail, log } = services;
-  const parsed = parseEmail(request.email);
-  if (!parsed.ok) return { kind: 'invalid', email: request.email, errors: [{ pointer: '/email', detail: parsed.detail }] };
-  const key = parsed.email.key;
+/** How an address stood, for the caller's own mail: its account, and whether it may be mailed. */
+export interface Renewal {
+  account: Account | null;
+  mayMail: boolean;
+  /** A fresh activation link was stored (and mailed, if it may be): the address is pending. */
+  renewed: boolean;
+  /** Rows changed by each of the caller's `alongside` statements, in order. */
+  alongside: number[];
+}
 
-  // The same lookups, the same two allowance statements and the same guarded insert for every
-  // address; only the mail differs. Only a request that would mail is charged (a resend for an
-  // unknown address costs nobody's allowance), and one over an allowance is accepted all the same.
+export interface RenewalOptions {
+  /** Say, in the mail, that the link answers a forgotten password. */
+  forgot?: boolean;
+  /** The caller's own writes, committed in one batch with the new link's insert: all or none. */
+  alongside?: Statement[];
+}
+
+/**
+ * The part of a resend that a forgotten password shares (lib/flows/reset-password.ts): a pending
+ * address gets a fresh activation link. The same lookups, the same two allowance statements and
+ * the same guarded insert for every address; only the mail differs. Only a request that would mail
+ * is charged (one for an unknown address costs nobody's allowance), and one over an allowance is
+ * accepted all the same. The mail goes only once the writes have committed.
+ */
+export async function renewActivation(
+  services: ResendServices,
+  key: string,
+  clientKey: string,
+  now: number,
+  { forgot = false, alongside = [] }: RenewalOptions = {},
+): Promise<Renewal> {
+  const { db, config, sendMail, log } = services;
   const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key);
-  const mayMail = await chargeMail(db, config.throttle, key, request.clientKey, now, Boolean(account || pending));
+  const mayMail = await chargeMail(db, config.throttle, key, clientKey, now, Boolean(account || pending));
   if (!mayMail && (account || pending)) log('throttled', { rule: 'mail' });
   const link = newLink(config, now);
-  const renewed = await renewRegistration(db, key, link);
-  if (mayMail && renewed && pending) {
-    sendMail(activationMail(pending.email, link.url, config.tokenTtlSeconds));
-  } else if (mayMail && account) {
-    sendMail(alreadyActiveMail(account.email));
-  }
-  log('activation_resent', { outcome: renewed ? 'pending' : account ? 'active' : 'unknown', ...(account ? { accountId: account.id } : {}) });
+  const [renewedRows, ...others] = await db.batch([renewal(db, key, link), ...alongside]);
+  const renewed = renewedRows?.meta.changes === 1;
+  if (mayMail && renewed && pending) sendMail(activationMail(pending.email, link.url, config.tokenTtlSeconds, forgot));
+  return { account, mayMail, renewed, alongside: others.map((r) => r.meta.changes) };
+}
+
+export async function resendActivation(services: ResendServices, request: ResendRequest, now: number): Promise<ResendOutcome> {
+  const parsed = parseEmail(request.email);
+  if (!parsed.ok) return { kind: 'invalid', email: request.email, errors: [{ pointer: '/email', detail: parsed.detail }] };
+  const { account, mayMail, renewed } = await renewActivation(services, parsed.email.key, request.clientKey, now);
+  if (mayMail && account && !renewed) services.sendMail(alreadyActiveMail(account.email));
+  services.log('activation_resent', { outcome: renewed ? 'pending' : account ? 'active' : 'unknown', ...(account ? { accountId: account.id } : {}) });
   return { kind: 'accepted' };
 }

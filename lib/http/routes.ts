@@ -4,7 +4,7 @@
  * declaration, so that a new flow's route is its path, its body schema and its answers, and its
  * OpenAPI entry (operationId, tag, description, responses, a required body) comes with it.
  */
-import { createRoute, type RouteConfig, type RouteHandler, type z } from '@hono/zod-openapi';
+import { createRoute, z, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
 import type { Endpoint } from '../storage/throttle.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import type { AppEnv } from './context.ts';
@@ -12,7 +12,9 @@ import { limitPerClient } from './limit-per-client.ts';
 import { accepts } from './accept-body.ts';
 import { responsesOf, type Tag } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
-import type { createRouter } from './router.ts';
+import { createRouter } from './router.ts';
+import { respond } from './respond.ts';
+import type { Database } from '../storage/db.ts';
 
 interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> {
   path: P;
@@ -95,4 +97,56 @@ export function openapiRequiringBody<R extends RouteConfig>(router: Router, rout
   if (!body) throw new Error(`${route.method.toUpperCase()} ${route.path} has no body to require`);
   router.openAPIRegistry.registerPath({ ...documented, request: { ...documented.request, body: { ...body, required: true } } });
   return router.openapi({ ...route, hide: true }, handler);
+}
+
+/** What the pages of a mailed link need that only the request knows: the token, the password rule. */
+export interface LinkPageContext {
+  token: string;
+  minLength: number;
+}
+
+interface LinkPageSpec<P extends string, O extends Outcome, X> {
+  path: P;
+  operationId: string;
+  summary: string;
+  description: string;
+  /** Whose per-client allowance the request counts against: the endpoint its form posts to. */
+  limit: Endpoint;
+  answers: AnswerTable<O, X>;
+}
+
+/**
+ * GET of the page behind a mailed link (`?token=…`): always a page, counted against the client's
+ * allowance for the endpoint the page's form posts to.
+ */
+export function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, O, X>) {
+  const middleware = [limitPerClient(spec.limit)];
+  return createRoute({
+    method: 'get',
+    path: spec.path,
+    operationId: spec.operationId,
+    summary: spec.summary,
+    description: spec.description,
+    tags: ['pages'],
+    middleware,
+    request: { query: z.object({ token: z.string().optional().openapi({ description: 'The token from the link in the mail' }) }) },
+    responses: responsesOf(spec.answers, { middleware, edges: ['invalid-fields', 'unavailable'], pages: 'always' }),
+  });
+}
+
+/**
+ * The page behind a mailed link, mounted: it looks the token up with `stateOf`, changes nothing
+ * (mail scanners open links), keeps the token out of any Referer, and answers from `answers`.
+ */
+export function linkPageRouter<P extends string, O extends Outcome>(
+  spec: LinkPageSpec<P, O, LinkPageContext>,
+  stateOf: (db: Database, token: string, now: number) => Promise<O>,
+): Router {
+  return createRouter().openapi(linkPage(spec), async function showLinkPage(c) {
+    const { db, config, now } = c.var.deps;
+    const token = c.req.valid('query').token ?? '';
+    const state = await stateOf(db, token, now());
+    c.header('Referrer-Policy', 'no-referrer');
+    return respond(c, spec.answers, state, { token, minLength: config.passwordPolicy.minLength });
+  });
 }

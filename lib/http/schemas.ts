@@ -7,7 +7,10 @@
 import { z } from '@hono/zod-openapi';
 import type { Config } from '../config/config.ts';
 import { MAX_EMAIL_LENGTH, MAX_LOCAL_LENGTH } from '../policy/emails.ts';
-import { json, type Answer } from './answers.ts';
+import type { FieldError } from '../flows/field-error.ts';
+import type { Page } from '../pages/pages.ts';
+import { json, type Answer, type AnswerTable } from './answers.ts';
+import { INVALID_FIELDS } from './respond.ts';
 
 /** Code points, as JSON Schema's maxLength and the password policy count them (not UTF-16 units). */
 const codePoints = (s: string) => {
@@ -81,4 +84,20 @@ export const Pending = z.object({ status: z.literal('pending'), message: z.strin
 /** 202 with a message that reads the same whatever the address is: the answer of every mail request. */
 export function pendingAnswer(description: string, message: string): Answer<unknown, unknown> {
   return { status: 202, description, json: json(Pending, () => ({ status: 'pending' as const, message })) };
+}
+
+/**
+ * The answers of a request that asks for a mail about an address (resend, forgot): the same 202
+ * for every well-formed address, or the address refused; each with its page for the page's form.
+ */
+export function mailRequestAnswers(spec: {
+  description: string;
+  message: string;
+  sentPage: () => Promise<Page>;
+  refusedPage: (email: string, detail: string) => Promise<Page>;
+}): AnswerTable<{ kind: 'accepted' } | { kind: 'invalid'; email: string; errors: FieldError[] }> {
+  return {
+    accepted: { ...pendingAnswer(spec.description, spec.message), page: spec.sentPage },
+    invalid: { ...INVALID_FIELDS, page: (o) => spec.refusedPage(o.email, o.errors[0]?.detail ?? '') },
+  };
 }

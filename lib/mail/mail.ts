@@ -6,7 +6,7 @@
  */
 
 export interface Mail {
-  template: 'activation' | 'already-registered' | 'already-active' | 'password-changed' | 'account-deleted';
+  template: 'activation' | 'password-reset' | 'already-registered' | 'already-active' | 'password-changed' | 'account-deleted';
   to: string;
   subject: string;
   text: string;
@@ -26,19 +26,45 @@ export function logMailSink(writeLine: (line: string) => void = console.log): Ma
   };
 }
 
-export function activationMail(to: string, link: string, ttlSeconds: number): Mail {
+function validFor(ttlSeconds: number): string {
   const hours = Math.round(ttlSeconds / 3600);
-  const validFor = hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.round(ttlSeconds / 60)} minutes`;
+  return hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.round(ttlSeconds / 60)} minutes`;
+}
+
+/**
+ * `forgot`: the link answers a password reset asked for an address whose account was never
+ * activated, and the mail says so (there is no password to reset yet).
+ */
+export function activationMail(to: string, link: string, ttlSeconds: number, forgot = false): Mail {
+  const opening = forgot
+    ? `Someone, hopefully you, asked to reset the password for this address. Its account has not been\n` +
+      `activated yet, so there is no password to reset: activate it instead. If you no longer know the\n` +
+      `password you registered with, type a new one on the link's page; it will ask for it twice.\n\n`
+    : `Someone, hopefully you, registered an account with this address.\n\n`;
   return {
     template: 'activation',
     to,
     subject: 'Activate your account',
     link,
     text:
-      `Someone, hopefully you, registered an account with this address.\n\n` +
-      `To activate it, open this link within ${validFor} and enter the password you chose:\n${link}\n\n` +
+      opening +
+      `To activate it, open this link within ${validFor(ttlSeconds)} and enter the password you chose:\n${link}\n\n` +
       `If it was not you, ignore this mail: without the link, no account is created, and nobody but\n` +
       `the holder of this mailbox can activate one.`,
+  };
+}
+
+export function resetMail(to: string, link: string, ttlSeconds: number): Mail {
+  return {
+    template: 'password-reset',
+    to,
+    subject: 'Reset your password',
+    link,
+    text:
+      `Someone, hopefully you, asked to reset the password of the account for this address.\n\n` +
+      `To choose a new password, open this link within ${validFor(ttlSeconds)}. It works once:\n${link}\n\n` +
+      `If it was not you, ignore this mail: your password stays as it is, and nobody without this\n` +
+      `link can change it.`,
   };
 }
 

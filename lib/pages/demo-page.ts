@@ -1,6 +1,6 @@
 /**
- * The demo page at GET /: register, log in and ask for a new link through the JSON API, so that a
- * newcomer can try the whole flow with `npm start` and a browser. The forms are switched off until
+ * The demo page at GET /: register, log in, ask for a new link and for a password reset link
+ * through the JSON API, so that a newcomer can try the whole flow with `npm start` and a browser. The forms are switched off until
  * the script runs (posting them without it would put a password in a URL or hit a JSON-only
  * endpoint); the page says so when JavaScript is off. It loads only this origin's script.
  */
@@ -73,6 +73,13 @@ ${apiForm(
   'Ask for a new activation link for an address that is still waiting for activation.',
   field('resend', 'email', 'Email address', 'email', 'email'),
   'Send me a new link',
+)}
+${apiForm(
+  'forgot-password',
+  'Forgot your password?',
+  'Ask for a link to choose a new password. It goes to the address, and works once, for an hour.',
+  field('forgot', 'email', 'Email address', 'email', 'email'),
+  'Send me a reset link',
 )}
 <p class="note">For developers: the API is described by <a href="openapi.json">its OpenAPI document</a>.</p>`,
     html`<script src="demo.js" integrity="${DEMO_SCRIPT_INTEGRITY}" defer></script>`,

@@ -86,26 +86,27 @@ ${activationForm(
  * person may set it as the account's password by typing it twice (lib/flows/activation.ts says why).
  */
 export async function choosePasswordPage(email: string, token: string, problems: readonly string[], minLength: number): Promise<Page> {
-  const errors = problems.length === 0 ? '' : html`<ul class="error" id="password-error">${problems.map((p) => html`<li>${p}</li>`)}</ul>`;
-  const described = problems.length === 0 ? 'password-hint' : 'password-hint password-error';
   return {
     status: 422,
     body: await renderPage(
       'Choose the password for this account',
       html`<p>That is not the password this link was sent for: someone, you or another person, registered <strong>${email}</strong> with a different one.</p>
 <p>Type the password you want for this account twice. It becomes the account's password; no other one will work.</p>
-${activationForm(
-  email,
-  token,
-  html`${errors}
+${activationForm(email, token, newPasswordFields(problems, minLength))}`,
+    ),
+  };
+}
+
+/** A new password typed twice, with what was wrong with the last one (activation and reset pages). */
+export function newPasswordFields(problems: readonly string[], minLength: number) {
+  const errors = problems.length === 0 ? '' : html`<ul class="error" id="password-error">${problems.map((p) => html`<li>${p}</li>`)}</ul>`;
+  const described = problems.length === 0 ? 'password-hint' : 'password-hint password-error';
+  return html`${errors}
 <label for="password">Password</label>
 <p class="note" id="password-hint">At least ${minLength} characters; a few unrelated words work well.</p>
 <input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="${described}"${problems.length === 0 ? '' : html` aria-invalid="true"`}>
 <label for="confirmPassword">The same password again</label>
-<input id="confirmPassword" name="confirmPassword" type="password" autocomplete="new-password" required>`,
-)}`,
-    ),
-  };
+<input id="confirmPassword" name="confirmPassword" type="password" autocomplete="new-password" required>`;
 }
 
 export async function activatedPage(email: string, already: boolean): Promise<Page> {
@@ -118,27 +119,29 @@ export async function activatedPage(email: string, already: boolean): Promise<Pa
   };
 }
 
-export async function invalidLinkPage(): Promise<Page> {
-  return {
-    status: 400,
-    body: await renderPage(
-      'This link does not work',
-      html`<p>The activation link is incomplete, already used, or not one we sent. Copy the whole link from one of our mails, or ask for a new one.</p>
-${resendForm('')}`,
-    ),
-  };
+/** A link that cannot be used: what happened, and the form that asks for a new one. */
+export async function unusableLinkPage(
+  status: 400 | 410,
+  title: string,
+  explanation: string,
+  action: keyof typeof ADDRESS_FORMS,
+  email: string,
+): Promise<Page> {
+  return { status, body: await renderPage(title, html`<p>${explanation}</p>
+${addressForm(action, email)}`) };
 }
 
-export async function expiredLinkPage(email: string): Promise<Page> {
-  return {
-    status: 410,
-    body: await renderPage(
-      'This link has expired',
-      html`<p>Activation links work for a limited time. Ask for a new one and use it soon.</p>
-${resendForm(email)}`,
-    ),
-  };
-}
+export const invalidLinkPage = () =>
+  unusableLinkPage(
+    400,
+    'This link does not work',
+    'The activation link is incomplete, already used, or not one we sent. Copy the whole link from one of our mails, or ask for a new one.',
+    'resend-activation',
+    '',
+  );
+
+export const expiredLinkPage = (email: string) =>
+  unusableLinkPage(410, 'This link has expired', 'Activation links work for a limited time. Ask for a new one and use it soon.', 'resend-activation', email);
 
 export async function resendSentPage(): Promise<Page> {
   return {
@@ -154,7 +157,7 @@ export async function resendSentPage(): Promise<Page> {
 export async function resendRefusedPage(email: string, detail: string): Promise<Page> {
   return {
     status: 422,
-    body: await renderPage('Check the email address', resendForm(email, detail)),
+    body: await renderPage('Check the email address', addressForm('resend-activation', email, detail)),
   };
 }
 
@@ -193,12 +196,15 @@ export async function tooManyRequestsPage(retryAfterSeconds: number): Promise<Pa
   };
 }
 
-function resendForm(email: string, error?: string) {
+const ADDRESS_FORMS = { 'resend-activation': 'Send me a new link', 'forgot-password': 'Send me a reset link' };
+
+/** A form asking for a link by mail: a new activation link, or a password reset link. */
+export function addressForm(action: keyof typeof ADDRESS_FORMS, email: string, error?: string) {
   const described = error === undefined ? '' : html` aria-invalid="true" aria-describedby="email-error"`;
-  return html`<form method="post" action="resend-activation">
+  return html`<form method="post" action="${action}">
 <label for="email">Email address</label>
 ${error === undefined ? '' : html`<p class="error" id="email-error">${error}</p>`}
 <input id="email" name="email" type="email" autocomplete="email" required value="${email}"${described}>
-<button type="submit">Send me a new link</button>
+<button type="submit">${ADDRESS_FORMS[action]}</button>
 </form>`;
 }

@@ -61,7 +61,13 @@ export async function renewRegistration(
   emailKey: string,
   link: { tokenHash: string; createdAt: number; expiresAt: number },
 ): Promise<boolean> {
-  const { meta } = await db
+  const { meta } = await renewal(db, emailKey, link).run();
+  return meta.changes === 1;
+}
+
+/** renewRegistration()'s statement, for a caller that must commit it with others (lib/flows/reset-password.ts). */
+export function renewal(db: Database, emailKey: string, link: { tokenHash: string; createdAt: number; expiresAt: number }): Statement {
+  return db
     .prepare(
       `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at)
        SELECT ?, email, email_key, password_hash, ?, ? FROM registrations
@@ -69,9 +75,7 @@ export async function renewRegistration(
          AND NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)
        ORDER BY created_at DESC LIMIT 1`,
     )
-    .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey, emailKey)
-    .run();
-  return meta.changes === 1;
+    .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey, emailKey);
 }
 
 export function findRegistration(db: Database, tokenHash: string): Promise<Registration | null> {

@@ -6,6 +6,12 @@
 
 export type SqlValue = string | number | null;
 
+/** A SQL condition and the values it binds, for a statement that must run only while it holds. */
+export interface Condition {
+  sql: string;
+  values: SqlValue[];
+}
+
 export interface RunResult {
   meta: { changes: number };
 }

@@ -7,6 +7,7 @@
  *   clicked late saying "expired, ask for a new one" or "already active" instead of "invalid".
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
  * - Device tokens past their expiry (lib/storage/devices.ts): no login trusts them any more.
+ * - Password reset links expired or used more than the grace period ago (lib/storage/resets.ts).
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.
@@ -17,6 +18,7 @@ export interface PurgeResult {
   registrations: number;
   throttle: number;
   devices: number;
+  resets: number;
 }
 
 const SLICE = 500;
@@ -52,5 +54,11 @@ export async function purge(db: Database, now: number, graceSeconds: number): Pr
     'DELETE FROM devices WHERE token_hash IN (SELECT token_hash FROM devices WHERE expires_at <= ?1 LIMIT ?2)',
     now,
   );
-  return { registrations, throttle, devices };
+  const resets = await deleteInSlices(
+    db,
+    `DELETE FROM password_resets WHERE token_hash IN (
+       SELECT token_hash FROM password_resets WHERE expires_at <= ?1 OR used_at <= ?1 LIMIT ?2)`,
+    cutoff,
+  );
+  return { registrations, throttle, devices, resets };
 }

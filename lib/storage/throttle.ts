@@ -13,7 +13,7 @@
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
  *   can keep it waiting for ever, so the owner's known devices skip it (lib/storage/devices.ts).
  */
-import type { Database, Statement } from './db.ts';
+import type { Condition, Database, Statement } from './db.ts';
 
 export interface WindowLimit {
   /** Hits allowed per window; 0 switches the limit off. */
@@ -32,7 +32,7 @@ export interface BackoffPolicy {
   resetSeconds: number;
 }
 
-export type Endpoint = 'register' | 'login' | 'resend' | 'activate';
+export type Endpoint = 'register' | 'login' | 'resend' | 'activate' | 'forgot' | 'reset';
 
 export interface ThrottlePolicy {
   perClient: Record<Endpoint, WindowLimit>;
@@ -157,10 +157,12 @@ export async function chargeLoginAttempt(db: Database, key: string, policy: Back
 /**
  * The right password was given: earlier failures no longer count (NIST SP 800-63B). The
  * statement, for the caller to run in the batch of the login's other writes, so that a success
- * costs one write round trip after its charge.
+ * costs one write round trip after its charge. With `onlyIf`, only while that condition holds (a
+ * password reset clears them only if it is the reset that won: lib/storage/resets.ts).
  */
-export function clearLoginFailures(db: Database, key: string): Statement {
-  return db.prepare('DELETE FROM throttle WHERE key = ?').bind(key);
+export function clearLoginFailures(db: Database, key: string, onlyIf?: Condition): Statement {
+  if (!onlyIf) return db.prepare('DELETE FROM throttle WHERE key = ?').bind(key);
+  return db.prepare(`DELETE FROM throttle WHERE key = ? AND ${onlyIf.sql}`).bind(key, ...onlyIf.values);
 }
 
 /**

@@ -42,6 +42,8 @@ export interface Harness {
   registerAndGetToken(email: string, password?: string): Promise<string>;
   /** Registers, activates, and returns nothing: the account is active. */
   createActiveAccount(email: string, password?: string): Promise<void>;
+  /** Asks for a password reset and returns the token from the reset mail. */
+  forgotAndGetToken(email: string): Promise<string>;
 }
 
 function countingHasher(inner: PasswordHasher, counts: HashCounts): PasswordHasher {
@@ -121,7 +123,14 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     const res = await post('/activate', { token, password });
     if (res.status !== 200) throw new Error(`activate answered ${res.status}: ${await res.text()}`);
   };
-  return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount };
+  const forgotAndGetToken = async (email: string) => {
+    const before = mails.length;
+    const res = await post('/forgot-password', { email });
+    if (res.status !== 202) throw new Error(`forgot-password answered ${res.status}: ${await res.text()}`);
+    await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
+    return tokenFromLink(mails.slice(before).find((m) => m.template === 'password-reset')?.link);
+  };
+  return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount, forgotAndGetToken };
 }
 
 /**
@@ -132,5 +141,6 @@ export async function dump(db: Database): Promise<string> {
   const accounts = await db.prepare('SELECT * FROM accounts ORDER BY id').all();
   const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();
   const devices = await db.prepare('SELECT token_hash, account_id, created_at, expires_at FROM devices ORDER BY token_hash').all();
-  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results });
+  const resets = await db.prepare('SELECT * FROM password_resets ORDER BY token_hash').all();
+  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results, resets: resets.results });
 }

@@ -108,6 +108,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/forgot-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a link to choose a new password
+         * @description Mails a link to choose a new password to an active account, a fresh activation link to an address waiting for activation, and nothing to an unknown address. The answer is the same 202 for every well-formed address. The same operation serves the form on our pages: a form-encoded body, or an Accept header that prefers text/html, gets a page (text/html) instead of JSON. A JSON client gets only application/json and application/problem+json.
+         */
+        post: operations["forgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page behind a password reset link: asks for the new password, changes nothing
+         * @description For the person who clicked the link in the mail. It changes nothing (mail scanners open links); its form posts to POST /reset-password.
+         */
+        get: operations["showResetPage"];
+        put?: never;
+        /**
+         * Choose a new password with the token of a reset link
+         * @description The reset link's token and a new password that passes the policy change the account's password, retire the account's other reset links and clear its failed-login back-off. It does not log anyone in. The link works once. The same operation serves the form on our pages: a form-encoded body, or an Accept header that prefers text/html, gets a page (text/html) instead of JSON. A JSON client gets only application/json and application/problem+json.
+         */
+        post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -278,6 +322,17 @@ export interface components {
              * @example ada@example.com
              */
             email: string;
+        };
+        PasswordChanged: {
+            /** @enum {string} */
+            status: "changed";
+        };
+        ResetRequest: {
+            token: string;
+            /** @description The new password; the registration policy applies */
+            password: string;
+            /** @description The same password again (the page sends it); when present it must match */
+            confirmPassword?: string;
         };
     };
     responses: never;
@@ -451,7 +506,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The link has expired; the page offers a new one */
+            /** @description The activation link has expired; the page offers a new one */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -536,7 +591,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The link has expired; the page offers a new one */
+            /** @description The activation link has expired; the page offers a new one */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -807,6 +862,297 @@ export interface operations {
                 };
             };
             /** @description The database is unavailable; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    forgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResendRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ResendRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; a reset link (or, for an account not yet activated, an activation link) was written if the address has one */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pending"];
+                    "text/html": string;
+                };
+            };
+            /** @description The body could not be read: not valid JSON, not UTF-8, or cut off */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description The body is larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a media type this endpoint takes; Accept lists them */
+            415: {
+                headers: {
+                    /** @description The media types this endpoint takes (RFC 9110, section 15.5.16) */
+                    Accept: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    showResetPage: {
+        parameters: {
+            query?: {
+                /** @description The token from the link in the mail */
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page naming the address and asking for the new password twice */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The reset link is unknown, tampered with or already used (the same answer); the page offers a new one */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The reset link has expired; the page offers a new one */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ResetRequest"];
+            };
+        };
+        responses: {
+            /** @description The password is changed; the old one and every other reset link of the account no longer work. Nobody is logged in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordChanged"];
+                    "text/html": string;
+                };
+            };
+            /** @description The reset link is unknown, tampered with or already used (the same answer); the page offers a new one; or: The body could not be read: not valid JSON, not UTF-8, or cut off */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description The reset link has expired; the page offers a new one */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description The body is larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a media type this endpoint takes; Accept lists them */
+            415: {
+                headers: {
+                    /** @description The media types this endpoint takes (RFC 9110, section 15.5.16) */
+                    Accept: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The new password is refused by the policy, or the two typings differ; `errors` names the field. The link still works; or: The new password is refused by the policy, or the two typings differ; `errors` names the field. The link still works; or: A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */

@@ -1,0 +1,115 @@
+/**
+ * A forgotten password: a link to the mailbox, and a new password set by whoever holds it.
+ *
+ * Asking (`forgotPassword`) answers `accepted` for every well-formed address and does the same
+ * database work whatever the address is: the lookups, the mail allowance and the activation-link
+ * insert that a resend does (an address still waiting for activation gets a fresh activation link,
+ * since it has no password to reset), then one insert that stores a reset link only for an active
+ * account. Only the mailbox learns which it was.
+ *
+ * Confirming (`resetPassword`) takes the link's token and the new password. The password passes
+ * the registration policy before anything is written, so a refused one leaves the link working.
+ * The change is one batch (lib/storage/resets.ts, resetStatements) that uses the link, retires the
+ * account's other links and clears the address's login back-off, all or nothing and at most once;
+ * it does not log the person in. The owner then gets a notice without a link.
+ */
+import type { Config } from '../config/config.ts';
+import { refuseWhenBusy } from '../crypto/hash-queue.ts';
+import type { PasswordHasher } from '../crypto/passwords.ts';
+import type { EventLog } from '../log.ts';
+import type { SendMail } from '../mail/delivery.ts';
+import { noticeMail, resetMail } from '../mail/mail.ts';
+import { parseEmail } from '../policy/emails.ts';
+import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
+import type { Database } from '../storage/db.ts';
+import { addPasswordReset, commitReset, findPasswordReset, type ResetLink } from '../storage/resets.ts';
+import { findByToken, newResetLink } from './links.ts';
+import { renewActivation, type ResendOutcome, type ResendRequest, type ResendServices } from './resend-activation.ts';
+
+export interface ForgotServices extends ResendServices {
+  config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds' | 'resetTokenTtlSeconds' | 'throttle'>;
+}
+
+export type ForgotRequest = ResendRequest;
+export type ForgotOutcome = ResendOutcome;
+
+export async function forgotPassword(services: ForgotServices, request: ForgotRequest, now: number): Promise<ForgotOutcome> {
+  const { db, config, sendMail, log } = services;
+  const parsed = parseEmail(request.email);
+  if (!parsed.ok) return { kind: 'invalid', email: request.email, errors: [{ pointer: '/email', detail: parsed.detail }] };
+  const key = parsed.email.key;
+
+  // The same statements on every branch, unknown, pending or active: the renewal's two lookups,
+  // two allowance charges and guarded insert, then the guarded insert of a reset link, which
+  // stores a row only for an account. The allowance is the one register and resend charge.
+  // Both inserts commit in one batch, so a failure leaves neither link behind.
+  const link = newResetLink(config, now);
+  const alongside = [addPasswordReset(db, key, link)];
+  const { account, mayMail, renewed, alongside: [stored] } = await renewActivation(services, key, request.clientKey, now, { forgot: true, alongside });
+  const issued = stored === 1;
+  if (mayMail && issued && account) sendMail(resetMail(account.email, link.url, config.resetTokenTtlSeconds));
+  log('password_reset_requested', { outcome: issued ? 'active' : renewed ? 'pending' : 'unknown', ...(account ? { accountId: account.id } : {}) });
+  return { kind: 'accepted' };
+}
+
+export type ResetLinkState =
+  | { kind: 'invalid' }
+  | { kind: 'expired'; email: string }
+  | { kind: 'usable'; email: string; link: ResetLink };
+
+export type ResetOutcome =
+  | Exclude<ResetLinkState, { kind: 'usable' }>
+  | { kind: 'confirmation-differs'; email: string }
+  | { kind: 'weak'; email: string; problems: string[] }
+  | { kind: 'changed'; email: string; accountId: string };
+
+export interface ResetRequest {
+  token: unknown;
+  password: string;
+  /** The same password again: the page always sends it; a JSON client may leave it out. */
+  confirmPassword?: string | undefined;
+}
+
+export interface ResetServices {
+  db: Database;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+  sendMail: SendMail;
+  log: EventLog;
+}
+
+/** What a reset link can do now. A used link is `invalid`, exactly as an unknown one. */
+export async function resetLinkState(db: Database, token: unknown, now: number): Promise<ResetLinkState> {
+  const link = await findByToken(token, (digest) => findPasswordReset(db, digest));
+  if (!link || link.usedAt !== null) return { kind: 'invalid' };
+  if (link.expiresAt <= now) return { kind: 'expired', email: link.email };
+  return { kind: 'usable', email: link.email, link };
+}
+
+export async function resetPassword(services: ResetServices, request: ResetRequest, now: number): Promise<ResetOutcome> {
+  const { db, hasher, policy, sendMail, log } = services;
+  const state = await resetLinkState(db, request.token, now);
+  if (state.kind !== 'usable') {
+    log('password_reset_refused', { reason: state.kind });
+    return state;
+  }
+  const { link, email } = state;
+  // Refusals write nothing, so the link still works for the next try.
+  if (request.confirmPassword !== undefined && request.confirmPassword !== request.password) return { kind: 'confirmation-differs', email };
+  const problems = passwordProblems(request.password, link.emailKey, policy);
+  if (problems.length > 0) return { kind: 'weak', email, problems };
+
+  refuseWhenBusy(hasher);
+  const passwordHash = await hasher.hash(request.password);
+  const change = { tokenHash: link.tokenHash, accountId: link.accountId, emailKey: link.emailKey, passwordHash };
+  if (await commitReset(db, change, now)) {
+    log('password_reset', { accountId: link.accountId });
+    sendMail(noticeMail('password-changed', link.email));
+    return { kind: 'changed', email, accountId: link.accountId };
+  }
+  // Another confirmation of one of the account's links won, or this one expired meanwhile.
+  const after = await resetLinkState(db, request.token, now);
+  log('password_reset_refused', { reason: after.kind === 'expired' ? 'expired' : 'invalid' });
+  return after.kind === 'expired' ? after : { kind: 'invalid' };
+}
+

@@ -1,0 +1,89 @@
+/**
+ * Password reset links in SQL. A link belongs to one account, is stored only as the SHA-256 of its
+ * token, works until it expires and only once, and the reset that uses one retires all the others
+ * of the account. The rules that must hold under concurrent requests live in the statements: the
+ * reset is one batch whose first statement decides, so that D1, which has no interactive
+ * transactions, changes a password at most once per link however many confirmations race.
+ */
+import type { Condition, Database, Statement } from './db.ts';
+import { clearLoginFailures, keys } from './throttle.ts';
+
+export interface ResetLink {
+  tokenHash: string;
+  accountId: string;
+  /** The account's address as it was registered, and its key. */
+  email: string;
+  emailKey: string;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/**
+ * Stores a reset link for the address's account, if it has one: one statement whatever the
+ * address's state, so POST /forgot-password runs it on every branch. The statement, for the caller
+ * to commit together with the activation link a pending address gets instead.
+ */
+export function addPasswordReset(db: Database, emailKey: string, link: { tokenHash: string; createdAt: number; expiresAt: number }): Statement {
+  return db
+    .prepare(
+      `INSERT INTO password_resets (token_hash, account_id, created_at, expires_at)
+       SELECT ?, id, ?, ? FROM accounts WHERE email_key = ?`,
+    )
+    .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey);
+}
+
+export function findPasswordReset(db: Database, tokenHash: string): Promise<ResetLink | null> {
+  return db
+    .prepare(
+      `SELECT r.token_hash AS tokenHash, r.account_id AS accountId, a.email, a.email_key AS emailKey,
+         r.expires_at AS expiresAt, r.used_at AS usedAt
+       FROM password_resets r JOIN accounts a ON a.id = r.account_id
+       WHERE r.token_hash = ?`,
+    )
+    .bind(tokenHash)
+    .first<ResetLink>();
+}
+
+export interface ResetChange {
+  tokenHash: string;
+  accountId: string;
+  emailKey: string;
+  /** The new password's hash. Its salt is fresh, so no other request can write the same text. */
+  passwordHash: string;
+}
+
+/**
+ * Every write of one reset, in order. The first statement changes the password only while the link
+ * is unused and unexpired; each one after it runs only if the account now holds this reset's hash,
+ * that is, only if the first one did it. A confirmation that lost a race, or whose link expired
+ * since it was read, therefore writes nothing at all.
+ *
+ * THE HOOK for what else a reset revokes: once sessions exist, "end every session of the account"
+ * is one more statement in the list below, guarded by `won` like the others.
+ */
+export function resetStatements(db: Database, change: ResetChange, now: number): Statement[] {
+  const { tokenHash, accountId, emailKey, passwordHash } = change;
+  const won: Condition = { sql: 'EXISTS (SELECT 1 FROM accounts WHERE id = ? AND password_hash = ?)', values: [accountId, passwordHash] };
+  return [
+    db
+      .prepare(
+        `UPDATE accounts SET password_hash = ?
+         WHERE id = ? AND EXISTS (SELECT 1 FROM password_resets
+           WHERE token_hash = ? AND account_id = ? AND used_at IS NULL AND expires_at > ?)`,
+      )
+      .bind(passwordHash, accountId, tokenHash, accountId, now),
+    // The owner has proved the mailbox and chosen a password: earlier guesses no longer count.
+    clearLoginFailures(db, keys.login(emailKey), won),
+    // This link and every other outstanding one of the account: a link mailed before the reset
+    // must not undo it.
+    db
+      .prepare(`UPDATE password_resets SET used_at = ? WHERE account_id = ? AND used_at IS NULL AND ${won.sql}`)
+      .bind(now, accountId, ...won.values),
+  ];
+}
+
+/** Runs one reset's writes as one batch; true only for the call that changed the password. */
+export async function commitReset(db: Database, change: ResetChange, now: number): Promise<boolean> {
+  const [changed] = await db.batch(resetStatements(db, change, now));
+  return (changed?.meta.changes ?? 0) === 1;
+}
