@@ -1,0 +1,83 @@
+/**
+ * The security events say what happened, field by field, so that someone reading the log after an
+ * incident can tell a guess from a typo and a stolen device from an unknown address: whether a
+ * login came with a trusted device, why a login failed, whose hash was upgraded, which account's
+ * device locked. (Mutation testing showed that none of these fields had a test.) And the flows'
+ * edge cases that only their answers show.
+ */
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { createHarness, FAST_SCRYPT, GOOD_PASSWORD, harnessOn, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+
+const OWNER = 'owner@example.com';
+
+const login = (h: Harness, email: string, password: string, device?: string) =>
+  h.post('/login', { email, password }, device ? { [DEVICE_HEADER]: device } : {});
+const deviceOf = async (res: Response) => ((await res.json()) as { device: { token: string } }).device.token;
+const last = (h: Harness, event: string) => h.events.filter((e) => e.event === event).at(-1);
+
+describe(`what the security events say (${backend.name})`, () => {
+  it('login_ok and login_failed name the account, the reason and whether a trusted device carried the attempt', async () => {
+    const h = await createHarness({ DEVICE_MAX_FAILURES: '2' });
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+
+    const device = await deviceOf(await login(h, OWNER, GOOD_PASSWORD));
+    expect(last(h, 'login_ok')).toMatchObject({ accountId, device: false });
+    const next = await deviceOf(await login(h, OWNER, GOOD_PASSWORD, device));
+    expect(last(h, 'login_ok')).toMatchObject({ accountId, device: true });
+
+    await login(h, OWNER, OTHER_PASSWORD);
+    expect(last(h, 'login_failed')).toEqual(expect.objectContaining({ accountId, reason: 'password', device: false }));
+    await login(h, OWNER, OTHER_PASSWORD, next);
+    expect(last(h, 'login_failed')).toEqual(expect.objectContaining({ accountId, reason: 'password', device: true }));
+    expect(h.events.filter((e) => e.event === 'device_locked')).toEqual([]);
+    await login(h, OWNER, OTHER_PASSWORD, next);
+    expect(last(h, 'device_locked')).toMatchObject({ accountId });
+
+    await login(h, 'nobody@example.com', GOOD_PASSWORD);
+    const unknown = last(h, 'login_failed')!;
+    expect(unknown.reason).toBe('no-account');
+    expect(unknown).not.toHaveProperty('accountId');
+  });
+
+  it('password_rehashed names the account whose hash was upgraded', async () => {
+    const old = await createHarness();
+    await old.createActiveAccount(OWNER);
+    const accountId = last(old, 'activated')!.accountId;
+    const stronger = harnessOn(old.db, { ...FAST_SCRYPT, SCRYPT_LOG_N: '5' });
+    expect((await login(stronger, OWNER, GOOD_PASSWORD)).status).toBe(200);
+    expect(last(stronger, 'password_rehashed')).toMatchObject({ accountId });
+  });
+
+  it('a rehash that fails with a bug is a 500 that changes nothing; only a full hash queue lets the login go on without it', async () => {
+    const old = await createHarness();
+    await old.createActiveAccount(OWNER);
+    const stored = async () => (await old.db.prepare('SELECT password_hash AS h FROM accounts').first<{ h: string }>())!.h;
+    const before = await stored();
+    const broken = harnessOn(old.db, { ...FAST_SCRYPT, SCRYPT_LOG_N: '5' }, (hasher) => ({
+      ...hasher,
+      hash: async () => {
+        throw new TypeError('a bug in the hasher');
+      },
+    }));
+    expect((await login(broken, OWNER, GOOD_PASSWORD)).status).toBe(500);
+    expect(await stored()).toBe(before);
+    expect(broken.events.map((e) => e.event)).not.toContain('login_ok');
+  });
+
+  it('activating with another password and no confirmation asks for the confirmation; a different confirmation says they differ', async () => {
+    const h = await createHarness();
+    const token = await h.registerAndGetToken(OWNER);
+    const unconfirmed = await h.post('/activate', { token, password: OTHER_PASSWORD });
+    expect(unconfirmed.status).toBe(422);
+    expect(((await unconfirmed.json()) as { errors: unknown[] }).errors).toEqual([
+      { pointer: '/confirmPassword', detail: expect.stringMatching(/not the password this link was registered with.*confirmPassword/) },
+    ]);
+    const differs = await h.post('/activate', { token, password: OTHER_PASSWORD, confirmPassword: `${OTHER_PASSWORD}!` });
+    expect(differs.status).toBe(422);
+    expect(((await differs.json()) as { errors: unknown[] }).errors).toEqual([{ pointer: '/confirmPassword', detail: 'Must be the same as password.' }]);
+    expect(h.events.filter((e) => e.event === 'activation_refused').map((e) => e.reason)).toEqual(['unconfirmed', 'confirmation-differs']);
+  });
+});
