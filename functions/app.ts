@@ -15,13 +15,18 @@ import { createRouter } from '../lib/http/router.ts';
 import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
 import { DatabaseUnavailableError } from '../lib/storage/db.ts';
 import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { BEARER_SCHEME } from '../lib/http/routes.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
+import { changePasswordEndpoint } from './endpoints/change-password.ts';
+import { deleteAccountEndpoint } from './endpoints/delete-account.ts';
 import { devMailEndpoint, MAILBOX_PATH } from './endpoints/dev-mail.ts';
 import { healthEndpoint } from './endpoints/health.ts';
 import { homeEndpoints } from './endpoints/home.ts';
 import { loginEndpoint } from './endpoints/login.ts';
 import { registerEndpoint } from './endpoints/register.ts';
 import { resendActivationEndpoint } from './endpoints/resend-activation.ts';
+import { sessionEndpoints } from './endpoints/session.ts';
+import { sessionsEndpoints } from './endpoints/sessions.ts';
 
 export { MAX_BODY_BYTES };
 
@@ -52,8 +57,8 @@ const limitBody: MiddlewareHandler<AppEnv> = function limitBody(c, next) {
  */
 const corsForListedOrigins = cors({
   origin: (origin, c: AppContext) => (c.var.deps.config.corsOrigins.includes(origin) ? origin : null),
-  allowMethods: ['GET', 'POST'],
-  allowHeaders: ['Content-Type', DEVICE_HEADER],
+  allowMethods: ['GET', 'POST', 'DELETE'],
+  allowHeaders: ['Content-Type', 'Authorization', DEVICE_HEADER],
   maxAge: 600,
 });
 
@@ -89,6 +94,16 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   app.route('/', resendActivationEndpoint);
   app.route('/', homeEndpoints);
   app.route('/', devMailEndpoint);
+  app.route('/', sessionEndpoints);
+  app.route('/', sessionsEndpoints);
+  app.route('/', changePasswordEndpoint);
+  app.route('/', deleteAccountEndpoint);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The session token from POST /login ("id.secret"); opaque, revocable, stored only as a hash',
+  });
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

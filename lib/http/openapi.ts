@@ -55,6 +55,7 @@ type AnyAnswer = Answer<never, never>;
 type Content = NonNullable<ResponseConfig['content']>;
 
 function contentOf(answer: AnyAnswer, pages: PageMode | undefined): Content {
+  if ('empty' in answer) return {};
   const page: Content = pages !== undefined && answer.page !== undefined ? { 'text/html': { schema: HTML_PAGE } } : {};
   if (pages === 'always' && answer.page !== undefined) return page;
   if ('json' in answer) return { 'application/json': { schema: answer.json.schema }, ...page };
