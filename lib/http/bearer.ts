@@ -15,7 +15,7 @@ const BEARER = /^Bearer +(\S+) *$/i;
 /** The token in an Authorization header; anything else there counts as a malformed token. */
 function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  return BEARER.exec(header)?.[1] ?? header;
+  return BEARER.exec(header)?.[1] ?? '';
 }
 
 export function requireSession(): AnsweringMiddleware {

@@ -7,6 +7,8 @@
  *   clicked late saying "expired, ask for a new one" or "already active" instead of "invalid".
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
  * - Device tokens past their expiry (lib/storage/devices.ts): no login trusts them any more.
+ * - Sessions ended (logout, revoked) or past their expiry as of their last write
+ *   (lib/storage/sessions.ts): no request can use them any more.
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.
@@ -17,6 +19,7 @@ export interface PurgeResult {
   registrations: number;
   throttle: number;
   devices: number;
+  sessions: number;
 }
 
 const SLICE = 500;
@@ -52,5 +55,10 @@ export async function purge(db: Database, now: number, graceSeconds: number): Pr
     'DELETE FROM devices WHERE token_hash IN (SELECT token_hash FROM devices WHERE expires_at <= ?1 LIMIT ?2)',
     now,
   );
-  return { registrations, throttle, devices };
+  const sessions = await deleteInSlices(
+    db,
+    'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ?1 OR revoked_at IS NOT NULL LIMIT ?2)',
+    now,
+  );
+  return { registrations, throttle, devices, sessions };
 }

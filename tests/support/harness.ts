@@ -38,6 +38,10 @@ export interface Harness {
   client: { address: string };
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
+  /** Any request with a session token: `Authorization: Bearer <token>` (a raw header value with `authorization`). */
+  bearer(method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Logs in and returns the new session's token. */
+  logIn(email: string, password?: string): Promise<string>;
   /** Registers and returns the token from the activation mail. */
   registerAndGetToken(email: string, password?: string): Promise<string>;
   /** Registers, activates, and returns nothing: the account is active. */
@@ -109,6 +113,24 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     );
   const get = (path: string) => Promise.resolve(app.request(path));
 
+  const bearer = (method: string, path: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) =>
+    Promise.resolve(
+      app.request(path, {
+        method,
+        headers: {
+          ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      }),
+    );
+  const logIn = async (email: string, password = GOOD_PASSWORD) => {
+    const res = await post('/login', { email, password });
+    if (res.status !== 200) throw new Error(`login answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { session: { token: string } }).session.token;
+  };
+
   const registerAndGetToken = async (email: string, password = GOOD_PASSWORD) => {
     const before = mails.length;
     const res = await post('/register', { email, password });
@@ -121,7 +143,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     const res = await post('/activate', { token, password });
     if (res.status !== 200) throw new Error(`activate answered ${res.status}: ${await res.text()}`);
   };
-  return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount };
+  return { app, deps, db, mails, events, hashes, clock, client, post, get, bearer, logIn, registerAndGetToken, createActiveAccount };
 }
 
 /**
@@ -132,5 +154,6 @@ export async function dump(db: Database): Promise<string> {
   const accounts = await db.prepare('SELECT * FROM accounts ORDER BY id').all();
   const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();
   const devices = await db.prepare('SELECT token_hash, account_id, created_at, expires_at FROM devices ORDER BY token_hash').all();
-  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results });
+  const sessions = await db.prepare('SELECT * FROM sessions ORDER BY id').all();
+  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results, sessions: sessions.results });
 }
