@@ -30,10 +30,8 @@ const LOGGED_OUT: AnswerTable<LogoutOutcome> = {
   ended: { status: 204, description: 'The session has ended; its token no longer works', empty: true },
 };
 
-const NO_PARAMS = z.object({});
-
-const whoAmI = bearerRoute({ method: 'get', path: '/session', summary: 'The session and account of a bearer token', params: NO_PARAMS, answers: CURRENT, edges: [] });
-const logoutRoute = bearerRoute({ method: 'post', path: '/logout', summary: 'End the session', params: NO_PARAMS, answers: LOGGED_OUT, edges: ['unavailable'] });
+const whoAmI = bearerRoute({ method: 'get', path: '/session', summary: 'The session and account of a bearer token', answers: CURRENT, edges: [] });
+const logoutRoute = bearerRoute({ method: 'post', path: '/logout', summary: 'End the session', answers: LOGGED_OUT, edges: ['unavailable'] });
 
 export const sessionEndpoints = createRouter()
   .openapi(whoAmI, async function showSession(c) {

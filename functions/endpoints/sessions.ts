@@ -9,7 +9,7 @@ import { sessionOf } from '../../lib/http/bearer.ts';
 import { details } from '../../lib/http/problems.ts';
 import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
-import { bearerRoute } from '../../lib/http/routes.ts';
+import { bearerRoute, bearerRouteWithParams } from '../../lib/http/routes.ts';
 import { isoTime, text } from '../../lib/http/schemas.ts';
 
 const SessionEntry = z
@@ -49,8 +49,8 @@ const END_ONE: AnswerTable<EndOneOutcome> = {
   },
 };
 
-const listRoute = bearerRoute({ method: 'get', path: '/sessions', summary: "The account's live sessions", params: z.object({}), answers: LIST, edges: [] });
-const endRoute = bearerRoute({
+const listRoute = bearerRoute({ method: 'get', path: '/sessions', summary: "The account's live sessions", answers: LIST, edges: [] });
+const endRoute = bearerRouteWithParams({
   method: 'delete',
   path: '/sessions/{id}',
   summary: 'End one of the account\'s sessions',

@@ -70,9 +70,7 @@ export function bearerPost<P extends string, S extends z.ZodType, O extends Outc
 }
 
 /** A request without a body for a logged-in account: GET, DELETE, or a POST that says it all in its path. */
-export function bearerRoute<P extends string, M extends 'get' | 'post' | 'delete', R extends z.ZodObject, O extends Outcome, X>(
-  spec: RouteSpec<P, O, X> & { method: M; params: R },
-) {
+export function bearerRoute<P extends string, M extends 'get' | 'post' | 'delete', O extends Outcome, X>(spec: RouteSpec<P, O, X> & { method: M }) {
   const middleware = [requireSession()];
   return createRoute({
     method: spec.method,
@@ -80,7 +78,16 @@ export function bearerRoute<P extends string, M extends 'get' | 'post' | 'delete
     summary: spec.summary,
     middleware,
     security: [{ [BEARER_SCHEME]: [] }],
-    request: { params: spec.params },
     responses: responses(spec, middleware, false),
   });
+}
+
+/**
+ * bearerRoute() with path parameters, validated by their schema. Apart, because a validator costs
+ * even with nothing to validate, and GET /session is meant to be cheap.
+ */
+export function bearerRouteWithParams<P extends string, M extends 'get' | 'post' | 'delete', R extends z.ZodObject, O extends Outcome, X>(
+  spec: RouteSpec<P, O, X> & { method: M; params: R },
+) {
+  return { ...bearerRoute(spec), request: { params: spec.params } };
 }
