@@ -60,6 +60,7 @@ CREATE TABLE devices (
 
 CREATE INDEX devices_by_account ON devices (account_id, created_at);
 CREATE INDEX devices_by_expiry ON devices (expires_at);
+
 -- Sessions (lib/storage/sessions.ts): what a successful login gives the app. The token is
 -- "id.secret"; the row is found by id and only the SHA-256 of the secret is kept. Both expiries are
 -- enforced when a session is read (SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS); expires_at is the
