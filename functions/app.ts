@@ -16,7 +16,10 @@ import { createRouter } from '../lib/http/router.ts';
 import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
 import { DatabaseUnavailableError } from '../lib/storage/db.ts';
 import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { BEARER_SCHEME } from '../lib/http/bearer-routes.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
+import { changePasswordEndpoint } from './endpoints/change-password.ts';
+import { deleteAccountEndpoint } from './endpoints/delete-account.ts';
 import { devMailEndpoint, MAILBOX_PATH } from './endpoints/dev-mail.ts';
 import { healthEndpoint } from './endpoints/health.ts';
 import { forgotPasswordEndpoint } from './endpoints/forgot-password.ts';
@@ -25,6 +28,8 @@ import { loginEndpoint } from './endpoints/login.ts';
 import { registerEndpoint } from './endpoints/register.ts';
 import { resendActivationEndpoint } from './endpoints/resend-activation.ts';
 import { resetPasswordEndpoints } from './endpoints/reset-password.ts';
+import { sessionEndpoints } from './endpoints/session.ts';
+import { sessionsEndpoints } from './endpoints/sessions.ts';
 
 export { MAX_BODY_BYTES };
 
@@ -56,8 +61,8 @@ const limitBody: MiddlewareHandler<AppEnv> = function limitBody(c, next) {
  */
 const corsForListedOrigins = cors({
   origin: (origin, c: AppContext) => (c.var.deps.config.corsOrigins.includes(origin) ? origin : null),
-  allowMethods: ['GET', 'POST'],
-  allowHeaders: ['Content-Type', DEVICE_HEADER],
+  allowMethods: ['GET', 'POST', 'DELETE'],
+  allowHeaders: ['Content-Type', 'Authorization', DEVICE_HEADER],
   maxAge: 600,
 });
 
@@ -95,6 +100,16 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   app.route('/', resetPasswordEndpoints);
   app.route('/', homeEndpoints);
   app.route('/', devMailEndpoint);
+  app.route('/', sessionEndpoints);
+  app.route('/', sessionsEndpoints);
+  app.route('/', changePasswordEndpoint);
+  app.route('/', deleteAccountEndpoint);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The session token from POST /login ("id.secret"); opaque, revocable, stored only as a hash',
+  });
 
   // The document as this server runs, built from its configuration (lib/http/openapi-document.ts).
   app.openapi(documentRoute, function serveDocument(c) {

@@ -15,7 +15,7 @@ describe(`security events (${backend.name})`, () => {
     await h.post('/register', { email: 'audit@example.com', password: OTHER_PASSWORD }); // over the mail allowance: no mail
 
     const names = h.events.map((e) => e.event);
-    expect(names).toEqual(['registered', 'activated', 'login_ok', 'login_failed', 'register_existing', 'throttled', 'register_existing']);
+    expect(names).toEqual(['registered', 'activated', 'login_ok', 'session_created', 'login_failed', 'register_existing', 'throttled', 'register_existing']);
     for (const event of h.events) expect(event.client).toBe('203.0.113.9');
     const accountId = h.events.find((e) => e.event === 'activated')!.accountId;
     expect(accountId).toMatch(/^[0-9a-f-]{36}$/);
@@ -93,6 +93,34 @@ describe(`security events (${backend.name})`, () => {
     }
     for (const secret of [GOOD_PASSWORD, NEW, oldHash, newHash, tokenHash]) expect(page).not.toContain(secret);
     expect(h.events.map((e) => e.event)).toEqual(expect.arrayContaining(['password_reset_requested', 'password_reset', 'password_reset_refused']));
+  });
+
+  it('never puts a session token, its secret or its digest into an event, a mail, or any answer but the login\'s', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount('secret@example.com');
+    const login = await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD });
+    const token = ((await login.json()) as { session: { token: string } }).session.token;
+    const other = await h.logIn('secret@example.com');
+    const seen: string[] = [];
+    for (const res of [
+      await h.bearer('GET', '/session', token),
+      await h.bearer('GET', '/sessions', token),
+      await h.bearer('POST', '/change-password', token, { currentPassword: OTHER_PASSWORD, newPassword: OTHER_PASSWORD }),
+      await h.bearer('POST', '/change-password', token, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
+      await h.bearer('GET', '/session', other), // ended by the change: a revoked token in use
+      await h.bearer('POST', '/logout', token),
+      await h.bearer('GET', '/session', token),
+    ]) {
+      seen.push(JSON.stringify([...res.headers]), await res.text());
+    }
+    const digests = (await h.db.prepare('SELECT secret_hash AS d FROM sessions').all<{ d: string }>()).results.map((r) => r.d);
+    const secrets = [token, other, token.split('.')[1]!, other.split('.')[1]!, ...digests];
+    expect(digests).toHaveLength(2);
+    const everything = [JSON.stringify(h.events), JSON.stringify(h.mails), ...seen].join('\n');
+    for (const secret of secrets) expect(everything).not.toContain(secret);
+    expect(h.events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['session_created', 'password_change_failed', 'password_changed', 'session_revoked', 'session_rejected', 'session_ended']),
+    );
   });
 
   it('writes each event as one JSON line', () => {

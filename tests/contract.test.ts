@@ -9,6 +9,7 @@ import type { Database } from '../lib/storage/db.ts';
 import { contractChecker, contractLog, type OpenApiDocument } from './support/contract.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
+const LIVE_LOOKING = `${'s'.repeat(22)}.${'x'.repeat(43)}`;
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
@@ -45,12 +46,18 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     const user = { id: '0b7f4c1e-2b8a-4f0e-9a51-3d1f3b2c9e10', email: 'a@example.com', createdAt: '2026-01-15T12:00:00.000Z', activatedAt: '2026-01-15T12:00:00.000Z' };
 
     const device = { token: 'x'.repeat(43), expiresAt: '2026-04-15T12:00:00.000Z' };
-    expect((await check(login, json(200, { user, device }))).violations).toEqual([]);
-    expect((await check(login, json(418, { user, device }))).violations.join()).toMatch(/status not documented/);
-    expect((await check(login, json(200, { user, device }, 'text/plain'))).violations.join()).toMatch(/media type not documented/);
-    expect((await check(login, json(200, { user: { ...user, id: 'not-a-uuid' }, device }))).violations.join()).toMatch(/does not match/);
-    expect((await check(login, json(200, { user: { id: user.id }, device }))).violations.join()).toMatch(/does not match/);
-    expect((await check(login, json(200, { user }))).violations.join()).toMatch(/required property 'device'/);
+    const session = { token: `${'s'.repeat(22)}.${'x'.repeat(43)}`, expiresAt: '2026-01-22T12:00:00.000Z' };
+    expect((await check(login, json(200, { user, device, session }))).violations).toEqual([]);
+    expect((await check(login, json(418, { user, device, session }))).violations.join()).toMatch(/status not documented/);
+    expect((await check(login, json(200, { user, device, session }, 'text/plain'))).violations.join()).toMatch(/media type not documented/);
+    expect((await check(login, json(200, { user: { ...user, id: 'not-a-uuid' }, device, session }))).violations.join()).toMatch(/does not match/);
+    expect((await check(login, json(200, { user: { id: user.id }, device, session }))).violations.join()).toMatch(/does not match/);
+    expect((await check(login, json(200, { user, session }))).violations.join()).toMatch(/required property 'device'/);
+    expect((await check(login, json(200, { user, device }))).violations.join()).toMatch(/required property 'session'/);
+    // A templated path is checked against its template.
+    const end = new Request('http://localhost/sessions/abc', { method: 'DELETE' });
+    expect((await check(end, new Response(null, { status: 204 }))).violations).toEqual([]);
+    expect((await check(end, json(200, { ended: true }))).violations.join()).toMatch(/status not documented/);
     const unavailable = { type: 'urn:latchkey:problem:unavailable', title: 'Temporarily unavailable', status: 503 };
     expect((await check(login, json(503, unavailable, 'application/problem+json', { 'Retry-After': '5' }))).violations).toEqual([]);
     expect((await check(login, json(503, unavailable, 'application/problem+json'))).violations.join()).toMatch(/Retry-After missing/);
@@ -78,8 +85,23 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
         'POST /register',
         'POST /resend-activation',
         'POST /reset-password',
+        'GET /session',
+        'POST /logout',
+        'GET /sessions',
+        'DELETE /sessions/{id}',
+        'POST /change-password',
+        'POST /delete-account',
       ].sort(),
     );
+    // The session routes say that they take a bearer token, and the document says what one is.
+    const security = (path: string, method: string) => (doc.paths[path]![method] as unknown as { security?: unknown }).security;
+    for (const [path, method] of [['/session', 'get'], ['/logout', 'post'], ['/sessions', 'get'], ['/sessions/{id}', 'delete'], ['/change-password', 'post'], ['/delete-account', 'post']] as const) {
+      expect(security(path, method), `${method} ${path}`).toEqual([{ bearer: [] }]);
+    }
+    expect(security('/login', 'post')).toBeUndefined();
+    expect((doc as unknown as { components: { securitySchemes: unknown } }).components.securitySchemes).toEqual({
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
     const bodyTypes = (path: string) => Object.keys((doc.paths[path]!.post as unknown as { requestBody: { content: object } }).requestBody.content).sort();
     expect(bodyTypes('/register')).toEqual(['application/json']);
     expect(bodyTypes('/login')).toEqual(['application/json']);
@@ -111,7 +133,7 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.post('/login', { email: 'ada@example.com', password: 'not the password at all' }), 401);
 
     // A forgotten password, for JSON clients and for the pages: every answer of the reset link.
-    const NEW = 'seven quiet otters under the bridge';
+    const RESET_PASSWORD = 'seven quiet otters under the bridge';
     h.client.address = '192.0.2.44'; // a client of its own: the first has spent its mail allowance for ada@ above
     await expectStatus(h.post('/forgot-password', { email: 'nobody@example.com' }), 202);
     await expectStatus(h.post('/forgot-password', form({ email: 'nobody@example.com' }), FORM), 202);
@@ -121,19 +143,19 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     const resetByForm = await h.forgotAndGetToken('ada@example.com');
     await expectStatus(h.get(`/reset-password?token=${reset}`), 200);
     await expectStatus(h.post('/reset-password', { token: reset, password: 'short' }), 422);
-    await expectStatus(h.post('/reset-password', form({ token: reset, password: NEW, confirmPassword: 'typo' }), FORM), 422);
-    await expectStatus(h.post('/reset-password', { token: reset, password: NEW }), 200);
+    await expectStatus(h.post('/reset-password', form({ token: reset, password: RESET_PASSWORD, confirmPassword: 'typo' }), FORM), 422);
+    await expectStatus(h.post('/reset-password', { token: reset, password: RESET_PASSWORD }), 200);
     const resetAgain = await h.forgotAndGetToken('ada@example.com');
-    await expectStatus(h.post('/reset-password', form({ token: resetAgain, password: NEW, confirmPassword: NEW }), FORM), 200);
+    await expectStatus(h.post('/reset-password', form({ token: resetAgain, password: RESET_PASSWORD, confirmPassword: RESET_PASSWORD }), FORM), 200);
     await expectStatus(h.get(`/reset-password?token=${resetByForm}`), 400);
-    await expectStatus(h.post('/reset-password', { token: resetByForm, password: NEW }), 400);
-    await expectStatus(h.post('/reset-password', form({ token: resetByForm, password: NEW, confirmPassword: NEW }), FORM), 400);
+    await expectStatus(h.post('/reset-password', { token: resetByForm, password: RESET_PASSWORD }), 400);
+    await expectStatus(h.post('/reset-password', form({ token: resetByForm, password: RESET_PASSWORD, confirmPassword: RESET_PASSWORD }), FORM), 400);
     await expectStatus(h.get(`/reset-password?token=${bad}&token=${bad}`), 422);
     const lateReset = await h.forgotAndGetToken('ada@example.com');
     h.clock.now += 2 * 60 * 60 * 1000;
     await expectStatus(h.get(`/reset-password?token=${lateReset}`), 410);
-    await expectStatus(h.post('/reset-password', { token: lateReset, password: NEW }), 410);
-    await expectStatus(h.post('/reset-password', form({ token: lateReset, password: NEW, confirmPassword: NEW }), FORM), 410);
+    await expectStatus(h.post('/reset-password', { token: lateReset, password: RESET_PASSWORD }), 410);
+    await expectStatus(h.post('/reset-password', form({ token: lateReset, password: RESET_PASSWORD, confirmPassword: RESET_PASSWORD }), FORM), 410);
 
     // Links that do not work, and links that expired.
     await expectStatus(h.get(`/activate?token=${bad}`), 400);
@@ -164,6 +186,32 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.post('/reset-password', 'token=%FF', FORM), 400);
     await expectStatus(h.post('/resend-activation', form({ email: 'not an address' }), FORM), 422);
 
+    // The session routes: every answer with a live token, and the one 401 without.
+    // ada's password is the one the reset above chose.
+    const session = await h.logIn('ada@example.com', RESET_PASSWORD);
+    const spare = await h.logIn('ada@example.com', RESET_PASSWORD);
+    const NEW = 'another passphrase for the contract';
+    await expectStatus(h.bearer('GET', '/session', session), 200);
+    await expectStatus(h.bearer('GET', '/sessions', session), 200);
+    await expectStatus(h.bearer('DELETE', `/sessions/${spare.split('.')[0]}`, session), 204);
+    await expectStatus(h.bearer('DELETE', `/sessions/${spare.split('.')[0]}`, session), 404);
+    await expectStatus(h.bearer('DELETE', `/sessions/${'x'.repeat(65)}`, session), 422);
+    await expectStatus(h.bearer('POST', '/change-password', session, { currentPassword: 'not the password at all', newPassword: NEW }), 401);
+    await expectStatus(h.bearer('POST', '/change-password', session, { currentPassword: RESET_PASSWORD, newPassword: NEW }), 200);
+    await expectStatus(h.bearer('POST', '/delete-account', session, { password: GOOD_PASSWORD }), 401);
+    for (const path of ['/change-password', '/delete-account']) {
+      await expectStatus(h.bearer('POST', path, session, '{"password":'), 400);
+      await expectStatus(h.bearer('POST', path, session, { padding: 'x'.repeat(17 * 1024) }), 413);
+      await expectStatus(h.bearer('POST', path, session, 'hello', { 'Content-Type': 'text/plain' }), 415);
+      await expectStatus(h.bearer('POST', path, session, {}), 422);
+    }
+    for (const [method, path] of [['GET', '/session'], ['GET', '/sessions'], ['DELETE', '/sessions/x'], ['POST', '/logout'], ['POST', '/change-password'], ['POST', '/delete-account']] as const) {
+      await expectStatus(h.bearer(method, path, 'not-a-token'), 401);
+    }
+    await expectStatus(h.bearer('POST', '/logout', session), 204);
+    const last = await h.logIn('ada@example.com', NEW);
+    await expectStatus(h.bearer('POST', '/delete-account', last, { password: NEW }), 204);
+
     // The app failing: the database gone (503), and a bug (500), for JSON clients and for pages.
     // The same requests each time: every route, as JSON and as a page's form where it takes one.
     const everyRoute = (x: Harness) => [
@@ -180,6 +228,13 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       x.post('/forgot-password', form({ email: 'ada@example.com' }), FORM),
       x.post('/reset-password', { token, password: GOOD_PASSWORD }),
       x.post('/reset-password', form({ token, password: GOOD_PASSWORD }), FORM),
+      // A token that would be live: the failure comes first, at its lookup.
+      x.bearer('GET', '/session', LIVE_LOOKING),
+      x.bearer('GET', '/sessions', LIVE_LOOKING),
+      x.bearer('DELETE', '/sessions/x', LIVE_LOOKING),
+      x.bearer('POST', '/logout', LIVE_LOOKING),
+      x.bearer('POST', '/change-password', LIVE_LOOKING, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
+      x.bearer('POST', '/delete-account', LIVE_LOOKING, { password: GOOD_PASSWORD }),
     ];
     const down = await createHarness({}, brokenDb);
     for (const res of everyRoute(down)) await expectStatus(res, 503);

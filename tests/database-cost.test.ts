@@ -130,11 +130,21 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'activate, the registration\'s own password': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
   'activate, another password typed twice': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
   'activate, unknown token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
-  'login, right password': { status: 200, trips: 5, statements: 8, writes: 7, rows: 4, commits: 3 },
+  'login, right password': { status: 200, trips: 5, statements: 9, writes: 8, rows: 5, commits: 3 },
   'login, wrong password': { status: 401, trips: 4, statements: 4, writes: 3, rows: 2, commits: 2 },
   'login, unknown address': { status: 401, trips: 4, statements: 4, writes: 3, rows: 2, commits: 2 },
-  'login, right password from a known device': { status: 200, trips: 4, statements: 6, writes: 5, rows: 4, commits: 3 },
+  'login, right password from a known device': { status: 200, trips: 4, statements: 7, writes: 6, rows: 5, commits: 3 },
   'login, wrong password from a known device': { status: 401, trips: 3, statements: 3, writes: 2, rows: 2, commits: 2 },
+  'GET /session': { status: 200, trips: 1, statements: 1, writes: 0, rows: 0, commits: 0 },
+  'GET /session, an hour after the last write': { status: 200, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  'GET /session, unknown token': { status: 401, trips: 1, statements: 1, writes: 0, rows: 0, commits: 0 },
+  'GET /sessions': { status: 200, trips: 2, statements: 2, writes: 0, rows: 0, commits: 0 },
+  'POST /logout': { status: 204, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  'DELETE /sessions/{id}': { status: 204, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  'change password, one other session': { status: 200, trips: 3, statements: 5, writes: 4, rows: 4, commits: 2 },
+  'change password, wrong current password': { status: 401, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  // Rows: what this account had here (5 devices, 1 registration, 1 throttle row, 6 sessions, itself).
+  'delete account': { status: 204, trips: 3, statements: 8, writes: 7, rows: 14, commits: 2 },
   'resend, unknown address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 1, commits: 1 },
   'resend, pending address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 4, commits: 4 },
   'resend, active address': { status: 202, trips: 6, statements: 6, writes: 4, rows: 3, commits: 3 },
@@ -143,7 +153,7 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'forgot, active address': { status: 202, trips: 6, statements: 7, writes: 5, rows: 4, commits: 4 },
   'reset page, working link': { status: 200, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   // Two links outstanding (from the two forgot requests above): the reset retires both.
-  'reset, new password': { status: 200, trips: 3, statements: 5, writes: 4, rows: 4, commits: 2 },
+  'reset, new password': { status: 200, trips: 3, statements: 6, writes: 5, rows: 4, commits: 2 },
   'reset, refused password': { status: 422, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   'reset, unknown or used token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
 };
@@ -198,6 +208,37 @@ describe(`what each flow costs the database (${backend.name})`, () => {
       'login, unknown address': unknown,
       'login, right password from a known device': knownRight,
       'login, wrong password from a known device': knownWrong,
+    };
+    expect(seen).toEqual(expected(seen));
+  });
+
+  it('sessions: check, slide, list, logout, end one, change the password, delete the account', async () => {
+    const { h, measure } = await meter();
+    await withAccounts(h);
+    const token = await h.logIn(ACTIVE);
+    const other = await h.logIn(ACTIVE);
+    const check = await measure(() => h.bearer('GET', '/session', token));
+    h.clock.now += 3_600_000;
+    const slide = await measure(() => h.bearer('GET', '/session', token));
+    const unknown = await measure(() => h.bearer('GET', '/session', `${'A'.repeat(22)}.${'B'.repeat(43)}`));
+    const list = await measure(() => h.bearer('GET', '/sessions', token));
+    const endOne = await measure(() => h.bearer('DELETE', `/sessions/${other.split('.')[0]}`, token));
+    await h.logIn(ACTIVE); // the other session that the change ends
+    const wrong = await measure(() => h.bearer('POST', '/change-password', token, { currentPassword: OTHER_PASSWORD, newPassword: 'a new passphrase for the meter' }));
+    const change = await measure(() => h.bearer('POST', '/change-password', token, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }));
+    const logout = await measure(() => h.bearer('POST', '/logout', token));
+    const last = await h.logIn(ACTIVE, OTHER_PASSWORD);
+    const remove = await measure(() => h.bearer('POST', '/delete-account', last, { password: OTHER_PASSWORD }));
+    const seen = {
+      'GET /session': check,
+      'GET /session, an hour after the last write': slide,
+      'GET /session, unknown token': unknown,
+      'GET /sessions': list,
+      'DELETE /sessions/{id}': endOne,
+      'change password, wrong current password': wrong,
+      'change password, one other session': change,
+      'POST /logout': logout,
+      'delete account': remove,
     };
     expect(seen).toEqual(expected(seen));
   });

@@ -39,6 +39,16 @@ async function resetLink(h: Harness): Promise<string> {
   await h.createActiveAccount(EMAIL);
   return h.forgotAndGetToken(EMAIL);
 }
+/** An active account with a live session: its token. */
+async function loggedIn(h: Harness): Promise<string> {
+  await h.createActiveAccount(EMAIL);
+  return h.logIn(EMAIL);
+}
+async function endedSession(h: Harness): Promise<string> {
+  const token = await loggedIn(h);
+  await h.bearer('POST', '/logout', token);
+  return token;
+}
 const fromDevice = (h: Harness, token: string | void, password: string) => h.post('/login', { email: EMAIL, password }, { [DEVICE_HEADER]: token ?? '' });
 
 const flows: Flow[] = [
@@ -130,6 +140,62 @@ const flows: Flow[] = [
   },
   { name: 'reset with a password the policy refuses', setup: resetLink, request: (h, token) => json(h, '/reset-password', { token, password: 'short' }), ok: 422, writes: false },
   { name: 'health', setup: async () => {}, request: (h) => h.get('/health'), ok: 200, writes: false },
+  { name: 'GET /session', setup: loggedIn, request: (h, token) => h.bearer('GET', '/session', token ?? ''), ok: 200, writes: false },
+  {
+    name: 'GET /session that slides the expiry',
+    setup: async (h) => {
+      const token = await loggedIn(h);
+      h.clock.now += 3_600_000;
+      return token;
+    },
+    request: (h, token) => h.bearer('GET', '/session', token ?? ''),
+    ok: 200,
+    writes: true,
+  },
+  { name: 'GET /session with an ended token', setup: endedSession, request: (h, token) => h.bearer('GET', '/session', token ?? ''), ok: 401, writes: false },
+  { name: 'POST /logout', setup: loggedIn, request: (h, token) => h.bearer('POST', '/logout', token ?? ''), ok: 204, writes: true },
+  { name: 'GET /sessions', setup: loggedIn, request: (h, token) => h.bearer('GET', '/sessions', token ?? ''), ok: 200, writes: false },
+  {
+    name: 'DELETE /sessions/{id}',
+    setup: async (h) => {
+      const token = await loggedIn(h);
+      return `${token} ${(await h.logIn(EMAIL)).split('.')[0]}`;
+    },
+    request: (h, pair) => {
+      const [token, id] = (pair ?? '').split(' ');
+      return h.bearer('DELETE', `/sessions/${id}`, token);
+    },
+    ok: 204,
+    writes: true,
+  },
+  {
+    name: 'POST /change-password',
+    setup: async (h) => {
+      const token = await loggedIn(h);
+      await h.logIn(EMAIL); // another session, to end
+      return token;
+    },
+    request: (h, token) => h.bearer('POST', '/change-password', token ?? '', { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
+    ok: 200,
+    writes: true,
+  },
+  {
+    name: 'POST /change-password with a wrong current password',
+    setup: loggedIn,
+    request: (h, token) => h.bearer('POST', '/change-password', token ?? '', { currentPassword: OTHER_PASSWORD, newPassword: OTHER_PASSWORD }),
+    ok: 401,
+    writes: false,
+  },
+  {
+    name: 'POST /delete-account',
+    setup: async (h) => {
+      await h.post('/login', { email: EMAIL, password: OTHER_PASSWORD }); // a throttle row for the address
+      return loggedIn(h);
+    },
+    request: (h, token) => h.bearer('POST', '/delete-account', token ?? '', { password: GOOD_PASSWORD }),
+    ok: 204,
+    writes: true,
+  },
 ];
 
 async function prepared(flow: Flow) {

@@ -174,3 +174,63 @@ describe(`fuzzing every endpoint (${backend.name})`, () => {
     expect(after.accounts).toEqual((JSON.parse(before) as { accounts: unknown[] }).accounts);
   });
 });
+
+describe(`fuzzing the session routes and the Authorization header (${backend.name})`, () => {
+  const sessionPath = fc.oneof(
+    fc.constantFrom('/session', '/sessions', '/logout', '/change-password', '/delete-account'),
+    fc.string({ maxLength: 70 }).map((id) => `/sessions/${encodeURIComponent(id)}`),
+  );
+  const wellFormed = fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{22}$/), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)).map(([id, secret]) => `${id}.${secret}`);
+  const authorization = fc.oneof(
+    fc.constant(undefined),
+    headerValue,
+    wellFormed.map((t) => `Bearer ${t}`),
+    fc.tuple(fc.constantFrom('Bearer ', 'bearer ', 'Bearer  ', 'Basic ', 'Token ', ''), fc.oneof(wellFormed, fc.string({ maxLength: 80 }))).map(([s, t]) => `${s}${t}`),
+  );
+  const sessionBody = fc.oneof(
+    garbageBody,
+    fc.record({ currentPassword: anyJson, newPassword: anyJson, password: anyJson }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  );
+  const sessionRequest = fc.record({
+    method: fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'),
+    path: sessionPath,
+    authorization,
+    type: fc.option(contentType, { nil: undefined }),
+    body: sessionBody,
+  });
+
+  it('without a live session every request is refused, never 5xx, and changes nothing; a live one never gets 5xx either', async () => {
+    const h = await seeded();
+    const live = await h.logIn('active@example.com');
+    const otherLive = await h.logIn('active@example.com');
+    const before = await dump(h.db);
+    await fc.assert(
+      fc.asyncProperty(sessionRequest, async (r) => {
+        const headers: Record<string, string> = { ...(r.type ? { 'content-type': r.type } : {}), ...(r.authorization === undefined ? {} : { authorization: r.authorization }) };
+        const res = await h.app.request(r.path, { method: r.method, headers, body: r.method === 'GET' ? undefined : r.body });
+        await res.arrayBuffer();
+        const context = JSON.stringify(r);
+        expect(res.status, context).toBeLessThan(500);
+        expect(res.status === 401 || res.status === 404, context).toBe(true);
+        if (res.status === 401) expect(res.headers.get('www-authenticate'), context).toBe('Bearer realm="latchkey"');
+      }),
+      { numRuns: RUNS },
+    );
+    expect(await dump(h.db)).toBe(before);
+
+    // The same requests with a live token: anything but a 5xx, and no 2xx for garbage bodies.
+    await fc.assert(
+      fc.asyncProperty(sessionRequest, fc.boolean(), async (r, other) => {
+        const token = other ? otherLive : live;
+        const headers: Record<string, string> = { ...(r.type ? { 'content-type': r.type } : {}), authorization: `Bearer ${token}` };
+        const res = await h.app.request(r.path, { method: r.method, headers, body: r.method === 'GET' ? undefined : r.body });
+        await res.arrayBuffer();
+        expect(res.status, JSON.stringify(r)).toBeLessThan(500);
+        // Only the right password can change or close the account, and fuzzing may find it among the known strings.
+        const knowsPassword = typeof r.body === 'string' && r.body.includes(GOOD_PASSWORD);
+        if (['/change-password', '/delete-account'].includes(r.path) && !knowsPassword) expect(res.status, JSON.stringify(r)).toBeGreaterThanOrEqual(400);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});

@@ -186,9 +186,9 @@ describe(`CORS (${backend.name})`, () => {
     const ok = await preflight(h, 'https://app.example.com');
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
-    expect(ok.headers.get('access-control-allow-methods')).toBe('GET,POST');
+    expect(ok.headers.get('access-control-allow-methods')).toBe('GET,POST,DELETE');
     // The device token's header too: a web app on a listed origin sends it with its logins.
-    expect(ok.headers.get('access-control-allow-headers')?.toLowerCase()).toBe('content-type,latchkey-device');
+    expect(ok.headers.get('access-control-allow-headers')?.toLowerCase()).toBe('content-type,authorization,latchkey-device');
     expect(ok.headers.get('access-control-allow-credentials')).toBeNull();
 
     const other = await preflight(h, 'https://app.example.com.evil.example');

@@ -41,6 +41,7 @@ describe(`configuration (${backend.name})`, () => {
       hashMaxQueued: 64,
       throttle: DEFAULT_THROTTLE,
       devices: { ttlSeconds: 90 * 86400, maxFailures: 5 },
+      sessions: { idleSeconds: 7 * 86400, maxSeconds: 30 * 86400 },
       trustedProxies: [],
       corsOrigins: [],
       purgeGraceSeconds: 7 * 86400,
@@ -57,5 +58,12 @@ describe(`configuration (${backend.name})`, () => {
     expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', TOKEN_TTL_SECONDS: 'soon' })).toThrow(/TOKEN_TTL_SECONDS/);
     expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', PASSWORD_MIN_LENGTH: '4' })).toThrow(/PASSWORD_MIN_LENGTH/);
     expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', SCRYPT_LOG_N: '17' })).toThrow(/scrypt/);
+    // An idle timeout under two hours would end busy sessions, whose last-seen moves hourly.
+    expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', SESSION_IDLE_SECONDS: '7199' })).toThrow(/SESSION_IDLE_SECONDS/);
+    expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', SESSION_MAX_SECONDS: '3600' })).toThrow(/SESSION_MAX_SECONDS/);
+    expect(() => loadConfig({ PUBLIC_URL: 'https://x.test', SESSION_IDLE_SECONDS: '86400', SESSION_MAX_SECONDS: '7200' })).toThrow(
+      /SESSION_MAX_SECONDS must not be less than SESSION_IDLE_SECONDS/,
+    );
+    expect(loadConfig({ PUBLIC_URL: 'https://x.test', SESSION_IDLE_SECONDS: '7200', SESSION_MAX_SECONDS: '7200' }).sessions).toEqual({ idleSeconds: 7200, maxSeconds: 7200 });
   });
 });

@@ -149,4 +149,25 @@ describe(`password reset attacks (${backend.name})`, () => {
     expect(await login(h, ATTACKER_PASSWORD)).toBe(401);
     expect(await login(h, NEW_PASSWORD)).toBe(200);
   });
+
+  it('a thief logged in with the old password is logged out by the owner\'s reset, on every session, and cannot log in again', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    h.client.address = ATTACKER;
+    const stolen = [await h.logIn(OWNER), await h.logIn(OWNER)];
+    for (const token of stolen) expect((await h.bearer('GET', '/session', token)).status).toBe(200);
+
+    h.client.address = OWNER_CLIENT;
+    const link = await h.forgotAndGetToken(OWNER);
+    // A reset that the policy refuses ends nothing.
+    expect((await h.post('/reset-password', { token: link, password: 'short' })).status).toBe(422);
+    expect((await h.bearer('GET', '/session', stolen[0])).status).toBe(200);
+    expect((await h.post('/reset-password', { token: link, password: NEW_PASSWORD })).status).toBe(200);
+
+    h.client.address = ATTACKER;
+    for (const token of stolen) expect((await h.bearer('GET', '/session', token)).status).toBe(401);
+    expect(await login(h, GOOD_PASSWORD)).toBe(401);
+    expect(await login(h, NEW_PASSWORD)).toBe(200);
+    expect(h.events.filter((e) => e.event === 'session_rejected').map((e) => e.reason)).toEqual(['revoked', 'revoked']);
+  });
 });

@@ -1,5 +1,6 @@
 /**
- * POST /login — email and password in, the account and a device token out (lib/flows/login.ts).
+ * POST /login — email and password in, the account, a device token and a new session out
+ * (lib/flows/login.ts).
  * Every failure is the same 401.
  */
 import { z } from '@hono/zod-openapi';
@@ -9,18 +10,8 @@ import { details } from '../../lib/http/problems.ts';
 import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { jsonPost } from '../../lib/http/routes.ts';
-import { LoginRequest } from '../../lib/http/schemas.ts';
-import type { Account } from '../../lib/storage/accounts.ts';
+import { LoginRequest, User, userView } from '../../lib/http/schemas.ts';
 import { DEVICE_HEADER } from '../../lib/storage/devices.ts';
-
-const User = z
-  .object({
-    id: z.string().uuid(),
-    email: z.string(),
-    createdAt: z.string().datetime(),
-    activatedAt: z.string().datetime(),
-  })
-  .openapi('User');
 
 const Device = z
   .object({
@@ -29,18 +20,22 @@ const Device = z
   })
   .openapi('Device');
 
-export const userView = (a: Account) => ({
-  id: a.id,
-  email: a.email,
-  createdAt: new Date(a.createdAt).toISOString(),
-  activatedAt: new Date(a.activatedAt).toISOString(),
-});
+const Session = z
+  .object({
+    token: z.string().openapi({ description: 'Send it as "Authorization: Bearer <token>". Shown here once; keep it secret (an HttpOnly cookie on your own site, say).' }),
+    expiresAt: z.string().datetime().openapi({ description: 'When it ends unless used: the idle expiry moves with use, up to the absolute one' }),
+  })
+  .openapi('NewSession');
 
 const ANSWERS: AnswerTable<LoginOutcome> = {
   ok: {
     status: 200,
     description: 'The password is right and the account active',
-    json: json(z.object({ user: User, device: Device }), (o: Extract<LoginOutcome, { kind: 'ok' }>) => ({ user: userView(o.account), device: o.device })),
+    json: json(z.object({ user: User, device: Device, session: Session }), (o: Extract<LoginOutcome, { kind: 'ok' }>) => ({
+      user: userView(o.account),
+      device: o.device,
+      session: { token: o.session.token, expiresAt: o.session.expiresAt },
+    })),
   },
   wrong: {
     status: 401,
@@ -80,6 +75,6 @@ export const loginEndpoint = createRouter().openapi(route, async function logIn(
   const { db, hasher, config, now } = c.var.deps;
   const { email, password } = c.req.valid('json');
   const deviceToken = c.req.header(DEVICE_HEADER);
-  const outcome = await login({ db, hasher, config, log: c.var.log }, { email, password, deviceToken }, now());
+  const outcome = await login({ db, hasher, config, log: c.var.log }, { email, password, deviceToken, client: c.var.client }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -7,6 +7,8 @@ import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../policy/password
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from '../crypto/passwords.ts';
 import { isLoopbackAddress, parseAddressRanges, type AddressRange } from '../http/client-address.ts';
 import { DEFAULT_DEVICES, type DevicePolicy } from '../storage/devices.ts';
+import type { SessionPolicy } from '../storage/sessions.ts';
+import { sessionPolicy } from './session-settings.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
 import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from '../storage/throttle.ts';
 
@@ -30,6 +32,8 @@ export interface Config {
   throttle: ThrottlePolicy;
   /** Device tokens from earlier logins, which skip the address's back-off (lib/storage/devices.ts). */
   devices: DevicePolicy;
+  /** Session expiries, enforced on every read (lib/storage/sessions.ts). */
+  sessions: SessionPolicy;
   /** Proxies whose X-Forwarded-For is believed (Node only; Workers use CF-Connecting-IP). */
   trustedProxies: AddressRange[];
   /** Origins that browsers may call the API from; empty = CORS off. */
@@ -222,6 +226,7 @@ export function loadConfig(vars: ConfigVars): Config {
       ttlSeconds: integer(vars, 'DEVICE_TOKEN_TTL_SECONDS', DEFAULT_DEVICES.ttlSeconds, 3600, 400 * 86_400),
       maxFailures: integer(vars, 'DEVICE_MAX_FAILURES', DEFAULT_DEVICES.maxFailures, 1, 20),
     },
+    sessions: sessionPolicy(vars),
     trustedProxies: trustedProxies(vars.TRUSTED_PROXIES),
     corsOrigins: corsOrigins(vars.CORS_ORIGINS),
     purgeGraceSeconds: integer(vars, 'PURGE_GRACE_SECONDS', DEFAULT_PURGE_GRACE_SECONDS, 0, 365 * 86_400),

@@ -25,3 +25,28 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/**
+ * Session tokens, `id.secret` (lib/storage/sessions.ts): the id finds the row through its primary
+ * key, and the secret (256 random bits) is compared in constant time against its stored SHA-256,
+ * so that neither a leaked table nor a timing difference in the index lookup yields a usable token.
+ */
+const SESSION_ID_BYTES = 16;
+const SESSION_TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+export interface SessionToken {
+  id: string;
+  secret: string;
+}
+
+export function newSessionToken(): SessionToken & { token: string } {
+  const id = randomBytes(SESSION_ID_BYTES).toString('base64url');
+  const secret = newToken();
+  return { id, secret, token: `${id}.${secret}` };
+}
+
+/** The parts of a well-formed session token; null for anything else. */
+export function parseSessionToken(token: unknown): SessionToken | null {
+  const m = typeof token === 'string' ? SESSION_TOKEN_PATTERN.exec(token) : null;
+  return m ? { id: m[1]!, secret: m[2]! } : null;
+}

@@ -14,13 +14,14 @@ import { parseEmail } from '../policy/emails.ts';
 import { findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
 import type { Database, Statement } from '../storage/db.ts';
 import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice } from '../storage/devices.ts';
+import { newSession, type IssuedSession } from '../storage/sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 
 export interface LoginServices {
   db: Database;
   hasher: PasswordHasher;
-  config: Pick<Config, 'throttle' | 'devices'>;
+  config: Pick<Config, 'throttle' | 'devices' | 'sessions'>;
   log: EventLog;
 }
 
@@ -29,13 +30,15 @@ export interface LoginRequest {
   password: string;
   /** The device token the client sent back from an earlier login, if any. */
   deviceToken: string | undefined;
+  /** The client's address, kept with the session so that the owner can tell their sessions apart. */
+  client: string;
 }
 
 export type LoginOutcome =
   | { kind: 'invalid'; errors: FieldError[] }
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'wrong' }
-  | { kind: 'ok'; account: Account; device: IssuedDevice };
+  | { kind: 'ok'; account: Account; device: IssuedDevice; session: IssuedSession };
 
 /**
  * Upgrades a hash made with older parameters, now that we hold the password that matches it: the
@@ -82,14 +85,16 @@ export async function login(services: LoginServices, request: LoginRequest, now:
   if (account && matches) {
     // A device's success leaves the address's failures alone: clearing them would give guessers
     // fresh free attempts each time the owner logs in. One batch: the cleared failures, the
-    // upgraded hash and the new device token commit together.
+    // upgraded hash, the new device token and the new session (one per login) commit together.
     const clear = device ? [] : [clearLoginFailures(db, keys.login(key))];
     const rehash = await rehashIfOutdated(services, account, request.password);
     const fresh = newDevice(db, account.id, presented, config.devices, now);
-    await db.batch([...clear, ...rehash, ...fresh.statements]);
+    const session = newSession(db, account.id, request.client, config.sessions, now);
+    await db.batch([...clear, ...rehash, ...fresh.statements, session.statement]);
     if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
     log('login_ok', { accountId: account.id, device: device !== null });
-    return { kind: 'ok', account, device: fresh.issued };
+    log('session_created', { accountId: account.id, session: session.issued.id });
+    return { kind: 'ok', account, device: fresh.issued, session: session.issued };
   }
   log('login_failed', account ? { accountId: account.id, reason: 'password', device: device !== null } : { reason: 'no-account' });
   if (device && lockedNow(device, config.devices)) log('device_locked', { accountId: device.accountId });

@@ -27,11 +27,23 @@ interface AnswerCommon<O, X> {
   headers?: (outcome: O) => Record<string, string>;
 }
 
+/** A success with nothing to say: 204, no body (logout, say). */
+export interface NoContent<O> {
+  status: 204;
+  description: string;
+  empty: true;
+  page?: undefined;
+  headers?: (outcome: O) => Record<string, string>;
+}
+
 /**
- * A success answers JSON and a refusal problem+json, each with a page where a person may be
- * looking; an answer for a page that only browsers open has its page alone.
+ * A success answers JSON (or nothing) and a refusal problem+json, each with a page where a person
+ * may be looking; an answer for a page that only browsers open has its page alone.
  */
-export type Answer<O, X = undefined> =
+export type Answer<O, X = undefined> = NoContent<O> | AnswerWithBody<O, X>;
+
+/** An answer with a body: JSON, problem+json, or a page. */
+export type AnswerWithBody<O, X = undefined> =
   | (AnswerCommon<O, X> & { json: JsonBody<O> })
   | (AnswerCommon<O, X> & { problem: (outcome: O) => ProblemDetails })
   | (AnswerCommon<O, X> & { page: (outcome: O, extra: X) => Promise<Page> });

@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import type { EventLog } from '../log.ts';
+import type { LiveSession } from '../storage/sessions.ts';
 
 /** Whether a route answers people with pages: always (a page a browser opens), or when asked. */
 export type PageMode = 'always' | 'negotiated';
@@ -16,6 +17,8 @@ export interface AppEnv {
     /** The event log with this request's client and path added to every event. */
     log: EventLog;
     pages?: PageMode;
+    /** The session the bearer token named, on the routes that require one (lib/http/bearer.ts). */
+    session?: LiveSession;
   };
 }
 

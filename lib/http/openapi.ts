@@ -54,7 +54,8 @@ const headerNames = (status: number) => HEADERS_BY_STATUS[status] ?? [];
 
 /** The document's tags, each with what its operations are for; every operation has one. */
 export const TAGS = {
-  accounts: 'The account API: register, activate, log in, ask for a new activation link. JSON in, JSON out.',
+  accounts: 'The account API: register, activate, log in, ask for a new activation link, reset a forgotten password. JSON in, JSON out.',
+  sessions: 'What a login gives the app: the session behind a bearer token, logging out, changing the password, deleting the account.',
   pages: 'HTML for people: the page behind the activation link, the demo page and its script. Not for API clients.',
   service: 'The service itself: whether it is up, and this document.',
 } as const;
@@ -66,6 +67,7 @@ type AnyAnswer = Answer<never, never>;
 type Content = NonNullable<ResponseConfig['content']>;
 
 function contentOf(answer: AnyAnswer, pages: PageMode | undefined): Content {
+  if ('empty' in answer) return {};
   const page: Content = pages !== undefined && answer.page !== undefined ? { 'text/html': { schema: HTML_PAGE } } : {};
   if (pages === 'always' && answer.page !== undefined) return page;
   if ('json' in answer) return { 'application/json': { schema: answer.json.schema }, ...page };

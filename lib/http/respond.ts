@@ -3,7 +3,7 @@
  * answers that every route shares (the edge: bodies, limits, failures) are one more table here.
  */
 import { errorPage, formErrorPage, tooManyRequestsPage, unavailablePage } from '../pages/pages.ts';
-import { answerFor, type Answer, type AnswerTable, type Outcome } from './answers.ts';
+import { answerFor, type AnswerTable, type AnswerWithBody, type Outcome } from './answers.ts';
 import type { AppContext } from './context.ts';
 import { wantsPage } from './media.ts';
 import { details, problemResponse, type FieldError, type ProblemDetails } from './problems.ts';
@@ -22,6 +22,7 @@ export type EdgeOutcome =
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'not-found' }
   | { kind: 'method-not-allowed'; allowed: string[] }
+  | { kind: 'unauthenticated' }
   | { kind: 'unavailable' }
   | { kind: 'busy' }
   | { kind: 'internal' };
@@ -33,7 +34,7 @@ const retryAfter = (seconds: number) => ({ 'Retry-After': String(seconds) });
 export const validationDetails = (errors: FieldError[]) =>
   details('validation', 'The request has invalid fields', 'Correct the fields named in errors and try again.', { errors });
 
-export const INVALID_FIELDS: Answer<{ errors: FieldError[] }, unknown> = {
+export const INVALID_FIELDS: AnswerWithBody<{ errors: FieldError[] }, unknown> = {
   status: 422,
   description: 'A field is missing or invalid; `errors` names each one',
   problem: ({ errors }: { errors: FieldError[] }) => validationDetails(errors),
@@ -41,7 +42,7 @@ export const INVALID_FIELDS: Answer<{ errors: FieldError[] }, unknown> = {
 };
 
 /** A 503: nothing was done, and the client may try again after `seconds`. */
-function retryLater(description: string, problem: ProblemDetails, seconds: number): Answer<unknown> {
+function retryLater(description: string, problem: ProblemDetails, seconds: number): AnswerWithBody<unknown> {
   return { status: 503, description, problem: () => problem, page: unavailablePage, headers: () => retryAfter(seconds) };
 }
 
@@ -85,6 +86,13 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
     problem: (o) => details('method-not-allowed', 'Method not allowed', `This path takes ${o.allowed.join(', ')}.`),
     headers: (o) => ({ Allow: o.allowed.join(', ') }),
   },
+  // RFC 6750: one answer for a missing, malformed, unknown, expired or ended token.
+  unauthenticated: {
+    status: 401,
+    description: 'No live session: the bearer token is missing, malformed, unknown, expired or ended',
+    problem: () => details('unauthenticated', 'Not logged in', 'Log in again to get a new session token, and send it as "Authorization: Bearer <token>".'),
+    headers: () => ({ 'WWW-Authenticate': 'Bearer realm="latchkey"' }),
+  },
   unavailable: retryLater(
     'The database is unavailable; nothing was changed; see Retry-After',
     details('unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'),
@@ -111,6 +119,7 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
 export async function respond<O extends Outcome, X>(c: AppContext, table: AnswerTable<O, X>, outcome: O, extra: X): Promise<Response> {
   const entry = answerFor(table, outcome);
   const headers = entry.headers?.(outcome);
+  if ('empty' in entry) return c.body(null, entry.status, headers);
   if (entry.page && wantsPage(c)) return c.html((await entry.page(outcome, extra)).body, entry.status, headers);
   if ('json' in entry) return c.json(entry.json.body(outcome), entry.status, headers);
   if (!('problem' in entry)) return c.html((await entry.page(outcome, extra)).body, entry.status, headers);

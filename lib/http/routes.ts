@@ -16,7 +16,8 @@ import { createRouter } from './router.ts';
 import { respond } from './respond.ts';
 import type { Database } from '../storage/db.ts';
 
-interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> {
+/** What the document says of an operation besides its request and answers. */
+export interface OperationSpec<P extends string> {
   path: P;
   /** The name a generated client calls the operation by. */
   operationId: string;
@@ -25,6 +26,9 @@ interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> 
   description: string;
   /** The document's tag (lib/http/openapi.ts, TAGS); `accounts` when not given. */
   tag?: Tag;
+}
+
+interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> extends OperationSpec<P> {
   /** Whose per-client allowance the request counts against. */
   limit: Endpoint;
   body: S;
@@ -38,8 +42,7 @@ export interface JsonPostSpec<P extends string, S extends z.ZodType, H extends z
   headers: H;
 }
 
-const operation = <P extends string, S extends z.ZodType, O extends Outcome, X>(spec: PostSpec<P, S, O, X>) => ({
-  method: 'post' as const,
+export const operation = <P extends string>(spec: OperationSpec<P>) => ({
   path: spec.path,
   operationId: spec.operationId,
   summary: spec.summary,
@@ -50,6 +53,7 @@ const operation = <P extends string, S extends z.ZodType, O extends Outcome, X>(
 export function jsonPost<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X>(spec: JsonPostSpec<P, S, H, O, X>) {
   const middleware = [limitPerClient(spec.limit), accepts('json')];
   return createRoute({
+    method: 'post',
     ...operation(spec),
     middleware,
     request: { headers: spec.headers, body: { required: true, content: { 'application/json': { schema: spec.body } } } },
@@ -69,6 +73,7 @@ const PAGES_RULE =
 export function jsonOrFormPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: PostSpec<P, S, O, X>) {
   const middleware = [limitPerClient(spec.limit), accepts('json', 'form')];
   return createRoute({
+    method: 'post',
     ...operation(spec),
     description: spec.description + PAGES_RULE,
     middleware,

@@ -9,7 +9,6 @@ import type { Config } from '../config/config.ts';
 import { MAX_EMAIL_LENGTH, MAX_LOCAL_LENGTH } from '../policy/emails.ts';
 import type { FieldError } from '../flows/field-error.ts';
 import type { Page } from '../pages/pages.ts';
-import { json, type Answer, type AnswerTable } from './answers.ts';
 import { INVALID_FIELDS } from './respond.ts';
 
 /** Code points, as JSON Schema's maxLength and the password policy count them (not UTF-16 units). */
@@ -18,6 +17,9 @@ const codePoints = (s: string) => {
   for (const _ of s) n++;
   return n;
 };
+import type { Account } from '../storage/accounts.ts';
+import { json, type AnswerTable, type AnswerWithBody } from './answers.ts';
+import { details } from './problems.ts';
 
 /** Text that cannot carry NUL or unpaired surrogates, which some stores and mailers mangle. */
 export const text = (max: number, tooLong = `Must be at most ${max} characters.`) =>
@@ -82,7 +84,7 @@ export const AddressOnly = z.object({ email: emailField() }).strict().openapi('R
 export const Pending = z.object({ status: z.literal('pending'), message: z.string() }).openapi('Pending');
 
 /** 202 with a message that reads the same whatever the address is: the answer of every mail request. */
-export function pendingAnswer(description: string, message: string): Answer<unknown, unknown> {
+export function pendingAnswer(description: string, message: string): AnswerWithBody<unknown, unknown> {
   return { status: 202, description, json: json(Pending, () => ({ status: 'pending' as const, message })) };
 }
 
@@ -101,3 +103,27 @@ export function mailRequestAnswers(spec: {
     invalid: { ...INVALID_FIELDS, page: (o) => spec.refusedPage(o.email, o.errors[0]?.detail ?? '') },
   };
 }
+export const User = z
+  .object({
+    id: z.string().uuid(),
+    email: z.string(),
+    createdAt: z.string().datetime(),
+    activatedAt: z.string().datetime(),
+  })
+  .openapi('User');
+
+export const userView = (a: Account) => ({
+  id: a.id,
+  email: a.email,
+  createdAt: new Date(a.createdAt).toISOString(),
+  activatedAt: new Date(a.activatedAt).toISOString(),
+});
+
+export const isoTime = (ms: number) => new Date(ms).toISOString();
+
+/** A password asked again before a change (change-password, delete-account) was not the account's. */
+export const WRONG_PASSWORD: AnswerWithBody<unknown> = {
+  status: 401,
+  description: "The password given is not the account's (counted in the login back-off)",
+  problem: () => details('wrong-password', 'Wrong password', "The password is not this account's current password. Nothing was changed."),
+};

@@ -1,6 +1,7 @@
 /**
- * The demo page at GET /: register, log in, ask for a new link and for a password reset link
- * through the JSON API, so that a newcomer can try the whole flow with `npm start` and a browser. The forms are switched off until
+ * The demo page at GET /: register, log in, use the session (who am I, log out, change password,
+ * delete the account), ask for a new link and for a password reset link through the JSON API, so
+ * that a newcomer can try the whole flow with `npm start` and a browser. The forms are switched off until
  * the script runs (posting them without it would put a password in a URL or hit a JSON-only
  * endpoint); the page says so when JavaScript is off. It loads only this origin's script.
  */
@@ -23,9 +24,10 @@ ${hint === undefined ? '' : html`<p class="note" id="${hintId}">${hint}</p>`}
 <input id="${id}" name="${name}" type="${type}" autocomplete="${autocomplete}" required${hint === undefined ? '' : html` aria-describedby="${hintId}"`}>`;
 }
 
-function apiForm(endpoint: string, heading: string, intro: string, fields: unknown, button: string) {
+function apiForm(endpoint: string, heading: string, intro: string, fields: unknown, button: string, level = 2) {
+  const title = level === 2 ? html`<h2 id="${endpoint}-heading">${heading}</h2>` : html`<h3 id="${endpoint}-heading">${heading}</h3>`;
   return html`<section aria-labelledby="${endpoint}-heading">
-<h2 id="${endpoint}-heading">${heading}</h2>
+${title}
 <p>${intro}</p>
 <form data-endpoint="${endpoint}" method="post" action="#" novalidate>
 <fieldset disabled>
@@ -67,6 +69,28 @@ ${apiForm(
 ${field('login', 'password', 'Password', 'password', 'current-password')}`,
   'Log in',
 )}
+<section aria-labelledby="session-heading">
+<h2 id="session-heading">4. Your session</h2>
+<p>A login hands this page a session token, which it keeps in memory only (a reload forgets it) and sends as <code>Authorization: Bearer …</code>.</p>
+<p id="whoami" role="status" aria-live="polite">Not logged in.</p>
+<div data-session-actions>
+<fieldset disabled>
+<button type="button" data-action="session">Who am I?</button>
+<button type="button" data-action="logout">Log out</button>
+</fieldset>
+<div class="result" role="status" aria-live="polite"></div>
+</div>
+${apiForm(
+  'change-password',
+  'Change password',
+  'Every other session of the account ends; this one stays.',
+  html`${field('change', 'currentPassword', 'Current password', 'password', 'current-password')}
+${field('change', 'newPassword', 'New password', 'password', 'new-password', `At least ${passwordMinLength} characters.`)}`,
+  'Change password',
+  3,
+)}
+${apiForm('delete-account', 'Delete account', 'The account and every session of it are gone for good.', field('delete', 'password', 'Password', 'password', 'current-password'), 'Delete my account', 3)}
+</section>
 ${apiForm(
   'resend-activation',
   'Lost the link?',

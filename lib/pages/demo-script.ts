@@ -7,7 +7,41 @@
  */
 export const DEMO_SCRIPT = String.raw`'use strict';
 (function () {
-  var FIELD_NAMES = { email: 'Email address', password: 'Password', token: 'Link' };
+  var FIELD_NAMES = { email: 'Email address', password: 'Password', token: 'Link', currentPassword: 'Current password', newPassword: 'New password' };
+  // The session token lives in this variable only: never in storage, never in the page.
+  var session = null;
+  var whoami = document.getElementById('whoami');
+
+  function signedIn(email) {
+    if (email === null) session = null;
+    whoami.textContent = email === null ? 'Not logged in.' : 'Logged in as ' + email + '.';
+  }
+
+  /** Sends one request to the API: JSON in, and the session token when there is one. */
+  function call(endpoint, method, data) {
+    var headers = { Accept: 'application/json, application/problem+json' };
+    if (data !== undefined) headers['Content-Type'] = 'application/json';
+    if (session) headers.Authorization = 'Bearer ' + session;
+    return fetch(new URL(endpoint, document.baseURI), {
+      method: method,
+      headers: headers,
+      body: data === undefined ? undefined : JSON.stringify(data),
+      credentials: 'same-origin',
+    }).then(function (response) {
+      return response
+        .json()
+        .catch(function () {
+          return null;
+        })
+        .then(function (body) {
+          if (response.status === 401 && body && body.type === 'urn:latchkey:problem:unauthenticated') signedIn(null);
+          if (endpoint === 'login' && response.status === 200 && body && body.session) session = body.session.token;
+          if (response.status === 200 && body && body.user) signedIn(body.user.email);
+          if (response.status === 204) signedIn(null);
+          return { status: response.status, body: body, retryAfter: response.headers.get('Retry-After') };
+        });
+    });
+  }
   var TERMINAL_HINT =
     'On a development server the mail is a line in the server\'s terminal that starts with {"event":"mail"; open the "link" in it and press the button.';
 
@@ -41,8 +75,14 @@ export const DEMO_SCRIPT = String.raw`'use strict';
     if (status === 202 && body && body.status === 'pending') {
       nodes.push(sentence(endpoint === 'register' ? 'Registered. ' + body.message : body.message));
       nodes.push(mailHint());
+    } else if (status === 200 && body && body.user && endpoint === 'session') {
+      nodes.push(sentence('This session belongs to ' + body.user.email + '. It started ' + when(body.session.createdAt) + ' and ends ' + when(body.session.expiresAt) + ' unless used again.'));
     } else if (status === 200 && body && body.user) {
       nodes.push(sentence('Logged in as ' + body.user.email + '. The account was registered on ' + when(body.user.createdAt) + ' and is active since ' + when(body.user.activatedAt) + '.'));
+    } else if (status === 200 && body && body.status === 'changed') {
+      nodes.push(sentence('Password changed. ' + body.sessionsEnded + ' other session(s) ended; this one goes on. A notice was mailed.'));
+    } else if (status === 204) {
+      nodes.push(sentence(endpoint === 'logout' ? 'Logged out. The token no longer works.' : 'Account deleted, with every session of it. A notice was mailed.'));
     } else if (body && typeof body.title === 'string') {
       var fields = Array.isArray(body.errors) && body.errors.length > 0;
       // A validation problem's detail points at its errors member; the list below says it for people.
@@ -77,47 +117,48 @@ export const DEMO_SCRIPT = String.raw`'use strict';
     });
   }
 
+  /** Runs one call and puts what its answer means into the result region. */
+  function show(result, button, form, endpoint, method, data) {
+    result.replaceChildren(sentence('Sending…'));
+    button.disabled = true;
+    call(endpoint, method, data)
+      .then(function (answer) {
+        if (form) markFields(form, answer.body);
+        result.setAttribute('data-status', String(answer.status));
+        result.replaceChildren.apply(result, describe(endpoint, answer.status, answer.body, answer.retryAfter));
+      })
+      .catch(function () {
+        result.removeAttribute('data-status');
+        result.replaceChildren(sentence('Could not reach the server. Is it still running?'));
+      })
+      .finally(function () {
+        button.disabled = false;
+      });
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll('form[data-endpoint]'), function (form) {
     var endpoint = form.getAttribute('data-endpoint');
-    var result = form.querySelector('.result');
-    var button = form.querySelector('button');
     var fieldset = form.querySelector('fieldset');
     if (fieldset) fieldset.disabled = false;
-
     form.addEventListener('submit', function (event) {
       event.preventDefault();
       var data = {};
       new FormData(form).forEach(function (value, name) {
         data[name] = String(value);
       });
-      result.replaceChildren(sentence('Sending…'));
-      button.disabled = true;
-      fetch(new URL(endpoint, document.baseURI), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json, application/problem+json' },
-        body: JSON.stringify(data),
-        credentials: 'same-origin',
-      })
-        .then(function (response) {
-          return response
-            .json()
-            .catch(function () {
-              return null;
-            })
-            .then(function (body) {
-              markFields(form, body);
-              result.setAttribute('data-status', String(response.status));
-              result.replaceChildren.apply(result, describe(endpoint, response.status, body, response.headers.get('Retry-After')));
-            });
-        })
-        .catch(function () {
-          result.removeAttribute('data-status');
-          result.replaceChildren(sentence('Could not reach the server. Is it still running?'));
-        })
-        .finally(function () {
-          button.disabled = false;
-        });
+      show(form.querySelector('.result'), form.querySelector('button'), form, endpoint, 'POST', data);
     });
   });
+
+  var actions = document.querySelector('[data-session-actions]');
+  if (actions) {
+    actions.querySelector('fieldset').disabled = false;
+    Array.prototype.forEach.call(actions.querySelectorAll('button[data-action]'), function (button) {
+      button.addEventListener('click', function () {
+        var action = button.getAttribute('data-action');
+        show(actions.querySelector('.result'), button, null, action, action === 'session' ? 'GET' : 'POST', undefined);
+      });
+    });
+  }
 })();
 `;

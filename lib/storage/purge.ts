@@ -8,6 +8,8 @@
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
  * - Device tokens past their expiry (lib/storage/devices.ts): no login trusts them any more.
  * - Password reset links expired or used more than the grace period ago (lib/storage/resets.ts).
+ * - Sessions ended (logout, revoked) or past their expiry as of their last write
+ *   (lib/storage/sessions.ts): no request can use them any more.
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.
@@ -19,6 +21,7 @@ export interface PurgeResult {
   throttle: number;
   devices: number;
   resets: number;
+  sessions: number;
 }
 
 const SLICE = 500;
@@ -60,5 +63,10 @@ export async function purge(db: Database, now: number, graceSeconds: number): Pr
        SELECT token_hash FROM password_resets WHERE expires_at <= ?1 OR used_at <= ?1 LIMIT ?2)`,
     cutoff,
   );
-  return { registrations, throttle, devices, resets };
+  const sessions = await deleteInSlices(
+    db,
+    'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ?1 OR revoked_at IS NOT NULL LIMIT ?2)',
+    now,
+  );
+  return { registrations, throttle, devices, resets, sessions };
 }

@@ -6,6 +6,7 @@
  * transactions, changes a password at most once per link however many confirmations race.
  */
 import type { Condition, Database, Statement } from './db.ts';
+import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
 export interface ResetLink {
@@ -58,8 +59,8 @@ export interface ResetChange {
  * that is, only if the first one did it. A confirmation that lost a race, or whose link expired
  * since it was read, therefore writes nothing at all.
  *
- * THE HOOK for what else a reset revokes: once sessions exist, "end every session of the account"
- * is one more statement in the list below, guarded by `won` like the others.
+ * What else a reset revokes is in the same list, guarded the same way: every session of the
+ * account ends, so that whoever knew the old password is logged out with it.
  */
 export function resetStatements(db: Database, change: ResetChange, now: number): Statement[] {
   const { tokenHash, accountId, emailKey, passwordHash } = change;
@@ -79,6 +80,7 @@ export function resetStatements(db: Database, change: ResetChange, now: number):
     db
       .prepare(`UPDATE password_resets SET used_at = ? WHERE account_id = ? AND used_at IS NULL AND ${won.sql}`)
       .bind(now, accountId, ...won.values),
+    endEverySession(db, accountId, now, { whileHash: passwordHash }),
   ];
 }
 

@@ -36,6 +36,7 @@ const LAUNCH_ARGS = [
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser', import.meta.url));
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 const PASSWORD = 'correct horse battery staple';
+const NEW_PASSWORD = 'purple elephants dance at noon';
 const TIMEOUT = 120_000;
 // The page waits for the server's answer; on a busy 2-core machine that can take more than a second.
 const POLL = { timeout: 15_000, interval: 50 };
@@ -247,6 +248,42 @@ describe('in Chromium, against the real server', () => {
     await login.getByRole('button', { name: 'Log in' }).click();
     await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('401');
     expect(await loginResult.innerText()).toMatch(/^Wrong email or password\. Check both and try again\./);
+
+    // The session the right login handed out: see who I am, change the password, log out.
+    const whoami = page.locator('#whoami');
+    expect(await whoami.innerText()).toBe(`Logged in as ${address}.`);
+    const actions = page.locator('[data-session-actions]');
+    const actionResult = actions.getByRole('status');
+    await actions.getByRole('button', { name: 'Who am I?' }).click();
+    await expect.poll(() => actionResult.getAttribute('data-status'), POLL).toBe('200');
+    expect(await actionResult.innerText()).toMatch(new RegExp(`^This session belongs to ${address.replaceAll('.', '\\.')}\\. It started .+ and ends .+ unless used again\\.$`));
+    await shot(page, '07b-demo-who-am-i');
+
+    const change = page.locator('form[data-endpoint="change-password"]');
+    await change.getByLabel('Current password').fill(PASSWORD);
+    await change.getByLabel('New password').fill(NEW_PASSWORD);
+    await change.getByRole('button', { name: 'Change password' }).click();
+    const changeResult = change.getByRole('status');
+    await expect.poll(() => changeResult.getAttribute('data-status'), POLL).toBe('200');
+    expect(await changeResult.innerText()).toMatch(/^Password changed\. 0 other session\(s\) ended; this one goes on\./);
+    await server.waitForLine((line) => line.event === 'mail' && line.template === 'password-changed' && line.to === address);
+    await shot(page, '07c-demo-password-changed');
+
+    await actions.getByRole('button', { name: 'Log out' }).click();
+    await expect.poll(() => actionResult.getAttribute('data-status'), POLL).toBe('204');
+    expect(await whoami.innerText()).toBe('Not logged in.');
+    await actions.getByRole('button', { name: 'Who am I?' }).click();
+    await expect.poll(() => actionResult.getAttribute('data-status'), POLL).toBe('401');
+    expect(await actionResult.innerText()).toMatch(/^Not logged in\. Log in again/);
+    await shot(page, '07d-demo-logged-out');
+
+    // The new password is the one that logs in now.
+    await login.getByLabel('Password').fill(PASSWORD);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('401');
+    await login.getByLabel('Password').fill(NEW_PASSWORD);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('200');
     clean();
   });
 

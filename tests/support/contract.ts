@@ -39,6 +39,17 @@ export interface Seen {
 const DOC_ID = 'https://latchkey.invalid/openapi.json';
 const pointer = (...keys: string[]) => keys.map((k) => `/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
+/** The documented path that a request's path falls under: itself, or a template such as /sessions/{id}. */
+function documentedPath(doc: OpenApiDocument, path: string): string {
+  if (doc.paths[path]) return path;
+  const segments = path.split('/');
+  const template = Object.keys(doc.paths).find((candidate) => {
+    const parts = candidate.split('/');
+    return parts.length === segments.length && parts.every((part, i) => /^\{[^}]+\}$/.test(part) ? segments[i] !== '' : part === segments[i]);
+  });
+  return template ?? path;
+}
+
 /** The checker for one document: call it with each request and its response; it returns what is wrong. */
 export function contractChecker(doc: OpenApiDocument) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -57,7 +68,7 @@ export function contractChecker(doc: OpenApiDocument) {
 
   return async function check(request: Request, response: Response): Promise<{ seen: Seen; violations: string[] }> {
     const method = request.method.toLowerCase();
-    const path = new URL(request.url).pathname;
+    const path = documentedPath(doc, new URL(request.url).pathname);
     const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     const seen: Seen = { method, path, status: response.status, mediaType };
     const violations: string[] = [];

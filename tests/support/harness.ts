@@ -38,6 +38,10 @@ export interface Harness {
   client: { address: string };
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
+  /** Any request with a session token: `Authorization: Bearer <token>` (a raw header value with `authorization`). */
+  bearer(method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Logs in and returns the new session's token. */
+  logIn(email: string, password?: string): Promise<string>;
   /** Registers and returns the token from the activation mail. */
   registerAndGetToken(email: string, password?: string): Promise<string>;
   /** Registers, activates, and returns nothing: the account is active. */
@@ -111,6 +115,24 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     );
   const get = (path: string) => Promise.resolve(app.request(path));
 
+  const bearer = (method: string, path: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) =>
+    Promise.resolve(
+      app.request(path, {
+        method,
+        headers: {
+          ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      }),
+    );
+  const logIn = async (email: string, password = GOOD_PASSWORD) => {
+    const res = await post('/login', { email, password });
+    if (res.status !== 200) throw new Error(`login answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { session: { token: string } }).session.token;
+  };
+
   const registerAndGetToken = async (email: string, password = GOOD_PASSWORD) => {
     const before = mails.length;
     const res = await post('/register', { email, password });
@@ -130,7 +152,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
     return tokenFromLink(mails.slice(before).find((m) => m.template === 'password-reset')?.link);
   };
-  return { app, deps, db, mails, events, hashes, clock, client, post, get, registerAndGetToken, createActiveAccount, forgotAndGetToken };
+  return { app, deps, db, mails, events, hashes, clock, client, post, get, bearer, logIn, registerAndGetToken, createActiveAccount, forgotAndGetToken };
 }
 
 /**
@@ -142,5 +164,6 @@ export async function dump(db: Database): Promise<string> {
   const registrations = await db.prepare('SELECT * FROM registrations ORDER BY token_hash').all();
   const devices = await db.prepare('SELECT token_hash, account_id, created_at, expires_at FROM devices ORDER BY token_hash').all();
   const resets = await db.prepare('SELECT * FROM password_resets ORDER BY token_hash').all();
-  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results, resets: resets.results });
+  const sessions = await db.prepare('SELECT * FROM sessions ORDER BY id').all();
+  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results, resets: resets.results, sessions: sessions.results });
 }

@@ -1,0 +1,44 @@
+/**
+ * POST /delete-account — the password again, and the logged-in account is gone with everything
+ * kept about its address (lib/flows/delete-account.ts).
+ */
+import { z } from '@hono/zod-openapi';
+import { deleteAccount, type DeleteAccountOutcome } from '../../lib/flows/delete-account.ts';
+import { mailAfterResponse } from '../../lib/http/after-response.ts';
+import type { AnswerTable } from '../../lib/http/answers.ts';
+import { sessionOf } from '../../lib/http/bearer.ts';
+import { EDGE, respond } from '../../lib/http/respond.ts';
+import { createRouter } from '../../lib/http/router.ts';
+import { bearerPost } from '../../lib/http/bearer-routes.ts';
+import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
+
+const DeleteAccountBody = z.object({ password: text(1024) }).strict().openapi('DeleteAccountRequest');
+
+const ANSWERS: AnswerTable<DeleteAccountOutcome> = {
+  deleted: {
+    status: 204,
+    description: 'The account, its sessions, devices and registrations and its address\'s throttle rows are gone; a notice was mailed',
+    empty: true,
+  },
+  wrong: WRONG_PASSWORD,
+  throttled: EDGE.throttled,
+};
+
+const route = bearerPost({
+  path: '/delete-account',
+  operationId: 'deleteAccount',
+  summary: 'Delete the logged-in account',
+  description:
+    'Asks for the password again (a wrong one counts in the login back-off). The account, its sessions and devices, ' +
+    "the address's registrations and throttle rows are deleted in one batch, a notice is mailed, and the address can register anew.",
+  body: DeleteAccountBody,
+  answers: ANSWERS,
+  edges: ['unavailable', 'busy', 'invalid-fields'],
+});
+
+export const deleteAccountEndpoint = createRouter().openapi(route, async function deleteOwnAccount(c) {
+  const { db, hasher, config, now } = c.var.deps;
+  const { password } = c.req.valid('json');
+  const outcome = await deleteAccount({ db, hasher, config, sendMail: mailAfterResponse(c), log: c.var.log }, sessionOf(c), password, now());
+  return respond(c, ANSWERS, outcome, undefined);
+});

@@ -1,0 +1,60 @@
+/**
+ * Changing the password of a logged-in account: the current password again (charged to the login
+ * back-off like a login: lib/flows/password-check.ts), a new one that passes the policy of
+ * registration, then one batch — the new hash, every other session of the account ended, the
+ * back-off cleared — and a notice to the address. The asking session stays: the person changing
+ * their password is the one who should not be thrown out.
+ */
+import type { Config } from '../config/config.ts';
+import type { SendMail } from '../mail/delivery.ts';
+import { noticeMail } from '../mail/mail.ts';
+import { passwordProblems } from '../policy/password-policy.ts';
+import { changePasswordBatch } from '../storage/account-changes.ts';
+import type { LiveSession } from '../storage/sessions.ts';
+import type { FieldError } from './field-error.ts';
+import { checkPassword, type PasswordCheckServices } from './password-check.ts';
+
+export interface ChangePasswordServices extends PasswordCheckServices {
+  config: Pick<Config, 'throttle' | 'passwordPolicy'>;
+  sendMail: SendMail;
+}
+
+export interface ChangePasswordRequest {
+  session: LiveSession;
+  currentPassword: string;
+  newPassword: string;
+}
+
+export type ChangePasswordOutcome =
+  | { kind: 'invalid'; errors: FieldError[] }
+  | { kind: 'throttled'; retryAfterSeconds: number }
+  | { kind: 'wrong' }
+  | { kind: 'changed'; sessionsEnded: number };
+
+export async function changePassword(services: ChangePasswordServices, request: ChangePasswordRequest, now: number): Promise<ChangePasswordOutcome> {
+  const { db, hasher, config, log, sendMail } = services;
+  const { session } = request;
+  const account = session.account;
+  const weak = passwordProblems(request.newPassword, account.emailKey, config.passwordPolicy);
+  if (weak.length > 0) return { kind: 'invalid', errors: weak.map((detail) => ({ pointer: '/newPassword', detail })) };
+
+  const check = await checkPassword(services, account, request.currentPassword, now);
+  if (check.kind === 'throttled') return check;
+  if (check.kind === 'wrong') {
+    log('password_change_failed', { accountId: account.id, reason: 'password' });
+    return check;
+  }
+  const newHash = await hasher.hash(request.newPassword);
+  const batch = changePasswordBatch(db, { account, sessionId: session.id, newHash }, now);
+  const { changed, sessionsEnded } = batch.changed(await db.batch(batch.statements));
+  if (!changed) {
+    // Another change (or a logout of this session) came first: the password verified is no longer
+    // the account's, and nothing was written.
+    log('password_change_failed', { accountId: account.id, reason: 'concurrent' });
+    return { kind: 'wrong' };
+  }
+  log('password_changed', { accountId: account.id, session: session.id });
+  if (sessionsEnded > 0) log('session_revoked', { accountId: account.id, count: sessionsEnded, reason: 'password-changed' });
+  sendMail(noticeMail('password-changed', account.email));
+  return { kind: 'changed', sessionsEnded };
+}

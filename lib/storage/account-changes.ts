@@ -1,0 +1,65 @@
+/**
+ * The writes of a logged-in account's own changes: a new password, and closing the account. Each
+ * is one batch, guarded in SQL on the hash that the flow verified, so that of two changes made at
+ * once with the same old password only one takes effect, and the other changes nothing at all.
+ */
+import type { Account } from './accounts.ts';
+import type { Database, Statement } from './db.ts';
+import { endEverySession } from './sessions.ts';
+import { keys } from './throttle.ts';
+
+export interface PasswordChange {
+  account: Account;
+  /** The session that asks; it must still be live, and it is the one that stays. */
+  sessionId: string;
+  newHash: string;
+}
+
+/**
+ * The new hash (only over the verified one, only while the asking session is live), then, only if
+ * that happened, every other session ended and the address's login failures cleared.
+ * `changed` reads the batch's results: true if the password was changed, and how many sessions ended.
+ */
+export function changePasswordBatch(db: Database, change: PasswordChange, now: number) {
+  const { account, sessionId, newHash } = change;
+  const statements: Statement[] = [
+    db
+      .prepare(
+        `UPDATE accounts SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3
+           AND EXISTS (SELECT 1 FROM sessions WHERE id = ?4 AND revoked_at IS NULL)`,
+      )
+      .bind(newHash, account.id, account.passwordHash, sessionId),
+    endEverySession(db, account.id, now, { except: sessionId, whileHash: newHash }),
+    db
+      .prepare('DELETE FROM throttle WHERE key = ? AND EXISTS (SELECT 1 FROM accounts WHERE id = ? AND password_hash = ?)')
+      .bind(keys.login(account.emailKey), account.id, newHash),
+  ];
+  const changed = (results: Array<{ meta: { changes: number } }>) => ({
+    changed: results[0]?.meta.changes === 1,
+    sessionsEnded: results[1]?.meta.changes ?? 0,
+  });
+  return { statements, changed };
+}
+
+/**
+ * Everything kept about an account and its address, the account last (its rows reference it):
+ * devices, registrations, the address's throttle rows (login back-off and mail allowances), its
+ * sessions, its password reset links and the account itself, each only while the account still has the verified hash. The
+ * last statement's result says whether the account was deleted.
+ */
+export function deleteAccountStatements(db: Database, account: Account): Statement[] {
+  const verified = 'EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND password_hash = ?2)';
+  const key = account.emailKey;
+  const addressKeys = `key IN (?3, ?4) OR substr(key, 1, length(?5)) = ?5`;
+  const guarded = (sql: string) => db.prepare(sql).bind(account.id, account.passwordHash);
+  return [
+    guarded(`DELETE FROM devices WHERE account_id = ?1 AND ${verified}`),
+    db.prepare(`DELETE FROM registrations WHERE email_key = ?3 AND ${verified}`).bind(account.id, account.passwordHash, key),
+    db
+      .prepare(`DELETE FROM throttle WHERE (${addressKeys}) AND ${verified}`)
+      .bind(account.id, account.passwordHash, keys.login(key), keys.mail(key), keys.mailFrom(key, '')),
+    guarded(`DELETE FROM sessions WHERE account_id = ?1 AND ${verified}`),
+    guarded(`DELETE FROM password_resets WHERE account_id = ?1 AND ${verified}`),
+    guarded('DELETE FROM accounts WHERE id = ?1 AND password_hash = ?2'),
+  ];
+}

@@ -1,0 +1,161 @@
+// Attack stories across the session routes (issue 11), and the races between them: several
+// requests, from more than one client where it matters, each as an attacker would make them.
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import { createHarness, GOOD_PASSWORD, NO_LIMITS, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+
+const OWNER = 'owner@example.com';
+const MALLORY = 'mallory@example.com';
+const THIRD = 'a third passphrase for this test';
+const whoAmI = (h: Harness, token: string) => h.bearer('GET', '/session', token);
+const idOf = (token: string) => token.split('.')[0]!;
+
+describe(`session attack stories (${backend.name})`, () => {
+  it('a token stolen before logout stops working everywhere the moment the owner logs out', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const token = await h.logIn(OWNER);
+    h.client.address = '203.0.113.66'; // the thief, elsewhere
+    expect((await whoAmI(h, token)).status).toBe(200);
+    h.client.address = '192.0.2.1';
+    expect((await h.bearer('POST', '/logout', token)).status).toBe(204);
+    h.client.address = '203.0.113.66';
+    for (const res of [
+      await whoAmI(h, token),
+      await h.bearer('GET', '/sessions', token),
+      await h.bearer('DELETE', `/sessions/${idOf(token)}`, token),
+      await h.bearer('POST', '/change-password', token, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
+      await h.bearer('POST', '/delete-account', token, { password: GOOD_PASSWORD }),
+    ]) {
+      expect(res.status).toBe(401);
+    }
+    expect(h.events.filter((e) => e.event === 'session_rejected').every((e) => e.reason === 'revoked' && e.client === '203.0.113.66')).toBe(true);
+  });
+
+  it('a thief with a session who learns the password loses it when the owner changes the password; the owner stays in', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    h.client.address = '203.0.113.66';
+    const thief = await h.logIn(OWNER);
+    h.client.address = '192.0.2.1';
+    const owner = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/change-password', owner, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD })).status).toBe(200);
+    expect((await whoAmI(h, thief)).status).toBe(401);
+    expect((await whoAmI(h, owner)).status).toBe(200);
+    h.client.address = '203.0.113.66';
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(401);
+    const { sessions } = (await (await h.bearer('GET', '/sessions', owner)).json()) as { sessions: Array<{ id: string }> };
+    expect(sessions.map((s) => s.id)).toEqual([idOf(owner)]);
+  });
+
+  it('a session of another account can neither list nor end the owner\'s sessions: their ids are 404 like unknown ones', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    await h.createActiveAccount(MALLORY);
+    const owner = await h.logIn(OWNER);
+    h.client.address = '203.0.113.66';
+    const mallory = await h.logIn(MALLORY);
+    const listed = (await (await h.bearer('GET', '/sessions', mallory)).json()) as { sessions: Array<{ id: string }> };
+    expect(listed.sessions.map((s) => s.id)).toEqual([idOf(mallory)]);
+    const theirs = await h.bearer('DELETE', `/sessions/${idOf(owner)}`, mallory);
+    const unknown = await h.bearer('DELETE', `/sessions/${'Z'.repeat(22)}`, mallory);
+    expect(theirs.status).toBe(404);
+    expect(await theirs.text()).toBe(await unknown.text());
+    expect((await whoAmI(h, owner)).status).toBe(200);
+    // Nor does the owner's token with another account's id change who it is.
+    const me = (await (await whoAmI(h, mallory)).json()) as { user: { email: string } };
+    expect(me.user.email).toBe(MALLORY);
+  });
+
+  it('after delete-account the old token fails, the password logs nobody in, and the address registers and activates anew', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const token = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/delete-account', token, { password: GOOD_PASSWORD })).status).toBe(204);
+    expect((await whoAmI(h, token)).status).toBe(401);
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(401);
+    await h.createActiveAccount(OWNER, OTHER_PASSWORD);
+    const fresh = await h.logIn(OWNER, OTHER_PASSWORD);
+    expect((await whoAmI(h, fresh)).status).toBe(200);
+    expect((await whoAmI(h, token)).status).toBe(401);
+  });
+
+  it('an account that asked for a password reset can still be deleted, and its reset link dies with it', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const link = await h.forgotAndGetToken(OWNER);
+    const token = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/delete-account', token, { password: GOOD_PASSWORD })).status).toBe(204);
+    expect((await h.db.prepare('SELECT count(*) AS n FROM password_resets').first<{ n: number }>())!.n).toBe(0);
+    // The old link changes nothing, not even for the address registered anew.
+    await h.createActiveAccount(OWNER, OTHER_PASSWORD);
+    expect((await h.post('/reset-password', { token: link, password: 'a password from the old link' })).status).toBe(400);
+    expect((await h.post('/login', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(200);
+  });
+
+  it('wrong current passwords count in the login back-off, and the lockout holds across login and change-password', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const stolen = await h.logIn(OWNER);
+    const guess = (n: number) => h.bearer('POST', '/change-password', stolen, { currentPassword: `guess number ${n} of many`, newPassword: THIRD });
+    // Five free failures (LOGIN_FREE_FAILURES), the sixth sets a wait: all through change-password.
+    for (let n = 1; n <= 6; n++) expect((await guess(n)).status, `guess ${n}`).toBe(401);
+    const hits = await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${OWNER}`).first<{ hits: number }>();
+    expect(hits?.hits).toBe(6);
+    const throttled = await guess(7);
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBe(30);
+    // The same wait holds at the login page, from another client, even with the right password…
+    h.client.address = '198.51.100.9';
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(429);
+    // …and for delete-account, and it ends for all of them together.
+    expect((await h.bearer('POST', '/delete-account', stolen, { password: GOOD_PASSWORD })).status).toBe(429);
+    h.clock.now += 30_000;
+    expect((await h.post('/login', { email: OWNER, password: 'still not the password' })).status).toBe(401);
+    expect((await guess(8)).status).toBe(429); // the login's failure set a longer wait
+    h.clock.now += 60_000;
+    expect((await h.bearer('POST', '/change-password', stolen, { currentPassword: GOOD_PASSWORD, newPassword: THIRD })).status).toBe(200);
+    expect(await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${OWNER}`).first()).toBeNull();
+  });
+});
+
+describe(`session races (${backend.name})`, () => {
+  it('logout while the same token is used: every request after the logout fails, none answers 5xx', async () => {
+    const h = await createHarness(NO_LIMITS);
+    await h.createActiveAccount(OWNER);
+    const token = await h.logIn(OWNER);
+    const other = await h.logIn(OWNER);
+    const answers = await Promise.all([
+      h.bearer('POST', '/logout', token),
+      ...Array.from({ length: 10 }, () => whoAmI(h, token)),
+      h.bearer('POST', '/change-password', token, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
+      h.bearer('POST', '/logout', token),
+    ]);
+    expect(answers.every((r) => [200, 204, 401].includes(r.status))).toBe(true);
+    expect((await whoAmI(h, token)).status).toBe(401);
+    // The password change raced the logout: either it went through before it, or it changed nothing.
+    const changed = answers[11]!.status === 200;
+    expect((await h.post('/login', { email: OWNER, password: changed ? OTHER_PASSWORD : GOOD_PASSWORD })).status).toBe(200);
+    expect((await whoAmI(h, other)).status).toBe(changed ? 401 : 200);
+    expect(await h.db.prepare('SELECT count(*) AS n FROM sessions WHERE id = ? AND revoked_at IS NOT NULL').bind(idOf(token)).first()).toEqual({ n: 1 });
+  });
+
+  it('two password changes at once from two sessions: one wins, the other changes nothing, and only the winner\'s session lives', async () => {
+    const h = await createHarness(NO_LIMITS);
+    await h.createActiveAccount(OWNER);
+    const a = await h.logIn(OWNER);
+    const b = await h.logIn(OWNER);
+    const [ra, rb] = await Promise.all([
+      h.bearer('POST', '/change-password', a, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
+      h.bearer('POST', '/change-password', b, { currentPassword: GOOD_PASSWORD, newPassword: THIRD }),
+    ]);
+    expect([ra.status, rb.status].sort()).toEqual([200, 401]);
+    const [winner, loser, password, lost] = ra.status === 200 ? [a, b, OTHER_PASSWORD, THIRD] : [b, a, THIRD, OTHER_PASSWORD];
+    expect((await whoAmI(h, winner)).status).toBe(200);
+    expect((await whoAmI(h, loser)).status).toBe(401);
+    expect((await h.post('/login', { email: OWNER, password })).status).toBe(200);
+    expect((await h.post('/login', { email: OWNER, password: lost })).status).toBe(401);
+    expect(h.mails.filter((m) => m.template === 'password-changed')).toHaveLength(1);
+    expect(h.events.some((e) => e.event === 'password_change_failed' && e.reason === 'concurrent')).toBe(true);
+  });
+});
