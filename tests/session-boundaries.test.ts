@@ -99,12 +99,18 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
     await session(db, A.id);
     await session(db, B.id);
     await db.prepare("INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES ('mail:a@example.com:from:c', 1, 0, ?), ('mail:a@example.com.evil:from:c', 1, 0, ?)").bind(T0 + HOUR, T0 + HOUR).run();
+    // A reset link of each account: A's goes with A (its row references the account), B's stays.
+    await db
+      .prepare('INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)')
+      .bind('a'.repeat(64), A.id, T0, T0 + HOUR, 'b'.repeat(64), B.id, T0, T0 + HOUR)
+      .run();
     const before = await dump(db);
     const stale = await db.batch(deleteAccountStatements(db, { ...A, passwordHash: '$scrypt$stale' }));
     expect(stale.every((r) => r.meta.changes === 0)).toBe(true);
     expect(await dump(db)).toBe(before);
     const done = await db.batch(deleteAccountStatements(db, A));
-    expect(done.map((r) => r.meta.changes)).toEqual([0, 0, 1, 1, 1]);
+    expect(done.map((r) => r.meta.changes)).toEqual([0, 0, 1, 1, 1, 1]);
+    expect((await db.prepare('SELECT account_id AS a FROM password_resets').all<{ a: string }>()).results.map((r) => r.a)).toEqual([B.id]);
     const keys = (await db.prepare('SELECT key FROM throttle').all<{ key: string }>()).results.map((r) => r.key);
     expect(keys).toEqual(['mail:a@example.com.evil:from:c']);
     expect(await db.prepare('SELECT count(*) AS n FROM sessions').first()).toEqual({ n: 1 });
