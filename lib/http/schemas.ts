@@ -7,9 +7,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Config } from '../config/config.ts';
 import { MAX_EMAIL_LENGTH, MAX_LOCAL_LENGTH } from '../policy/emails.ts';
-import type { FieldError } from '../flows/field-error.ts';
-import type { Page } from '../pages/pages.ts';
-import { INVALID_FIELDS } from './respond.ts';
 
 /** Code points, as JSON Schema's maxLength and the password policy count them (not UTF-16 units). */
 const codePoints = (s: string) => {
@@ -18,7 +15,7 @@ const codePoints = (s: string) => {
   return n;
 };
 import type { Account } from '../storage/accounts.ts';
-import { json, type AnswerTable, type AnswerWithBody } from './answers.ts';
+import { json, type AnswerWithBody } from './answers.ts';
 import { details } from './problems.ts';
 
 /** Text that cannot carry NUL or unpaired surrogates, which some stores and mailers mangle. */
@@ -88,21 +85,6 @@ export function pendingAnswer(description: string, message: string): AnswerWithB
   return { status: 202, description, json: json(Pending, () => ({ status: 'pending' as const, message })) };
 }
 
-/**
- * The answers of a request that asks for a mail about an address (resend, forgot): the same 202
- * for every well-formed address, or the address refused; each with its page for the page's form.
- */
-export function mailRequestAnswers(spec: {
-  description: string;
-  message: string;
-  sentPage: () => Promise<Page>;
-  refusedPage: (email: string, detail: string) => Promise<Page>;
-}): AnswerTable<{ kind: 'accepted' } | { kind: 'invalid'; email: string; errors: FieldError[] }> {
-  return {
-    accepted: { ...pendingAnswer(spec.description, spec.message), page: spec.sentPage },
-    invalid: { ...INVALID_FIELDS, page: (o) => spec.refusedPage(o.email, o.errors[0]?.detail ?? '') },
-  };
-}
 export const User = z
   .object({
     id: z.string().uuid(),

@@ -1,0 +1,53 @@
+/**
+ * The requests that ask for a mail about an address (resend-activation, forgot-password): the body
+ * is the address, the answer the same 202 for every well-formed one, or the address refused, each
+ * with its page for the page's form. One builder, so each endpoint is its words and its flow.
+ */
+import type { Config } from '../config/config.ts';
+import type { FieldError } from '../flows/field-error.ts';
+import type { EventLog } from '../log.ts';
+import type { SendMail } from '../mail/delivery.ts';
+import type { Page } from '../pages/pages.ts';
+import type { Database } from '../storage/db.ts';
+import type { Endpoint } from '../storage/throttle.ts';
+import { mailAfterResponse } from './after-response.ts';
+import type { AnswerTable } from './answers.ts';
+import { clientLimitKey } from './client-address.ts';
+import { bodyKind } from './media.ts';
+import { INVALID_FIELDS, respond } from './respond.ts';
+import { createRouter } from './router.ts';
+import { jsonOrFormPost, openapiRequiringBody, type OperationSpec } from './routes.ts';
+import { AddressOnly, pendingAnswer } from './schemas.ts';
+
+export type MailRequestOutcome = { kind: 'accepted' } | { kind: 'invalid'; email: string; errors: FieldError[] };
+
+export interface MailRequestServices {
+  db: Database;
+  config: Config;
+  sendMail: SendMail;
+  log: EventLog;
+}
+
+export interface MailRequestSpec<P extends string> extends OperationSpec<P> {
+  limit: Endpoint;
+  /** What the 202 means, for the document; and the message it carries, the same for every address. */
+  accepted: { description: string; message: string };
+  sentPage: () => Promise<Page>;
+  refusedPage: (email: string, detail: string) => Promise<Page>;
+  flow: (services: MailRequestServices, request: { email: string; clientKey: string }, now: number) => Promise<MailRequestOutcome>;
+}
+
+export function mailRequestEndpoint<P extends string>(spec: MailRequestSpec<P>) {
+  const answers: AnswerTable<MailRequestOutcome> = {
+    accepted: { ...pendingAnswer(spec.accepted.description, spec.accepted.message), page: spec.sentPage },
+    invalid: { ...INVALID_FIELDS, page: (o) => spec.refusedPage(o.email, o.errors[0]?.detail ?? '') },
+  };
+  const route = jsonOrFormPost({ ...spec, body: AddressOnly, answers, edges: ['unavailable'] });
+  return openapiRequiringBody(createRouter(), route, async function askForMail(c) {
+    const { db, config, now } = c.var.deps;
+    const { email } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
+    const services = { db, config, sendMail: mailAfterResponse(c), log: c.var.log };
+    const outcome = await spec.flow(services, { email, clientKey: clientLimitKey(c.var.client) }, now());
+    return respond(c, answers, outcome, undefined);
+  });
+}
