@@ -8,6 +8,7 @@
  *   npm run bench -- --no-wrangler     leave out figure 6 (wrangler dev)
  *
  * Figure 7 (lockout) is a simulation with a virtual clock, not a timing: see bench/lockout.ts.
+ * Figure 8 (database cost per flow) is a count, not a timing: see bench/database-cost.ts.
  *   npm run bench -- --soak            the soak test instead (bench/soak.ts; its options follow)
  *
  * Every figure is a ratio to a reference measured in the same run, close in time to it, because
@@ -23,6 +24,7 @@ import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } fr
 import { NIST_FAILURE_CEILING } from '../lib/storage/throttle.ts';
 import { measureHashRate, type HashRate } from './hash-limit.ts';
 import { lockoutFigures } from './lockout.ts';
+import { databaseCostFigures } from './database-cost.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
 import { seedDatabase, seedSql, type Seeded } from './seed.ts';
@@ -442,6 +444,10 @@ async function main() {
     none: await lockoutFigures(lockoutPlan.days, lockoutPlan.accounts, false),
   };
 
+  // Figure 8: what each flow costs the database (issue 15 §3), counted, and one D1 primary's budget.
+  log('database cost per flow: counting statements in process');
+  const databaseCost = await databaseCostFigures();
+
   // ---- The table -------------------------------------------------------------------------------
   const rows: Row[] = [];
   const scryptText = `scrypt N=2^${SCRYPT.logN}, r=${SCRYPT.r}, p=${SCRYPT.p}`;
@@ -640,6 +646,18 @@ async function main() {
     });
   }
 
+  for (const f of databaseCost) {
+    rows.push({
+      figure: '8',
+      what: `Database cost: ${f.flow} (${f.status})`,
+      measured: `${f.trips} trips, ${f.statements} statements, ${f.writes} writes, ${f.commits} commits`,
+      reference: `one D1 primary at 1 ms per trip: ${Math.floor(1000 / f.trips)}/s of this flow (docs/scale.md)`,
+      ratio: null,
+      target: '',
+      met: null,
+    });
+  }
+
   const table = markdownTable(rows);
   const missed = rows.filter((r) => r.met === false);
   const summary = missed.length
@@ -668,6 +686,7 @@ async function main() {
       writes,
       wrangler: edge,
       lockout,
+      databaseCost,
       rows,
       missed: missed.map((r) => r.what),
     };

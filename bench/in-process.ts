@@ -8,6 +8,7 @@ import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.t
 import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase, type SqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import type { Deps } from '../lib/deps.ts';
+import type { Database } from '../lib/storage/db.ts';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 
 export interface InProcessApp {
@@ -15,19 +16,23 @@ export interface InProcessApp {
   config: Config;
   /** A JSON POST, as the client address `from`. */
   post(path: string, body: unknown, from?: string, headers?: Record<string, string>): Promise<Response>;
+  /** A GET with these headers (a bearer token, say), as the default client. */
+  get(path: string, headers?: Record<string, string>): Promise<Response>;
+  /** The token of the link in the last mail that carried one. */
+  lastToken(): string;
   /** Registers `email` and activates it with the link from its mail, as `from`. */
   activeAccount(email: string, password: string, from?: string): Promise<void>;
 }
 
 const DEFAULT_CLIENT = '192.0.2.1';
 
-export async function inProcessApp(vars: ConfigVars, now: () => number): Promise<InProcessApp> {
+export async function inProcessApp(vars: ConfigVars, now: () => number, wrap: (db: Database) => Database = (db) => db): Promise<InProcessApp> {
   const config = loadConfig({ PUBLIC_URL: 'https://bench.example', ...vars });
   const db = await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) });
   let client = DEFAULT_CLIENT;
   let lastLink = '';
   const deps: Deps = {
-    db,
+    db: wrap(db),
     config,
     hasher: createPasswordHasher(config.scrypt),
     mail: { send: async (m) => void (lastLink = m.link ?? lastLink) },
@@ -46,5 +51,10 @@ export async function inProcessApp(vars: ConfigVars, now: () => number): Promise
     const activated = await post('/activate', { token: new URL(lastLink).searchParams.get('token'), password }, from);
     if (activated.status !== 200) throw new Error(`activating ${email} answered ${activated.status}`);
   };
-  return { db, config, post, activeAccount };
+  const get = (path: string, headers: Record<string, string> = {}) => {
+    client = DEFAULT_CLIENT;
+    return Promise.resolve(app.request(path, { headers }));
+  };
+  const lastToken = () => new URL(lastLink).searchParams.get('token') ?? '';
+  return { db, config, post, get, lastToken, activeAccount };
 }
