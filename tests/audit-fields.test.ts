@@ -2,8 +2,8 @@
  * The security events say what happened, field by field, so that someone reading the log after an
  * incident can tell a guess from a typo and a stolen device from an unknown address: whether a
  * login came with a trusted device, why a login failed, whose hash was upgraded, which account's
- * device locked. (Mutation testing showed that none of these fields had a test.) And the flows'
- * edge cases that only their answers show.
+ * device locked, which session a login created. (Mutation testing showed that none of these fields
+ * had a test.) And the flows' edge cases that only their answers show.
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
@@ -40,6 +40,25 @@ describe(`what the security events say (${backend.name})`, () => {
     const unknown = last(h, 'login_failed')!;
     expect(unknown.reason).toBe('no-account');
     expect(unknown).not.toHaveProperty('accountId');
+  });
+
+  it('session_created names the account and the session (its id, never the token)', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    const token = await h.logIn(OWNER);
+    expect(last(h, 'session_created')).toEqual(expect.objectContaining({ accountId, session: token.split('.')[0] }));
+    expect(JSON.stringify(h.events)).not.toContain(token.split('.')[1]);
+  });
+
+  it('only the Bearer scheme carries a session: the same live token under another scheme name is the one 401', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const token = await h.logIn(OWNER);
+    expect((await h.bearer('GET', '/session', undefined, undefined, { Authorization: `Bearer ${token}` })).status).toBe(200);
+    for (const scheme of ['NotBearer', 'XBearer', 'Basic Bearer']) {
+      expect((await h.bearer('GET', '/session', undefined, undefined, { Authorization: `${scheme} ${token}` })).status, scheme).toBe(401);
+    }
   });
 
   it('password_rehashed names the account whose hash was upgraded', async () => {
