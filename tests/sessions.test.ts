@@ -135,6 +135,27 @@ describe(`sessions (${backend.name})`, () => {
     expect(h.events.filter((e) => e.event === 'session_ended')).toMatchObject([{ reason: 'logout', session: token.split('.')[0] }]);
   });
 
+  it('GET /sessions leaves out a session from the moment it expired while idle, though its row is still there', async () => {
+    const { h, token } = await loggedIn();
+    h.clock.now += 1000;
+    const idle = await h.logIn(EMAIL);
+    const listed = async () => {
+      const res = await h.bearer('GET', '/sessions', token);
+      return ((await res.json()) as { sessions: Array<{ id: string; expiresAt: string }> }).sessions;
+    };
+    const idleExpiry = Date.parse((await listed()).find((s) => s.id === idle.split('.')[0])!.expiresAt);
+    // The asking session stays in use (it slides hourly); the other one is never used again.
+    for (let day = 1; day <= 6; day++) {
+      h.clock.now += DAY;
+      expect((await whoAmI(h, token)).status).toBe(200);
+    }
+    h.clock.now = idleExpiry - 1;
+    expect((await listed()).map((s) => s.id)).toContain(idle.split('.')[0]);
+    h.clock.now = idleExpiry;
+    expect((await listed()).map((s) => s.id)).toEqual([token.split('.')[0]]);
+    expect(await count(h, 'SELECT count(*) AS n FROM sessions')).toBe(2);
+  });
+
   it('GET /sessions lists the live sessions with their client addresses; DELETE ends one of them', async () => {
     const { h, token } = await loggedIn();
     h.client.address = '198.51.100.7';

@@ -269,6 +269,17 @@ describe('the NIST SP 800-63B ceiling of 100 failures', () => {
     expect(loadConfig({ PUBLIC_URL, LIMIT_LOGIN_PER_CLIENT: '7/30' }).throttle.perClient.login).toEqual({ limit: 7, windowSeconds: 30 });
   });
 
+  it('counts the attempts a never-pausing guesser gets in a window: the one allowed at its end is the next window\'s', () => {
+    // Two free failures, then 10 s each: attempts at 0 s, 0 s, 0 s, then 10 s, 20 s, …
+    const policy = { freeFailures: 2, baseSeconds: 10, maxSeconds: 10, resetSeconds: 100 };
+    expect(worstCaseFailures(policy, 10)).toBe(3);
+    expect(worstCaseFailures(policy, 11)).toBe(4);
+    // One-second waits over a long horizon are counted one by one, not taken for "no waits at all".
+    expect(worstCaseFailures({ freeFailures: 0, baseSeconds: 1, maxSeconds: 1, resetSeconds: 60 }, 20_000)).toBe(20_000);
+    // A back-off that never waits bounds nothing.
+    expect(worstCaseFailures({ freeFailures: 5, baseSeconds: 0, maxSeconds: 0, resetSeconds: 60 }, 60)).toBe(Infinity);
+  });
+
   it('a wait is never longer than the configured ceiling, whatever the count', () => {
     expect(backoffSeconds(10 ** 9, { freeFailures: 1, baseSeconds: 3600, maxSeconds: 86_400, resetSeconds: 86_400 })).toBe(86_400);
   });
