@@ -16,6 +16,7 @@ import {
 import type { Database } from '../lib/storage/db.ts';
 import { chargeDevice, DEVICES_PER_ACCOUNT, newDevice } from '../lib/storage/devices.ts';
 import { addPasswordReset, commitReset } from '../lib/storage/resets.ts';
+import { DEFAULT_SESSIONS, newSession } from '../lib/storage/sessions.ts';
 import { chargeLoginAttempt, chargeMail, hit, keys } from '../lib/storage/throttle.ts';
 import { newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { dump } from './support/harness.ts';
@@ -366,10 +367,12 @@ describe(`password reset links, one condition at a time (${backend.name})`, () =
     expect(await row(db, keys.login('b@example.com'))).not.toBeNull();
   });
 
-  it('a used link, or one retired by another, writes nothing at all: no hash, no cleared back-off, no used_at moved', async () => {
+  it('a used link, or one retired by another, writes nothing at all: no hash, no cleared back-off, no used_at moved, no session ended', async () => {
     const db = await accountWithLinks(1, 2);
     expect(await commitReset(db, change(1, HASH_B), T0 + 5)).toBe(true);
     await chargeLoginAttempt(db, keys.login('a@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0 + 6);
+    // A login with the new password after the reset: a losing confirmation must not end it.
+    await newSession(db, ID_1, '192.0.2.1', DEFAULT_SESSIONS, T0 + 6).statement.run();
     const before = await dump(db);
     for (const n of [1, 2]) expect(await commitReset(db, change(n, '$scrypt$c'), T0 + 7)).toBe(false);
     expect(await dump(db)).toBe(before);
