@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
+import type { Database } from '../lib/storage/db.ts';
 import { DEVICE_HEADER } from '../lib/storage/devices.ts';
-import { createHarness, FAST_SCRYPT, GOOD_PASSWORD, harnessOn, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+import { createHarness, dump, FAST_SCRYPT, GOOD_PASSWORD, harnessOn, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';
 
@@ -98,5 +99,52 @@ describe(`what the security events say (${backend.name})`, () => {
     expect(differs.status).toBe(422);
     expect(((await differs.json()) as { errors: unknown[] }).errors).toEqual([{ pointer: '/confirmPassword', detail: 'Must be the same as password.' }]);
     expect(h.events.filter((e) => e.event === 'activation_refused').map((e) => e.reason)).toEqual(['unconfirmed', 'confirmation-differs']);
+  });
+});
+
+describe(`what the account-change events say, and a deletion racing a password change (${backend.name})`, () => {
+  it('password_change_failed, password_changed and session_revoked name the account, the reason, the session and the count', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    const alone = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/change-password', alone, { currentPassword: OTHER_PASSWORD, newPassword: OTHER_PASSWORD })).status).toBe(401);
+    expect(last(h, 'password_change_failed')).toEqual(expect.objectContaining({ accountId, reason: 'password' }));
+    // The only session changes the password: nothing else to end, so no session_revoked.
+    expect((await h.bearer('POST', '/change-password', alone, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD })).status).toBe(200);
+    expect(last(h, 'password_changed')).toEqual(expect.objectContaining({ accountId, session: alone.split('.')[0] }));
+    expect(h.events.filter((e) => e.event === 'session_revoked')).toEqual([]);
+    const other = await h.logIn(OWNER, OTHER_PASSWORD);
+    await h.logIn(OWNER, OTHER_PASSWORD);
+    expect((await h.bearer('POST', '/change-password', other, { currentPassword: OTHER_PASSWORD, newPassword: GOOD_PASSWORD })).status).toBe(200);
+    expect(last(h, 'session_revoked')).toEqual(expect.objectContaining({ accountId, count: 2, reason: 'password-changed' }));
+  });
+
+  it('a wrong password at delete-account is logged as such; a password changed while the deletion was on its way deletes nothing', async () => {
+    // Just before the deletion's batch, another request changes the account's password.
+    let raceOn: ((db: Database) => Promise<void>) | undefined;
+    const racing = (db: Database): Database => ({
+      prepare: (sql) => db.prepare(sql),
+      async batch(statements) {
+        const race = raceOn;
+        raceOn = undefined;
+        if (race) await race(db);
+        return db.batch(statements);
+      },
+    });
+    const h = await createHarness({}, racing);
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    const token = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/delete-account', token, { password: OTHER_PASSWORD })).status).toBe(401);
+    expect(last(h, 'account_delete_failed')).toEqual(expect.objectContaining({ accountId, reason: 'password' }));
+
+    raceOn = async (db) => void (await db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ?').bind('$scrypt$changed-meanwhile', String(accountId)).run());
+    const before = await dump(h.db);
+    expect((await h.bearer('POST', '/delete-account', token, { password: GOOD_PASSWORD })).status).toBe(401);
+    expect(await dump(h.db)).toBe(before.replace(/"password_hash":"[^"]*"/, '"password_hash":"$scrypt$changed-meanwhile"'));
+    expect(last(h, 'account_delete_failed')).toEqual(expect.objectContaining({ accountId, reason: 'concurrent' }));
+    expect(h.events.map((e) => e.event)).not.toContain('account_deleted');
+    expect(h.mails.map((m) => m.template)).not.toContain('account-deleted');
   });
 });
