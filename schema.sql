@@ -77,9 +77,10 @@ CREATE INDEX password_resets_by_account ON password_resets (account_id, used_at)
 CREATE INDEX password_resets_by_expiry ON password_resets (expires_at);
 -- Sessions (lib/storage/sessions.ts): what a successful login gives the app. The token is
 -- "id.secret"; the row is found by id and only the SHA-256 of the secret is kept. Both expiries are
--- enforced when a session is read (SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS); expires_at is the
--- sooner of the two as of the last write, for the purge. An ended session keeps its row, marked
--- revoked, until the purge, so that a use of it can be told from a use of a token never issued.
+-- enforced from the settings of the moment (SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS), when a
+-- session is read and when the purge deletes it, so no expiry is stored. An ended session keeps its
+-- row, marked revoked, for PURGE_GRACE_SECONDS, so that a use of it can be told from a use of a
+-- token never issued.
 CREATE TABLE sessions (
   id           TEXT    PRIMARY KEY CHECK (length(id) = 22),
   secret_hash  TEXT    NOT NULL CHECK (length(secret_hash) = 64),
@@ -89,10 +90,11 @@ CREATE TABLE sessions (
   created_at   INTEGER NOT NULL,
   -- Moved forward at most once an hour, by the first request after the hour.
   last_seen_at INTEGER NOT NULL CHECK (last_seen_at >= created_at),
-  expires_at   INTEGER NOT NULL CHECK (expires_at > created_at),
   revoked_at   INTEGER
 ) STRICT;
 
 CREATE INDEX sessions_by_account ON sessions (account_id, created_at);
-CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+-- lib/storage/purge.ts: one index per term of its OR (idle, absolute, revoked), so it scans nothing.
+CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
+CREATE INDEX sessions_by_created ON sessions (created_at);
 CREATE INDEX sessions_by_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;

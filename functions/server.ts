@@ -100,7 +100,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   // Housekeeping in the server itself, since it holds the database file's lock (npm run purge
   // refuses while it runs). unref: the timer never keeps a stopping process alive.
   const purgeNow = () =>
-    purge(deps.db, deps.now(), config.purgeGraceSeconds).then(
+    purge(deps.db, deps.now(), config.purgeGraceSeconds, config.sessions).then(
       (removed) => log('purge', { ...removed, trigger: 'timer' }),
       (error: unknown) => log('purge_failed', { reason: error instanceof Error ? error.name : 'unknown' }),
     );

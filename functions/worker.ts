@@ -54,7 +54,7 @@ const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));
 /** The cron trigger in wrangler.toml: drop expired registrations and spent throttle rows. */
 async function scheduled(_controller: ScheduledController, env: WorkerEnv): Promise<void> {
   const deps = depsFor(env);
-  const removed = await purge(deps.db, deps.now(), deps.config.purgeGraceSeconds);
+  const removed = await purge(deps.db, deps.now(), deps.config.purgeGraceSeconds, deps.config.sessions);
   deps.log('purge', { ...removed, trigger: 'cron' });
 }
 

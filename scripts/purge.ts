@@ -41,7 +41,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
     throw error;
   }
   try {
-    const removed = await purge(database, Date.now(), config.purgeGraceSeconds);
+    const removed = await purge(database, Date.now(), config.purgeGraceSeconds, config.sessions);
     jsonEventLog()('purge', { ...removed, trigger: 'script' });
   } finally {
     database.close();

@@ -3,7 +3,8 @@ import { backend } from '#backend';
 import worker from '../functions/worker.ts';
 import { DEFAULT_PURGE_GRACE_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from '../lib/config/config.ts';
 import { purge } from '../lib/storage/purge.ts';
-import { createHarness, GOOD_PASSWORD, PUBLIC_URL } from './support/harness.ts';
+import { authenticate } from '../lib/storage/sessions.ts';
+import { createHarness, GOOD_PASSWORD, harnessOn, PUBLIC_URL } from './support/harness.ts';
 
 const DAY = 86_400_000;
 const count = async (h: Awaited<ReturnType<typeof createHarness>>, table: string) =>
@@ -78,6 +79,54 @@ describe(`purge (${backend.name})`, () => {
     expect(await purge(h.db, h.clock.now + 61_000, 0)).toMatchObject({ throttle: 1 });
     expect(await purge(h.db, h.clock.now + 2 * DAY, 0)).toMatchObject({ throttle: 1 });
     expect(await count(h, 'throttle')).toBe(0);
+  });
+
+  it('keeps a session that a raised SESSION_IDLE_SECONDS still accepts, and drops it when the policy of the moment ends it', async () => {
+    const h = await createHarness({ SESSION_IDLE_SECONDS: String(7 * 86_400) });
+    await h.createActiveAccount('kept@example.com');
+    const token = await h.logIn('kept@example.com');
+    const loginAt = h.clock.now;
+    // The operator doubles the idle timeout; the session was written under the old one.
+    const raised = harnessOn(h.db, { SESSION_IDLE_SECONDS: String(14 * 86_400) });
+    const policy = raised.deps.config.sessions;
+    raised.clock.now = loginAt + 8 * DAY;
+    expect((await authenticate(raised.db, token, policy, raised.clock.now)).ok).toBe(true);
+    expect(await purge(raised.db, raised.clock.now, 0, policy)).toMatchObject({ sessions: 0 });
+    expect((await raised.bearer('GET', '/session', token)).status).toBe(200); // and "last seen" is now day 8
+    expect(await purge(raised.db, loginAt + 22 * DAY - 1, 0, policy)).toMatchObject({ sessions: 0 });
+    expect(await purge(raised.db, loginAt + 22 * DAY, 0, policy)).toMatchObject({ sessions: 1 });
+  });
+
+  it('drops a session used every half day at its absolute end, however recently it was seen', async () => {
+    const h = await createHarness({ SESSION_IDLE_SECONDS: String(86_400), SESSION_MAX_SECONDS: String(3 * 86_400) });
+    await h.createActiveAccount('busy@example.com');
+    const token = await h.logIn('busy@example.com');
+    const loginAt = h.clock.now;
+    for (let half = 1; half <= 5; half++) {
+      h.clock.now = loginAt + (half * DAY) / 2;
+      expect((await h.bearer('GET', '/session', token)).status).toBe(200);
+    }
+    const policy = h.deps.config.sessions;
+    expect(await purge(h.db, loginAt + 3 * DAY - 1, 0, policy)).toMatchObject({ sessions: 0 });
+    expect(await purge(h.db, loginAt + 3 * DAY, 0, policy)).toMatchObject({ sessions: 1 });
+  });
+
+  it('keeps an ended session for the grace period, so a use of it is still logged as revoked, then drops it', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount('ended@example.com');
+    const token = await h.logIn('ended@example.com');
+    expect((await h.bearer('POST', '/logout', token)).status).toBe(204);
+    const endedAt = h.clock.now;
+    const grace = 3600;
+    const rejections = () => h.events.filter((e) => e.event === 'session_rejected').map((e) => e.reason);
+    expect(await purge(h.db, endedAt + grace * 1000 - 1, grace)).toMatchObject({ sessions: 0 });
+    h.clock.now = endedAt + grace * 1000 - 1;
+    expect((await h.bearer('GET', '/session', token)).status).toBe(401);
+    expect(rejections()).toEqual(['revoked']);
+    expect(await purge(h.db, endedAt + grace * 1000, grace)).toMatchObject({ sessions: 1 });
+    h.clock.now = endedAt + grace * 1000;
+    expect((await h.bearer('GET', '/session', token)).status).toBe(401);
+    expect(rejections()).toEqual(['revoked', 'unknown']);
   });
 
   it('works through rows in slices, so a large backlog goes in one run', async () => {

@@ -39,7 +39,7 @@ export interface Config {
   trustedProxies: AddressRange[];
   /** Origins that browsers may call the API from; empty = CORS off. */
   corsOrigins: string[];
-  /** How long expired or used registrations are kept before purging. */
+  /** How long expired or used registrations and reset links, and ended sessions, are kept before purging. */
   purgeGraceSeconds: number;
   /** How often the Node server purges (the Workers cron schedule is in wrangler.toml). */
   purgeIntervalSeconds: number;

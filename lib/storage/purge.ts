@@ -8,13 +8,16 @@
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
  * - Device tokens past their expiry (lib/storage/devices.ts): no login trusts them any more.
  * - Password reset links expired or used more than the grace period ago (lib/storage/resets.ts).
- * - Sessions ended (logout, revoked) or past their expiry as of their last write
- *   (lib/storage/sessions.ts): no request can use them any more.
+ * - Sessions expired under the session policy of the moment, the same rule authenticate() applies
+ *   (lib/storage/sessions.ts), so raising SESSION_IDLE_SECONDS keeps what a request still accepts;
+ *   and sessions ended (logout, revoked) more than the grace period ago. The grace keeps a use of
+ *   an ended token, a hint of theft, logged as `revoked` rather than `unknown`.
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.
  */
 import type { Database } from './db.ts';
+import { DEFAULT_SESSIONS, endedBefore, type SessionPolicy } from './sessions.ts';
 
 export interface PurgeResult {
   registrations: number;
@@ -37,7 +40,8 @@ async function deleteInSlices(db: Database, sql: string, ...values: number[]): P
   return total;
 }
 
-export async function purge(db: Database, now: number, graceSeconds: number): Promise<PurgeResult> {
+/** `sessionPolicy`: the running service's (config.sessions), so the purge ends what a request would refuse. */
+export async function purge(db: Database, now: number, graceSeconds: number, sessionPolicy: SessionPolicy = DEFAULT_SESSIONS): Promise<PurgeResult> {
   const cutoff = now - graceSeconds * 1000;
   const registrations = await deleteInSlices(
     db,
@@ -63,10 +67,14 @@ export async function purge(db: Database, now: number, graceSeconds: number): Pr
        SELECT token_hash FROM password_resets WHERE expires_at <= ?1 OR used_at <= ?1 LIMIT ?2)`,
     cutoff,
   );
+  const { seenBy, createdBy } = endedBefore(sessionPolicy, now);
   const sessions = await deleteInSlices(
     db,
-    'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ?1 OR revoked_at IS NOT NULL LIMIT ?2)',
-    now,
+    `DELETE FROM sessions WHERE id IN (
+       SELECT id FROM sessions WHERE last_seen_at <= ?1 OR created_at <= ?2 OR revoked_at <= ?3 LIMIT ?4)`,
+    seenBy,
+    createdBy,
+    cutoff,
   );
   return { registrations, throttle, devices, resets, sessions };
 }

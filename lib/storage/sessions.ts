@@ -3,11 +3,12 @@
  * `id.secret` (lib/crypto/tokens.ts); the row is found by its id and only the SHA-256 of the secret
  * is kept, so a leaked table holds no usable token, and revoking is one UPDATE (ASVS 5.0 7.4.1).
  *
- * - Both expiries are enforced when a session is read, from the settings of the moment: idle
- *   (`idleSeconds` since it was last seen) and absolute (`maxSeconds` since the login).
+ * - Both expiries are enforced from the settings of the moment, when a session is read and when
+ *   the purge deletes it: idle (`idleSeconds` since it was last seen) and absolute (`maxSeconds`
+ *   since the login). No expiry is stored, so a changed setting applies to every session at once.
  * - "Last seen" moves at most once an hour per session (SLIDE_EVERY_SECONDS), so checking a session
  *   is one indexed read and, once an hour, one write.
- * - An ended session keeps its row, marked revoked, until the purge (lib/storage/purge.ts).
+ * - An ended session keeps its row, marked revoked, for the purge's grace (lib/storage/purge.ts).
  */
 import { constantTimeEqual, newSessionToken, parseSessionToken, tokenDigest } from '../crypto/tokens.ts';
 import { accountHasHash, type Account } from './accounts.ts';
@@ -58,16 +59,25 @@ const SESSION_COLUMNS = `s.id, s.account_id AS accountId, s.client, s.created_at
 export const expiryOf = (row: Pick<SessionRow, 'createdAt' | 'lastSeenAt'>, policy: SessionPolicy) =>
   Math.min(row.lastSeenAt + policy.idleSeconds * 1000, row.createdAt + policy.maxSeconds * 1000);
 
+/**
+ * expiryOf() for SQL: a session has ended at `now` when it was last seen at or before `seenBy` or
+ * created at or before `createdBy` (expiryOf(row) <= now, turned around).
+ */
+export const endedBefore = (policy: SessionPolicy, now: number) => ({
+  seenBy: now - policy.idleSeconds * 1000,
+  createdBy: now - policy.maxSeconds * 1000,
+});
+
 /** A fresh session for an account that just logged in: the statement for the login's batch. */
 export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number, onlyIf?: Condition) {
   const { id, secret, token } = newSessionToken();
   const expiresAt = expiryOf({ createdAt: now, lastSeenAt: now }, policy);
   const statement = db
     .prepare(
-      `INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at, expires_at)
-       SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`,
+      `INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at)
+       SELECT ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`,
     )
-    .bind(id, tokenDigest(secret), accountId, client.slice(0, 64), now, now, expiresAt, ...(onlyIf?.values ?? []));
+    .bind(id, tokenDigest(secret), accountId, client.slice(0, 64), now, now, ...(onlyIf?.values ?? []));
   return { statement, issued: { id, token, expiresAt: new Date(expiresAt).toISOString() } satisfies IssuedSession };
 }
 
@@ -118,15 +128,14 @@ export async function authenticate(
 /**
  * Moves "last seen" (and so the idle expiry) to now if it is an hour old; the guard is in the
  * statement, so concurrent requests of one session write once between them. Null when no write is due.
+ * `_policy` is unused since no expiry is stored (migration 0006); it goes once lib/http/bearer.ts
+ * stops passing it.
  */
-export function slideSession(db: Database, session: SessionRow, policy: SessionPolicy, now: number): Statement | null {
+export function slideSession(db: Database, session: SessionRow, _policy: SessionPolicy, now: number): Statement | null {
   if (now - session.lastSeenAt < SLIDE_EVERY_SECONDS * 1000) return null;
   return db
-    .prepare(
-      `UPDATE sessions SET last_seen_at = ?2, expires_at = min(?2 + ?3, created_at + ?4)
-       WHERE id = ?1 AND revoked_at IS NULL AND last_seen_at <= ?2 - ?5`,
-    )
-    .bind(session.id, now, policy.idleSeconds * 1000, policy.maxSeconds * 1000, SLIDE_EVERY_SECONDS * 1000);
+    .prepare('UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND revoked_at IS NULL AND last_seen_at <= ?2 - ?3')
+    .bind(session.id, now, SLIDE_EVERY_SECONDS * 1000);
 }
 
 /** Ends one session of an account (another account's id changes nothing). */
