@@ -75,6 +75,8 @@ CREATE TABLE password_resets (
 
 CREATE INDEX password_resets_by_account ON password_resets (account_id, used_at);
 CREATE INDEX password_resets_by_expiry ON password_resets (expires_at);
+-- lib/storage/purge.ts deletes used links some time after their use.
+CREATE INDEX password_resets_by_used ON password_resets (used_at) WHERE used_at IS NOT NULL;
 -- Sessions (lib/storage/sessions.ts): what a successful login gives the app. The token is
 -- "id.secret"; the row is found by id and only the SHA-256 of the secret is kept. Both expiries are
 -- enforced from the settings of the moment (SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS), when a

@@ -128,8 +128,8 @@ export async function authenticate(
 /**
  * Moves "last seen" (and so the idle expiry) to now if it is an hour old; the guard is in the
  * statement, so concurrent requests of one session write once between them. Null when no write is due.
- * `_policy` is unused since no expiry is stored (migration 0006); it goes once lib/http/bearer.ts
- * stops passing it.
+ * `_policy` is unused since no expiry is stored (migrations/0006_purge.sql); it goes once
+ * lib/http/bearer.ts stops passing it.
  */
 export function slideSession(db: Database, session: SessionRow, _policy: SessionPolicy, now: number): Statement | null {
   if (now - session.lastSeenAt < SLIDE_EVERY_SECONDS * 1000) return null;
