@@ -67,6 +67,51 @@ describe(`session attack stories (${backend.name})`, () => {
     expect(me.user.email).toBe(MALLORY);
   });
 
+  it('a session left idle past SESSION_IDLE_SECONDS cannot be ended from another: 404 like an unknown id, while a live one ends with 204', async () => {
+    const h = await createHarness({ SESSION_IDLE_SECONDS: String(86_400) });
+    await h.createActiveAccount(OWNER);
+    const loginAt = h.clock.now;
+    const forgotten = await h.logIn(OWNER); // on a machine left behind, never used again
+    h.clock.now = loginAt + 20 * 3_600_000;
+    h.client.address = '198.51.100.7';
+    const laptop = await h.logIn(OWNER);
+    const phone = await h.logIn(OWNER);
+    h.clock.now = loginAt + 86_400_000; // the forgotten session's idle end, to the millisecond
+    expect((await whoAmI(h, forgotten)).status).toBe(401);
+    const expired = await h.bearer('DELETE', `/sessions/${idOf(forgotten)}`, laptop);
+    const unknown = await h.bearer('DELETE', `/sessions/${'Z'.repeat(22)}`, laptop);
+    expect(expired.status).toBe(404);
+    expect(await expired.text()).toBe(await unknown.text());
+    expect(h.events.filter((e) => e.event === 'session_revoked')).toEqual([]);
+    expect((await h.bearer('DELETE', `/sessions/${idOf(phone)}`, laptop)).status).toBe(204);
+    expect((await whoAmI(h, phone)).status).toBe(401);
+    expect(h.events.filter((e) => e.event === 'session_revoked')).toMatchObject([{ session: idOf(phone), by: idOf(laptop) }]);
+    const { sessions } = (await (await h.bearer('GET', '/sessions', laptop)).json()) as { sessions: Array<{ id: string }> };
+    expect(sessions.map((s) => s.id)).toEqual([idOf(laptop)]);
+  });
+
+  it('a session kept busy until SESSION_MAX_SECONDS cannot be ended from another once that passes: 404 like an unknown id', async () => {
+    const h = await createHarness({ SESSION_IDLE_SECONDS: String(7_200), SESSION_MAX_SECONDS: String(14_400) });
+    await h.createActiveAccount(OWNER);
+    const loginAt = h.clock.now;
+    const old = await h.logIn(OWNER);
+    for (let hour = 1; hour <= 3; hour++) {
+      h.clock.now = loginAt + hour * 3_600_000; // busy: seen every hour, so never idle
+      expect((await whoAmI(h, old)).status).toBe(200);
+    }
+    h.client.address = '198.51.100.7';
+    const laptop = await h.logIn(OWNER);
+    h.clock.now = loginAt + 14_400_000 - 1;
+    expect((await whoAmI(h, old)).status).toBe(200);
+    h.clock.now = loginAt + 14_400_000; // its absolute end, to the millisecond
+    const expired = await h.bearer('DELETE', `/sessions/${idOf(old)}`, laptop);
+    const unknown = await h.bearer('DELETE', `/sessions/${'Z'.repeat(22)}`, laptop);
+    expect(expired.status).toBe(404);
+    expect(await expired.text()).toBe(await unknown.text());
+    expect(h.events.filter((e) => e.event === 'session_revoked')).toEqual([]);
+    expect((await whoAmI(h, old)).status).toBe(401);
+  });
+
   it('after delete-account the old token fails, the password logs nobody in, and the address registers and activates anew', async () => {
     const h = await createHarness();
     await h.createActiveAccount(OWNER);

@@ -61,22 +61,34 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
     expect((await slideSession(db, seen, POLICY, T0 + 3 * HOUR)!.run()).meta.changes).toBe(1);
     expect(await row(db, s.id)).toEqual({ lastSeen: T0 + 3 * HOUR, revokedAt: null });
     expect(await authenticate(db, s.token, POLICY, T0 + 4 * HOUR)).toEqual({ ok: false, reason: 'expired' });
-    await revokeSession(db, A.id, s.id, T0 + 3 * HOUR).run();
+    await revokeSession(db, A.id, s.id, POLICY, T0 + 3 * HOUR).run();
     expect((await slideSession(db, { ...seen, lastSeenAt: T0 + 3 * HOUR }, POLICY, T0 + 4 * HOUR)!.run()).meta.changes).toBe(0);
   });
 
   it('revoking needs the right account and a live session; ending every session spares the one named, and other accounts', async () => {
     const db = await withAccounts();
     const [a1, a2, a3, b1] = [await session(db, A.id), await session(db, A.id), await session(db, A.id), await session(db, B.id)];
-    expect((await revokeSession(db, B.id, a1.id, T0).run()).meta.changes).toBe(0);
-    expect((await revokeSession(db, A.id, a1.id, T0).run()).meta.changes).toBe(1);
-    expect((await revokeSession(db, A.id, a1.id, T0 + 5).run()).meta.changes).toBe(0);
+    expect((await revokeSession(db, B.id, a1.id, POLICY, T0).run()).meta.changes).toBe(0);
+    expect((await revokeSession(db, A.id, a1.id, POLICY, T0).run()).meta.changes).toBe(1);
+    expect((await revokeSession(db, A.id, a1.id, POLICY, T0 + 5).run()).meta.changes).toBe(0);
     expect(await row(db, a1.id)).toMatchObject({ revokedAt: T0 });
     expect((await endEverySession(db, A.id, T0 + 9, { except: a3.id }).run()).meta.changes).toBe(1);
     expect(await row(db, a2.id)).toMatchObject({ revokedAt: T0 + 9 });
     expect(await row(db, a3.id)).toMatchObject({ revokedAt: null });
     expect(await row(db, b1.id)).toMatchObject({ revokedAt: null });
     expect((await endEverySession(db, A.id, T0 + 10, { whileHash: '$scrypt$other' }).run()).meta.changes).toBe(0);
+  });
+
+  it('revoking a session that the policy has ended changes nothing: at its idle end and at its absolute end, to the millisecond', async () => {
+    const db = await withAccounts();
+    const [idle, idleLive, old, oldLive] = [await session(db, A.id), await session(db, A.id), await session(db, A.id), await session(db, A.id)];
+    expect((await revokeSession(db, A.id, idle.id, POLICY, T0 + 2 * HOUR).run()).meta.changes).toBe(0);
+    expect((await revokeSession(db, A.id, idleLive.id, POLICY, T0 + 2 * HOUR - 1).run()).meta.changes).toBe(1);
+    for (const s of [old, oldLive]) await db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id = ?').bind(T0 + 4 * HOUR - 1, s.id).run();
+    expect((await revokeSession(db, A.id, old.id, POLICY, T0 + 4 * HOUR).run()).meta.changes).toBe(0);
+    expect((await revokeSession(db, A.id, oldLive.id, POLICY, T0 + 4 * HOUR - 1).run()).meta.changes).toBe(1);
+    expect(await row(db, idle.id)).toMatchObject({ revokedAt: null });
+    expect(await row(db, old.id)).toMatchObject({ revokedAt: null });
   });
 
   it('a password change writes nothing when the hash is no longer the verified one, or the asking session has ended', async () => {
@@ -86,7 +98,7 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
     const before = await dump(db);
     expect(stale.changed(await db.batch(stale.statements))).toEqual({ changed: false, sessionsEnded: 0 });
     expect(await dump(db)).toBe(before);
-    await revokeSession(db, A.id, mine.id, T0).run();
+    await revokeSession(db, A.id, mine.id, POLICY, T0).run();
     const ended = changePasswordBatch(db, { account: A, sessionId: mine.id, newHash: '$scrypt$new' }, T0);
     const afterLogout = await dump(db);
     expect(ended.changed(await db.batch(ended.statements))).toEqual({ changed: false, sessionsEnded: 0 });

@@ -23,7 +23,7 @@ export const current = (session: LiveSession): CurrentOutcome => ({ kind: 'curre
 
 /** Ends the asking session. Ended already (a logout racing another): the same answer, no write. */
 export async function logout(services: SessionServices, session: LiveSession, now: number): Promise<LogoutOutcome> {
-  const { meta } = await revokeSession(services.db, session.accountId, session.id, now).run();
+  const { meta } = await revokeSession(services.db, session.accountId, session.id, services.config.sessions, now).run();
   if (meta.changes === 1) services.log('session_ended', { accountId: session.accountId, session: session.id, reason: 'logout' });
   return { kind: 'ended' };
 }
@@ -33,9 +33,9 @@ export async function listSessions(services: SessionServices, session: LiveSessi
   return { kind: 'listed', currentId: session.id, sessions };
 }
 
-/** Ends one of the account's sessions by its id (the asking one included); unknown otherwise. */
+/** Ends one of the account's live sessions by its id (the asking one included); unknown otherwise. */
 export async function endSession(services: SessionServices, session: LiveSession, id: string, now: number): Promise<EndOneOutcome> {
-  const { meta } = await revokeSession(services.db, session.accountId, id, now).run();
+  const { meta } = await revokeSession(services.db, session.accountId, id, services.config.sessions, now).run();
   if (meta.changes !== 1) return { kind: 'unknown' };
   services.log('session_revoked', { accountId: session.accountId, session: id, by: session.id });
   return { kind: 'ended' };

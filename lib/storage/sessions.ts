@@ -138,11 +138,18 @@ export function slideSession(db: Database, session: SessionRow, _policy: Session
     .bind(session.id, now, SLIDE_EVERY_SECONDS * 1000);
 }
 
-/** Ends one session of an account (another account's id changes nothing). */
-export function revokeSession(db: Database, accountId: string, sessionId: string, now: number): Statement {
+/**
+ * Ends one live session of an account: another account's id, an ended one, or one that `policy`
+ * says has expired at `now` changes nothing, so the caller can answer all of them as unknown.
+ */
+export function revokeSession(db: Database, accountId: string, sessionId: string, policy: SessionPolicy, now: number): Statement {
+  const { seenBy, createdBy } = endedBefore(policy, now);
   return db
-    .prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL')
-    .bind(now, sessionId, accountId);
+    .prepare(
+      `UPDATE sessions SET revoked_at = ?1
+       WHERE id = ?2 AND account_id = ?3 AND revoked_at IS NULL AND last_seen_at > ?4 AND created_at > ?5`,
+    )
+    .bind(now, sessionId, accountId, seenBy, createdBy);
 }
 
 /**
