@@ -57,8 +57,9 @@ export interface ResetChange {
 /**
  * Every write of one reset, in order. The first statement changes the password only while the link
  * is unused and unexpired; each one after it runs only if the account now holds this reset's hash,
- * that is, only if the first one did it. A confirmation that lost a race, or whose link expired
- * since it was read, therefore writes nothing at all.
+ * that is, only if the first one did it. A confirmation that lost a race (another reset of the
+ * account used or retired its link first) therefore writes nothing at all. The expiry is checked at
+ * the `now` the caller read the link at, so a link read as usable cannot expire in between.
  *
  * What else a reset revokes is in the same list, guarded the same way: every session of the
  * account ends, so that whoever knew the old password is logged out with it.
