@@ -120,6 +120,23 @@ describe(`what the account-change events say, and a deletion racing a password c
     expect(last(h, 'session_revoked')).toEqual(expect.objectContaining({ accountId, count: 2, reason: 'password-changed' }));
   });
 
+  it('a password reset that ends sessions logs session_revoked with the account, the count and reason password-reset; one that ends none logs none', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    // No session at all: the reset ends nothing, so no session_revoked.
+    expect((await h.post('/reset-password', { token: await h.forgotAndGetToken(OWNER), password: OTHER_PASSWORD })).status).toBe(200);
+    expect(last(h, 'password_reset')).toEqual(expect.objectContaining({ accountId }));
+    expect(h.events.filter((e) => e.event === 'session_revoked')).toEqual([]);
+    // Two live sessions and one already logged out: the next reset ends the two.
+    const [phone, laptop, gone] = [await h.logIn(OWNER, OTHER_PASSWORD), await h.logIn(OWNER, OTHER_PASSWORD), await h.logIn(OWNER, OTHER_PASSWORD)];
+    expect((await h.bearer('POST', '/logout', gone)).status).toBe(204);
+    h.client.address = '203.0.113.9'; // the owner, from another network, with the mailbox
+    expect((await h.post('/reset-password', { token: await h.forgotAndGetToken(OWNER), password: GOOD_PASSWORD })).status).toBe(200);
+    expect(h.events.filter((e) => e.event === 'session_revoked')).toEqual([expect.objectContaining({ accountId, count: 2, reason: 'password-reset' })]);
+    for (const token of [phone, laptop]) expect((await h.bearer('GET', '/session', token)).status).toBe(401);
+  });
+
   it('a wrong password at delete-account is logged as such; a password changed while the deletion was on its way deletes nothing', async () => {
     // Just before the deletion's batch, another request changes the account's password.
     let raceOn: ((db: Database) => Promise<void>) | undefined;

@@ -346,13 +346,13 @@ describe(`password reset links, one condition at a time (${backend.name})`, () =
     const atExpiry = await accountWithLinks(1);
     await chargeLoginAttempt(atExpiry, keys.login('a@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0);
     const before = await dump(atExpiry);
-    expect(await commitReset(atExpiry, change(1, HASH_B), T0 + HOUR_MS)).toBe(false);
+    expect((await commitReset(atExpiry, change(1, HASH_B), T0 + HOUR_MS)).changed).toBe(false);
     expect(await dump(atExpiry)).toBe(before);
     expect(await row(atExpiry, keys.login('a@example.com'))).not.toBeNull();
 
     const justBefore = await accountWithLinks(1);
     await chargeLoginAttempt(justBefore, keys.login('a@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0);
-    expect(await commitReset(justBefore, change(1, HASH_B), T0 + HOUR_MS - 1)).toBe(true);
+    expect((await commitReset(justBefore, change(1, HASH_B), T0 + HOUR_MS - 1)).changed).toBe(true);
     expect(await hashOf(justBefore, ID_1)).toBe(HASH_B);
     expect(await row(justBefore, keys.login('a@example.com'))).toBeNull();
   });
@@ -361,7 +361,7 @@ describe(`password reset links, one condition at a time (${backend.name})`, () =
     const db = await accountWithLinks(1, 2);
     await addPasswordReset(db, 'b@example.com', link(3)).run();
     await chargeLoginAttempt(db, keys.login('b@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0);
-    expect(await commitReset(db, change(2, HASH_B), T0 + 5)).toBe(true);
+    expect((await commitReset(db, change(2, HASH_B), T0 + 5)).changed).toBe(true);
     expect([await usedAt(db, 1), await usedAt(db, 2), await usedAt(db, 3)]).toEqual([T0 + 5, T0 + 5, null]);
     expect(await hashOf(db, ID_2)).toBe(HASH_A);
     expect(await row(db, keys.login('b@example.com'))).not.toBeNull();
@@ -369,12 +369,12 @@ describe(`password reset links, one condition at a time (${backend.name})`, () =
 
   it('a used link, or one retired by another, writes nothing at all: no hash, no cleared back-off, no used_at moved, no session ended', async () => {
     const db = await accountWithLinks(1, 2);
-    expect(await commitReset(db, change(1, HASH_B), T0 + 5)).toBe(true);
+    expect((await commitReset(db, change(1, HASH_B), T0 + 5)).changed).toBe(true);
     await chargeLoginAttempt(db, keys.login('a@example.com'), { freeFailures: 5, baseSeconds: 30, maxSeconds: 3600, resetSeconds: 86_400 }, T0 + 6);
     // A login with the new password after the reset: a losing confirmation must not end it.
     await newSession(db, ID_1, '192.0.2.1', DEFAULT_SESSIONS, T0 + 6).statement.run();
     const before = await dump(db);
-    for (const n of [1, 2]) expect(await commitReset(db, change(n, '$scrypt$c'), T0 + 7)).toBe(false);
+    for (const n of [1, 2]) expect((await commitReset(db, change(n, '$scrypt$c'), T0 + 7)).changed).toBe(false);
     expect(await dump(db)).toBe(before);
     expect(await row(db, keys.login('a@example.com'))).not.toBeNull();
   });
@@ -382,7 +382,7 @@ describe(`password reset links, one condition at a time (${backend.name})`, () =
   it("a link cannot be used for another account than its own, even if a request names that one", async () => {
     const db = await accountWithLinks(1);
     const before = await dump(db);
-    expect(await commitReset(db, change(1, HASH_B, ID_2, 'b@example.com'), T0 + 5)).toBe(false);
+    expect((await commitReset(db, change(1, HASH_B, ID_2, 'b@example.com'), T0 + 5)).changed).toBe(false);
     expect(await dump(db)).toBe(before);
   });
 });

@@ -102,8 +102,10 @@ export async function resetPassword(services: ResetServices, request: ResetReque
   refuseWhenBusy(hasher);
   const passwordHash = await hasher.hash(request.password);
   const change = { tokenHash: link.tokenHash, accountId: link.accountId, emailKey: link.emailKey, passwordHash };
-  if (await commitReset(db, change, now)) {
+  const { changed, sessionsEnded } = await commitReset(db, change, now);
+  if (changed) {
     log('password_reset', { accountId: link.accountId });
+    if (sessionsEnded > 0) log('session_revoked', { accountId: link.accountId, count: sessionsEnded, reason: 'password-reset' });
     sendMail(noticeMail('password-changed', link.email));
     return { kind: 'changed', email, accountId: link.accountId };
   }

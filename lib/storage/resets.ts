@@ -82,12 +82,16 @@ export function resetStatements(db: Database, change: ResetChange, now: number):
     db
       .prepare(`UPDATE password_resets SET used_at = ? WHERE account_id = ? AND used_at IS NULL AND ${won.sql}`)
       .bind(now, accountId, ...won.values),
+    // Last, so that commitReset reads its count from the last result.
     endEverySession(db, accountId, now, { whileHash: passwordHash }),
   ];
 }
 
-/** Runs one reset's writes as one batch; true only for the call that changed the password. */
-export async function commitReset(db: Database, change: ResetChange, now: number): Promise<boolean> {
-  const [changed] = await db.batch(resetStatements(db, change, now));
-  return (changed?.meta.changes ?? 0) === 1;
+/**
+ * Runs one reset's writes as one batch: `changed` only for the call that changed the password, and
+ * how many of the account's sessions it ended.
+ */
+export async function commitReset(db: Database, change: ResetChange, now: number): Promise<{ changed: boolean; sessionsEnded: number }> {
+  const results = await db.batch(resetStatements(db, change, now));
+  return { changed: results[0]?.meta.changes === 1, sessionsEnded: results.at(-1)?.meta.changes ?? 0 };
 }
