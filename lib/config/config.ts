@@ -49,10 +49,10 @@ export type Mode = 'development' | 'production';
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** Short, as OWASP and the Copenhagen Book ask; NIST SP 800-63B-4 allows a mailed secret 24 h at most. */
-export const DEFAULT_RESET_TOKEN_TTL_SECONDS = 60 * 60;
+const DEFAULT_RESET_TOKEN_TTL_SECONDS = 60 * 60;
 /** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
 export const DEFAULT_HASH_MAX_QUEUED = 64;
-export const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
+const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
 
 function publicUrl(raw: string | undefined): string {
   if (!raw) throw new ConfigError('PUBLIC_URL must be set: activation links are built from it');
@@ -83,7 +83,7 @@ export function modeOf(publicUrl: string): Mode {
 }
 
 export const DEFAULT_PURGE_GRACE_SECONDS = 7 * 24 * 60 * 60;
-export const DEFAULT_PURGE_INTERVAL_SECONDS = 60 * 60;
+const DEFAULT_PURGE_INTERVAL_SECONDS = 60 * 60;
 
 function corsOrigins(raw: string | undefined): string[] {
   if (!raw || raw.trim() === '') return [];

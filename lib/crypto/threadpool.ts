@@ -16,10 +16,10 @@ import { scryptMemoryBytes } from './passwords.ts';
 
 /** libuv's pool size when UV_THREADPOOL_SIZE is unset, and the most it accepts. */
 export const LIBUV_DEFAULT_THREADS = 4;
-export const LIBUV_MAX_THREADS = 1024;
+const LIBUV_MAX_THREADS = 1024;
 
 /** The share of the machine's memory that hashes in flight may hold together. */
-export const HASH_MEMORY_SHARE = 0.25;
+const HASH_MEMORY_SHARE = 0.25;
 
 export interface HashCapacity {
   /** os.availableParallelism(). */

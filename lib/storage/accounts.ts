@@ -52,20 +52,11 @@ export async function addRegistration(db: Database, registration: Omit<Registrat
 /**
  * A new link for the newest unconsumed registration of an address (expired or not), unless the
  * address has an account; one statement whatever the address's state, so /resend-activation costs
- * the same for every address. True if a link was stored. The copied hash decides nothing: it only
- * spares the person who typed that password a confirmation at activation (lib/flows/activation.ts), so
- * it does not matter whose registration is newest.
+ * the same for every address, and the caller commits it in one batch with its others
+ * (lib/flows/resend-activation.ts). It stores a row only when a link was renewed. The copied hash
+ * decides nothing: it only spares the person who typed that password a confirmation at activation
+ * (lib/flows/activation.ts), so it does not matter whose registration is newest.
  */
-export async function renewRegistration(
-  db: Database,
-  emailKey: string,
-  link: { tokenHash: string; createdAt: number; expiresAt: number },
-): Promise<boolean> {
-  const { meta } = await renewal(db, emailKey, link).run();
-  return meta.changes === 1;
-}
-
-/** renewRegistration()'s statement, for a caller that must commit it with others (lib/flows/reset-password.ts). */
 export function renewal(db: Database, emailKey: string, link: { tokenHash: string; createdAt: number; expiresAt: number }): Statement {
   return db
     .prepare(

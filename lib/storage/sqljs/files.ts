@@ -23,8 +23,8 @@ export const journalPathOf = (path: string) => `${path}.latchkey-journal`;
 export const lockPathOf = (path: string) => `${path}.lock`;
 export const snapshotTempPathOf = (path: string) => `${path}.tmp`;
 
-export const PRIVATE_FILE_MODE = 0o600;
-export const PRIVATE_DIRECTORY_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
+const PRIVATE_DIRECTORY_MODE = 0o700;
 
 /**
  * Opens (creating if need be) a file only its owner may read. The mode given to open() is masked
