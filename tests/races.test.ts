@@ -12,6 +12,7 @@ import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { faultPlan, faultyDatabase } from './support/faults.ts';
 import { createHarness, FAST_SCRYPT, NO_LIMITS, tokenFromLink } from './support/harness.ts';
+import { confirmResetsAtOnce } from './support/reset-race.ts';
 
 const EMAIL = 'race@example.com';
 const N = 50;
@@ -121,24 +122,12 @@ describe(`races (${backend.name})`, () => {
     await h.createActiveAccount(EMAIL, passwords[0]);
     const links: string[] = [];
     for (let i = 0; i < 5; i++) links.push(await h.forgotAndGetToken(EMAIL));
-    const mailsBefore = h.mails.length;
-    plan.armed = true;
-    const attempts = passwords.map((password, i) => ({ password: `${password} reset`, token: links[i % 5]! }));
-    const results = await Promise.all(attempts.map(({ token, password }) => h.post('/reset-password', { token, password })));
-    const resetBatches = plan.batches.filter((b) => /^UPDATE accounts SET password_hash/.test(b.sql[0] ?? ''));
-    expect(resetBatches.length).toBeGreaterThan(1); // the race was real: several confirmations reached the write
-    expect(resetBatches.filter((b) => b.changes[0] === 1)).toHaveLength(1);
-    // The losers' batches wrote nothing at all: every statement after the first is guarded by the winner's hash.
-    for (const batch of resetBatches.filter((b) => b.changes[0] === 0)) expect(batch.changes.every((c) => c === 0)).toBe(true);
-    const statuses = results.map((r) => r.status);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
-    expect(statuses.filter((s) => s !== 200)).toEqual(Array(N - 1).fill(400));
-    expect(h.mails.slice(mailsBefore).filter((m) => m.template === 'password-changed')).toHaveLength(1);
+    const resetPasswords = passwords.map((password) => `${password} reset`);
+    const winner = await confirmResetsAtOnce(h, plan, links, resetPasswords);
     expect(h.events.filter((e) => e.event === 'password_reset')).toHaveLength(1);
     expect(await count('SELECT count(*) AS n FROM password_resets WHERE used_at IS NULL')).toBe(0);
 
-    const winner = attempts[statuses.indexOf(200)]!.password;
-    for (const { password } of [...attempts, { password: passwords[0]! }]) {
+    for (const password of [...resetPasswords, passwords[0]!]) {
       h.clock.now += 2 * 60 * 60 * 1000;
       expect((await h.post('/login', { email: EMAIL, password })).status, password).toBe(password === winner ? 200 : 401);
     }
