@@ -4,7 +4,7 @@
  * as for a path that was never routed. Not in the OpenAPI document: it is a development tool, not
  * part of the API.
  */
-import { isLoopbackAddress } from '../../lib/http/client-address.ts';
+import { isLoopbackAddress } from '../../lib/policy/ip-addresses.ts';
 import type { AppContext } from '../../lib/http/context.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { MAILBOX_CAPACITY, type Mailbox } from '../../lib/mail/mailbox.ts';
