@@ -1409,6 +1409,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1456,6 +1458,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1507,6 +1511,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1557,6 +1563,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1641,6 +1649,8 @@ export interface operations {
             /** @description The password given is not the account's (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1741,6 +1751,8 @@ export interface operations {
             /** @description The password given is not the account's (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
