@@ -165,12 +165,52 @@ describe(`races (${backend.name})`, () => {
       const second = order === 'login writes last' ? h.post('/reset-password', { token, password: passwords[1] }) : h.post('/login', { email: EMAIL, password: passwords[0] });
       expect((await second).status, order).toBe(200);
       openGate();
-      expect((await first).status, order).toBe(200);
-      // The login wrote its rehash in both orders (after the reset, its guard on the old hash made it a no-op).
-      expect(h.events.filter((e) => e.event === 'password_rehashed').length, `${order}: the login rehashed`).toBe(1);
+      // A login that verified the old password while the reset committed gets nothing: its writes
+      // are guarded on the hash it verified (see the next test). One that committed first succeeded.
+      expect((await first).status, order).toBe(order === 'login writes last' ? 401 : 200);
+      expect(h.events.filter((e) => e.event === 'password_rehashed').length, `${order}: the login rehashed`).toBe(order === 'login writes last' ? 0 : 1);
       h.deps.hasher = upgraded;
       expect((await h.post('/login', { email: EMAIL, password: passwords[1] })).status, order).toBe(200);
       expect((await h.post('/login', { email: EMAIL, password: passwords[0] })).status, order).toBe(401);
+    }
+  });
+
+  it('a login that verified the old password while a reset or a password change committed gets no session and no device token', async () => {
+    for (const change of ['reset', 'change-password'] as const) {
+      const { h, count } = await racingHarness();
+      await h.createActiveAccount(EMAIL, passwords[0]);
+      const owner = await h.logIn(EMAIL, passwords[0]);
+      const link = await h.forgotAndGetToken(EMAIL);
+      const before = { sessions: await count('SELECT count(*) AS n FROM sessions'), devices: await count('SELECT count(*) AS n FROM devices') };
+
+      // The thief, from another client, knows the old password; its check passes and then waits.
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let waiting!: () => void;
+      const verified = new Promise<void>((resolve) => (waiting = resolve));
+      const real = h.deps.hasher;
+      h.deps.hasher = { ...real, verify: async (password, stored) => (password === passwords[0] && (await real.verify(password, stored)) ? (waiting(), gate.then(() => true)) : real.verify(password, stored)) };
+      h.client.address = '203.0.113.66';
+      const thief = h.post('/login', { email: EMAIL, password: passwords[0] });
+      await verified;
+      h.deps.hasher = real;
+
+      // Meanwhile the owner, from their own client, changes the password.
+      h.client.address = '198.51.100.20';
+      const changed =
+        change === 'reset'
+          ? await h.post('/reset-password', { token: link, password: passwords[1] })
+          : await h.bearer('POST', '/change-password', owner, { currentPassword: passwords[0], newPassword: passwords[1] });
+      expect(changed.status, change).toBe(200);
+      openGate();
+
+      expect((await thief).status, change).toBe(401);
+      expect(await count('SELECT count(*) AS n FROM sessions WHERE revoked_at IS NULL'), change).toBe(change === 'reset' ? 0 : 1);
+      expect(await count('SELECT count(*) AS n FROM sessions'), change).toBe(before.sessions);
+      expect(await count('SELECT count(*) AS n FROM devices'), change).toBe(before.devices);
+      expect(h.events.filter((e) => e.event === 'login_failed').at(-1), change).toMatchObject({ reason: 'password-changed' });
+      expect((await h.post('/login', { email: EMAIL, password: passwords[0] })).status, change).toBe(401);
+      expect((await h.post('/login', { email: EMAIL, password: passwords[1] })).status, change).toBe(200);
     }
   });
 });

@@ -158,4 +158,31 @@ describe(`session races (${backend.name})`, () => {
     expect(h.mails.filter((m) => m.template === 'password-changed')).toHaveLength(1);
     expect(h.events.some((e) => e.event === 'password_change_failed' && e.reason === 'concurrent')).toBe(true);
   });
+
+  it('a stolen session is no faster a way to guess the password: change-password and delete-account share the login allowance of the client', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '4/600' });
+    await h.createActiveAccount(OWNER);
+    h.client.address = '198.51.100.20';
+    const owner = await h.logIn(OWNER);
+    const stolen = await h.logIn(OWNER);
+
+    h.client.address = '203.0.113.66';
+    const guesses = [
+      () => h.bearer('POST', '/change-password', stolen, { currentPassword: 'first guess at the password', newPassword: THIRD }),
+      () => h.bearer('POST', '/delete-account', stolen, { password: 'second guess at the password' }),
+      () => h.bearer('POST', '/change-password', 'not-a-token', { currentPassword: 'third guess', newPassword: THIRD }),
+      () => h.post('/login', { email: OWNER, password: 'fourth guess at the password' }),
+    ];
+    for (const guess of guesses) expect((await guess()).status).toBe(401);
+    // The fifth attempt from this client, by whichever door, is refused before any password is checked.
+    const hashesBefore = h.hashes.verify;
+    for (const guess of guesses) expect((await guess()).status).toBe(429);
+    expect(h.hashes.verify).toBe(hashesBefore);
+    expect(h.events.filter((e) => e.event === 'throttled').map((e) => e.rule)).toEqual(['client', 'client', 'client', 'client']);
+
+    // The owner, from their own client, is not held up.
+    h.client.address = '198.51.100.20';
+    expect((await h.bearer('POST', '/change-password', owner, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD })).status).toBe(200);
+    expect((await whoAmI(h, stolen)).status).toBe(401);
+  });
 });

@@ -38,6 +38,8 @@ const route = bearerPost({
   description:
     'Asks for the current password again (a wrong one counts in the login back-off), applies the password policy to ' +
     'the new one, ends every other session of the account and mails a notice. The session that asked stays.',
+  // Password guesses: the login's allowance per client.
+  limit: 'login',
   body: ChangePasswordBody,
   answers: ANSWERS,
   edges: ['unavailable', 'busy'],

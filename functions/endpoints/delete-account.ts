@@ -31,6 +31,8 @@ const route = bearerPost({
   description:
     'Asks for the password again (a wrong one counts in the login back-off). The account, its sessions and devices, ' +
     "the address's registrations and throttle rows are deleted in one batch, a notice is mailed, and the address can register anew.",
+  // Password guesses: the login's allowance per client.
+  limit: 'login',
   body: DeleteAccountBody,
   answers: ANSWERS,
   edges: ['unavailable', 'busy', 'invalid-fields'],

@@ -11,7 +11,7 @@ import { HashQueueFullError, refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
 import { parseEmail } from '../policy/emails.ts';
-import { findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
+import { accountHasHash, findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
 import type { Database, Statement } from '../storage/db.ts';
 import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice } from '../storage/devices.ts';
 import { newSession, type IssuedSession } from '../storage/sessions.ts';
@@ -83,18 +83,26 @@ export async function login(services: LoginServices, request: LoginRequest, now:
   const matches = account ? await hasher.verify(request.password, account.passwordHash) : await hasher.verifyDummy(request.password);
 
   if (account && matches) {
-    // A device's success leaves the address's failures alone: clearing them would give guessers
-    // fresh free attempts each time the owner logs in. One batch: the cleared failures, the
-    // upgraded hash, the new device token and the new session (one per login) commit together.
-    const clear = device ? [] : [clearLoginFailures(db, keys.login(key))];
+    // Every write below acts on the strength of the password just verified, so each holds only
+    // while the account still has that hash: a reset or a password change that commits while this
+    // login hashes must not leave it a session, a device token or cleared failures (the session's
+    // insert tells whether it did). A device's success leaves the address's failures alone:
+    // clearing them would give guessers fresh free attempts each time the owner logs in.
+    const verified = accountHasHash(account.id, account.passwordHash);
+    const session = newSession(db, account.id, request.client, config.sessions, now, verified);
+    const clear = device ? [] : [clearLoginFailures(db, keys.login(key), verified)];
+    const fresh = newDevice(db, account.id, presented, config.devices, now, verified);
+    // Last: it replaces the verified hash, and is itself guarded on it.
     const rehash = await rehashIfOutdated(services, account, request.password);
-    const fresh = newDevice(db, account.id, presented, config.devices, now);
-    const session = newSession(db, account.id, request.client, config.sessions, now);
-    await db.batch([...clear, ...rehash, ...fresh.statements, session.statement]);
-    if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
-    log('login_ok', { accountId: account.id, device: device !== null });
-    log('session_created', { accountId: account.id, session: session.issued.id });
-    return { kind: 'ok', account, device: fresh.issued, session: session.issued };
+    const [opened] = await db.batch([session.statement, ...clear, ...fresh.statements, ...rehash]);
+    if (opened?.meta.changes === 1) {
+      if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
+      log('login_ok', { accountId: account.id, device: device !== null });
+      log('session_created', { accountId: account.id, session: session.issued.id });
+      return { kind: 'ok', account, device: fresh.issued, session: session.issued };
+    }
+    log('login_failed', { accountId: account.id, reason: 'password-changed', device: device !== null });
+    return { kind: 'wrong' };
   }
   log('login_failed', account ? { accountId: account.id, reason: 'password', device: device !== null } : { reason: 'no-account' });
   if (device && lockedNow(device, config.devices)) log('device_locked', { accountId: device.accountId });

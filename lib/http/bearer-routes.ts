@@ -3,9 +3,11 @@
  * with or without a JSON body: one declaration each, as routes.ts does for the public ones.
  */
 import { createRoute, type z } from '@hono/zod-openapi';
+import type { Endpoint } from '../storage/throttle.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import { accepts } from './accept-body.ts';
 import { requireSession } from './bearer.ts';
+import { limitPerClient } from './limit-per-client.ts';
 import type { AnsweringMiddleware } from './media.ts';
 import { responsesOf } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
@@ -26,9 +28,13 @@ function responses<O extends Outcome, X>(spec: RouteSpec<string, O, X>, middlewa
   return responsesOf(spec.answers, { middleware, edges: [...(body ? (['body-too-large'] as const) : []), ...spec.edges] });
 }
 
-/** POST with a JSON body for a logged-in account. */
-export function bearerPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: RouteSpec<P, O, X> & { body: S }) {
-  const middleware = [requireSession(), accepts('json')];
+/**
+ * POST with a JSON body for a logged-in account. One that checks a password again counts against a
+ * per-client allowance first (`limit`), as a login does: a stolen session must not become a faster
+ * way to guess than the login form.
+ */
+export function bearerPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: RouteSpec<P, O, X> & { body: S; limit: Endpoint }) {
+  const middleware = [limitPerClient(spec.limit), requireSession(), accepts('json')];
   return createRoute({
     method: 'post',
     ...operation({ tag: 'sessions', ...spec }),

@@ -3,7 +3,7 @@
  * The rules that need atomicity live in the statements themselves, so that they hold under
  * concurrent requests on D1, which has no interactive transactions.
  */
-import type { Database, Statement } from './db.ts';
+import type { Condition, Database, Statement } from './db.ts';
 
 export interface Account {
   id: string;
@@ -130,6 +130,16 @@ export async function activateRegistration(
   ]);
   return (created?.meta.changes ?? 0) === 1;
 }
+
+/**
+ * The account still has exactly this hash: the guard of every write made on the strength of a
+ * password that was verified (or just set), so that a concurrent change of the password turns the
+ * write into a no-op instead of letting it act on a password that no longer opens the account.
+ */
+export const accountHasHash = (accountId: string, passwordHash: string): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM accounts WHERE id = ? AND password_hash = ?)',
+  values: [accountId, passwordHash],
+});
 
 /**
  * Replaces a hash only if it is still the one that was verified (a concurrent change wins). The

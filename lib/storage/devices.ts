@@ -19,7 +19,7 @@
  *   exactly as no token: the same statement runs, nothing is written, the login goes the address's
  *   way. Its presence therefore tells nobody anything about an address.
  */
-import type { Database, Statement } from './db.ts';
+import type { Condition, Database, Statement } from './db.ts';
 import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export interface DevicePolicy {
@@ -93,6 +93,7 @@ export function newDevice(
   replacing: string,
   policy: DevicePolicy,
   now: number,
+  onlyIf?: Condition,
 ): { statements: Statement[]; issued: IssuedDevice } {
   const token = newToken();
   const expiresAt = now + policy.ttlSeconds * 1000;
@@ -100,8 +101,8 @@ export function newDevice(
     statements: [
       db.prepare('DELETE FROM devices WHERE token_hash = ? AND account_id = ?').bind(replacing, accountId),
       db
-        .prepare('INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, 0, ?, ?)')
-        .bind(tokenDigest(token), accountId, now, expiresAt),
+        .prepare(`INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) SELECT ?, ?, 0, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`)
+        .bind(tokenDigest(token), accountId, now, expiresAt, ...(onlyIf?.values ?? [])),
       db
         .prepare(
           `DELETE FROM devices WHERE account_id = ?1 AND (expires_at <= ?2 OR token_hash NOT IN (

@@ -5,7 +5,8 @@
  * reset is one batch whose first statement decides, so that D1, which has no interactive
  * transactions, changes a password at most once per link however many confirmations race.
  */
-import type { Condition, Database, Statement } from './db.ts';
+import { accountHasHash } from './accounts.ts';
+import type { Database, Statement } from './db.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
@@ -64,7 +65,7 @@ export interface ResetChange {
  */
 export function resetStatements(db: Database, change: ResetChange, now: number): Statement[] {
   const { tokenHash, accountId, emailKey, passwordHash } = change;
-  const won: Condition = { sql: 'EXISTS (SELECT 1 FROM accounts WHERE id = ? AND password_hash = ?)', values: [accountId, passwordHash] };
+  const won = accountHasHash(accountId, passwordHash);
   return [
     db
       .prepare(

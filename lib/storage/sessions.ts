@@ -10,8 +10,8 @@
  * - An ended session keeps its row, marked revoked, until the purge (lib/storage/purge.ts).
  */
 import { constantTimeEqual, newSessionToken, parseSessionToken, tokenDigest } from '../crypto/tokens.ts';
-import type { Account } from './accounts.ts';
-import type { Database, Statement } from './db.ts';
+import { accountHasHash, type Account } from './accounts.ts';
+import type { Condition, Database, Statement } from './db.ts';
 
 export interface SessionPolicy {
   /** A session not seen for this long has ended. */
@@ -59,15 +59,15 @@ export const expiryOf = (row: Pick<SessionRow, 'createdAt' | 'lastSeenAt'>, poli
   Math.min(row.lastSeenAt + policy.idleSeconds * 1000, row.createdAt + policy.maxSeconds * 1000);
 
 /** A fresh session for an account that just logged in: the statement for the login's batch. */
-export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number) {
+export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number, onlyIf?: Condition) {
   const { id, secret, token } = newSessionToken();
   const expiresAt = expiryOf({ createdAt: now, lastSeenAt: now }, policy);
   const statement = db
     .prepare(
       `INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+       SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`,
     )
-    .bind(id, tokenDigest(secret), accountId, client.slice(0, 64), now, now, expiresAt);
+    .bind(id, tokenDigest(secret), accountId, client.slice(0, 64), now, now, expiresAt, ...(onlyIf?.values ?? []));
   return { statement, issued: { id, token, expiresAt: new Date(expiresAt).toISOString() } satisfies IssuedSession };
 }
 
@@ -142,10 +142,10 @@ export function revokeSession(db: Database, accountId: string, sessionId: string
  * statement a no-op unless the account's hash is that one when it runs (the batch's own update).
  */
 export function endEverySession(db: Database, accountId: string, now: number, options: { except?: string; whileHash?: string } = {}): Statement {
-  const guard = options.whileHash === undefined ? '' : 'AND EXISTS (SELECT 1 FROM accounts WHERE id = ?2 AND password_hash = ?4)';
-  const statement = db.prepare(`UPDATE sessions SET revoked_at = ?1 WHERE account_id = ?2 AND id <> ?3 AND revoked_at IS NULL ${guard}`);
-  const values = [now, accountId, options.except ?? NO_ID];
-  return options.whileHash === undefined ? statement.bind(...values) : statement.bind(...values, options.whileHash);
+  const guard = options.whileHash === undefined ? { sql: 'TRUE', values: [] } : accountHasHash(accountId, options.whileHash);
+  return db
+    .prepare(`UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND id <> ? AND revoked_at IS NULL AND ${guard.sql}`)
+    .bind(now, accountId, options.except ?? NO_ID, ...guard.values);
 }
 
 /** The account's sessions that are still live now, newest first. */

@@ -1676,7 +1676,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1776,7 +1776,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
