@@ -19,8 +19,8 @@ const INFO = {
   description:
     'Email + password accounts with activation links. Errors are RFC 9457 problem details. ' +
     'A path that is not listed here answers 404, and a method that a listed path does not list answers 405 with an ' +
-    'Allow header naming the ones it does; both with a Problem body. The operations tagged sessions need the session token ' +
-    'from POST /login as a bearer token; the others need no credentials.',
+    'Allow header naming the ones it does; both with a Problem body. Only the operations tagged sessions need credentials: ' +
+    'the session token from POST /login as a bearer token.',
   // The project has not chosen a licence; npm's word for "none granted" says so.
   license: { name: 'UNLICENSED' },
 };
@@ -71,7 +71,7 @@ export function documentFor(app: OpenAPIHono<AppEnv>, config: Config): Document 
     openapi: '3.1.0',
     info: INFO,
     servers: [{ url: config.publicUrl, description: 'This server (its PUBLIC_URL)' }],
-    // No security by default: the session routes name the bearer scheme themselves (bearer-routes.ts).
+    // None by default; the session routes name the bearer scheme themselves (lib/http/bearer-routes.ts).
     security: [],
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
   });
