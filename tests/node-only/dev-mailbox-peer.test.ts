@@ -113,6 +113,29 @@ describe('the development mailbox is for this machine only, whatever a peer clai
     }
   });
 
+  it('a tunnel or reverse proxy on this machine that TRUSTED_PROXIES does not list: the clients it relays from the network get 404', async () => {
+    // ngrok, cloudflared or a local nginx connect from 127.0.0.1 and name the real client in a
+    // forwarding header. Unlisted, the proxy is the client address, which is loopback: without a
+    // look at those headers, anyone on the internet who finds the tunnel's URL reads the links.
+    const from = await appWith();
+    const relayed: Array<Record<string, string>> = [
+      { 'X-Forwarded-For': '198.51.100.7' },
+      { 'X-Forwarded-For': '127.0.0.1, 198.51.100.7' },
+      { 'X-Forwarded-For': '2001:db8::9' },
+      { 'X-Real-IP': '198.51.100.7' },
+      { Forwarded: 'for=198.51.100.7;proto=https' },
+      { Forwarded: 'for="[2001:db8::9]:4711"' },
+      { Forwarded: 'for=unknown' },
+      { 'X-Forwarded-For': 'not an address' },
+    ];
+    for (const headers of relayed) expect((await from('127.0.0.1', headers)).status, JSON.stringify(headers)).toBe(404);
+    // A forwarding header that names only this machine is still this machine's user.
+    const local: Array<Record<string, string>> = [{ 'X-Forwarded-For': '127.0.0.1' }, { Forwarded: 'for="[::1]"' }, { 'X-Real-IP': '::1' }];
+    for (const headers of local) {
+      expect((await from('127.0.0.1', headers)).status, JSON.stringify(headers)).toBe(200);
+    }
+  });
+
   it('behind proxies: a peer that TRUSTED_PROXIES does not list is itself the client; a listed proxy makes the hop it saw the client, not what the client wrote left of it', async () => {
     const from = await appWith('10.0.0.0/8');
     for (const headers of LOOPBACK_CLAIMS) expect((await from('192.0.2.2', headers)).status, `unlisted ${JSON.stringify(headers)}`).toBe(404);
