@@ -57,7 +57,9 @@ const PASSWORD_REFUSED = {
 const RESET_ANSWERS: AnswerTable<ResetOutcome, PageContext> = {
   changed: {
     status: 200,
-    description: 'The password is changed; the old one and every other reset link of the account no longer work. Nobody is logged in',
+    description:
+      'The password is changed; the old one, every other reset link and every session of the account no longer work. ' +
+      'Nobody is logged in',
     json: json(Changed, () => ({ status: 'changed' as const })),
     page: (o) => passwordChangedPage(o.email),
   },
@@ -85,7 +87,8 @@ const resetRoute = jsonOrFormPost({
   summary: 'Choose a new password with the token of a reset link',
   description:
     "The reset link's token and a new password that passes the policy change the account's password, retire the " +
-    "account's other reset links and clear its failed-login back-off. It does not log anyone in. The link works once.",
+    "account's other reset links, end every session of the account and clear its failed-login back-off. It does not " +
+    'log anyone in. The link works once.',
   limit: 'reset',
   body: ResetBody,
   answers: RESET_ANSWERS,

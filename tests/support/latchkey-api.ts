@@ -143,7 +143,7 @@ export interface paths {
         put?: never;
         /**
          * Choose a new password with the token of a reset link
-         * @description The reset link's token and a new password that passes the policy change the account's password, retire the account's other reset links and clear its failed-login back-off. It does not log anyone in. The link works once. The same operation serves the form on our pages: a form-encoded body, or an Accept header that prefers text/html, gets a page (text/html) instead of JSON. A JSON client gets only application/json and application/problem+json.
+         * @description The reset link's token and a new password that passes the policy change the account's password, retire the account's other reset links, end every session of the account and clear its failed-login back-off. It does not log anyone in. The link works once. The same operation serves the form on our pages: a form-encoded body, or an Accept header that prefers text/html, gets a page (text/html) instead of JSON. A JSON client gets only application/json and application/problem+json.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -1231,7 +1231,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The password is changed; the old one and every other reset link of the account no longer work. Nobody is logged in */
+            /** @description The password is changed; the old one, every other reset link and every session of the account no longer work. Nobody is logged in */
             200: {
                 headers: {
                     [name: string]: unknown;
