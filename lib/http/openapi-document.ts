@@ -11,7 +11,7 @@ import type { AppEnv } from './context.ts';
 import { responsesOf, TAGS } from './openapi.ts';
 import { FROM_CONFIG, type ConfiguredLimit } from './schemas.ts';
 
-export const DOCUMENT_PATH = '/openapi.json';
+const DOCUMENT_PATH = '/openapi.json';
 
 const INFO = {
   title: 'Latchkey',

@@ -21,7 +21,7 @@ const FieldErrorSchema = z.object({
   detail: z.string(),
 });
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string().openapi({ description: 'A URN naming the kind of problem', example: 'urn:latchkey:problem:invalid-credentials' }),
     title: z.string(),

@@ -123,7 +123,7 @@ interface LinkPageSpec<P extends string, O extends Outcome, X> extends Omit<Oper
  * GET of the page behind a mailed link (`?token=…`): always a page, counted against the client's
  * allowance for the endpoint the page's form posts to.
  */
-export function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, O, X>) {
+function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, O, X>) {
   const middleware = [limitPerClient(spec.limit)];
   return createRoute({
     method: 'get',
