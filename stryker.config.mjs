@@ -11,6 +11,7 @@ export default {
     'lib/policy/password-policy.ts',
     'lib/policy/emails.ts',
     'lib/http/client-address.ts',
+    'lib/policy/ip-addresses.ts',
     'lib/storage/throttle.ts',
     'lib/storage/accounts.ts',
     'lib/flows/activation.ts',

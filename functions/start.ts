@@ -4,7 +4,7 @@
  * UV_THREADPOOL_SIZE only when the pool is first used, and the server's modules are loaded only
  * after it is set here, so nothing they do when loaded can start the pool at its default 4.
  */
-import { sizeThreadpool } from '../lib/crypto/threadpool.ts';
+import { sizeThreadpool } from '../lib/config/threadpool-size.ts';
 
 sizeThreadpool(process.env);
 

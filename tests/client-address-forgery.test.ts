@@ -4,7 +4,8 @@
  * own addresses, no more.
  */
 import { describe, expect, it } from 'vitest';
-import { normalizeAddress, parseAddressRanges, proxiedClientAddress, UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
+import { normalizeAddress, proxiedClientAddress, UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
+import { parseAddressRanges } from '../lib/policy/ip-addresses.ts';
 
 describe('forged X-Forwarded-For hops', () => {
   it('refuses address text with anything around or inside the numbers, instead of throwing', () => {

@@ -3,10 +3,10 @@ import {
   clientLimitKey,
   cloudflareClientAddress,
   normalizeAddress,
-  parseAddressRanges,
   proxiedClientAddress,
   UNKNOWN_CLIENT,
 } from '../lib/http/client-address.ts';
+import { parseAddressRanges } from '../lib/policy/ip-addresses.ts';
 import { loadConfig } from '../lib/config/config.ts';
 import { PUBLIC_URL } from './support/harness.ts';
 

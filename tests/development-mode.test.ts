@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { createApp } from '../functions/app.ts';
-import { undeclaredProxyWarning, parseAddressRanges } from '../lib/http/client-address.ts';
+import { undeclaredProxyWarning } from '../lib/http/client-address.ts';
+import { parseAddressRanges } from '../lib/policy/ip-addresses.ts';
 import { DEFAULT_THROTTLE, describeMode, loadConfig, modeOf } from '../lib/config/config.ts';
 import { developmentMail, MAILBOX_CAPACITY, memoryMailbox } from '../lib/mail/mailbox.ts';
 import { mailboxPage } from '../lib/pages/mailbox-page.ts';

@@ -113,7 +113,7 @@ describe(`the document says what the server does (${backend.name})`, () => {
     expect((await h.post('/resend-activation', { email: 'ada@example.com' })).status).toBe(202);
   });
 
-  it('names every operation, tags it with a described tag, and says where it runs and that no credentials are needed', async () => {
+  it('names every operation, tags it with a described tag, and says where it runs and that only the session operations need credentials', async () => {
     const doc = await documentOf(await createHarness({ PUBLIC_URL: 'https://id.example.org/accounts' }));
     const operations = operationsOf(doc);
     const ids = operations.map(({ operation }) => operation.operationId);
@@ -125,8 +125,21 @@ describe(`the document says what the server does (${backend.name})`, () => {
       expect(tags.get(operation.tags[0]), at).toMatch(/\w/);
       expect(operation.description, at).toMatch(/\w/);
     }
+    // The tags as docs/pages-and-openapi.md lists them, operation by operation.
+    const byTag: Record<string, string[]> = {};
+    for (const { at, operation } of operations) (byTag[operation.tags[0]] ??= []).push(at);
+    expect(Object.fromEntries(Object.entries(byTag).map(([tag, ats]) => [tag, ats.sort()]))).toEqual({
+      accounts: ['POST /activate', 'POST /forgot-password', 'POST /login', 'POST /register', 'POST /resend-activation', 'POST /reset-password'],
+      sessions: ['DELETE /sessions/{id}', 'GET /session', 'GET /sessions', 'POST /change-password', 'POST /delete-account', 'POST /logout'],
+      pages: ['GET /', 'GET /activate', 'GET /demo.js', 'GET /reset-password'],
+      service: ['GET /health', 'GET /openapi.json'],
+    });
     expect(doc.servers).toEqual([{ url: 'https://id.example.org/accounts', description: expect.any(String) }]);
+    // No credentials unless an operation says so; the session operations do, and no other.
     expect(doc.security).toEqual([]);
+    const withSecurity = operations.filter(({ operation }) => operation.security !== undefined).sort((x, y) => (x.at < y.at ? -1 : 1));
+    expect(withSecurity.map(({ at, operation }) => [at, operation.security])).toEqual(byTag.sessions!.map((at) => [at, [{ bearer: [] }]]));
+    expect(doc.info.description).not.toMatch(/no operation needs credentials/i);
     expect(doc.info.license.name).toBe('UNLICENSED');
     expect(doc.paths['/openapi.json'].get.responses['200'].content['application/json']).toBeDefined();
     expect((await documentOf(await createHarness())).servers[0].url).toBe(PUBLIC_URL);

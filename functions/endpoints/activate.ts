@@ -7,7 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { activate, linkState, type ActivationOutcome, type LinkState, type PasswordRefusal } from '../../lib/flows/activation.ts';
 import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
 import { bodyKind } from '../../lib/http/media.ts';
-import { linkRefusals } from '../../lib/http/link-answers.ts';
+import { linkRefusals, newPasswordErrors, newPasswordPageProblems } from '../../lib/http/link-answers.ts';
 import type { FieldError } from '../../lib/http/problems.ts';
 import { respond, validationDetails } from '../../lib/http/respond.ts';
 import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageContext } from '../../lib/http/routes.ts';
@@ -62,26 +62,13 @@ const NOT_THIS_REGISTRATION =
 
 /** What the person must fix about the password, as field errors for JSON clients. */
 function passwordErrors(outcome: PasswordRefusal): FieldError[] {
-  switch (outcome.kind) {
-    case 'unconfirmed':
-      return [{ pointer: '/confirmPassword', detail: NOT_THIS_REGISTRATION }];
-    case 'confirmation-differs':
-      return [{ pointer: '/confirmPassword', detail: 'Must be the same as password.' }];
-    case 'weak':
-      return outcome.problems.map((detail) => ({ pointer: '/password', detail }));
-  }
+  if (outcome.kind === 'unconfirmed') return [{ pointer: '/confirmPassword', detail: NOT_THIS_REGISTRATION }];
+  return newPasswordErrors(outcome);
 }
 
-/** The same, in the words of the page that asks for the password twice. */
+/** The same, in the words of the page that asks for the password twice (which says nothing more when unconfirmed). */
 function passwordPageProblems(outcome: PasswordRefusal): string[] {
-  switch (outcome.kind) {
-    case 'unconfirmed':
-      return [];
-    case 'confirmation-differs':
-      return ['The two passwords are not the same.'];
-    case 'weak':
-      return outcome.problems;
-  }
+  return outcome.kind === 'unconfirmed' ? [] : newPasswordPageProblems(outcome);
 }
 
 const PASSWORD_REFUSED = {
@@ -136,8 +123,6 @@ const activateRoute = jsonOrFormPost({
 export const activateEndpoints = openapiRequiringBody(showing, activateRoute, async function activateAccount(c) {
   const { db, hasher, config, now } = c.var.deps;
   const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const outcome = await activate({ db, hasher, policy: config.passwordPolicy }, request, now());
-  if (outcome.kind === 'activated') c.var.log('activated', { accountId: outcome.accountId });
-  else if (outcome.kind !== 'active') c.var.log('activation_refused', { reason: outcome.kind });
+  const outcome = await activate({ db, hasher, policy: config.passwordPolicy, log: c.var.log }, request, now());
   return respond(c, ACTIVATE_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

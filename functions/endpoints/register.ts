@@ -2,7 +2,6 @@
  * POST /register — start an account (lib/flows/register.ts). The answer is the same 202 whether
  * the address is new, waiting for activation, or already active.
  */
-import { z } from '@hono/zod-openapi';
 import { register, type RegisterOutcome } from '../../lib/flows/register.ts';
 import { mailAfterResponse } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
@@ -29,7 +28,6 @@ const route = jsonPost({
     'saying so). The answer is the same 202 whatever the address is, so it tells nobody which addresses have accounts.',
   limit: 'register',
   body: RegisterRequest,
-  headers: z.object({}),
   answers: ANSWERS,
   edges: ['unavailable', 'busy'],
 });

@@ -9,8 +9,7 @@ import { resetLinkState, resetPassword, type ResetLinkState, type ResetOutcome }
 import { mailAfterResponse } from '../../lib/http/after-response.ts';
 import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
 import { bodyKind } from '../../lib/http/media.ts';
-import { linkRefusals } from '../../lib/http/link-answers.ts';
-import type { FieldError } from '../../lib/http/problems.ts';
+import { linkRefusals, newPasswordErrors, newPasswordPageProblems, type NewPasswordRefusal } from '../../lib/http/link-answers.ts';
 import { respond, validationDetails } from '../../lib/http/respond.ts';
 import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageContext } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
@@ -48,25 +47,19 @@ const SHOW_ANSWERS: AnswerTable<ResetLinkState, PageContext> = {
   invalid: INVALID_LINK,
 };
 
-type Refusal = Extract<ResetOutcome, { kind: 'weak' | 'confirmation-differs' }>;
-
-function refusalErrors(o: Refusal): FieldError[] {
-  if (o.kind === 'confirmation-differs') return [{ pointer: '/confirmPassword', detail: 'Must be the same as password.' }];
-  return o.problems.map((detail) => ({ pointer: '/password', detail }));
-}
-
 const PASSWORD_REFUSED = {
   status: 422,
   description: 'The new password is refused by the policy, or the two typings differ; `errors` names the field. The link still works',
-  problem: (o: Refusal) => validationDetails(refusalErrors(o)),
-  page: (o: Refusal, { token, minLength }: PageContext) =>
-    resetPasswordPage(o.email, token, o.kind === 'weak' ? o.problems : ['The two passwords are not the same.'], minLength),
-} satisfies Answer<Refusal, PageContext>;
+  problem: (o: NewPasswordRefusal) => validationDetails(newPasswordErrors(o)),
+  page: (o: NewPasswordRefusal, { token, minLength }: PageContext) => resetPasswordPage(o.email, token, newPasswordPageProblems(o), minLength),
+} satisfies Answer<NewPasswordRefusal, PageContext>;
 
 const RESET_ANSWERS: AnswerTable<ResetOutcome, PageContext> = {
   changed: {
     status: 200,
-    description: 'The password is changed; the old one and every other reset link of the account no longer work. Nobody is logged in',
+    description:
+      'The password is changed; the old one, every other reset link and every session of the account no longer work. ' +
+      'Nobody is logged in',
     json: json(Changed, () => ({ status: 'changed' as const })),
     page: (o) => passwordChangedPage(o.email),
   },
@@ -94,7 +87,8 @@ const resetRoute = jsonOrFormPost({
   summary: 'Choose a new password with the token of a reset link',
   description:
     "The reset link's token and a new password that passes the policy change the account's password, retire the " +
-    "account's other reset links and clear its failed-login back-off. It does not log anyone in. The link works once.",
+    "account's other reset links, end every session of the account and clear its failed-login back-off. It does not " +
+    'log anyone in. The link works once.',
   limit: 'reset',
   body: ResetBody,
   answers: RESET_ANSWERS,

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../policy/password-policy.ts';
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from '../crypto/passwords.ts';
-import { isLoopbackAddress, parseAddressRanges, type AddressRange } from '../http/client-address.ts';
+import { isLoopbackAddress, parseAddressRanges, type AddressRange } from '../policy/ip-addresses.ts';
 import { DEFAULT_DEVICES, type DevicePolicy } from '../storage/devices.ts';
 import type { SessionPolicy } from '../storage/sessions.ts';
 import { sessionPolicy } from './session-settings.ts';

@@ -2,7 +2,8 @@
  * How many password hashes the Node server runs at once, and how many threads libuv's pool needs
  * for them. scrypt runs on that pool, which has 4 threads unless UV_THREADPOOL_SIZE says otherwise,
  * so without sizing it a 16-core machine would hash on 4 of them. libuv reads the variable once,
- * when the pool is first used: `functions/start.ts` sets it before anything can use the pool.
+ * when the pool is first used: `functions/start.ts` sets it (lib/config/threadpool-size.ts) before
+ * anything can use the pool.
  *
  * - HASH_MAX_IN_FLIGHT, when set, decides the hashes in flight, and the pool gets as many threads.
  * - Otherwise one hash per core, but no more than a quarter of the machine's memory holds at once
@@ -11,8 +12,7 @@
  * - Never fewer than libuv's 4 threads: the file system and DNS share the pool.
  */
 import { availableParallelism, totalmem } from 'node:os';
-import { loadConfig, type Config } from '../config/config.ts';
-import { scryptMemoryBytes } from './passwords.ts';
+import { scryptMemoryBytes, type ScryptParams } from './passwords.ts';
 
 /** libuv's pool size when UV_THREADPOOL_SIZE is unset, and the most it accepts. */
 export const LIBUV_DEFAULT_THREADS = 4;
@@ -58,27 +58,11 @@ export function hashSlots(c: HashCapacity, variable: string | undefined): number
 }
 
 /** This machine, for this configuration. */
-export function hashCapacity(config: Pick<Config, 'scrypt' | 'hashMaxInFlight'>): HashCapacity {
+export function hashCapacity(config: { scrypt: ScryptParams; hashMaxInFlight: number | undefined }): HashCapacity {
   return {
     cores: availableParallelism(),
     totalMemoryBytes: totalmem(),
     hashBytes: scryptMemoryBytes(config.scrypt),
     configured: config.hashMaxInFlight,
   };
-}
-
-/**
- * Sets UV_THREADPOOL_SIZE in `env` (process.env) for the configuration it holds, unless the
- * operator set it. Only effective before the thread pool's first use: call it from an entry that
- * loads the rest afterwards. A configuration that does not load is left to the server to report.
- */
-export function sizeThreadpool(env: NodeJS.ProcessEnv): void {
-  let config: Config;
-  try {
-    config = loadConfig({ ...env, PUBLIC_URL: env.PUBLIC_URL || 'http://localhost' });
-  } catch {
-    return;
-  }
-  const size = threadpoolSize(hashCapacity(config), env.UV_THREADPOOL_SIZE);
-  if (size !== undefined) env.UV_THREADPOOL_SIZE = String(size);
 }

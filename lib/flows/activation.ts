@@ -15,6 +15,7 @@ import { activateRegistration, findAccount, findRegistration, type Registration 
 import type { Database } from '../storage/db.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
+import type { EventLog } from '../log.ts';
 import { findByToken } from './links.ts';
 
 export type LinkState =
@@ -48,6 +49,7 @@ export interface ActivationServices {
   db: Database;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
+  log: EventLog;
 }
 
 export async function linkState(db: Database, token: unknown, now: number): Promise<LinkState> {
@@ -79,7 +81,15 @@ async function confirmedHash(
   return { hash: await hasher.hash(request.password) };
 }
 
+/** Activates the link's account, and logs what became of the attempt (a second use of a link is no event). */
 export async function activate(services: ActivationServices, request: ActivationRequest, now: number): Promise<ActivationOutcome> {
+  const outcome = await attemptActivation(services, request, now);
+  if (outcome.kind === 'activated') services.log('activated', { accountId: outcome.accountId });
+  else if (outcome.kind !== 'active') services.log('activation_refused', { reason: outcome.kind });
+  return outcome;
+}
+
+async function attemptActivation(services: ActivationServices, request: ActivationRequest, now: number): Promise<ActivationOutcome> {
   const { db } = services;
   const state = await linkState(db, request.token, now);
   if (state.kind !== 'pending') return state;

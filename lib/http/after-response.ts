@@ -6,7 +6,7 @@
 import { deliver, type SendMail } from '../mail/delivery.ts';
 import type { AppContext } from './context.ts';
 
-export function afterResponse(c: AppContext, work: Promise<unknown>): void {
+function afterResponse(c: AppContext, work: Promise<unknown>): void {
   const settled = work.catch(() => undefined);
   try {
     c.executionCtx.waitUntil(settled);

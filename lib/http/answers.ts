@@ -19,12 +19,22 @@ export interface JsonBody<O> {
   body: (outcome: O) => unknown;
 }
 
+/** The response headers an answer may carry; each is documented in lib/http/openapi.ts (HEADERS). */
+export type HeaderName = 'Retry-After' | 'Accept' | 'Allow' | 'WWW-Authenticate';
+
+/**
+ * The headers an answer sends, each with its value for the outcome. Declared by name, so the
+ * document lists exactly the headers that each answer sends (a 401 of a bearer route has
+ * WWW-Authenticate; the login's 401 has not).
+ */
+export type AnswerHeaders<O> = { [N in HeaderName]?: (outcome: O) => string };
+
 interface AnswerCommon<O, X> {
   status: ContentfulStatusCode;
   description: string;
   /** The page for a person (a browser, or a page's form), where the route offers pages. */
   page?: (outcome: O, extra: X) => Promise<Page>;
-  headers?: (outcome: O) => Record<string, string>;
+  headers?: AnswerHeaders<O>;
 }
 
 /** A success with nothing to say: 204, no body (logout, say). */
@@ -33,7 +43,7 @@ export interface NoContent<O> {
   description: string;
   empty: true;
   page?: undefined;
-  headers?: (outcome: O) => Record<string, string>;
+  headers?: AnswerHeaders<O>;
 }
 
 /**

@@ -3,12 +3,9 @@
  * is the address, the answer the same 202 for every well-formed one, or the address refused, each
  * with its page for the page's form. One builder, so each endpoint is its words and its flow.
  */
-import type { Config } from '../config/config.ts';
-import type { FieldError } from '../flows/field-error.ts';
-import type { EventLog } from '../log.ts';
-import type { SendMail } from '../mail/delivery.ts';
+import type { ResendOutcome, ResendRequest } from '../flows/resend-activation.ts';
+import type { ForgotServices } from '../flows/reset-password.ts';
 import type { Page } from '../pages/pages.ts';
-import type { Database } from '../storage/db.ts';
 import type { Endpoint } from '../storage/throttle.ts';
 import { mailAfterResponse } from './after-response.ts';
 import type { AnswerTable } from './answers.ts';
@@ -19,14 +16,8 @@ import { createRouter } from './router.ts';
 import { jsonOrFormPost, openapiRequiringBody, type OperationSpec } from './routes.ts';
 import { AddressOnly, pendingAnswer } from './schemas.ts';
 
-export type MailRequestOutcome = { kind: 'accepted' } | { kind: 'invalid'; email: string; errors: FieldError[] };
-
-export interface MailRequestServices {
-  db: Database;
-  config: Config;
-  sendMail: SendMail;
-  log: EventLog;
-}
+/** Both flows answer alike: the same 202 for every well-formed address, or the address refused. */
+type MailRequestOutcome = ResendOutcome;
 
 export interface MailRequestSpec<P extends string> extends OperationSpec<P> {
   limit: Endpoint;
@@ -34,7 +25,8 @@ export interface MailRequestSpec<P extends string> extends OperationSpec<P> {
   accepted: { description: string; message: string };
   sentPage: () => Promise<Page>;
   refusedPage: (email: string, detail: string) => Promise<Page>;
-  flow: (services: MailRequestServices, request: { email: string; clientKey: string }, now: number) => Promise<MailRequestOutcome>;
+  /** Forgot-password's services are the larger set; resend-activation takes a part of them. */
+  flow: (services: ForgotServices, request: ResendRequest, now: number) => Promise<MailRequestOutcome>;
 }
 
 export function mailRequestEndpoint<P extends string>(spec: MailRequestSpec<P>) {

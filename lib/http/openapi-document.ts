@@ -2,7 +2,8 @@
  * GET /openapi.json: the document as this server runs. The generator writes it from the routes'
  * schemas and answer tables; what it cannot know comes from the configuration the server started
  * with: the server's URL (PUBLIC_URL) and the limits that schemas mark with `x-from-config` (the
- * password policy). Built per request, from the request's configuration, so it is never stale.
+ * password policy). Built from the request's configuration, so it is never stale, and kept per app
+ * and configuration: building it costs milliseconds of CPU, and neither changes while they serve.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Config } from '../config/config.ts';
@@ -10,7 +11,7 @@ import type { AppEnv } from './context.ts';
 import { responsesOf, TAGS } from './openapi.ts';
 import { FROM_CONFIG, type ConfiguredLimit } from './schemas.ts';
 
-export const DOCUMENT_PATH = '/openapi.json';
+const DOCUMENT_PATH = '/openapi.json';
 
 const INFO = {
   title: 'Latchkey',
@@ -18,7 +19,8 @@ const INFO = {
   description:
     'Email + password accounts with activation links. Errors are RFC 9457 problem details. ' +
     'A path that is not listed here answers 404, and a method that a listed path does not list answers 405 with an ' +
-    'Allow header naming the ones it does; both with a Problem body. No operation needs credentials yet.',
+    'Allow header naming the ones it does; both with a Problem body. Only the operations tagged sessions need credentials: ' +
+    'the session token from POST /login as a bearer token.',
   // The project has not chosen a licence; npm's word for "none granted" says so.
   license: { name: 'UNLICENSED' },
 };
@@ -55,16 +57,26 @@ function fillFromConfig(node: Json, config: Config): void {
   for (const value of Object.values(record)) fillFromConfig(value, config);
 }
 
-export function documentFor(app: OpenAPIHono<AppEnv>, config: Config) {
+type Document = ReturnType<OpenAPIHono<AppEnv>['getOpenAPI31Document']>;
+
+const built = new WeakMap<OpenAPIHono<AppEnv>, WeakMap<Config, Document>>();
+
+/** The document for this app and configuration; the same object on every call, so do not change it. */
+export function documentFor(app: OpenAPIHono<AppEnv>, config: Config): Document {
+  const forApp = built.get(app) ?? new WeakMap<Config, Document>();
+  built.set(app, forApp);
+  const cached = forApp.get(config);
+  if (cached) return cached;
   const doc = app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: INFO,
     servers: [{ url: config.publicUrl, description: 'This server (its PUBLIC_URL)' }],
-    // No operation needs credentials yet; sessions will add their scheme here.
+    // None by default; the session routes name the bearer scheme themselves (lib/http/bearer-routes.ts).
     security: [],
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
   });
   fillFromConfig(doc, config);
+  forApp.set(config, doc);
   return doc;
 }
 

@@ -4,7 +4,7 @@
  * exactly the statuses, media types and headers that the code can send.
  */
 import { z } from '@hono/zod-openapi';
-import type { Answer, AnswerTable, Outcome } from './answers.ts';
+import type { Answer, AnswerTable, HeaderName, Outcome } from './answers.ts';
 import type { PageMode } from './context.ts';
 import type { AnsweringMiddleware } from './media.ts';
 import { EDGE, type EdgeKind } from './respond.ts';
@@ -21,7 +21,7 @@ const FieldErrorSchema = z.object({
   detail: z.string(),
 });
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string().openapi({ description: 'A URN naming the kind of problem', example: 'urn:latchkey:problem:invalid-credentials' }),
     title: z.string(),
@@ -43,14 +43,28 @@ const ValidationProblemSchema = ProblemSchema.extend({
 
 const HTML_PAGE = z.string().openapi({ description: 'A page for people' });
 
-export const HEADERS: Record<string, NonNullable<ResponseConfig['headers']>> = {
-  'Retry-After': { 'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'integer', minimum: 0 } } },
-  Accept: { Accept: { description: 'The media types this endpoint takes (RFC 9110, section 15.5.16)', required: true, schema: { type: 'string' } } },
-  Allow: { Allow: { description: 'The methods this path takes (RFC 9110, section 10.2.1)', required: true, schema: { type: 'string' } } },
+type HeaderDoc = NonNullable<ResponseConfig['headers']>[string];
+
+/** What the document says of each header an answer can send (answers.ts, HeaderName). */
+const HEADERS: Record<HeaderName, HeaderDoc> = {
+  'Retry-After': { description: 'Seconds to wait before retrying', required: true, schema: { type: 'integer', minimum: 0 } },
+  Accept: { description: 'The media types this endpoint takes (RFC 9110, section 15.5.16)', required: true, schema: { type: 'string' } },
+  Allow: { description: 'The methods this path takes (RFC 9110, section 10.2.1)', required: true, schema: { type: 'string' } },
+  'WWW-Authenticate': {
+    description: 'The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3)',
+    required: true,
+    schema: { type: 'string' },
+  },
 };
 
-const HEADERS_BY_STATUS: Record<number, string[]> = { 405: ['Allow'], 415: ['Accept'], 429: ['Retry-After'], 503: ['Retry-After'] };
-const headerNames = (status: number) => HEADERS_BY_STATUS[status] ?? [];
+/** The documented headers of the answers that share a status: those every one of them sends are required. */
+function headersOf(answers: AnyAnswer[]): ResponseConfig['headers'] {
+  const names = new Set(answers.flatMap((answer) => Object.keys(answer.headers ?? {}) as HeaderName[]));
+  if (names.size === 0) return undefined;
+  const everyOne = (name: HeaderName) => answers.every((answer) => answer.headers?.[name] !== undefined);
+  return Object.fromEntries([...names].map((name) => [name, { ...HEADERS[name], required: everyOne(name) }]));
+}
+
 
 /** The document's tags, each with what its operations are for; every operation has one. */
 export const TAGS = {
@@ -96,14 +110,16 @@ export interface ResponsesOptions {
 export function responsesOf<O extends Outcome, X>(table: AnswerTable<O, X>, options: ResponsesOptions = {}): Record<string, ResponseConfig> {
   const edges = new Set<EdgeKind>([...(options.middleware ?? []).flatMap((m) => m.answers), ...(options.edges ?? []), 'internal']);
   const answers: AnyAnswer[] = [...tableAnswers(table), ...[...edges].map((kind) => EDGE[kind])];
+  const byStatus = new Map<number, AnyAnswer[]>();
+  for (const answer of answers.sort((a, b) => a.status - b.status)) byStatus.set(answer.status, [...(byStatus.get(answer.status) ?? []), answer]);
   const out: Record<string, ResponseConfig> = {};
-  for (const answer of answers.sort((a, b) => a.status - b.status)) {
-    const seen = out[answer.status];
-    const content = contentOf(answer, options.pages);
-    const headers = Object.assign({}, ...headerNames(answer.status).map((name) => HEADERS[name]));
-    out[answer.status] = seen
-      ? { ...seen, description: `${seen.description}; or: ${answer.description}`, content: { ...seen.content, ...content } }
-      : { description: answer.description, content, ...(Object.keys(headers).length > 0 ? { headers } : {}) };
+  for (const [status, shared] of byStatus) {
+    const headers = headersOf(shared);
+    out[status] = {
+      description: shared.map((answer) => answer.description).join('; or: '),
+      content: Object.assign({}, ...shared.map((answer) => contentOf(answer, options.pages))),
+      ...(headers && { headers }),
+    };
   }
   return out;
 }

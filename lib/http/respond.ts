@@ -3,7 +3,7 @@
  * answers that every route shares (the edge: bodies, limits, failures) are one more table here.
  */
 import { errorPage, formErrorPage, tooManyRequestsPage, unavailablePage } from '../pages/pages.ts';
-import { answerFor, type AnswerTable, type AnswerWithBody, type Outcome } from './answers.ts';
+import { answerFor, type AnswerHeaders, type AnswerTable, type AnswerWithBody, type HeaderName, type Outcome } from './answers.ts';
 import type { AppContext } from './context.ts';
 import { wantsPage } from './media.ts';
 import { details, problemResponse, type FieldError, type ProblemDetails } from './problems.ts';
@@ -29,7 +29,6 @@ export type EdgeOutcome =
 
 export type EdgeKind = EdgeOutcome['kind'];
 
-const retryAfter = (seconds: number) => ({ 'Retry-After': String(seconds) });
 
 export const validationDetails = (errors: FieldError[]) =>
   details('validation', 'The request has invalid fields', 'Correct the fields named in errors and try again.', { errors });
@@ -43,7 +42,7 @@ export const INVALID_FIELDS: AnswerWithBody<{ errors: FieldError[] }, unknown> =
 
 /** A 503: nothing was done, and the client may try again after `seconds`. */
 function retryLater(description: string, problem: ProblemDetails, seconds: number): AnswerWithBody<unknown> {
-  return { status: 503, description, problem: () => problem, page: unavailablePage, headers: () => retryAfter(seconds) };
+  return { status: 503, description, problem: () => problem, page: unavailablePage, headers: { 'Retry-After': () => String(seconds) } };
 }
 
 export const EDGE: AnswerTable<EdgeOutcome> = {
@@ -62,7 +61,7 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
     status: 415,
     description: 'The body is not of a media type this endpoint takes; Accept lists them',
     problem: (o) => details('unsupported-media-type', 'Unsupported media type', `Send the body as ${o.accepted.join(' or ')}.`),
-    headers: (o) => ({ Accept: o.accepted.join(', ') }),
+    headers: { Accept: (o) => o.accepted.join(', ') },
   },
   'invalid-fields': INVALID_FIELDS,
   throttled: {
@@ -73,7 +72,7 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
         retryAfter: o.retryAfterSeconds,
       }),
     page: (o) => tooManyRequestsPage(o.retryAfterSeconds),
-    headers: (o) => retryAfter(o.retryAfterSeconds),
+    headers: { 'Retry-After': (o) => String(o.retryAfterSeconds) },
   },
   'not-found': {
     status: 404,
@@ -84,14 +83,14 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
     status: 405,
     description: 'This path does not take this method; Allow lists the ones it takes',
     problem: (o) => details('method-not-allowed', 'Method not allowed', `This path takes ${o.allowed.join(', ')}.`),
-    headers: (o) => ({ Allow: o.allowed.join(', ') }),
+    headers: { Allow: (o) => o.allowed.join(', ') },
   },
   // RFC 6750: one answer for a missing, malformed, unknown, expired or ended token.
   unauthenticated: {
     status: 401,
     description: 'No live session: the bearer token is missing, malformed, unknown, expired or ended',
     problem: () => details('unauthenticated', 'Not logged in', 'Log in again to get a new session token, and send it as "Authorization: Bearer <token>".'),
-    headers: () => ({ 'WWW-Authenticate': 'Bearer realm="latchkey"' }),
+    headers: { 'WWW-Authenticate': () => 'Bearer realm="latchkey"' },
   },
   unavailable: retryLater(
     'The database is unavailable; nothing was changed; see Retry-After',
@@ -111,6 +110,12 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
   },
 };
 
+function headerValues<O>(headers: AnswerHeaders<O>, outcome: O): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers) as [HeaderName, (o: O) => string][]) values[name] = value(outcome);
+  return values;
+}
+
 /**
  * The answer to `outcome` from `table`: the entry's page when the client wants one and the entry
  * has one, otherwise its JSON or problem+json. `extra` is what only the request knows and a page
@@ -118,7 +123,7 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
  */
 export async function respond<O extends Outcome, X>(c: AppContext, table: AnswerTable<O, X>, outcome: O, extra: X): Promise<Response> {
   const entry = answerFor(table, outcome);
-  const headers = entry.headers?.(outcome);
+  const headers = entry.headers && headerValues(entry.headers, outcome);
   if ('empty' in entry) return c.body(null, entry.status, headers);
   if (entry.page && wantsPage(c)) return c.html((await entry.page(outcome, extra)).body, entry.status, headers);
   if ('json' in entry) return c.json(entry.json.body(outcome), entry.status, headers);

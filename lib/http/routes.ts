@@ -38,8 +38,8 @@ interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> 
 }
 
 export interface JsonPostSpec<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X> extends PostSpec<P, S, O, X> {
-  /** Request headers the endpoint reads, for the document. */
-  headers: H;
+  /** Request headers the endpoint reads, for the document, if it reads any. */
+  headers?: H;
 }
 
 export const operation = <P extends string>(spec: OperationSpec<P>) => ({
@@ -56,7 +56,10 @@ export function jsonPost<P extends string, S extends z.ZodType, H extends z.ZodO
     method: 'post',
     ...operation(spec),
     middleware,
-    request: { headers: spec.headers, body: { required: true, content: { 'application/json': { schema: spec.body } } } },
+    request: {
+      ...(spec.headers && { headers: spec.headers }),
+      body: { required: true, content: { 'application/json': { schema: spec.body } } },
+    },
     responses: responsesOf(spec.answers, { middleware, edges: ['body-too-large', ...spec.edges] }),
   });
 }
@@ -110,11 +113,7 @@ export interface LinkPageContext {
   minLength: number;
 }
 
-interface LinkPageSpec<P extends string, O extends Outcome, X> {
-  path: P;
-  operationId: string;
-  summary: string;
-  description: string;
+interface LinkPageSpec<P extends string, O extends Outcome, X> extends Omit<OperationSpec<P>, 'tag'> {
   /** Whose per-client allowance the request counts against: the endpoint its form posts to. */
   limit: Endpoint;
   answers: AnswerTable<O, X>;
@@ -124,15 +123,11 @@ interface LinkPageSpec<P extends string, O extends Outcome, X> {
  * GET of the page behind a mailed link (`?token=…`): always a page, counted against the client's
  * allowance for the endpoint the page's form posts to.
  */
-export function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, O, X>) {
+function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, O, X>) {
   const middleware = [limitPerClient(spec.limit)];
   return createRoute({
     method: 'get',
-    path: spec.path,
-    operationId: spec.operationId,
-    summary: spec.summary,
-    description: spec.description,
-    tags: ['pages'],
+    ...operation({ ...spec, tag: 'pages' }),
     middleware,
     request: { query: z.object({ token: z.string().optional().openapi({ description: 'The token from the link in the mail' }) }) },
     responses: responsesOf(spec.answers, { middleware, edges: ['invalid-fields', 'unavailable'], pages: 'always' }),

@@ -7,6 +7,9 @@
 import { z } from '@hono/zod-openapi';
 import type { Config } from '../config/config.ts';
 import { MAX_EMAIL_LENGTH, MAX_LOCAL_LENGTH } from '../policy/emails.ts';
+import type { Account } from '../storage/accounts.ts';
+import { json, type AnswerWithBody } from './answers.ts';
+import { details } from './problems.ts';
 
 /** Code points, as JSON Schema's maxLength and the password policy count them (not UTF-16 units). */
 const codePoints = (s: string) => {
@@ -14,9 +17,6 @@ const codePoints = (s: string) => {
   for (const _ of s) n++;
   return n;
 };
-import type { Account } from '../storage/accounts.ts';
-import { json, type AnswerWithBody } from './answers.ts';
-import { details } from './problems.ts';
 
 /** Text that cannot carry NUL or unpaired surrogates, which some stores and mailers mangle. */
 export const text = (max: number, tooLong = `Must be at most ${max} characters.`) =>
@@ -39,7 +39,7 @@ export type ConfiguredLimit = keyof typeof FROM_CONFIG;
 /** The schema with the limits named `limit` filled in from the configuration, in the document only. */
 const fromConfig = <S extends z.ZodType>(schema: S, limit: ConfiguredLimit): S => schema.openapi({ 'x-from-config': limit });
 
-export const emailField = () =>
+const emailField = () =>
   text(MAX_EMAIL_LENGTH, `An email address may have at most ${MAX_EMAIL_LENGTH} characters.`).openapi({
     description:
       `An email address in the syntax of HTML's email inputs (no quoted local part, no IP address as the domain), ` +
@@ -54,7 +54,7 @@ const PASSWORD_RULES =
   'consecutive characters, or the address itself.';
 
 /** A password being chosen: the policy applies (lib/policy/password-policy.ts). */
-export const newPasswordField = (description: string) =>
+const newPasswordField = (description: string) =>
   fromConfig(text(1024), 'password-policy').openapi({ description: `${description} ${PASSWORD_RULES}`, example: 'correct horse battery staple' });
 
 /** The body of register: an address and a password the policy must accept. */

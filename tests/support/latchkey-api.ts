@@ -143,7 +143,7 @@ export interface paths {
         put?: never;
         /**
          * Choose a new password with the token of a reset link
-         * @description The reset link's token and a new password that passes the policy change the account's password, retire the account's other reset links and clear its failed-login back-off. It does not log anyone in. The link works once. The same operation serves the form on our pages: a form-encoded body, or an Accept header that prefers text/html, gets a page (text/html) instead of JSON. A JSON client gets only application/json and application/problem+json.
+         * @description The reset link's token and a new password that passes the policy change the account's password, retire the account's other reset links, end every session of the account and clear its failed-login back-off. It does not log anyone in. The link works once. The same operation serves the form on our pages: a form-encoded body, or an Accept header that prefers text/html, gets a page (text/html) instead of JSON. A JSON client gets only application/json and application/problem+json.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -1231,7 +1231,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The password is changed; the old one and every other reset link of the account no longer work. Nobody is logged in */
+            /** @description The password is changed; the old one, every other reset link and every session of the account no longer work. Nobody is logged in */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1409,6 +1409,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1456,6 +1458,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1507,6 +1511,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1557,6 +1563,8 @@ export interface operations {
             /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1641,6 +1649,8 @@ export interface operations {
             /** @description The password given is not the account's (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1741,6 +1751,8 @@ export interface operations {
             /** @description The password given is not the account's (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
