@@ -51,7 +51,7 @@ function depsFor(env: WorkerEnv): Deps {
 
 const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));
 
-/** The cron trigger in wrangler.toml: drop expired registrations and spent throttle rows. */
+/** The cron trigger in wrangler.toml: delete what no request can use any more (lib/storage/purge.ts). */
 async function scheduled(_controller: ScheduledController, env: WorkerEnv): Promise<void> {
   const deps = depsFor(env);
   const removed = await purge(deps.db, deps.now(), deps.config.purgeGraceSeconds, deps.config.sessions);
