@@ -100,11 +100,11 @@ describe('races on a file-backed sql.js database, through group commit (node)', 
     expect(await fromDisk()).toBe(await dump(h.db));
   });
 
-  it(`${LOGINS} logins with the old password and a reset, as units of one group: the logins before the reset lose their sessions to it, the ones after it get none`, async () => {
+  it(`${LOGINS} logins with the old password and a reset, through group commit: the logins before the reset lose their sessions to it, the ones after it get none`, async () => {
     // The seam, so that the order inside the group is known: the reset hashes its new password
     // once every login has read the old hash; then half the logins go on, and the reset's batch
     // follows theirs, and the other half follows the reset's, all in one turn of the event loop,
-    // so that group commit takes them as units of one group, in that order.
+    // so that they commit in that order, as units of one group when the machine keeps up.
     let armed = false;
     let verifying = 0;
     let loginsIn = 0;
@@ -153,9 +153,11 @@ describe('races on a file-backed sql.js database, through group commit (node)', 
     expect(reset.status).toBe(200);
     expect(logins.map((r) => r.status)).toEqual([...Array(LOGINS / 2).fill(200), ...Array(LOGINS / 2).fill(401)]);
     expect(h.events.filter((e) => e.event === 'login_failed').map((e) => e.reason)).toEqual(Array(LOGINS / 2).fill('password-changed'));
-    // One append, one fsync: the first half's sessions and the reset, in that order.
+    // On disk, in the order the units committed: the first half's sessions, then the reset, and no
+    // session after it. How the units split into groups (one fsync each) depends on the machine's
+    // load; the order and the rows written do not.
     const kinds = appends.slice(from).map((text) => text.split('\n').filter(Boolean).map((line) => (line.includes('INSERT INTO sessions') ? 'L' : line.includes('UPDATE accounts SET password_hash') ? 'R' : '-')).join(''));
-    expect(kinds.filter((k) => k.includes('R'))).toEqual([`${'L'.repeat(LOGINS / 2)}R`]);
+    expect(kinds.join('').replaceAll('-', '')).toBe(`${'L'.repeat(LOGINS / 2)}R`);
     // The sessions the first half got ended with the reset; the second half's were never written.
     const tokens = await Promise.all(logins.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as { session: { token: string } }).session.token));
     const rows = (await h.db.prepare('SELECT id, revoked_at AS revokedAt FROM sessions ORDER BY id').all<{ id: string; revokedAt: number | null }>()).results;
