@@ -13,7 +13,7 @@ import { offersPages } from '../lib/http/media.ts';
 import { documentFor, documentRoute, methodsAt } from '../lib/http/openapi-document.ts';
 import { MAX_BODY_BYTES, respondEdge } from '../lib/http/respond.ts';
 import { createRouter } from '../lib/http/router.ts';
-import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
+import { withResponseHeaders } from '../lib/http/security-headers.ts';
 import { DatabaseUnavailableError } from '../lib/storage/db.ts';
 import { DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { BEARER_SCHEME } from '../lib/http/bearer-routes.ts';
@@ -91,10 +91,14 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   app.on('GET', ['/', '/activate', '/reset-password', MAILBOX_PATH], offersPages('always'));
   app.on('POST', ['/activate', '/resend-activation', '/forgot-password', '/reset-password'], offersPages('negotiated'));
 
-  // One middleware for what every request needs. The headers go on before the handler runs, so
-  // that each response is made with them (problem responses add them themselves); a GET has no body.
+  // The responder makes each answer with the shared headers (responseWith); an answer made any
+  // other way (Hono's own, a route's c.json) gets them here, once everything inside has run.
+  app.use(async function headersOnEveryAnswer(c, next) {
+    await next();
+    withResponseHeaders(c.res);
+  });
+  // One middleware for what every request needs; a GET has no body.
   app.use(function prepareRequest(c, next) {
-    for (const [name, value] of RESPONSE_HEADERS) c.header(name, value);
     const deps = resolveDeps(c);
     const client = deps.clientAddress(c);
     const path = c.req.path;

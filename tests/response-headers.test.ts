@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { MAX_BODY_BYTES } from '../functions/app.ts';
+import { DEMO_CSP } from '../lib/pages/demo-page.ts';
 import { RESPONSE_HEADERS } from '../lib/http/security-headers.ts';
 import { createHarness, GOOD_PASSWORD } from './support/harness.ts';
 
@@ -37,6 +38,37 @@ describe(`headers on every response (${backend.name})`, () => {
     }
     expect(responses.page!.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'sha256-/);
     expect(responses.unknownToken!.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  // The responder makes its answers with the headers in one record; these are made some other way
+  // (Hono's own HEAD and CORS answers, routes that answer with c.body) and get them afterwards.
+  it('are on answers made outside the responder too, and a route can override one', async () => {
+    const h = await createHarness({ CORS_ORIGINS: 'https://app.example.com' });
+    const responses: Record<string, Response> = {
+      script: await h.get('/demo.js'),
+      demoPage: await h.get('/'),
+      head: await h.app.request('/health', { method: 'HEAD' }),
+      preflight: await h.app.request('/login', {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST' },
+      }),
+      corsAnswer: await h.post('/login', { email: 'a@example.com', password: GOOD_PASSWORD }, { Origin: 'https://app.example.com' }),
+    };
+    expect(Object.fromEntries(Object.entries(responses).map(([k, r]) => [k, r.status]))).toEqual({
+      script: 200,
+      demoPage: 200,
+      head: 200,
+      preflight: 204,
+      corsAnswer: 401,
+    });
+    for (const [kind, res] of Object.entries(responses)) {
+      for (const [name, value] of RESPONSE_HEADERS) {
+        const expected = kind === 'demoPage' && name === 'Content-Security-Policy' ? DEMO_CSP : value;
+        expect([kind, name, res.headers.get(name)]).toEqual([kind, name, expected]);
+      }
+    }
+    expect(responses.corsAnswer!.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(responses.script!.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
   });
 
   it('refuses a body by its declared length before reading it', async () => {

@@ -50,7 +50,7 @@ const scriptRoute = createRoute({
 
 export const homeEndpoints = createRouter()
   .openapi(pageRoute, async function showDemoPage(c) {
-    c.header('Content-Security-Policy', DEMO_CSP);
+    c.set('headers', { 'Content-Security-Policy': DEMO_CSP });
     // Relative, like every link on the pages, so that a PUBLIC_URL path prefix keeps working.
     const mailbox = mailboxFor(c) ? MAILBOX_PATH.slice(1) : undefined;
     return respond(c, PAGE_ANSWERS, { kind: 'demo', minLength: c.var.deps.config.passwordPolicy.minLength, mailbox }, undefined);

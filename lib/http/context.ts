@@ -17,6 +17,8 @@ export interface AppEnv {
     /** The event log with this request's client and path added to every event. */
     log: EventLog;
     pages?: PageMode;
+    /** Headers a route's answers carry on top of the shared ones (the demo page's own CSP). */
+    headers?: Record<string, string>;
     /** The session the bearer token named, on the routes that require one (lib/http/bearer.ts). */
     session?: LiveSession;
   };

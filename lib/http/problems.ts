@@ -5,7 +5,7 @@
  * answer table writes: the table entry's own status is put in, so the two cannot disagree.
  */
 import type { FieldError } from '../flows/field-error.ts';
-import { RESPONSE_HEADER_RECORD } from './security-headers.ts';
+import { responseWith } from './security-headers.ts';
 
 export type { FieldError } from '../flows/field-error.ts';
 
@@ -33,10 +33,7 @@ export function details(slug: string, title: string, detail?: string, extensions
  * made before the app's header middleware runs, or after it, such as the Node server's own).
  */
 export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(p), {
-    status: p.status,
-    headers: { ...RESPONSE_HEADER_RECORD, 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers },
-  });
+  return responseWith(JSON.stringify(p), p.status, { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers });
 }
 
 /** JSON Pointer for a path of keys, escaping as RFC 6901 asks. */

@@ -7,6 +7,7 @@ import { answerFor, type AnswerHeaders, type AnswerTable, type AnswerWithBody, t
 import type { AppContext } from './context.ts';
 import { wantsPage } from './media.ts';
 import { details, problemResponse, type FieldError, type ProblemDetails } from './problems.ts';
+import { responseWith } from './security-headers.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
@@ -123,13 +124,17 @@ function headerValues<O>(headers: AnswerHeaders<O>, outcome: O): Record<string, 
  */
 export async function respond<O extends Outcome, X>(c: AppContext, table: AnswerTable<O, X>, outcome: O, extra: X): Promise<Response> {
   const entry = answerFor(table, outcome);
-  const headers = entry.headers && headerValues(entry.headers, outcome);
-  if ('empty' in entry) return c.body(null, entry.status, headers);
-  if (entry.page && wantsPage(c)) return c.html((await entry.page(outcome, extra)).body, entry.status, headers);
-  if ('json' in entry) return c.json(entry.json.body(outcome), entry.status, headers);
-  if (!('problem' in entry)) return c.html((await entry.page(outcome, extra)).body, entry.status, headers);
+  const headers = { ...c.get('headers'), ...(entry.headers && headerValues(entry.headers, outcome)) };
+  if ('empty' in entry) return responseWith(null, entry.status, headers);
+  if (entry.page && wantsPage(c)) return responseWith((await entry.page(outcome, extra)).body, entry.status, { 'Content-Type': HTML, ...headers });
+  if ('json' in entry) return responseWith(JSON.stringify(entry.json.body(outcome)), entry.status, { 'Content-Type': JSON_TYPE, ...headers });
+  if (!('problem' in entry)) return responseWith((await entry.page(outcome, extra)).body, entry.status, { 'Content-Type': HTML, ...headers });
   return problemResponse({ ...entry.problem(outcome), status: entry.status }, headers);
 }
+
+// What Hono's c.html() and c.json() would send.
+const HTML = 'text/html; charset=UTF-8';
+const JSON_TYPE = 'application/json';
 
 /** An answer from the edge table: for middleware, the validation hook and the error handler. */
 export const respondEdge = (c: AppContext, outcome: EdgeOutcome) => respond(c, EDGE, outcome, undefined);

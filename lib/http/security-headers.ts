@@ -4,9 +4,11 @@
  * usual hardening headers (the set Hono's secureHeaders() sends, with no-referrer because
  * activation links carry their token in the URL).
  *
- * A fixed list, built once: the app hands it to each response as the response is made (see
- * functions/app.ts and problemResponse), because adding headers to a finished response makes
- * @hono/node-server rebuild it as a full web Response, which cost more than the handler itself.
+ * A fixed list, built once, that each response is made with (`responseWith`): as one plain record,
+ * which @hono/node-server writes to the socket as it is. Setting them one by one through Hono's
+ * c.header() builds and validates a web Headers object on every request, and adding them to a
+ * finished response makes @hono/node-server rebuild it as a full web Response; either cost more
+ * than a cheap handler itself (docs/performance.md, "Headers in one record").
  */
 import { PAGE_CSP } from '../pages/pages.ts';
 
@@ -27,3 +29,20 @@ export const RESPONSE_HEADERS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 export const RESPONSE_HEADER_RECORD: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(RESPONSE_HEADERS));
+
+// The responses made with every header above; any other (Hono's own, a route that answers with
+// c.json) gets the ones it lacks from withResponseHeaders(), the slower way.
+const MADE_WITH_HEADERS = new WeakSet<Response>();
+
+/** A response that carries RESPONSE_HEADERS, then `headers` (which may override them). */
+export function responseWith(body: string | null, status: number, headers: Record<string, string>): Response {
+  const res = new Response(body, { status, headers: { ...RESPONSE_HEADER_RECORD, ...headers } });
+  MADE_WITH_HEADERS.add(res);
+  return res;
+}
+
+/** Adds the RESPONSE_HEADERS that `res` lacks, unless it was made by responseWith(). */
+export function withResponseHeaders(res: Response): void {
+  if (MADE_WITH_HEADERS.has(res)) return;
+  for (const [name, value] of RESPONSE_HEADERS) if (!res.headers.has(name)) res.headers.set(name, value);
+}
