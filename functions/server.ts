@@ -63,6 +63,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     // Lower only to exercise snapshots more often (the crash tests do); the default suits service.
     ...(env.JOURNAL_SNAPSHOT_BYTES ? { minSnapshotBytes: Number(env.JOURNAL_SNAPSHOT_BYTES) } : {}),
     onSnapshotFailed: (error) => log('snapshot_failed', { reason: error instanceof Error ? error.message : 'unknown' }),
+    onSyncFailed: (error) => log('journal_sync_failed', { reason: error instanceof Error ? error.message : 'unknown' }),
   });
 
   // scrypt runs on libuv's thread pool: hashes beyond the cores (or the pool's threads) would only

@@ -27,7 +27,17 @@ export interface Database {
   prepare(sql: string): Statement;
   /** All statements commit together or none does (D1 semantics). */
   batch(statements: Statement[]): Promise<RunResult[]>;
+  /**
+   * The same database, for soft state: writes that a process crash never loses but a machine
+   * crash may lose the last second of, because they do not wait for a disk flush of their own.
+   * Only the per-client request counters use it (throttle.ts hit()). Drivers without such a mode
+   * (D1) leave it out, and those writes are then as durable as any.
+   */
+  readonly soft?: Database;
 }
+
+/** Where soft state goes: `db.soft` where the driver has it, `db` itself otherwise. */
+export const softWrites = (db: Database): Database => db.soft ?? db;
 
 /** The database could not do what was asked; the request may succeed if retried later. */
 export class DatabaseUnavailableError extends Error {
@@ -50,6 +60,7 @@ export function guardDatabase(db: Database): Database {
     run: () => inner.run().catch(fail),
   });
   return {
+    ...(db.soft && { soft: guardDatabase(db.soft) }),
     prepare(sql) {
       try {
         return wrap(db.prepare(sql));

@@ -13,7 +13,7 @@
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
  *   can keep it waiting for ever, so the owner's known devices skip it (lib/storage/devices.ts).
  */
-import type { Condition, Database, Statement } from './db.ts';
+import { softWrites, type Condition, type Database, type Statement } from './db.ts';
 
 export interface WindowLimit {
   /** Hits allowed per window; 0 switches the limit off. */
@@ -86,10 +86,16 @@ async function charge(db: Database, key: string, rule: WindowLimit, now: number,
   return counted !== null;
 }
 
-/** One hit against a fixed window; when refused, how long until the window ends. */
+/**
+ * One hit against a fixed window; when refused, how long until the window ends. These per-client
+ * counters are soft state (db.ts softWrites): the cheap requests that each charge one would
+ * otherwise wait for a disk flush apiece. A process crash loses none of them; a machine crash may
+ * lose the last second's, which gives a client that many requests again, and never touches an
+ * account (docs/reliability.md).
+ */
 export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
   if (rule.limit === 0) return ALLOWED;
-  return (await charge(db, key, rule, now)) ? ALLOWED : refusal(db, key, now, 'forget_at');
+  return (await charge(softWrites(db), key, rule, now)) ? ALLOWED : refusal(db, key, now, 'forget_at');
 }
 
 /**

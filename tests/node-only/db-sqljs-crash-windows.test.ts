@@ -340,20 +340,6 @@ describe('sql.js adapter: crash windows', () => {
       expect(await numbersAfterRestart()).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     });
 
-    it('N concurrent throttle hits (the cheap paths’ counter) share one fsync and count exactly', async () => {
-      const { synced, io } = countingIo();
-      const db = await open({ io });
-      synced.length = 0;
-      const verdicts = await Promise.all(Array.from({ length: 12 }, () => hit(db, 'client:activate:203.0.113.9', { limit: 10, windowSeconds: 60 }, 1000)));
-      expect(verdicts.filter((v) => v.ok)).toHaveLength(10);
-      expect(synced.length).toBe(1);
-      // no close(): after a crash the counter holds every hit that was answered
-      const again = await open();
-      const row = await again.prepare('SELECT hits FROM throttle WHERE key = ?').bind('client:activate:203.0.113.9').first<{ hits: number }>();
-      expect(row?.hits).toBe(10);
-      again.close();
-    });
-
     it('a write returns only after the fsync that covers its journal line', async () => {
       const { synced, io } = countingIo();
       const db = await open({ io });
@@ -424,6 +410,88 @@ describe('sql.js adapter: crash windows', () => {
       db.close();
       await pending;
       expect(await numbersAfterRestart()).toEqual([1]);
+    });
+  });
+
+  // The per-client counters (throttle.ts hit()) are soft writes: no fsync of their own.
+  describe('soft writes: no fsync of their own, lost to no process crash, to a machine crash only as the last lines', () => {
+    function countingIo() {
+      const synced: number[] = [];
+      const io: Partial<WriteIo> = {
+        fsyncSync(fd) {
+          fs.fsyncSync(fd);
+          synced.push(fs.fstatSync(fd).size);
+        },
+      };
+      return { synced, io };
+    }
+    const KEY = 'client:activate:203.0.113.9';
+    const RULE = { limit: 10, windowSeconds: 60 };
+    async function hitsAfterRestart(): Promise<number | undefined> {
+      const db = await open();
+      try {
+        return (await db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(KEY).first<{ hits: number }>())?.hits;
+      } finally {
+        db.close();
+      }
+    }
+
+    it('N concurrent throttle hits cost no fsync, count exactly, and a process crash loses none', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io });
+      synced.length = 0;
+      const verdicts = await Promise.all(Array.from({ length: 12 }, () => hit(db, KEY, RULE, 1000)));
+      expect(verdicts.filter((v) => v.ok)).toHaveLength(10);
+      expect(synced).toEqual([]);
+      // no close(): the process died here; what it wrote is in the kernel's cache, and so in the file
+      expect(await hitsAfterRestart()).toBe(10);
+    });
+
+    it('a durable write in the same group still returns only after an fsync, which covers the soft lines too', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io });
+      synced.length = 0;
+      await Promise.all([hit(db, KEY, RULE, 1000), addAccount(db, 1), hit(db, KEY, RULE, 1000)]);
+      expect(synced).toEqual([statSync(journal).size]);
+    });
+
+    it('a machine crash loses only the soft lines after the last fsync: never a durable write, and the file opens', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io, softSyncMs: 60_000 });
+      await addAccount(db, 1);
+      for (let i = 0; i < 3; i++) await hit(db, KEY, RULE, 1000);
+      await addAccount(db, 2); // its fsync takes the three hits to the disk with it
+      for (let i = 0; i < 2; i++) await hit(db, KEY, RULE, 1000);
+      expect(statSync(journal).size).toBeGreaterThan(synced.at(-1)!);
+      // The worst a power cut can do: the journal as of the last fsync.
+      fs.truncateSync(journal, synced.at(-1)!);
+      expect(await numbersAfterRestart()).toEqual([1, 2]);
+      expect(await hitsAfterRestart()).toBe(3);
+    });
+
+    it('soft lines reach the disk within softSyncMs when no durable write comes', async () => {
+      const { synced, io } = countingIo();
+      const db = await open({ io, softSyncMs: 50 });
+      synced.length = 0;
+      await hit(db, KEY, RULE, 1000);
+      expect(synced).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(synced).toEqual([statSync(journal).size]);
+      db.close();
+    });
+
+    it('a failed deferred flush is reported, and a snapshot holds the soft writes in its place', async () => {
+      const { faults, io } = faultyIo();
+      const failures: unknown[] = [];
+      const db = await open({ io, softSyncMs: 50, onSyncFailed: (e) => failures.push(e) });
+      await hit(db, KEY, RULE, 1000);
+      await hit(db, KEY, RULE, 1000);
+      faults.fsync = 1;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(failures).toHaveLength(1);
+      expect(statSync(journal).size).toBe(0); // the snapshot took the journal's place
+      // Even a power cut now loses nothing: the snapshot was fsynced and renamed.
+      expect(await hitsAfterRestart()).toBe(2);
     });
   });
 });

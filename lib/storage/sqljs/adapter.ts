@@ -19,6 +19,11 @@ export interface Engine {
   readonly journal: Journal | undefined;
   readonly snapshots: Snapshots | undefined;
   readonly onSnapshotFailed: ((error: unknown) => void) | undefined;
+  /** Told when the deferred flush of soft writes failed (a snapshot is then taken instead). */
+  readonly onSyncFailed: ((error: unknown) => void) | undefined;
+  /** How long soft writes may wait for an fsync (group-commit.ts). */
+  readonly softSyncMs: number;
+  syncTimer: ReturnType<typeof setTimeout> | undefined;
   /** The last write the database holds, as numbered in the journal. */
   seq: number;
   /** Write units waiting for the next group commit. */
@@ -31,30 +36,35 @@ interface BoundStatement extends Statement {
 }
 
 export function databaseOver(engine: Engine): Database {
+  return { ...over(engine, false), soft: over(engine, true) };
+}
+
+/** The interface over `engine`, its writes soft (db.ts) or durable. */
+function over(engine: Engine, soft: boolean): Database {
   return {
-    prepare: (sql) => statement(engine, sql, []),
-    batch: (statements) => write(engine, statements as BoundStatement[]),
+    prepare: (sql) => statement(engine, soft, sql, []),
+    batch: (statements) => write(engine, soft, statements as BoundStatement[]),
   };
 }
 
-function statement(engine: Engine, sql: string, params: SqlValue[]): BoundStatement {
+function statement(engine: Engine, soft: boolean, sql: string, params: SqlValue[]): BoundStatement {
   return {
     sql,
     params,
-    bind: (...values) => statement(engine, sql, values),
-    first: async <T>() => ((await read(engine, sql, params))[0] as T | undefined) ?? null,
-    all: async <T>() => ({ results: (await read(engine, sql, params)) as T[] }),
-    run: async () => (await write(engine, [statement(engine, sql, params)]))[0]!,
+    bind: (...values) => statement(engine, soft, sql, values),
+    first: async <T>() => ((await read(engine, soft, sql, params))[0] as T | undefined) ?? null,
+    all: async <T>() => ({ results: (await read(engine, soft, sql, params)) as T[] }),
+    run: async () => (await write(engine, soft, [statement(engine, soft, sql, params)]))[0]!,
   };
 }
 
 /** A statement that may write (a SELECT … RETURNING, say) still goes through a transaction. */
-async function read(engine: Engine, sql: string, params: SqlValue[]): Promise<Row[]> {
+async function read(engine: Engine, soft: boolean, sql: string, params: SqlValue[]): Promise<Row[]> {
   if (/^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql)) return execute(engine.statements, sql, params, false).rows;
-  return (await commitWrite(engine, [[sql, params]]))[0]!.rows;
+  return (await commitWrite(engine, [[sql, params]], soft))[0]!.rows;
 }
 
-async function write(engine: Engine, statements: BoundStatement[]): Promise<RunResult[]> {
-  const results = await commitWrite(engine, statements.map((s) => [s.sql, s.params]));
+async function write(engine: Engine, soft: boolean, statements: BoundStatement[]): Promise<RunResult[]> {
+  const results = await commitWrite(engine, statements.map((s) => [s.sql, s.params]), soft);
   return results.map((r) => ({ meta: { changes: r.changes } }));
 }

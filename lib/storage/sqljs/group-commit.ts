@@ -15,25 +15,32 @@
  * If the write or the fsync fails, every unit of the group fails, as each would have alone. If
  * COMMIT fails (a deferred constraint of one unit), the units are run again one at a time, so only
  * the unit at fault fails.
+ *
+ * A group of soft units only (db.ts: the per-client counters) skips its fsync: its lines are in
+ * the kernel's cache when the callers are answered, which a process crash cannot undo, and the
+ * next group's fsync, or one at most `softSyncMs` later, takes them to the disk. The cheap
+ * requests then pay no fsync at all (docs/performance.md).
  */
 import type { SqlValue } from '../db.ts';
 import type { Engine } from './adapter.ts';
-import { appendEntries, cutBack, storeSeq, type JournalEntry } from './journal.ts';
+import { appendEntries, cutBack, storeSeq, syncJournal, type JournalEntry } from './journal.ts';
 import { snapshotDue, writeSnapshot } from './snapshot.ts';
 import { execute, rollbackQuietly, type Executed } from './statements.ts';
 
 export interface Unit {
   readonly ops: Array<[string, SqlValue[]]>;
+  /** Soft state: durable against a process crash at once, against a machine crash within softSyncMs. */
+  readonly soft: boolean;
   readonly resolve: (results: Executed[]) => void;
   readonly reject: (error: unknown) => void;
 }
 
 /** Runs the ops atomically and durably, with whatever other units are waiting. */
-export function commitWrite(engine: Engine, ops: Array<[string, SqlValue[]]>): Promise<Executed[]> {
+export function commitWrite(engine: Engine, ops: Array<[string, SqlValue[]]>, soft = false): Promise<Executed[]> {
   return new Promise((resolve, reject) => {
     // Without a journal there is no fsync to share: run at once.
-    if (!engine.journal) return runGroup(engine, [{ ops, resolve, reject }]);
-    engine.waiting.push({ ops, resolve, reject });
+    if (!engine.journal) return runGroup(engine, [{ ops, soft, resolve, reject }]);
+    engine.waiting.push({ ops, soft, resolve, reject });
     if (engine.waiting.length === 1) setImmediate(() => commitWaiting(engine));
   });
 }
@@ -51,6 +58,7 @@ function runGroup(engine: Engine, units: Unit[]): void {
   const journalBefore = journal?.bytes ?? 0;
   let seq = engine.seq;
   let committing = false;
+  let sync = false;
   try {
     db.run('BEGIN IMMEDIATE');
     for (const unit of units) {
@@ -58,7 +66,10 @@ function runGroup(engine: Engine, units: Unit[]): void {
       try {
         const results = unit.ops.map(([sql, params]) => execute(engine.statements, sql, params));
         db.run('RELEASE unit');
-        if (results.some((r) => r.changes > 0)) entries.push({ seq: ++seq, ops: unit.ops });
+        if (results.some((r) => r.changes > 0)) {
+          entries.push({ seq: ++seq, ops: unit.ops });
+          sync ||= !unit.soft;
+        }
         outcomes.push({ results });
       } catch (error) {
         // If this throws, the transaction itself is gone: the whole group fails, below.
@@ -69,7 +80,7 @@ function runGroup(engine: Engine, units: Unit[]): void {
     }
     if (entries.length > 0) {
       storeSeq(db, seq);
-      if (journal) appendEntries(journal, entries);
+      if (journal) appendEntries(journal, entries, sync);
     }
     committing = true;
     db.run('COMMIT');
@@ -98,7 +109,38 @@ function runGroup(engine: Engine, units: Unit[]): void {
     if ('error' in outcome) unit.reject(outcome.error);
     else unit.resolve(outcome.results);
   });
+  if (journal?.unsynced) syncSoon(engine);
   snapshotIfDue(engine);
+}
+
+/** Flushes the soft writes' lines within softSyncMs, unless a durable group's fsync does first. */
+function syncSoon(engine: Engine): void {
+  if (engine.syncTimer) return;
+  engine.syncTimer = setTimeout(() => syncSoftWrites(engine), engine.softSyncMs);
+  // A process that exits keeps what it wrote in the kernel's cache: no reason to stay for this.
+  engine.syncTimer.unref?.();
+}
+
+/**
+ * The deferred flush. If it fails, the soft writes may not be on the disk and the journal cannot
+ * be trusted to hold them: a snapshot of the whole database (which has them) takes their place.
+ */
+export function syncSoftWrites(engine: Engine): void {
+  clearTimeout(engine.syncTimer);
+  engine.syncTimer = undefined;
+  if (!engine.journal) return;
+  try {
+    syncJournal(engine.journal);
+  } catch (error) {
+    engine.onSyncFailed?.(error);
+    if (!engine.snapshots) return;
+    try {
+      writeSnapshot(engine.db, engine.snapshots);
+    } catch (snapshotError) {
+      engine.onSnapshotFailed?.(snapshotError);
+      syncSoon(engine);
+    }
+  }
 }
 
 function snapshotIfDue(engine: Engine): void {

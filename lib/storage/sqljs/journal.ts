@@ -5,7 +5,10 @@
  * in proportion to the database. Durability comes instead from a journal: each committed write unit
  * (one run() or one batch()) is appended to `<file>.latchkey-journal` as one JSON line holding its
  * sequence number, statements and bound values, and fsynced before the call returns; the units
- * that arrive together share one write and one fsync (group-commit.ts). Once the
+ * that arrive together share one write and one fsync (group-commit.ts). Soft writes (the
+ * per-client counters, db.ts) are appended the same way but flushed by the next fsync or within
+ * a second: in the kernel's cache from the moment they return, so only a machine crash can lose
+ * them, and only as the journal's last lines (an fsync covers every line before it). Once the
  * journal has grown to about the size of the snapshot, a new snapshot is written (temp file, fsync,
  * rename, directory fsync: snapshot.ts) and only then the journal emptied. At start the snapshot is
  * loaded and the journal replayed past the snapshot's sequence number, which the database itself
@@ -47,10 +50,12 @@ export interface Journal {
   bytes: number;
   /** A failed append may have left a partial line past `bytes` that could not be cut off yet. */
   tailUnknown: boolean;
+  /** Lines were appended (soft writes) that no fsync has covered yet. */
+  unsynced: boolean;
 }
 
 export function journalOf(databasePath: string, io: WriteIo): Journal {
-  return { databasePath, path: journalPathOf(databasePath), io, fd: undefined, bytes: 0, tailUnknown: false };
+  return { databasePath, path: journalPathOf(databasePath), io, fd: undefined, bytes: 0, tailUnknown: false, unsynced: false };
 }
 
 const STATE_TABLE = 'latchkey_journal_state';
@@ -73,10 +78,11 @@ function openJournal(journal: Journal): number {
 
 /**
  * Appends entries, one line each, with one write and one fsync for all of them (group commit:
- * group-commit.ts). Only when this returns are they acknowledged; if it throws, the journal is
- * left as it was, or marked to be cut back before anything else is appended.
+ * group-commit.ts); without the fsync when `sync` is false (soft writes only: syncJournal() comes
+ * later). Only when this returns are they acknowledged; if it throws, the journal is left as it
+ * was, or marked to be cut back before anything else is appended.
  */
-export function appendEntries(journal: Journal, entries: JournalEntry[]): void {
+export function appendEntries(journal: Journal, entries: JournalEntry[], sync = true): void {
   const fd = openJournal(journal);
   // Cut off what an earlier failed append left, or refuse: appending after a partial line would
   // make the journal unreadable from that line on.
@@ -85,8 +91,9 @@ export function appendEntries(journal: Journal, entries: JournalEntry[]): void {
   const previous = journal.bytes;
   try {
     writeAll(journal.io, fd, lines);
-    journal.io.fsyncSync(fd);
+    if (sync) journal.io.fsyncSync(fd);
     journal.bytes = previous + lines.length;
+    journal.unsynced = !sync;
   } catch (error) {
     journal.bytes = previous;
     journal.tailUnknown = true;
@@ -99,6 +106,13 @@ export function appendEntries(journal: Journal, entries: JournalEntry[]): void {
   }
 }
 
+/** Flushes lines that soft writes appended without an fsync; a no-op when there are none. */
+export function syncJournal(journal: Journal): void {
+  if (!journal.unsynced || journal.fd === undefined) return;
+  journal.io.fsyncSync(journal.fd);
+  journal.unsynced = false;
+}
+
 /** Truncates the journal to its acknowledged entries. */
 export function cutBack(journal: Journal): void {
   if (journal.fd === undefined) return;
@@ -106,6 +120,7 @@ export function cutBack(journal: Journal): void {
   journal.io.ftruncateSync(journal.fd, journal.bytes);
   journal.io.fsyncSync(journal.fd);
   journal.tailUnknown = false;
+  journal.unsynced = false;
 }
 
 /** Empties the journal: only once a snapshot holds every entry in it. */
@@ -116,6 +131,7 @@ export function emptyJournal(journal: Journal): void {
   journal.io.fsyncSync(fd);
   journal.bytes = 0;
   journal.tailUnknown = false;
+  journal.unsynced = false;
 }
 
 export function closeJournal(journal: Journal): void {

@@ -7,7 +7,7 @@ import * as nodeFs from 'node:fs';
 import initSqlJs, { type Database as SqlJsDb, type SqlJsStatic } from 'sql.js';
 import type { Database } from '../db.ts';
 import { databaseOver, type Engine } from './adapter.ts';
-import { commitWaiting } from './group-commit.ts';
+import { commitWaiting, syncSoftWrites } from './group-commit.ts';
 import { DatabaseFileError, journalPathOf, lockPathOf, sizeOf, snapshotTempPathOf, unlinkQuietly } from './files.ts';
 import { closeJournal, journalOf, realIo, replayJournal, storedSeq, type WriteIo } from './journal.ts';
 import { acquireLock, type Lock } from './lock.ts';
@@ -27,6 +27,10 @@ export interface SqlJsOptions {
    * it); the snapshot is tried again after the next write.
    */
   onSnapshotFailed?: (error: unknown) => void;
+  /** Told when the deferred flush of soft writes failed; a snapshot is then taken in its place. */
+  onSyncFailed?: (error: unknown) => void;
+  /** How long soft writes (db.ts) may wait for an fsync; default 1000 ms. */
+  softSyncMs?: number;
   /** Fault injection for tests. */
   io?: Partial<WriteIo>;
 }
@@ -37,6 +41,9 @@ export interface SqlJsDatabase extends Database {
   /** Snapshot, close, release the lock. */
   close(): void;
 }
+
+// A machine crash may cost the per-client counters this much of their history (db.ts soft writes).
+const SOFT_SYNC_MS = 1000;
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
 const loadSqlJs = () => (sqlJs ??= initSqlJs());
@@ -71,7 +78,18 @@ function start(db: SqlJsDb, options: SqlJsOptions, lock: Lock | undefined): SqlJ
   const { path } = options;
   const journal = path ? journalOf(path, { ...realIo, ...options.io }) : undefined;
   const snapshots = journal ? snapshotsOf(journal, options.minSnapshotBytes) : undefined;
-  const engine: Engine = { db, statements: keepStatements(db), journal, snapshots, onSnapshotFailed: options.onSnapshotFailed, seq: 0, waiting: [] };
+  const engine: Engine = {
+    db,
+    statements: keepStatements(db),
+    journal,
+    snapshots,
+    onSnapshotFailed: options.onSnapshotFailed,
+    onSyncFailed: options.onSyncFailed,
+    softSyncMs: options.softSyncMs ?? SOFT_SYNC_MS,
+    syncTimer: undefined,
+    seq: 0,
+    waiting: [],
+  };
   // SQLite leaves foreign keys off; D1 enforces them. Match D1.
   db.run('PRAGMA foreign_keys = ON');
   // The database lives in sql.js's in-memory file system and has one connection: holding the
@@ -105,6 +123,7 @@ function close(engine: Engine, lock: Lock | undefined): void {
   try {
     // Writes still waiting for their group commit are owed their answer: commit them first.
     commitWaiting(engine);
+    syncSoftWrites(engine);
     if (journal && snapshots && (journal.bytes > 0 || journal.tailUnknown)) writeSnapshot(engine.db, snapshots);
   } finally {
     freeStatements(engine.statements);
