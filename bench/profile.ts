@@ -4,20 +4,29 @@
  * profile is written), and prints the functions with the most self time and the share of each
  * area. The per-client throttle stays on (a limit too high to refuse) so its counter is profiled.
  *
- *   node --disable-warning=ExperimentalWarning bench/profile.ts [health|page|unknown-token] [requests]
+ *   node --disable-warning=ExperimentalWarning bench/profile.ts [health|page|unknown-token|session] [requests]
+ *
+ * `page` asks for a seeded pending link, so it profiles the page a person sees; `session` logs in to
+ * a seeded account once (the tests' cheap hash) and then profiles GET /session with its token.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../lib/crypto/passwords.ts';
 import { runLoad } from './load.ts';
+import { seedDatabase } from './seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PASSWORD = 'correct horse battery staple';
+const EMAIL = 'profile@example.com';
+const PAGE_TOKEN = 'profile-page-token'.padEnd(43, 'p');
 const PATHS = {
   health: { path: '/health', expect: [200] },
-  page: { path: `/activate?token=${'A'.repeat(43)}`, expect: [200] },
-  'unknown-token': { path: '/activate', method: 'POST' as const, body: JSON.stringify({ token: 'A'.repeat(43), password: 'correct horse battery staple' }), expect: [400] },
+  page: { path: `/activate?token=${PAGE_TOKEN}`, expect: [200] },
+  'unknown-token': { path: '/activate', method: 'POST' as const, body: JSON.stringify({ token: 'A'.repeat(43), password: PASSWORD }), expect: [400] },
+  session: { path: '/session', expect: [200] },
 };
 const which = (process.argv[2] ?? 'unknown-token') as keyof typeof PATHS;
 const amount = Number(process.argv[3] ?? 20_000);
@@ -31,6 +40,9 @@ interface Profile {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-profile-'));
+const CHEAP = { logN: 4, r: 8, p: 1 };
+const accountHash = await hashPassword(PASSWORD, CHEAP);
+await seedDatabase({ path: join(dir, 'accounts.sqlite'), accounts: 1000, accountHash, named: [{ email: EMAIL, passwordHash: accountHash }], pendingTokens: [PAGE_TOKEN] });
 const HIGH = '9999999/600';
 const child = spawn(
   process.execPath,
@@ -44,6 +56,9 @@ const child = spawn(
       DATABASE_PATH: join(dir, 'accounts.sqlite'),
       PUBLIC_URL: 'http://127.0.0.1',
       LIMIT_ACTIVATE_PER_CLIENT: HIGH,
+      SCRYPT_LOG_N: String(CHEAP.logN),
+      SCRYPT_R: String(CHEAP.r),
+      SCRYPT_P: String(CHEAP.p),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   },
@@ -58,7 +73,13 @@ const port = await new Promise<number>((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
 });
 const url = `http://127.0.0.1:${port}`;
-const load = await runLoad({ url, connections: 4, amount, ...spec });
+let headers: Record<string, string> | undefined;
+if (which === 'session') {
+  const login = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }) });
+  const { session } = (await login.json()) as { session: { token: string } };
+  headers = { authorization: `Bearer ${session.token}` };
+}
+const load = await runLoad({ url, connections: 4, amount, ...spec, ...(headers ? { headers } : {}) });
 await new Promise<void>((resolve) => {
   child.once('exit', () => resolve());
   child.kill('SIGTERM');

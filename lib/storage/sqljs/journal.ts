@@ -68,8 +68,8 @@ export function storedSeq(db: SqlJsDb): number {
 }
 
 /** Records, inside the write's own transaction, that the database now holds write `seq`. */
-export function storeSeq(db: SqlJsDb, seq: number): void {
-  db.run(`UPDATE ${STATE_TABLE} SET seq = ? WHERE id = 1`, [seq]);
+export function storeSeq(statements: Statements, seq: number): void {
+  execute(statements, `UPDATE ${STATE_TABLE} SET seq = ? WHERE id = 1`, [seq], false);
 }
 
 function openJournal(journal: Journal): number {
@@ -161,7 +161,7 @@ export function replayJournal(journal: Journal, statements: Statements, seq: num
     db.run('BEGIN IMMEDIATE');
     try {
       for (const [sql, params] of entry.ops) execute(statements, sql, params);
-      storeSeq(db, entry.seq);
+      storeSeq(statements, entry.seq);
       db.run('COMMIT');
       seq = entry.seq;
     } catch (error) {
