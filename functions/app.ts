@@ -60,7 +60,7 @@ const limitBody: MiddlewareHandler<AppEnv> = function limitBody(c, next) {
  * and browsers keep other sites' pages from reading any answer.
  */
 const corsForListedOrigins = cors({
-  origin: (origin, c: AppContext) => (c.var.deps.config.corsOrigins.includes(origin) ? origin : null),
+  origin: (origin, c: AppContext) => (c.get('deps').config.corsOrigins.includes(origin) ? origin : null),
   allowMethods: ['GET', 'POST', 'DELETE'],
   allowHeaders: ['Content-Type', 'Authorization', DEVICE_HEADER],
   maxAge: 600,
@@ -109,7 +109,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
     return c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next);
   });
   app.use(function corsWhenConfigured(c, next) {
-    return c.var.deps.config.corsOrigins.length === 0 ? next() : corsForListedOrigins(c, next);
+    return c.get('deps').config.corsOrigins.length === 0 ? next() : corsForListedOrigins(c, next);
   });
 
   for (const endpoints of ENDPOINTS) app.route('/', endpoints);
@@ -122,7 +122,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
 
   // The document as this server runs, built from its configuration (lib/http/openapi-document.ts).
   app.openapi(documentRoute, function serveDocument(c) {
-    return c.json(documentFor(app, c.var.deps.config), 200);
+    return c.json(documentFor(app, c.get('deps').config), 200);
   });
 
   // A path the document lists, asked with a method it does not list: 405 with the ones it does.
@@ -141,7 +141,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
       // already logged it as bad_request (functions/node-http.ts), and nobody is left to answer.
       return respondEdge(c, { kind: 'malformed-body', detail: 'The request body was cut off.' });
     }
-    const log = c.var.log ?? c.var.deps?.log ?? (() => undefined);
+    const log = c.get('log') ?? c.get('deps')?.log ?? (() => undefined);
     if (error instanceof DatabaseUnavailableError) {
       log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
       return respondEdge(c, { kind: 'unavailable' });

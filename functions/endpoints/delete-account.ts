@@ -39,8 +39,8 @@ const route = bearerPost({
 });
 
 export const deleteAccountEndpoint = createRouter().openapi(route, async function deleteOwnAccount(c) {
-  const { db, hasher, config, now } = c.var.deps;
+  const { db, hasher, config, now } = c.get('deps');
   const { password } = c.req.valid('json');
-  const outcome = await deleteAccount({ db, hasher, config, sendMail: mailAfterResponse(c), log: c.var.log }, sessionOf(c), password, now());
+  const outcome = await deleteAccount({ db, hasher, config, sendMail: mailAfterResponse(c), log: c.get('log') }, sessionOf(c), password, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -39,8 +39,8 @@ function forwardedClients(c: AppContext): string[] {
  * away, so a request whose headers name any client not on this machine gets no mailbox either.
  */
 export function mailboxFor(c: AppContext): Mailbox | undefined {
-  const { config, mailbox } = c.var.deps;
-  if (config.mode !== 'development' || !isLoopbackAddress(c.var.client)) return undefined;
+  const { config, mailbox } = c.get('deps');
+  if (config.mode !== 'development' || !isLoopbackAddress(c.get('client'))) return undefined;
   return forwardedClients(c).every(isLoopbackAddress) ? mailbox : undefined;
 }
 

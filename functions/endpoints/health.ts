@@ -22,6 +22,6 @@ const route = createRoute({
 });
 
 export const healthEndpoint = createRouter().openapi(route, async function checkHealth(c) {
-  await c.var.deps.db.prepare('SELECT 1 AS up').first();
+  await c.get('deps').db.prepare('SELECT 1 AS up').first();
   return respond(c, ANSWERS, { kind: 'up' }, undefined);
 });

@@ -53,7 +53,7 @@ export const homeEndpoints = createRouter()
     c.set('headers', { 'Content-Security-Policy': DEMO_CSP });
     // Relative, like every link on the pages, so that a PUBLIC_URL path prefix keeps working.
     const mailbox = mailboxFor(c) ? MAILBOX_PATH.slice(1) : undefined;
-    return respond(c, PAGE_ANSWERS, { kind: 'demo', minLength: c.var.deps.config.passwordPolicy.minLength, mailbox }, undefined);
+    return respond(c, PAGE_ANSWERS, { kind: 'demo', minLength: c.get('deps').config.passwordPolicy.minLength, mailbox }, undefined);
   })
   .openapi(scriptRoute, function serveDemoScript(c) {
     return c.body(DEMO_SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });

@@ -72,9 +72,9 @@ const route = jsonPost({
 });
 
 export const loginEndpoint = createRouter().openapi(route, async function logIn(c) {
-  const { db, hasher, config, now } = c.var.deps;
+  const { db, hasher, config, now } = c.get('deps');
   const { email, password } = c.req.valid('json');
   const deviceToken = c.req.header(DEVICE_HEADER);
-  const outcome = await login({ db, hasher, config, log: c.var.log }, { email, password, deviceToken, client: c.var.client }, now());
+  const outcome = await login({ db, hasher, config, log: c.get('log') }, { email, password, deviceToken, client: c.get('client') }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

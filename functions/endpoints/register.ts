@@ -33,9 +33,9 @@ const route = jsonPost({
 });
 
 export const registerEndpoint = createRouter().openapi(route, async function registerAccount(c) {
-  const { db, hasher, config, now } = c.var.deps;
+  const { db, hasher, config, now } = c.get('deps');
   const { email, password } = c.req.valid('json');
-  const services = { db, hasher, config, sendMail: mailAfterResponse(c), log: c.var.log };
-  const outcome = await register(services, { email, password, clientKey: clientLimitKey(c.var.client) }, now());
+  const services = { db, hasher, config, sendMail: mailAfterResponse(c), log: c.get('log') };
+  const outcome = await register(services, { email, password, clientKey: clientLimitKey(c.get('client')) }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -54,7 +54,7 @@ export const sessionEndpoints = createRouter()
     return respond(c, CURRENT, current(sessionOf(c)), undefined);
   })
   .openapi(logoutRoute, async function logOut(c) {
-    const { db, config, now } = c.var.deps;
-    const outcome = await logout({ db, config, log: c.var.log }, sessionOf(c), now());
+    const { db, config, now } = c.get('deps');
+    const outcome = await logout({ db, config, log: c.get('log') }, sessionOf(c), now());
     return respond(c, LOGGED_OUT, outcome, undefined);
   });

@@ -71,11 +71,11 @@ const endRoute = bearerRouteWithParams({
 
 export const sessionsEndpoints = createRouter()
   .openapi(listRoute, async function showSessions(c) {
-    const { db, config, now } = c.var.deps;
-    return respond(c, LIST, await listSessions({ db, config, log: c.var.log }, sessionOf(c), now()), undefined);
+    const { db, config, now } = c.get('deps');
+    return respond(c, LIST, await listSessions({ db, config, log: c.get('log') }, sessionOf(c), now()), undefined);
   })
   .openapi(endRoute, async function endOneSession(c) {
-    const { db, config, now } = c.var.deps;
+    const { db, config, now } = c.get('deps');
     const { id } = c.req.valid('param');
-    return respond(c, END_ONE, await endSession({ db, config, log: c.var.log }, sessionOf(c), id, now()), undefined);
+    return respond(c, END_ONE, await endSession({ db, config, log: c.get('log') }, sessionOf(c), id, now()), undefined);
   });

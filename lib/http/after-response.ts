@@ -17,8 +17,8 @@ function afterResponse(c: AppContext, work: Promise<unknown>): void {
 
 /** Mail for this request, delivered after the answer has gone (lib/mail/delivery.ts). */
 export function mailAfterResponse(c: AppContext): SendMail {
-  const { mail, config } = c.var.deps;
+  const { mail, config } = c.get('deps');
   return function sendAfterResponse(message) {
-    afterResponse(c, deliver(mail, message, config.mailTimeoutMs, c.var.log));
+    afterResponse(c, deliver(mail, message, config.mailTimeoutMs, c.get('log')));
   };
 }

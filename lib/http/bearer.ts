@@ -21,12 +21,12 @@ function bearerToken(header: string | undefined): string | undefined {
 export function requireSession(): AnsweringMiddleware {
   return answering(
     async function authenticateBearer(c, next) {
-      const { db, config, now } = c.var.deps;
+      const { db, config, now } = c.get('deps');
       const at = now();
       const verdict = await authenticate(db, bearerToken(c.req.header('authorization')), config.sessions, at);
       if (!verdict.ok) {
         // A revoked token in use may be a stolen one: the reason is for the log, never the answer.
-        c.var.log('session_rejected', { reason: verdict.reason });
+        c.get('log')('session_rejected', { reason: verdict.reason });
         return respondEdge(c, { kind: 'unauthenticated' });
       }
       const session = verdict.session;

@@ -1,4 +1,8 @@
-/** What every handler finds on its request context, set once per request by functions/app.ts. */
+/**
+ * What every handler finds on its request context, set once per request by functions/app.ts.
+ * Read it with c.get('deps'), not c.var.deps: Hono's c.var builds a new object of every variable on
+ * each access, a cost each cheap request paid several times over.
+ */
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import type { EventLog } from '../log.ts';

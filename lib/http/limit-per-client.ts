@@ -7,10 +7,10 @@ import { hit, keys, type Endpoint } from '../storage/throttle.ts';
 export function limitPerClient(endpoint: Endpoint): AnsweringMiddleware {
   return answering(
     async function limitClient(c, next) {
-      const { db, config, now } = c.var.deps;
-      const verdict = await hit(db, keys.client(endpoint, clientLimitKey(c.var.client)), config.throttle.perClient[endpoint], now());
+      const { db, config, now } = c.get('deps');
+      const verdict = await hit(db, keys.client(endpoint, clientLimitKey(c.get('client'))), config.throttle.perClient[endpoint], now());
       if (!verdict.ok) {
-        c.var.log('throttled', { rule: 'client', retryAfter: verdict.retryAfterSeconds });
+        c.get('log')('throttled', { rule: 'client', retryAfter: verdict.retryAfterSeconds });
         return respondEdge(c, { kind: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds });
       }
       await next();

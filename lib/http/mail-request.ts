@@ -36,10 +36,10 @@ export function mailRequestEndpoint<P extends string>(spec: MailRequestSpec<P>) 
   };
   const route = jsonOrFormPost({ ...spec, body: AddressOnly, answers, edges: ['unavailable'] });
   return openapiRequiringBody(createRouter(), route, async function askForMail(c) {
-    const { db, config, now } = c.var.deps;
+    const { db, config, now } = c.get('deps');
     const { email } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-    const services = { db, config, sendMail: mailAfterResponse(c), log: c.var.log };
-    const outcome = await spec.flow(services, { email, clientKey: clientLimitKey(c.var.client) }, now());
+    const services = { db, config, sendMail: mailAfterResponse(c), log: c.get('log') };
+    const outcome = await spec.flow(services, { email, clientKey: clientLimitKey(c.get('client')) }, now());
     return respond(c, answers, outcome, undefined);
   });
 }

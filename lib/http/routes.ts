@@ -147,7 +147,7 @@ export function linkPageRouter<P extends string, O extends Outcome>(
   stateOf: (db: Database, token: string, now: number) => Promise<O>,
 ): Router {
   return createRouter().openapi(linkPage(spec), async function showLinkPage(c) {
-    const { db, config, now } = c.var.deps;
+    const { db, config, now } = c.get('deps');
     const token = c.req.valid('query').token ?? '';
     const state = await stateOf(db, token, now());
     c.set('headers', NO_REFERRER);
