@@ -100,10 +100,14 @@ export async function authenticate(
   const parsed = parseSessionToken(token);
   const row = await db
     .prepare(
-      `SELECT ${SESSION_COLUMNS}, s.secret_hash AS secretHash,
+      // The session row first, then its account: written as a plain join, the same two index
+      // lookups took sql.js two to three times as long (9-14 µs against 3-5 µs a read, measured
+      // alone on this machine); GET /session reads this on every request.
+      `WITH s AS MATERIALIZED (SELECT * FROM sessions WHERE id = ?)
+       SELECT ${SESSION_COLUMNS}, s.secret_hash AS secretHash,
          a.id AS aId, a.email AS aEmail, a.email_key AS aEmailKey, a.password_hash AS aPasswordHash,
          a.created_at AS aCreatedAt, a.activated_at AS aActivatedAt
-       FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ?`,
+       FROM s JOIN accounts a ON a.id = s.account_id`,
     )
     .bind(parsed?.id ?? NO_ID)
     .first<SessionRow & { secretHash: string; aId: string; aEmail: string; aEmailKey: string; aPasswordHash: string; aCreatedAt: number; aActivatedAt: number }>();
