@@ -146,17 +146,24 @@ function waitForLine<T>(child: ChildProcess, name: string, pick: (line: string) 
 export const NO_CLIENT_LIMITS: Record<string, string> = NO_LIMITS;
 
 /** Latchkey's Node server as `npm start` runs it, on its own database file. */
-export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running> {
+/** What the Node server says of itself when it starts: its hashes in flight and libuv pool threads. */
+export interface NodeStarted {
+  port: number;
+  hashSlots: number;
+  threadpool: number;
+}
+
+export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running & { started: NodeStarted }> {
   const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/start.ts')], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const port = await waitForLine(child, 'latchkey (node)', (line) => {
+  const started = await waitForLine(child, 'latchkey (node)', (line) => {
     if (!line.startsWith('{"event":"server_started"')) return undefined;
-    return (JSON.parse(line) as { port: number }).port;
+    return JSON.parse(line) as { port: number; hashSlots: number; threadpool: number };
   });
-  return running('latchkey-node', child, `http://127.0.0.1:${port}`);
+  return { ...running('latchkey-node', child, `http://127.0.0.1:${started.port}`), started };
 }
 
 /** The reference: Hono's "hello" on the same Node and the same adapter, nothing else. */

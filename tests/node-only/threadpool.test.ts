@@ -9,12 +9,13 @@
  * second or more, which a poll of /proc every few milliseconds does not miss. Linux
  * only (it reads /proc), like the machines we run on.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SCRYPT, scryptMemoryBytes } from '../../lib/crypto/passwords.ts';
 import { hashSlots, LIBUV_DEFAULT_THREADS, poolThreads, threadpoolSize, type HashCapacity } from '../../lib/crypto/threadpool.ts';
+import { poolThreadStates, watchPool } from '../support/pool-threads.ts';
 import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 
 const MiB = 1024 * 1024;
@@ -72,21 +73,6 @@ describe('sizing the pool and the hashes in flight', () => {
   });
 });
 
-/** libuv names its pool threads "libuv-worker": each one's state letter (R: running or ready to run). */
-function poolThreadStates(pid: number): string[] {
-  const states: string[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== 'libuv-worker') continue;
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      states.push(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return states;
-}
-
 const HASHES = 8;
 // About 300 ms of CPU per hash here (N·r·p at the most workerd allows): far longer than the
 // registrations take to arrive even on a busy machine, so the first hash is still under way when
@@ -101,14 +87,7 @@ const SCRYPT = { SCRYPT_LOG_N: '14', SCRYPT_R: '8', SCRYPT_P: '8' };
 async function hashingAtOnce(server: NodeServer): Promise<{ threads: number; most: number; started: Record<string, unknown> }> {
   const port = await server.started;
   const pid = server.child.pid!;
-  let most = 0;
-  let done = false;
-  const watching = (async () => {
-    while (!done) {
-      most = Math.max(most, poolThreadStates(pid).filter((state) => state === 'R').length);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
+  const watch = watchPool(pid);
   const statuses = await Promise.all(
     Array.from({ length: HASHES }, (_, i) =>
       fetch(`http://127.0.0.1:${port}/register`, {
@@ -118,8 +97,7 @@ async function hashingAtOnce(server: NodeServer): Promise<{ threads: number; mos
       }).then(async (res) => (await res.arrayBuffer(), res.status)),
     ),
   );
-  done = true;
-  await watching;
+  const { most } = await watch.stop();
   expect(statuses).toEqual(Array(HASHES).fill(202));
   const started = server.lines.find((l) => l.event === 'server_started')!;
   return { threads: poolThreadStates(pid).length, most, started };
