@@ -98,6 +98,18 @@ function faultyIo() {
   return { faults, io };
 }
 
+/** Counts the journal's fsyncs and records, at each one, how many journal bytes it made durable. */
+function countingIo() {
+  const synced: number[] = [];
+  const io: Partial<WriteIo> = {
+    fsyncSync(fd) {
+      fs.fsyncSync(fd);
+      synced.push(fs.fstatSync(fd).size);
+    },
+  };
+  return { synced, io };
+}
+
 describe('sql.js adapter: crash windows', () => {
   it('keeps every acknowledged write when the process dies without closing', async () => {
     const db = await open();
@@ -316,18 +328,6 @@ describe('sql.js adapter: crash windows', () => {
   }
 
   describe('group commit: concurrent writes share an fsync, and each is durable when its call returns', () => {
-    /** Counts the journal's fsyncs and records, at each one, how many journal bytes it made durable. */
-    function countingIo() {
-      const synced: number[] = [];
-      const io: Partial<WriteIo> = {
-        fsyncSync(fd) {
-          fs.fsyncSync(fd);
-          synced.push(fs.fstatSync(fd).size);
-        },
-      };
-      return { synced, io };
-    }
-
     it('N concurrent writes cost one fsync, not N, and all survive a crash', async () => {
       const { synced, io } = countingIo();
       const db = await open({ io });
@@ -415,16 +415,6 @@ describe('sql.js adapter: crash windows', () => {
 
   // The per-client counters (throttle.ts hit()) are soft writes: no fsync of their own.
   describe('soft writes: no fsync of their own, lost to no process crash, to a machine crash only as the last lines', () => {
-    function countingIo() {
-      const synced: number[] = [];
-      const io: Partial<WriteIo> = {
-        fsyncSync(fd) {
-          fs.fsyncSync(fd);
-          synced.push(fs.fstatSync(fd).size);
-        },
-      };
-      return { synced, io };
-    }
     const KEY = 'client:activate:203.0.113.9';
     const RULE = { limit: 10, windowSeconds: 60 };
     async function hitsAfterRestart(): Promise<number | undefined> {

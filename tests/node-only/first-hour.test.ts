@@ -5,31 +5,13 @@
  * per-address mail allowance still holds (the same 202, no mail past it). With a public PUBLIC_URL the per-client allowance
  * is back, exactly as before. (tests/node-only/first-hour-edge.test.ts does the same on dev:edge.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstHour, mailAllowance, PASSWORD } from '../../scripts/first-hour.ts';
-import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
+import { freePort } from '../support/server-process.ts';
+import { serversForEachTest } from '../support/servers-per-test.ts';
 
-const servers: ServerProcess[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) await server.stop();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function npmStart(env: Record<string, string>) {
-  const server = await startServer(env);
-  servers.push(server);
-  return server;
-}
-
-function databasePath() {
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-first-hour-'));
-  dirs.push(dir);
-  return join(dir, 'accounts.sqlite');
-}
+const { npmStart, stop, databasePath: newDatabase } = serversForEachTest();
+const databasePath = () => newDatabase('latchkey-first-hour-');
 
 const ALL_WELL = { 'register 202': 40, 'activate 200': 40, 'login 200': 40 };
 
@@ -45,8 +27,7 @@ describe('a developer\'s first hour against npm start', () => {
     expect(first.answers).toEqual(ALL_WELL);
 
     // Run the suite again at once, against a restarted server on the same database.
-    await server.stop();
-    servers.splice(servers.indexOf(server), 1);
+    await stop(server);
     server = await npmStart(env);
     const second = await firstHour(server.url, { prefix: 'second' });
     expect(second.answers).toEqual(ALL_WELL);
