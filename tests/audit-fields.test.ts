@@ -189,6 +189,24 @@ describe(`what the register and password-reset events say (${backend.name})`, ()
     expect(unknown).not.toHaveProperty('accountId');
   });
 
+  it('activation_resent says whether the address was pending, active or unknown, and names the account only for an account', async () => {
+    const h = await createHarness();
+    await h.post('/register', { email: 'pending@example.com', password: GOOD_PASSWORD });
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    const resent = async (email: string) => {
+      expect((await h.post('/resend-activation', { email })).status).toBe(202);
+      return last(h, 'activation_resent')!;
+    };
+    const pending = await resent('pending@example.com');
+    expect(pending).toEqual(expect.objectContaining({ outcome: 'pending' }));
+    expect(pending).not.toHaveProperty('accountId');
+    expect(await resent(OWNER)).toEqual(expect.objectContaining({ outcome: 'active', accountId }));
+    const unknown = await resent('nobody@example.com');
+    expect(unknown).toEqual(expect.objectContaining({ outcome: 'unknown' }));
+    expect(unknown).not.toHaveProperty('accountId');
+  });
+
   it('password_reset_refused says whether the link was expired or did not work at all', async () => {
     const h = await createHarness();
     await h.createActiveAccount(OWNER);
