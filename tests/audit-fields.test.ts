@@ -137,6 +137,16 @@ describe(`what the account-change events say, and a deletion racing a password c
     for (const token of [phone, laptop]) expect((await h.bearer('GET', '/session', token)).status).toBe(401);
   });
 
+  it('a deletion logs account_deleted and session_ended, each naming the account, and why the sessions ended', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    const token = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/delete-account', token, { password: GOOD_PASSWORD })).status).toBe(204);
+    expect(last(h, 'session_ended')).toEqual(expect.objectContaining({ accountId, reason: 'account-deleted' }));
+    expect(last(h, 'account_deleted')).toEqual(expect.objectContaining({ accountId }));
+  });
+
   it('a wrong password at delete-account is logged as such; a password changed while the deletion was on its way deletes nothing', async () => {
     // Just before the deletion's batch, another request changes the account's password.
     let raceOn: ((db: Database) => Promise<void>) | undefined;
