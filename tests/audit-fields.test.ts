@@ -87,6 +87,15 @@ describe(`what the security events say (${backend.name})`, () => {
     expect(broken.events.map((e) => e.event)).not.toContain('login_ok');
   });
 
+  it('a second use of an activation link answers 200 and logs nothing: it is not a refusal, nor a new activation', async () => {
+    const h = await createHarness();
+    const token = await h.registerAndGetToken(OWNER);
+    expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
+    const events = h.events.length;
+    expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
+    expect(h.events.slice(events)).toEqual([]);
+  });
+
   it('activating with another password and no confirmation asks for the confirmation; a different confirmation says they differ', async () => {
     const h = await createHarness();
     const token = await h.registerAndGetToken(OWNER);
