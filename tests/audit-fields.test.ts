@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import type { Database } from '../lib/storage/db.ts';
+import type { Database, Statement } from '../lib/storage/db.ts';
 import { DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { createHarness, dump, FAST_SCRYPT, GOOD_PASSWORD, harnessOn, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
@@ -87,6 +87,15 @@ describe(`what the security events say (${backend.name})`, () => {
     expect(broken.events.map((e) => e.event)).not.toContain('login_ok');
   });
 
+  it('a second use of an activation link answers 200 and logs nothing: it is not a refusal, nor a new activation', async () => {
+    const h = await createHarness();
+    const token = await h.registerAndGetToken(OWNER);
+    expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
+    const events = h.events.length;
+    expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
+    expect(h.events.slice(events)).toEqual([]);
+  });
+
   it('activating with another password and no confirmation asks for the confirmation; a different confirmation says they differ', async () => {
     const h = await createHarness();
     const token = await h.registerAndGetToken(OWNER);
@@ -137,6 +146,16 @@ describe(`what the account-change events say, and a deletion racing a password c
     for (const token of [phone, laptop]) expect((await h.bearer('GET', '/session', token)).status).toBe(401);
   });
 
+  it('a deletion logs account_deleted and session_ended, each naming the account, and why the sessions ended', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    const token = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/delete-account', token, { password: GOOD_PASSWORD })).status).toBe(204);
+    expect(last(h, 'session_ended')).toEqual(expect.objectContaining({ accountId, reason: 'account-deleted' }));
+    expect(last(h, 'account_deleted')).toEqual(expect.objectContaining({ accountId }));
+  });
+
   it('a wrong password at delete-account is logged as such; a password changed while the deletion was on its way deletes nothing', async () => {
     // Just before the deletion's batch, another request changes the account's password.
     let raceOn: ((db: Database) => Promise<void>) | undefined;
@@ -163,5 +182,90 @@ describe(`what the account-change events say, and a deletion racing a password c
     expect(last(h, 'account_delete_failed')).toEqual(expect.objectContaining({ accountId, reason: 'concurrent' }));
     expect(h.events.map((e) => e.event)).not.toContain('account_deleted');
     expect(h.mails.map((m) => m.template)).not.toContain('account-deleted');
+  });
+});
+
+describe(`what the register and password-reset events say (${backend.name})`, () => {
+  it('registered names the address; password_reset_requested says whether the address was active, pending or unknown, and names the account only for an account', async () => {
+    const h = await createHarness();
+    await h.post('/register', { email: 'Pending@Example.com', password: GOOD_PASSWORD });
+    expect(last(h, 'registered')).toEqual(expect.objectContaining({ email: 'pending@example.com' }));
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+
+    // The answer is the same 202 for all three (tests/forgot-enumeration.test.ts); only the log,
+    // read by the operator after an incident, may tell them apart.
+    const asked = async (email: string) => {
+      expect((await h.post('/forgot-password', { email })).status).toBe(202);
+      return last(h, 'password_reset_requested')!;
+    };
+    expect(await asked(OWNER)).toEqual(expect.objectContaining({ outcome: 'active', accountId }));
+    const pending = await asked('pending@example.com');
+    expect(pending).toEqual(expect.objectContaining({ outcome: 'pending' }));
+    expect(pending).not.toHaveProperty('accountId');
+    const unknown = await asked('nobody@example.com');
+    expect(unknown).toEqual(expect.objectContaining({ outcome: 'unknown' }));
+    expect(unknown).not.toHaveProperty('accountId');
+  });
+
+  it('activation_resent says whether the address was pending, active or unknown, and names the account only for an account', async () => {
+    const h = await createHarness();
+    await h.post('/register', { email: 'pending@example.com', password: GOOD_PASSWORD });
+    await h.createActiveAccount(OWNER);
+    const accountId = last(h, 'activated')!.accountId;
+    const resent = async (email: string) => {
+      expect((await h.post('/resend-activation', { email })).status).toBe(202);
+      return last(h, 'activation_resent')!;
+    };
+    const pending = await resent('pending@example.com');
+    expect(pending).toEqual(expect.objectContaining({ outcome: 'pending' }));
+    expect(pending).not.toHaveProperty('accountId');
+    expect(await resent(OWNER)).toEqual(expect.objectContaining({ outcome: 'active', accountId }));
+    const unknown = await resent('nobody@example.com');
+    expect(unknown).toEqual(expect.objectContaining({ outcome: 'unknown' }));
+    expect(unknown).not.toHaveProperty('accountId');
+  });
+
+  it('password_reset_refused says whether the link was expired or did not work at all', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    const refusals = () => h.events.filter((e) => e.event === 'password_reset_refused').map((e) => e.reason);
+    expect((await h.post('/reset-password', { token: 'A'.repeat(43), password: OTHER_PASSWORD })).status).toBe(400);
+    const token = await h.forgotAndGetToken(OWNER);
+    h.clock.now += h.deps.config.resetTokenTtlSeconds * 1000;
+    expect((await h.post('/reset-password', { token, password: OTHER_PASSWORD })).status).toBe(410);
+    expect(refusals()).toEqual(['invalid', 'expired']);
+  });
+
+  it('a registration that loses the race with the activation of its address gets the same 202, and no mail', async () => {
+    // Just before the registration's insert, the address's earlier link is activated: the insert
+    // finds an account that the lookup before it did not.
+    let raceOn: (() => Promise<void>) | undefined;
+    const raceBeforeRun = (statement: Statement): Statement => ({
+      bind: (...values) => raceBeforeRun(statement.bind(...values)),
+      first: () => statement.first(),
+      all: () => statement.all(),
+      async run() {
+        const race = raceOn;
+        raceOn = undefined;
+        if (race) await race();
+        return statement.run();
+      },
+    });
+    const racing = (db: Database): Database => ({
+      prepare: (sql) => (sql.trimStart().startsWith('INSERT INTO registrations') ? raceBeforeRun(db.prepare(sql)) : db.prepare(sql)),
+      batch: (statements) => db.batch(statements),
+    });
+    const h = await createHarness({}, racing);
+    const token = await h.registerAndGetToken(OWNER);
+    const usual = await (await h.post('/register', { email: 'someone@example.com', password: OTHER_PASSWORD })).json();
+    raceOn = async () => expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
+    const mails = h.mails.length;
+    const res = await h.post('/register', { email: OWNER, password: OTHER_PASSWORD });
+    expect(raceOn).toBeUndefined(); // the race ran
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual(usual);
+    expect(h.mails.length).toBe(mails);
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(200);
   });
 });

@@ -213,16 +213,20 @@ describe(`a proxy nobody declared (${backend.name})`, () => {
   it('is reported once, with the fix, and a trusted proxy or a plain client is not', () => {
     const events: Array<Record<string, unknown>> = [];
     const log = (event: string, fields = {}) => void events.push({ event, ...fields });
-    const warn = undeclaredProxyWarning(parseAddressRanges('10.0.0.0/8'), log);
+    const warn = undeclaredProxyWarning(parseAddressRanges('10.0.0.0/8,192.168.0.0/16'), log);
     warn('10.1.2.3', '198.51.100.1'); // a trusted proxy
+    warn('192.168.7.8', '198.51.100.1'); // one in the second range listed
     warn('203.0.113.9', undefined); // a client, no header
     warn('203.0.113.9', ''); // an empty header
+    warn(undefined, '198.51.100.1'); // a socket that has no address any more (closed)
+    warn('not an address', '198.51.100.1');
     expect(events).toEqual([]);
     warn('203.0.113.9', '198.51.100.1');
     warn('203.0.113.9', '198.51.100.2');
     warn('192.0.2.50', '198.51.100.3');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ event: 'proxy_not_trusted', peer: '203.0.113.9' });
+    expect(String(events[0]!.detail)).toMatch(/^A request from 203\.0\.113\.9 carried X-Forwarded-For, but TRUSTED_PROXIES does not list 203\.0\.113\.9/);
     expect(String(events[0]!.detail)).toMatch(/shares one per-client allowance: set TRUSTED_PROXIES=203\.0\.113\.9/);
   });
 });

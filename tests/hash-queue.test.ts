@@ -141,6 +141,34 @@ describe(`a full hash queue (${backend.name})`, () => {
     expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
   });
 
+  it('answers 503 to a password change and to a deletion without charging either to the owner\'s login back-off', async () => {
+    const { h, gate, queue } = await gatedHarness();
+    await h.createActiveAccount('ada@example.com');
+    const session = await h.logIn('ada@example.com');
+    // A thief with the session guessing the password while the server is loaded: each request is
+    // shed for load, and must not slow the owner's own logins down.
+    await h.post('/login', { email: 'ada@example.com', password: OTHER_PASSWORD });
+    const backOff = await throttleRow(h, keys.login('ada@example.com'));
+    expect(backOff).not.toBeNull();
+    const before = await dump(h.db);
+    gate.close();
+    const running = h.post('/login', { email: 'someone@example.com', password: GOOD_PASSWORD });
+    await until(() => queue.inFlight === 1, 'one login hashing');
+    const waiting = h.post('/login', { email: 'someone@example.com', password: OTHER_PASSWORD });
+    await until(() => queue.queued === 1, 'one login queued');
+
+    const change = await h.bearer('POST', '/change-password', session, { currentPassword: OTHER_PASSWORD, newPassword: `${OTHER_PASSWORD}!` });
+    expect(change.status).toBe(503);
+    expect(await change.json()).toMatchObject({ type: 'urn:latchkey:problem:busy' });
+    const deletion = await h.bearer('POST', '/delete-account', session, { password: OTHER_PASSWORD });
+    expect(deletion.status).toBe(503);
+    expect(await throttleRow(h, keys.login('ada@example.com'))).toEqual(backOff);
+    expect(await dump(h.db)).toBe(before);
+
+    gate.open();
+    await Promise.all([running, waiting]);
+  });
+
   it('lets a right password log in when the queue is too full to rehash it', async () => {
     let full = false;
     // Every stored hash counts as outdated, and once `full` is set, starting a hash finds the queue full.

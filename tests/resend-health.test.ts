@@ -23,6 +23,9 @@ describe(`resend activation (${backend.name})`, () => {
     await h.post('/resend-activation', { email: 'AGAIN@example.com' });
     const mail = h.mails.at(-1)!;
     expect(mail).toMatchObject({ template: 'activation', to: 'again@example.com' });
+    // Nobody asked for a reset here, so the mail must not say so (forgot-password's link does).
+    expect(mail.text).toContain('registered an account with this address');
+    expect(mail.text).not.toContain('reset the password');
     const fresh = tokenFromLink(mail.link);
     expect(fresh).not.toBe(first);
     // The newest registration's password goes straight through; any other must be typed twice.

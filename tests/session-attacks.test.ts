@@ -150,6 +150,8 @@ describe(`session attack stories (${backend.name})`, () => {
     const throttled = await guess(7);
     expect(throttled.status).toBe(429);
     expect(Number(throttled.headers.get('retry-after'))).toBe(30);
+    // Logged as the login back-off's refusal, with its wait, as a refused login is.
+    expect(h.events.at(-1)).toEqual(expect.objectContaining({ event: 'throttled', rule: 'login', retryAfter: 30, path: '/change-password' }));
     // The same wait holds at the login page, from another client, even with the right password…
     h.client.address = '198.51.100.9';
     expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(429);

@@ -135,6 +135,15 @@ describe(`sessions (${backend.name})`, () => {
     expect(h.events.filter((e) => e.event === 'session_ended')).toMatchObject([{ reason: 'logout', session: token.split('.')[0] }]);
   });
 
+  it('two logouts of one session at once both answer 204, and the session is ended and logged once', async () => {
+    const { h, token } = await loggedIn();
+    // Both pass the bearer check before either ends the session: the second finds nothing to end.
+    const results = await Promise.all([h.bearer('POST', '/logout', token), h.bearer('POST', '/logout', token)]);
+    expect(results.map((r) => r.status)).toEqual([204, 204]);
+    expect((await whoAmI(h, token)).status).toBe(401);
+    expect(h.events.filter((e) => e.event === 'session_ended')).toEqual([expect.objectContaining({ reason: 'logout', session: token.split('.')[0] })]);
+  });
+
   it('GET /sessions leaves out a session from the moment it expired while idle, though its row is still there', async () => {
     const { h, token } = await loggedIn();
     h.clock.now += 1000;

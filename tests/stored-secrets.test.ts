@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { hashPassword, needsRehash, parseHash, verifyPassword } from '../lib/crypto/passwords.ts';
 import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../lib/crypto/tokens.ts';
-import { createHarness, GOOD_PASSWORD, harnessOn } from './support/harness.ts';
+import { createHarness, GOOD_PASSWORD, harnessOn, OTHER_PASSWORD } from './support/harness.ts';
 
 const FAST = { logN: 4, r: 8, p: 1 };
 
@@ -55,6 +55,21 @@ describe(`stored password hashes (${backend.name})`, () => {
     expect(needsRehash(stored, { ...FAST, logN: 5 })).toBe(true);
     expect(needsRehash(stored, { ...FAST, r: 9 })).toBe(true);
     expect(needsRehash(stored, { ...FAST, p: 2 })).toBe(true);
+  });
+
+  it('an account hashed with two-digit r or p (SCRYPT_R and SCRYPT_P go up to 64) still logs in', async () => {
+    for (const vars of [
+      { SCRYPT_LOG_N: '4', SCRYPT_R: '16', SCRYPT_P: '1' },
+      { SCRYPT_LOG_N: '4', SCRYPT_R: '1', SCRYPT_P: '12' },
+      { SCRYPT_LOG_N: '1', SCRYPT_R: '64', SCRYPT_P: '64' },
+    ]) {
+      const h = await createHarness(vars);
+      await h.createActiveAccount('params@example.com');
+      const row = await h.db.prepare('SELECT password_hash AS hash FROM accounts').first<{ hash: string }>();
+      expect(row!.hash.startsWith(`$scrypt$ln=${vars.SCRYPT_LOG_N},r=${vars.SCRYPT_R},p=${vars.SCRYPT_P}$`)).toBe(true);
+      expect((await h.post('/login', { email: 'params@example.com', password: GOOD_PASSWORD })).status, JSON.stringify(vars)).toBe(200);
+      expect((await h.post('/login', { email: 'params@example.com', password: OTHER_PASSWORD })).status, JSON.stringify(vars)).toBe(401);
+    }
   });
 
   it('a login with different r or p rehashes to the configured ones', async () => {

@@ -9,6 +9,7 @@ import type { Harness } from './harness.ts';
 
 export async function confirmResetsAtOnce(h: Harness, plan: FaultPlan, links: string[], passwords: string[]): Promise<string> {
   const mailsBefore = h.mails.length;
+  const eventsBefore = h.events.length;
   plan.armed = true;
   const attempts = passwords.map((password, i) => ({ password, token: links[i % links.length]! }));
   const results = await Promise.all(attempts.map(({ token, password }) => h.post('/reset-password', { token, password })));
@@ -20,6 +21,9 @@ export async function confirmResetsAtOnce(h: Harness, plan: FaultPlan, links: st
   const statuses = results.map((r) => r.status);
   expect(statuses.filter((s) => s === 200)).toHaveLength(1);
   expect(statuses.filter((s) => s !== 200)).toEqual(Array(passwords.length - 1).fill(400));
+  // Each loser is logged as a refused reset, whether it lost at the link's lookup or in the batch.
+  const refused = h.events.slice(eventsBefore).filter((e) => e.event === 'password_reset_refused');
+  expect(refused).toEqual(Array(passwords.length - 1).fill(expect.objectContaining({ reason: 'invalid' })));
   expect(h.mails.slice(mailsBefore).filter((m) => m.template === 'password-changed')).toHaveLength(1);
   return attempts[statuses.indexOf(200)]!.password;
 }
