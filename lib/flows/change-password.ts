@@ -40,7 +40,8 @@ export async function changePassword(services: ChangePasswordServices, request: 
 
   const check = await checkPassword(services, account, request.currentPassword, now);
   if (check.kind === 'throttled') return check;
-  if (check.kind === 'wrong') {
+  // Fail closed: only a password the hasher verified goes on, whatever else a check might say.
+  if (check.kind !== 'right') {
     log('password_change_failed', { accountId: account.id, reason: 'password' });
     return check;
   }

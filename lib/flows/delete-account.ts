@@ -21,7 +21,8 @@ export async function deleteAccount(services: DeleteAccountServices, session: Li
   const account = session.account;
   const check = await checkPassword(services, account, password, now);
   if (check.kind === 'throttled') return check;
-  if (check.kind === 'wrong') {
+  // Fail closed: only a password the hasher verified goes on, whatever else a check might say.
+  if (check.kind !== 'right') {
     log('account_delete_failed', { accountId: account.id, reason: 'password' });
     return check;
   }
