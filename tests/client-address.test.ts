@@ -52,6 +52,41 @@ describe('client addresses', () => {
     expect(clientLimitKey(UNKNOWN_CLIENT)).toBe(UNKNOWN_CLIENT);
   });
 
+  // Mutation testing of lib/policy/ip-addresses.ts (docs/testing.md) found these untested: what an
+  // operator sees when a TRUSTED_PROXIES entry is wrong, spaces around entries, the full and the
+  // longest forms of an address, and text around brackets or after a prefix length.
+  it('names the TRUSTED_PROXIES entry it refuses, as the operator wrote it but trimmed', () => {
+    const refusal = (value: string) => {
+      try {
+        loadConfig({ PUBLIC_URL, TRUSTED_PROXIES: value });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refusal('192.0.2.1, 10.0.0.x ')).toBe('TRUSTED_PROXIES: not an IP address or range: "10.0.0.x"');
+    expect(refusal('192.0.2.1,  10.0.0.0/33')).toBe('TRUSTED_PROXIES: bad prefix length in "10.0.0.0/33"');
+    // A prefix length is digits and nothing else, whatever Number() would make of it.
+    for (const bad of ['10.0.0.0/1e1', '10.0.0.0/ 8', '10.0.0.0/8x', '10.0.0.0/-1', '10.0.0.0/']) {
+      expect(refusal(bad), bad).toMatch(/^TRUSTED_PROXIES: bad prefix length in /);
+    }
+    // Brackets hold the whole address: nothing may stand before or after them.
+    for (const bad of ['a[::1]', '[::1]5', '[::1']) expect(refusal(bad), bad).toMatch(/^TRUSTED_PROXIES: not an IP address or range: /);
+  });
+
+  it('takes TRUSTED_PROXIES with spaces around its entries, blank as none, and every form of an address', () => {
+    expect(loadConfig({ PUBLIC_URL, TRUSTED_PROXIES: '   ' }).trustedProxies).toEqual([]);
+    const spaced = loadConfig({ PUBLIC_URL, TRUSTED_PROXIES: ' 10.0.0.0/8 , 192.0.2.1 ' }).trustedProxies;
+    expect(spaced).toEqual(parseAddressRanges('10.0.0.0/8,192.0.2.1'));
+    // The full form of an IPv6 address (no "::") and the longest text an address can have (45).
+    const longest = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255';
+    expect(longest).toHaveLength(45);
+    const forms = loadConfig({ PUBLIC_URL, TRUSTED_PROXIES: `2001:db8:0:0:0:0:0:1,${longest},[::1]` }).trustedProxies;
+    expect(forms.map((r) => r.prefix)).toEqual([128, 128, 128]);
+    expect(normalizeAddress('2001:db8:0:0:0:0:0:1')).toBe(normalizeAddress('2001:db8::1'));
+    expect(normalizeAddress(longest)).toBe('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+  });
+
   it('reads TRUSTED_PROXIES strictly', () => {
     expect(loadConfig({ PUBLIC_URL }).trustedProxies).toEqual([]);
     expect(loadConfig({ PUBLIC_URL, TRUSTED_PROXIES: '10.0.0.0/8,::1' }).trustedProxies).toHaveLength(2);
