@@ -57,6 +57,19 @@ async function gatedHarness() {
   return { h, gate: gated!.gate, queue: h.deps.hasher as QueuedHasher };
 }
 
+/** Fills the queue of one slot and one place with two logins held at the gate; returns their release. */
+async function fillWithLogins({ h, gate, queue }: Awaited<ReturnType<typeof gatedHarness>>): Promise<() => Promise<void>> {
+  gate.close();
+  const running = h.post('/login', { email: 'someone@example.com', password: GOOD_PASSWORD });
+  await until(() => queue.inFlight === 1, 'one login hashing');
+  const waiting = h.post('/login', { email: 'someone@example.com', password: OTHER_PASSWORD });
+  await until(() => queue.queued === 1, 'one login queued');
+  return async () => {
+    gate.open();
+    await Promise.all([running, waiting]);
+  };
+}
+
 describe(`a full hash queue (${backend.name})`, () => {
   it('answers 503 problem+json with Retry-After to a login, and serves the waiting ones', async () => {
     const { h, gate, queue } = await gatedHarness();
@@ -119,11 +132,7 @@ describe(`a full hash queue (${backend.name})`, () => {
     const { h, gate, queue } = await gatedHarness();
     const token = await h.registerAndGetToken('ada@example.com');
     const before = await dump(h.db);
-    gate.close();
-    const running = h.post('/login', { email: 'someone@example.com', password: GOOD_PASSWORD });
-    await until(() => queue.inFlight === 1, 'one login hashing');
-    const waiting = h.post('/login', { email: 'someone@example.com', password: OTHER_PASSWORD });
-    await until(() => queue.queued === 1, 'one login queued');
+    const release = await fillWithLogins({ h, gate, queue });
 
     const form = new URLSearchParams({ token, password: GOOD_PASSWORD }).toString();
     const refused = await h.post('/activate', form, { 'Content-Type': 'application/x-www-form-urlencoded' });
@@ -136,8 +145,7 @@ describe(`a full hash queue (${backend.name})`, () => {
     expect(await json.json()).toMatchObject({ type: 'urn:latchkey:problem:busy' });
     expect(await dump(h.db)).toBe(before);
 
-    gate.open();
-    await Promise.all([running, waiting]);
+    await release();
     expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
   });
 
@@ -151,11 +159,7 @@ describe(`a full hash queue (${backend.name})`, () => {
     const backOff = await throttleRow(h, keys.login('ada@example.com'));
     expect(backOff).not.toBeNull();
     const before = await dump(h.db);
-    gate.close();
-    const running = h.post('/login', { email: 'someone@example.com', password: GOOD_PASSWORD });
-    await until(() => queue.inFlight === 1, 'one login hashing');
-    const waiting = h.post('/login', { email: 'someone@example.com', password: OTHER_PASSWORD });
-    await until(() => queue.queued === 1, 'one login queued');
+    const release = await fillWithLogins({ h, gate, queue });
 
     const change = await h.bearer('POST', '/change-password', session, { currentPassword: OTHER_PASSWORD, newPassword: `${OTHER_PASSWORD}!` });
     expect(change.status).toBe(503);
@@ -165,8 +169,7 @@ describe(`a full hash queue (${backend.name})`, () => {
     expect(await throttleRow(h, keys.login('ada@example.com'))).toEqual(backOff);
     expect(await dump(h.db)).toBe(before);
 
-    gate.open();
-    await Promise.all([running, waiting]);
+    await release();
   });
 
   it('lets a right password log in when the queue is too full to rehash it', async () => {
