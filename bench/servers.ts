@@ -145,7 +145,6 @@ function waitForLine<T>(child: ChildProcess, name: string, pick: (line: string) 
  */
 export const NO_CLIENT_LIMITS: Record<string, string> = NO_LIMITS;
 
-/** Latchkey's Node server as `npm start` runs it, on its own database file. */
 /** What the Node server says of itself when it starts: its hashes in flight and libuv pool threads. */
 export interface NodeStarted {
   port: number;
@@ -153,6 +152,7 @@ export interface NodeStarted {
   threadpool: number;
 }
 
+/** Latchkey's Node server as `npm start` runs it, on its own database file. */
 export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running & { started: NodeStarted }> {
   const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/start.ts')], {
     cwd: ROOT,
@@ -161,7 +161,7 @@ export async function startLatchkeyNode(databasePath: string, vars: Record<strin
   });
   const started = await waitForLine(child, 'latchkey (node)', (line) => {
     if (!line.startsWith('{"event":"server_started"')) return undefined;
-    return JSON.parse(line) as { port: number; hashSlots: number; threadpool: number };
+    return JSON.parse(line) as NodeStarted;
   });
   return { ...running('latchkey-node', child, `http://127.0.0.1:${started.port}`), started };
 }

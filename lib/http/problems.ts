@@ -29,8 +29,8 @@ export function details(slug: string, title: string, detail?: string, extensions
 }
 
 /**
- * A finished response, so it carries the headers that every response must have itself (answers
- * made before the app's header middleware runs, or after it, such as the Node server's own).
+ * A problem answer, made with the headers every response carries (responseWith), so that it can
+ * be used where no Hono context is, such as the Node server's own answers.
  */
 export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
   return responseWith(JSON.stringify(p), p.status, { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers });

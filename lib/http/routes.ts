@@ -134,14 +134,14 @@ function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, 
   });
 }
 
-/**
- * The page behind a mailed link, mounted: it looks the token up with `stateOf`, changes nothing
- * (mail scanners open links), keeps the token out of any Referer, and answers from `answers`.
- */
 // The shared headers say no-referrer too; a link page says it itself, so that its token stays out
 // of any Referer whatever the shared list becomes.
 const NO_REFERRER = { 'Referrer-Policy': 'no-referrer' };
 
+/**
+ * The page behind a mailed link, mounted: it looks the token up with `stateOf`, changes nothing
+ * (mail scanners open links), keeps the token out of any Referer, and answers from `answers`.
+ */
 export function linkPageRouter<P extends string, O extends Outcome>(
   spec: LinkPageSpec<P, O, LinkPageContext>,
   stateOf: (db: Database, token: string, now: number) => Promise<O>,
