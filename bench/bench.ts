@@ -27,6 +27,7 @@ import { lockoutFigures } from './lockout.ts';
 import { watchPool } from '../tests/support/pool-threads.ts';
 import { databaseCostFigures } from './database-cost.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
+import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT, noHashFigures, type NoHash } from './no-hash.ts';
 import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
 import { seedDatabase, seedSql, type Seeded } from './seed.ts';
 import { startBareHono, startLatchkeyNode, startWranglerDev, wrangler, type Running } from './servers.ts';
@@ -46,9 +47,6 @@ const CORES = availableParallelism();
 const SCRYPT: ScryptParams = DEFAULT_SCRYPT;
 // What the server runs at once by default (functions/server.ts, lib/crypto/threadpool.ts).
 const SLOTS = hashSlots(hashCapacity({ scrypt: SCRYPT, hashMaxInFlight: undefined }), process.env.UV_THREADPOOL_SIZE);
-// Figure 4 is about the database, not the hash: the tests' cheap setting.
-const CHEAP_SCRYPT = { SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' };
-const CHEAP_PARAMS: ScryptParams = { logN: 4, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery staple';
 const WRONG_PASSWORD = 'purple elephants dance at noon';
 const LOGIN_EMAIL = 'login@bench.example';
@@ -202,43 +200,18 @@ async function warmUp(server: Running, pageToken: string) {
   await runLoad({ url: server.url, path: '/activate', method: 'POST', connections: 4, amount: 1000, body: JSON.stringify({ token: 'A'.repeat(43), password: PASSWORD }), expect: [400] });
 }
 
-interface NoHash {
-  hello: LoadResult;
-  health: LoadResult;
-  /** GET /session with a live token: one indexed read (its hourly slide falls outside a run). */
-  session: LoadResult;
-  page: LoadResult;
-  invalid: LoadResult;
-}
-
-/** Requests that hash nothing, taking turns with the bare Hono reference, round after round. */
-async function noHashFigures(server: Running, hello: Running, pageToken: string): Promise<NoHash> {
-  const base = { connections: PLAN.noHashConnections, seconds: PLAN.noHashSeconds };
+/** Figure 3 (bench/no-hash.ts), with this run's plan; one login for the session token. */
+async function noHashRun(server: Running, hello: Running, pageToken: string): Promise<NoHash> {
   log(`${server.name}: requests that hash nothing, against bare Hono`);
-  const runs: Record<keyof NoHash, LoadResult[]> = { hello: [], health: [], session: [], page: [], invalid: [] };
-  const cpu = server.cpuSeconds() === null ? undefined : server.cpuSeconds;
-  // One login for a session token (the one hash of this part of the run).
-  const login = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: loginBody.right() });
-  const { session } = (await login.json()) as { session: { token: string } };
-  const bearer = { authorization: `Bearer ${session.token}` };
-  await runLoad({ ...base, url: server.url, path: '/session', headers: bearer, expect: [200] });
-  for (let round = 0; round < PLAN.rounds; round++) {
-    if (round === 0) await runLoad({ ...base, url: hello.url, path: '/', expect: [200] });
-    runs.hello.push(await load({ ...base, url: hello.url, path: '/', expect: [200], serverCpu: hello.cpuSeconds }, 'hello'));
-    runs.health.push(await load({ ...base, url: server.url, path: '/health', expect: [200], serverCpu: cpu }, 'health'));
-    runs.session.push(await load({ ...base, url: server.url, path: '/session', headers: bearer, expect: [200], serverCpu: cpu }, 'session'));
-    runs.page.push(await load({ ...base, url: server.url, path: `/activate?token=${pageToken}`, expect: [200], serverCpu: cpu }, 'activation page'));
-    runs.invalid.push(
-      await load({ ...base, url: server.url, path: '/activate', method: 'POST', body: JSON.stringify({ token: 'A'.repeat(43), password: PASSWORD }), expect: [400], serverCpu: cpu }, 'unknown token'),
-    );
-  }
-  return {
-    hello: mergeLoads(runs.hello),
-    health: mergeLoads(runs.health),
-    session: mergeLoads(runs.session),
-    page: mergeLoads(runs.page),
-    invalid: mergeLoads(runs.invalid),
-  };
+  const bearer = await bearerFor(server.url, loginBody.right());
+  return noHashFigures(server, hello, bearer, {
+    rounds: PLAN.rounds,
+    connections: PLAN.noHashConnections,
+    seconds: PLAN.noHashSeconds,
+    pageToken,
+    password: PASSWORD,
+    load,
+  });
 }
 
 interface WriteCost {
@@ -257,6 +230,7 @@ interface WriteCost {
 async function writeCostFigures(): Promise<WriteCost[]> {
   const connections = 2 * CORES;
   const perRound = PLAN.writes;
+  // Figure 4 is about the database, not the hash: the tests' cheap setting.
   const cheapHash = await hashPassword(PASSWORD, CHEAP_PARAMS);
   const setups = [];
   for (const accounts of PLAN.sizes) {
@@ -366,7 +340,7 @@ async function main() {
   const single = combineRates(singles);
   const allCores = combineRates(alls);
 
-  const nodeNoHash = await noHashFigures(node, hello, pageToken);
+  const nodeNoHash = await noHashRun(node, hello, pageToken);
 
   const peaks: Record<string, number | null> = {};
   const nodeLogins: LoginFigures[] = [];
@@ -432,7 +406,7 @@ async function main() {
       log('wrangler: starting wrangler dev');
       const dev = await start(startWranglerDev(persist));
       await warmUp(dev, pageToken);
-      const noHash = await noHashFigures(dev, hello, pageToken);
+      const noHash = await noHashRun(dev, hello, pageToken);
       const logins: LoginFigures[] = [];
       for (const branch of ['right', 'wrong', 'unknown'] as Branch[]) logins.push(await loginFigures(dev, branch, 'one-thread'));
       const timing = await timingFigures(dev);

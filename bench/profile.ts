@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../lib/crypto/passwords.ts';
 import { runLoad } from './load.ts';
+import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
 import { seedDatabase } from './seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,8 +41,7 @@ interface Profile {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-profile-'));
-const CHEAP = { logN: 4, r: 8, p: 1 };
-const accountHash = await hashPassword(PASSWORD, CHEAP);
+const accountHash = await hashPassword(PASSWORD, CHEAP_PARAMS);
 await seedDatabase({ path: join(dir, 'accounts.sqlite'), accounts: 1000, accountHash, named: [{ email: EMAIL, passwordHash: accountHash }], pendingTokens: [PAGE_TOKEN] });
 const HIGH = '9999999/600';
 const child = spawn(
@@ -56,9 +56,7 @@ const child = spawn(
       DATABASE_PATH: join(dir, 'accounts.sqlite'),
       PUBLIC_URL: 'http://127.0.0.1',
       LIMIT_ACTIVATE_PER_CLIENT: HIGH,
-      SCRYPT_LOG_N: String(CHEAP.logN),
-      SCRYPT_R: String(CHEAP.r),
-      SCRYPT_P: String(CHEAP.p),
+      ...CHEAP_SCRYPT,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   },
@@ -73,12 +71,7 @@ const port = await new Promise<number>((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
 });
 const url = `http://127.0.0.1:${port}`;
-let headers: Record<string, string> | undefined;
-if (which === 'session') {
-  const login = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }) });
-  const { session } = (await login.json()) as { session: { token: string } };
-  headers = { authorization: `Bearer ${session.token}` };
-}
+const headers = which === 'session' ? await bearerFor(url, JSON.stringify({ email: EMAIL, password: PASSWORD })) : undefined;
 const load = await runLoad({ url, connections: 4, amount, ...spec, ...(headers ? { headers } : {}) });
 await new Promise<void>((resolve) => {
   child.once('exit', () => resolve());

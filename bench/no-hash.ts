@@ -1,0 +1,75 @@
+/**
+ * Figure 3: the requests that hash nothing (`GET /health`, `GET /session`, the activation page,
+ * `POST /activate` with an unknown token), taking turns with bare Hono round after round, with the
+ * server's CPU per request. Run by the full bench (bench.ts) and alone by bench/cheap-paths.ts.
+ */
+import type { ScryptParams } from '../lib/crypto/passwords.ts';
+import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
+import type { Running } from './servers.ts';
+
+/** The tests' cheap scrypt, for servers whose figures are not about the hash. */
+export const CHEAP_PARAMS: ScryptParams = { logN: 4, r: 8, p: 1 };
+export const CHEAP_SCRYPT = { SCRYPT_LOG_N: String(CHEAP_PARAMS.logN), SCRYPT_R: String(CHEAP_PARAMS.r), SCRYPT_P: String(CHEAP_PARAMS.p) };
+
+/** The Authorization header of a new session: one login (the one hash of a no-hash run). */
+export async function bearerFor(url: string, body: string): Promise<Record<string, string>> {
+  const login = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const { session } = (await login.json()) as { session: { token: string } };
+  return { authorization: `Bearer ${session.token}` };
+}
+
+export interface NoHash {
+  hello: LoadResult;
+  health: LoadResult;
+  /** GET /session with a live token: one indexed read (its hourly slide falls outside a run). */
+  session: LoadResult;
+  page: LoadResult;
+  invalid: LoadResult;
+}
+
+export interface NoHashPlan {
+  rounds: number;
+  connections: number;
+  seconds: number;
+  /** A pending registration's link token, for the page. */
+  pageToken: string;
+  /** A password the policy takes, for the unknown-token POST. */
+  password: string;
+  /** Every load, with what it was, so that the caller can report unexpected answers. */
+  load?: (spec: LoadSpec, what: string) => Promise<LoadResult>;
+}
+
+export async function noHashFigures(server: Running, hello: Running, bearer: Record<string, string>, plan: NoHashPlan): Promise<NoHash> {
+  const load = plan.load ?? ((spec: LoadSpec) => runLoad(spec));
+  const base = { connections: plan.connections, seconds: plan.seconds };
+  const cpu = server.cpuSeconds() === null ? undefined : server.cpuSeconds;
+  const specs: Record<keyof NoHash, LoadSpec> = {
+    hello: { ...base, url: hello.url, path: '/', expect: [200], serverCpu: hello.cpuSeconds },
+    health: { ...base, url: server.url, path: '/health', expect: [200], serverCpu: cpu },
+    session: { ...base, url: server.url, path: '/session', headers: bearer, expect: [200], serverCpu: cpu },
+    page: { ...base, url: server.url, path: `/activate?token=${plan.pageToken}`, expect: [200], serverCpu: cpu },
+    invalid: {
+      ...base,
+      url: server.url,
+      path: '/activate',
+      method: 'POST',
+      body: JSON.stringify({ token: 'A'.repeat(43), password: plan.password }),
+      expect: [400],
+      serverCpu: cpu,
+    },
+  };
+  // Once each before measuring, so that no figure pays for compiling code or a cold connection.
+  await runLoad(specs.hello);
+  await runLoad(specs.session);
+  const runs: Record<keyof NoHash, LoadResult[]> = { hello: [], health: [], session: [], page: [], invalid: [] };
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const name of Object.keys(specs) as Array<keyof NoHash>) runs[name].push(await load(specs[name], name));
+  }
+  return {
+    hello: mergeLoads(runs.hello),
+    health: mergeLoads(runs.health),
+    session: mergeLoads(runs.session),
+    page: mergeLoads(runs.page),
+    invalid: mergeLoads(runs.invalid),
+  };
+}
