@@ -101,8 +101,8 @@ export async function authenticate(
   const row = await db
     .prepare(
       // The session row first, then its account: written as a plain join, the same two index
-      // lookups took sql.js two to three times as long (9-14 µs against 3-5 µs a read, measured
-      // alone on this machine); GET /session reads this on every request.
+      // lookups took sql.js nearly three times as long (27 µs against 10 µs a read through the
+      // driver: bench/micro.ts); GET /session reads this on every request.
       `WITH s AS MATERIALIZED (SELECT * FROM sessions WHERE id = ?)
        SELECT ${SESSION_COLUMNS}, s.secret_hash AS secretHash,
          a.id AS aId, a.email AS aEmail, a.email_key AS aEmailKey, a.password_hash AS aPasswordHash,

@@ -1,0 +1,62 @@
+/**
+ * The two small measurements that code comments cite (not in the table):
+ * - the session read of lib/storage/sessions.ts as it is (the session first, a materialized CTE)
+ *   against the plain join it replaced, through the sql.js driver the server uses;
+ * - one event line into a pipe through console.log against process.stdout.write (functions/server.ts).
+ *
+ *   node --disable-warning=ExperimentalWarning bench/micro.ts
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
+import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
+
+const N = 20_000;
+const COLUMNS = `s.id, s.account_id AS accountId, s.client, s.created_at AS createdAt, s.last_seen_at AS lastSeenAt,
+  s.revoked_at AS revokedAt, s.secret_hash AS secretHash, a.id AS aId, a.email AS aEmail, a.email_key AS aEmailKey,
+  a.password_hash AS aPasswordHash, a.created_at AS aCreatedAt, a.activated_at AS aActivatedAt`;
+const READS = {
+  'plain join': `SELECT ${COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ?`,
+  'session first (materialized CTE)': `WITH s AS MATERIALIZED (SELECT * FROM sessions WHERE id = ?) SELECT ${COLUMNS} FROM s JOIN accounts a ON a.id = s.account_id`,
+};
+
+const db = await openSqlJsDatabase({ migrations: readMigrations(fileURLToPath(new URL('../migrations', import.meta.url))) });
+await db
+  .prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+     INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at)
+     SELECT printf('00000000-0000-4000-8000-%012d', i), 'u' || i || '@bench.example', 'u' || i || '@bench.example', '$scrypt$bench', 1, 1 FROM n`,
+  )
+  .run();
+const sessionId = 'bench-session-id-00001';
+await db
+  .prepare('INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at) VALUES (?, ?, ?, ?, 1, 1)')
+  .bind(sessionId, 'a'.repeat(64), '00000000-0000-4000-8000-000000000500', '192.0.2.1')
+  .run();
+
+const timings: Record<string, number> = {};
+// Alternating, several rounds, so that both see the same moments of a shared machine.
+for (let round = 0; round < 5; round++) {
+  for (const [name, sql] of Object.entries(READS)) {
+    const started = performance.now();
+    for (let i = 0; i < N; i++) if (!(await db.prepare(sql).bind(sessionId).first())) throw new Error(`${name} found no row`);
+    timings[name] = (timings[name] ?? 0) + (performance.now() - started);
+  }
+}
+for (const [name, ms] of Object.entries(timings)) console.log(`session read, ${name}: ${((ms * 1000) / (5 * N)).toFixed(1)} µs`);
+db.close();
+
+// The line writer in a child whose stdout is a pipe, as the server's is under a supervisor.
+const child = spawnSync(
+  process.execPath,
+  [
+    '-e',
+    `const line = JSON.stringify({ event: 'activation_refused', at: new Date().toISOString(), reason: 'unknown', client: '192.0.2.1', path: '/activate' });
+     const time = (write) => { const t = process.hrtime.bigint(); for (let i = 0; i < ${N}; i++) write(); return Number(process.hrtime.bigint() - t) / ${N} / 1000; };
+     const a = time(() => console.log(line)), b = time(() => process.stdout.write(line + '\\n'));
+     process.stderr.write(JSON.stringify({ a, b }));`,
+  ],
+  { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
+);
+const lines = JSON.parse(child.stderr.toString()) as { a: number; b: number };
+console.log(`event line into a pipe, console.log: ${lines.a.toFixed(2)} µs; process.stdout.write: ${lines.b.toFixed(2)} µs`);
