@@ -1,0 +1,34 @@
+/**
+ * The boundary between Latchkey's outbox and whatever carries a mail to a person. A transport
+ * takes one finished message and either resolves (the far side accepted it: the outbox row is
+ * deleted), throws MailRefusedError (the far side will never take it: the row is given up), or
+ * throws anything else (down, slow, a 4xx-ish temporary refusal: the row is retried later).
+ */
+import type { Mail } from './mail.ts';
+
+export type TransportName = 'log' | 'smtp' | 'webhook' | 'cloudflare';
+
+/** A mail ready for the wire: the template's parts plus the envelope every transport needs. */
+export interface OutgoingMail extends Mail {
+  /** `Name <address>` or a bare address (MAIL_FROM). */
+  from: string;
+  /** The HTML part; the text part is `text`. Both carry the same link, if any. */
+  html: string;
+  /** `<id@sender-domain>`, angle brackets included. */
+  messageId: string;
+  /** Extra headers every transport that can set headers sends (Auto-Submitted). */
+  headers: Record<string, string>;
+}
+
+export interface MailTransport {
+  readonly name: TransportName;
+  /** Resolves once the far side has accepted the message. `signal` aborts a send that takes too long. */
+  send(mail: OutgoingMail, signal: AbortSignal): Promise<void>;
+  /** Releases connections (SMTP pools); optional. */
+  close?(): Promise<void> | void;
+}
+
+/** The far side refused the message for good (an SMTP 5xx, an HTTP 4xx other than 408/429). */
+export class MailRefusedError extends Error {
+  override name = 'MailRefusedError';
+}
