@@ -100,3 +100,23 @@ CREATE INDEX sessions_by_account ON sessions (account_id, created_at);
 CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
 CREATE INDEX sessions_by_created ON sessions (created_at);
 CREATE INDEX sessions_by_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+
+-- The mail outbox (lib/storage/outbox.ts): each mail is written in the same batch as the rows that
+-- cause it, sent after the answer, retried, and deleted once a transport has accepted it. The body
+-- is sealed with DATA_KEY (lib/crypto/seal.ts), so a copy of the database holds no usable link.
+CREATE TABLE mail_outbox (
+  id              TEXT    PRIMARY KEY CHECK (length(id) = 36),
+  template        TEXT    NOT NULL CHECK (length(template) BETWEEN 1 AND 40),
+  -- The recipient's domain only: what the events name instead of the address.
+  domain          TEXT    NOT NULL CHECK (length(domain) BETWEEN 1 AND 255),
+  sealed          TEXT    NOT NULL CHECK (sealed LIKE 'v1.%'),
+  created_at      INTEGER NOT NULL,
+  -- Sends tried so far, including one under way.
+  attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+  -- Due at this time; a courier that claims the row moves it past its send's time limit.
+  next_attempt_at INTEGER NOT NULL,
+  -- After this the mail is no use (its link has expired): given up instead of retried.
+  give_up_at      INTEGER NOT NULL CHECK (give_up_at > created_at)
+) STRICT;
+
+CREATE INDEX mail_outbox_by_due ON mail_outbox (next_attempt_at);

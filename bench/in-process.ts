@@ -10,6 +10,7 @@ import { openSqlJsDatabase, type SqlJsDatabase } from '../lib/storage/sqljs/open
 import type { Deps } from '../lib/deps.ts';
 import type { Database } from '../lib/storage/db.ts';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';
+import { newKeyBytes, sealerFromKey } from '../lib/crypto/seal.ts';
 
 export interface InProcessApp {
   db: SqlJsDatabase;
@@ -20,6 +21,8 @@ export interface InProcessApp {
   get(path: string, headers?: Record<string, string>): Promise<Response>;
   /** The token of the link in the last mail that carried one. */
   lastToken(): string;
+  /** Waits for what earlier requests left to do after their answers (their mails). */
+  settled(): Promise<void>;
   /** Registers `email` and activates it with the link from its mail, as `from`. */
   activeAccount(email: string, password: string, from?: string): Promise<void>;
 }
@@ -35,26 +38,33 @@ export async function inProcessApp(vars: ConfigVars, now: () => number, wrap: (d
     db: wrap(db),
     config,
     hasher: createPasswordHasher(config.scrypt),
-    mail: { send: async (m) => void (lastLink = m.link ?? lastLink) },
+    transport: { name: 'log', send: async (m) => void (lastLink = m.link ?? lastLink) },
+    sealer: sealerFromKey(newKeyBytes()),
     log: () => undefined,
     now,
     clientAddress: () => client,
   };
   const app = createApp(() => deps);
+  // What a request leaves to do after its answer (its mails' sends), for settled() to wait on.
+  const pending: Promise<unknown>[] = [];
+  const context = { waitUntil: (work: Promise<unknown>) => void pending.push(work), passThroughOnException: () => undefined, props: {} };
+  const settled = async () => {
+    while (pending.length > 0) await pending.shift();
+  };
   const post = (path: string, body: unknown, from = DEFAULT_CLIENT, headers: Record<string, string> = {}) => {
     client = from;
-    return Promise.resolve(app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) }));
+    return Promise.resolve(app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) }, undefined, context));
   };
   const activeAccount = async (email: string, password: string, from = DEFAULT_CLIENT) => {
     await post('/register', { email, password }, from);
-    await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
+    await settled();
     const activated = await post('/activate', { token: new URL(lastLink).searchParams.get('token'), password }, from);
     if (activated.status !== 200) throw new Error(`activating ${email} answered ${activated.status}`);
   };
   const get = (path: string, headers: Record<string, string> = {}) => {
     client = DEFAULT_CLIENT;
-    return Promise.resolve(app.request(path, { headers }));
+    return Promise.resolve(app.request(path, { headers }, undefined, context));
   };
   const lastToken = () => new URL(lastLink).searchParams.get('token') ?? '';
-  return { db, config, post, get, lastToken, activeAccount };
+  return { db, config, post, get, lastToken, activeAccount, settled };
 }

@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { proxiedClientAddress, undeclaredProxyWarning, UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
-import { describeMode, loadConfig, type Config } from '../lib/config/config.ts';
+import { describeMode, loadConfig, mailWarning, type Config } from '../lib/config/config.ts';
 import { loadNodeServerLimits } from '../lib/config/node-server-limits.ts';
 import { guardDatabase } from '../lib/storage/db.ts';
 import { makePrivateDirectory } from '../lib/storage/sqljs/files.ts';
@@ -19,8 +19,14 @@ import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
 import { queuedHasher } from '../lib/crypto/hash-queue.ts';
-import { logMailSink } from '../lib/mail/mail.ts';
-import { developmentMail } from '../lib/mail/mailbox.ts';
+import { mailboxFor } from '../lib/mail/mailbox.ts';
+import { drainOutbox, OUTBOX_DRAIN_BATCH, outboxTickMs } from '../lib/mail/courier.ts';
+import { chooseTransport } from '../lib/mail/transports/choose.ts';
+import { smtpTransport } from '../lib/mail/transports/smtp.ts';
+import { sealerFromKey } from '../lib/crypto/seal.ts';
+import { dataKeyBesideDatabase } from '../lib/crypto/data-key-file.ts';
+import { courierOf } from '../lib/deps.ts';
+import { readFileSync } from 'node:fs';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 import { hashCapacity, hashSlots, poolThreads } from '../lib/crypto/threadpool.ts';
 import { purge } from '../lib/storage/purge.ts';
@@ -80,7 +86,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     db: guardDatabase(database),
     config,
     hasher: queuedHasher(createPasswordHasher(config.scrypt), { maxInFlight: slots, maxQueued: config.hashMaxQueued }),
-    ...developmentMail(config, logMailSink(writeLine)),
+    transport: chooseTransport(config.mail, {
+      runtime: 'Node',
+      writeLine,
+      smtp: ({ url, caFile }, timeoutMs) => smtpTransport({ url, timeoutMs, ...(caFile ? { caPem: readFileSync(caFile, 'utf8') } : {}) }),
+    }),
+    sealer: sealerFromKey(config.mail.dataKey ?? dataKeyBesideDatabase(path)),
+    mailbox: mailboxFor(config),
     log,
     now: Date.now,
     clientAddress: nodeClientAddress(config, log),
@@ -99,6 +111,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       hashSlots: slots,
       threadpool,
       ...(deps.mailbox ? { mailbox: `${deps.config.publicUrl}${MAILBOX_PATH}` } : {}),
+      mailTransport: config.mail.transport,
+      ...mailWarning(config),
     });
   });
   guardNodeServer(server as Server, limits, log);
@@ -114,12 +128,33 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   purgeTimer.unref();
   void purgeNow();
 
+  // The outbox's retries, and what a crash left unsent: at start, then every few seconds. One
+  // drain at a time; a drain that finds a full batch goes on at once.
+  let draining = false;
+  const drainNow = async () => {
+    if (draining) return;
+    draining = true;
+    try {
+      for (;;) {
+        const sent = await drainOutbox(courierOf(deps));
+        if (sent.sent + sent.retry + sent['given-up'] > 0) log('outbox_drained', { ...sent, trigger: 'timer' });
+        if (sent.sent + sent.retry + sent['given-up'] + sent.skipped < OUTBOX_DRAIN_BATCH) break;
+      }
+    } finally {
+      draining = false;
+    }
+  };
+  const drainTimer = setInterval(() => void drainNow(), outboxTickMs(config.mail.retrySeconds));
+  drainTimer.unref();
+  void drainNow();
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log('server_stopping', { signal });
     clearInterval(purgeTimer);
+    clearInterval(drainTimer);
     server.close(() => {
       database.close();
       log('server_stopped', {});

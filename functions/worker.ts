@@ -4,18 +4,40 @@
 import { createApp } from './app.ts';
 import { cloudflareClientAddress } from '../lib/http/client-address.ts';
 import { purge } from '../lib/storage/purge.ts';
-import { describeMode, loadConfig } from '../lib/config/config.ts';
+import { describeMode, loadConfig, mailWarning } from '../lib/config/config.ts';
 import { guardDatabase, type Database } from '../lib/storage/db.ts';
 import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog } from '../lib/log.ts';
 import { queuedHasher } from '../lib/crypto/hash-queue.ts';
-import { logMailSink } from '../lib/mail/mail.ts';
-import { developmentMail, memoryMailbox } from '../lib/mail/mailbox.ts';
+import { mailboxFor, memoryMailbox } from '../lib/mail/mailbox.ts';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';
+import { newKeyBytes, sealerFromKey } from '../lib/crypto/seal.ts';
+import { courierOf } from '../lib/deps.ts';
+import { drainOutbox } from '../lib/mail/courier.ts';
+import { chooseTransport } from '../lib/mail/transports/choose.ts';
+import type { EmailBinding } from '../lib/mail/transports/cloudflare.ts';
+import { ConfigError } from '../lib/config/vars.ts';
+import type { MailSettings } from '../lib/config/mail-settings.ts';
 
 export interface WorkerEnv {
   DB: Database;
+  /** Cloudflare Email Service's send_email binding, for MAIL_TRANSPORT=cloudflare. */
+  EMAIL?: EmailBinding;
   [variable: string]: unknown;
+}
+
+/** The cron in wrangler.toml that also purges; every other run only drains the outbox. */
+export const PURGE_CRON = '17 * * * *';
+
+/**
+ * DATA_KEY seals the outbox's mails. A real transport needs it set (a secret): rows must open in
+ * whichever isolate sends them. With the log transport an isolate may make its own key, as its
+ * mails are written to the log at once anyway; a row it leaves behind is given up as unreadable.
+ */
+function dataKey(mail: MailSettings): Uint8Array {
+  if (mail.dataKey) return mail.dataKey;
+  if (mail.transport !== 'log') throw new ConfigError(`DATA_KEY must be set (wrangler secret put DATA_KEY) when MAIL_TRANSPORT is ${mail.transport}`);
+  return newKeyBytes();
 }
 
 const WORKER_HASH_SLOTS = 4;
@@ -38,22 +60,31 @@ function depsFor(env: WorkerEnv): Deps {
       maxInFlight: config.hashMaxInFlight ?? WORKER_HASH_SLOTS,
       maxQueued: config.hashMaxQueued,
     }),
-    ...developmentMail(config, logMailSink(), isolateMailbox),
+    transport: chooseTransport(config.mail, { runtime: 'Workers', writeLine: (line) => console.log(line), emailBinding: env.EMAIL }),
+    sealer: sealerFromKey(dataKey(config.mail)),
+    mailbox: mailboxFor(config, isolateMailbox),
     log: jsonEventLog(),
     now: Date.now,
     clientAddress: (c) => cloudflareClientAddress(c.req.raw.headers),
   };
   cached = { env, deps };
   // A Worker has no start of its own: its first request in an isolate is where it says its mode.
-  deps.log('worker_started', { publicUrl: config.publicUrl, mode: config.mode, modeNote: describeMode(config) });
+  deps.log('worker_started', { publicUrl: config.publicUrl, mode: config.mode, modeNote: describeMode(config), mailTransport: config.mail.transport, ...mailWarning(config) });
   return deps;
 }
 
 const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));
 
-/** The cron trigger in wrangler.toml: delete what no request can use any more (lib/storage/purge.ts). */
-async function scheduled(_controller: ScheduledController, env: WorkerEnv): Promise<void> {
+/**
+ * The cron triggers in wrangler.toml: every minute, send what the outbox holds that is due (a mail
+ * whose first send failed, or whose isolate went before sending it); hourly, also delete what no
+ * request can use any more (lib/storage/purge.ts).
+ */
+async function scheduled(controller: ScheduledController, env: WorkerEnv): Promise<void> {
   const deps = depsFor(env);
+  const sent = await drainOutbox(courierOf(deps));
+  if (sent.sent + sent.retry + sent['given-up'] > 0) deps.log('outbox_drained', { ...sent, trigger: 'cron' });
+  if (controller.cron !== PURGE_CRON) return;
   const removed = await purge(deps.db, deps.now(), deps.config.purgeGraceSeconds, deps.config.sessions);
   deps.log('purge', { ...removed, trigger: 'cron' });
 }

@@ -3,7 +3,9 @@ import type { Context } from 'hono';
 import type { Config } from './config/config.ts';
 import type { Database } from './storage/db.ts';
 import type { EventLog } from './log.ts';
-import type { MailSink } from './mail/mail.ts';
+import type { CourierServices } from './mail/courier.ts';
+import type { MailTransport } from './mail/transport.ts';
+import type { Sealer } from './crypto/seal.ts';
 import type { Mailbox } from './mail/mailbox.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
 
@@ -11,7 +13,10 @@ export interface Deps {
   db: Database;
   config: Config;
   hasher: PasswordHasher;
-  mail: MailSink;
+  /** Carries the outbox's mails to people (lib/mail/transport.ts); chosen by MAIL_TRANSPORT. */
+  transport: MailTransport;
+  /** Seals what is kept at rest, the outbox's bodies (lib/crypto/seal.ts), with DATA_KEY. */
+  sealer: Sealer;
   /** The mails sent since start, for GET /dev/mail: development mode only (lib/mail/mailbox.ts). */
   mailbox?: Mailbox;
   log: EventLog;
@@ -22,4 +27,10 @@ export interface Deps {
    * function of the request so that tests, which have no socket, can choose it.
    */
   clientAddress: (c: Context) => string;
+}
+
+/** What the courier (lib/mail/courier.ts) needs of the deps: after a request, on a timer, from cron. */
+export function courierOf(deps: Deps): CourierServices {
+  const { db, sealer, transport, config, log, now, mailbox } = deps;
+  return { db, sealer, transport, settings: config.mail, log, now, mailbox };
 }

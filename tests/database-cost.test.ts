@@ -29,10 +29,14 @@ async function meter(): Promise<Meter> {
     h,
     async measure(act) {
       Object.assign(cost, zero());
+      h.later.hold = true;
       const res = await act();
       await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, 0)); // anything handed off after the answer
-      return { ...cost, status: res.status };
+      // The flow's own trips; the courier's (a claim and a delete per mail, after the answer) are not its.
+      const spent = { ...cost, status: res.status };
+      h.later.hold = false;
+      await h.later.settled();
+      return spent;
     },
   };
 }

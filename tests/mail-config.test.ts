@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config/config.ts';
+import { ConfigError, DEFAULT_THROTTLE, loadConfig, mailWarning } from '../lib/config/config.ts';
 import { jsonEventLog } from '../lib/log.ts';
-import { activationMail, alreadyRegisteredMail, logMailSink } from '../lib/mail/mail.ts';
+import { activationMail, alreadyRegisteredMail } from '../lib/mail/mail.ts';
+import { renderMail } from '../lib/mail/render.ts';
+import { logTransport } from '../lib/mail/transports/log.ts';
 
-describe(`mail sink (${backend.name})`, () => {
+describe(`the log transport (${backend.name})`, () => {
   it('writes each mail as one JSON line, with a link only when the mail has one', async () => {
     const lines: string[] = [];
-    const sink = logMailSink((line) => lines.push(line));
-    await sink.send(activationMail('ada@example.com', 'https://x.test/activate?token=abc', 86400));
-    await sink.send(alreadyRegisteredMail('ada@example.com'));
+    const transport = logTransport((line) => lines.push(line));
+    const brand = { appName: 'Latchkey', from: 'Latchkey <no-reply@x.test>' };
+    const signal = new AbortController().signal;
+    await transport.send(renderMail(activationMail('ada@example.com', 'https://x.test/activate?token=abc', 86400), brand, 'id-1'), signal);
+    await transport.send(renderMail(alreadyRegisteredMail('ada@example.com'), brand, 'id-2'), signal);
     expect(lines).toHaveLength(2);
     expect(lines.every((l) => !l.includes('\n'))).toBe(true);
     const [first, second] = lines.map((l) => JSON.parse(l));
@@ -36,7 +40,17 @@ describe(`configuration (${backend.name})`, () => {
       resetTokenTtlSeconds: 3600,
       passwordPolicy: { minLength: 15, maxLength: 256 },
       scrypt: { logN: 14, r: 8, p: 5 },
-      mailTimeoutMs: 10_000,
+      mail: {
+        transport: 'log',
+        from: 'no-reply@auth.example.com',
+        appName: 'Latchkey',
+        timeoutMs: 10_000,
+        retrySeconds: 10,
+        outboxCapacity: 10_000,
+        dataKey: undefined,
+        smtp: undefined,
+        webhook: undefined,
+      },
       hashMaxInFlight: undefined,
       hashMaxQueued: 64,
       throttle: DEFAULT_THROTTLE,
@@ -65,5 +79,49 @@ describe(`configuration (${backend.name})`, () => {
       /SESSION_MAX_SECONDS must not be less than SESSION_IDLE_SECONDS/,
     );
     expect(loadConfig({ PUBLIC_URL: 'https://x.test', SESSION_IDLE_SECONDS: '7200', SESSION_MAX_SECONDS: '7200' }).sessions).toEqual({ idleSeconds: 7200, maxSeconds: 7200 });
+  });
+
+  it('refuses mail settings that cannot work, naming the variable and never echoing a secret', () => {
+    const base = { PUBLIC_URL: 'https://x.test' };
+    const refusal = (vars: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...vars });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error(`accepted ${JSON.stringify(vars)}`);
+    };
+    expect(refusal({ MAIL_TRANSPORT: 'carrier-pigeon' })).toMatch(/MAIL_TRANSPORT must be one of log, smtp, webhook, cloudflare/);
+    expect(refusal({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://u:p@mail.x.test:587' })).toMatch(/MAIL_FROM must be set/);
+    const from = { MAIL_FROM: 'Accounts <accounts@x.test>' };
+    expect(refusal({ MAIL_TRANSPORT: 'smtp', ...from })).toMatch(/SMTP_URL must be set/);
+    const secretUrl = refusal({ MAIL_TRANSPORT: 'smtp', ...from, SMTP_URL: 'http://user:hunter2-secret@mail.x.test' });
+    expect(secretUrl).toMatch(/SMTP_URL/);
+    expect(secretUrl).not.toContain('hunter2');
+    expect(refusal({ MAIL_TRANSPORT: 'webhook', ...from, MAIL_WEBHOOK_URL: 'https://hooks.x.test/mail' })).toMatch(/MAIL_WEBHOOK_SECRET must be set/);
+    const shortSecret = refusal({ MAIL_TRANSPORT: 'webhook', ...from, MAIL_WEBHOOK_URL: 'https://hooks.x.test/mail', MAIL_WEBHOOK_SECRET: 'short-secret' });
+    expect(shortSecret).toMatch(/MAIL_WEBHOOK_SECRET must be at least 32/);
+    expect(shortSecret).not.toContain('short-secret');
+    expect(refusal({ MAIL_TRANSPORT: 'webhook', ...from, MAIL_WEBHOOK_URL: 'ftp://x', MAIL_WEBHOOK_SECRET: 'a'.repeat(32) })).toMatch(/MAIL_WEBHOOK_URL/);
+    for (const bad of ['no-at-sign', 'Name <a@b.test>\r\nBcc: x@y.test', 'a@b', '<>']) expect(refusal({ MAIL_FROM: bad })).toMatch(/MAIL_FROM/);
+    const badKey = refusal({ DATA_KEY: 'not-a-key-hunter2' });
+    expect(badKey).toMatch(/DATA_KEY must be 32 random bytes/);
+    expect(badKey).not.toContain('hunter2');
+    expect(refusal({ MAIL_RETRY_SECONDS: '0' })).toMatch(/MAIL_RETRY_SECONDS/);
+    expect(refusal({ MAIL_OUTBOX_MAX: '-1' })).toMatch(/MAIL_OUTBOX_MAX/);
+    expect(refusal({ MAIL_TIMEOUT_MS: '0' })).toMatch(/MAIL_TIMEOUT_MS/);
+
+    const smtp = loadConfig({ ...base, MAIL_TRANSPORT: 'smtp', ...from, SMTP_URL: 'smtps://u:p@mail.x.test:465', SMTP_CA_FILE: '/etc/ca.pem', APP_NAME: 'Acme' });
+    expect(smtp.mail).toMatchObject({ transport: 'smtp', from: 'Accounts <accounts@x.test>', appName: 'Acme', smtp: { url: 'smtps://u:p@mail.x.test:465', caFile: '/etc/ca.pem' } });
+    const key = loadConfig({ ...base, DATA_KEY: '00'.repeat(32) }).mail.dataKey;
+    expect(key && Array.from(key)).toEqual(new Array(32).fill(0));
+  });
+
+  it('warns at start when a public PUBLIC_URL mails through the log transport, and only then', () => {
+    expect(mailWarning(loadConfig({ PUBLIC_URL: 'https://x.test' })).mailWarning).toMatch(/MAIL_TRANSPORT is log/);
+    expect(mailWarning(loadConfig({ PUBLIC_URL: 'http://localhost:8787' }))).toEqual({});
+    const webhook = { MAIL_TRANSPORT: 'webhook', MAIL_FROM: 'a@x.test', MAIL_WEBHOOK_URL: 'https://h.x.test', MAIL_WEBHOOK_SECRET: 'a'.repeat(32) };
+    expect(mailWarning(loadConfig({ PUBLIC_URL: 'https://x.test', ...webhook }))).toEqual({});
   });
 });

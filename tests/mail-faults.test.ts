@@ -1,67 +1,197 @@
-// A mail sink that throws, rejects or never answers: the request answers as usual and without
-// waiting on the sink, the registration stands, the failure is logged, and the user can ask for a
-// new link once mail works again.
+// The outbox (issue 22) when the transport fails: every request still answers at once, its mail
+// waits in the outbox, sealed, and goes out once the transport is back, without another request;
+// a refusal for good or a link that would expire first is given up with an event; a flood cannot
+// grow the outbox past its cap, nor push out the mails of those who asked first.
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import type { MailSink } from '../lib/mail/mail.ts';
+import { courierOf } from '../lib/deps.ts';
+import { deliverQueued, drainOutbox } from '../lib/mail/courier.ts';
+import { MailRefusedError, type MailTransport, type OutgoingMail } from '../lib/mail/transport.ts';
 import { createHarness, dump, GOOD_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
+import { schemaQuery } from './support/schema-query.ts';
 
 const EMAIL = 'ada@example.com';
 
-const sinks: Record<string, () => MailSink> = {
+const broken: Record<string, () => MailTransport> = {
   throws: () => ({
+    name: 'smtp',
     send() {
-      throw new Error('mailer exploded');
+      throw new Error('mailer exploded hunter2');
     },
   }),
-  rejects: () => ({ send: async () => Promise.reject(new Error('mailer said no')) }),
-  'never answers': () => ({ send: () => new Promise<void>(() => {}) }),
+  rejects: () => ({ name: 'smtp', send: async () => Promise.reject(new Error('mailer said no hunter2')) }),
+  'never answers': () => ({ name: 'smtp', send: () => new Promise<void>(() => {}) }),
 };
 
-async function mailFailure(h: Harness): Promise<Harness['events'][number]> {
-  // The sink is left behind once the timeout (50 ms here) passes; wait for the log line.
-  for (;;) {
-    const event = h.events.find((e) => e.event === 'mail_failed');
-    if (event) return event;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+const outboxRows = async (h: Harness) => (await h.db.prepare('SELECT id, template, domain, attempts, next_attempt_at AS due FROM mail_outbox ORDER BY created_at').all<{ id: string; template: string; domain: string; attempts: number; due: number }>()).results;
+const eventsNamed = (h: Harness, name: string) => h.events.filter((e) => e.event === name);
+
+/** Every row of every table of the application, as text: what a copy of the database would hold. */
+async function everyRow(h: Harness): Promise<string> {
+  const tables = (await h.db.prepare(schemaQuery).all<{ type: string; name: string }>()).results.filter((o) => o.type === 'table');
+  const rows = await Promise.all(tables.map(async ({ name }) => JSON.stringify((await h.db.prepare(`SELECT * FROM ${name}`).all()).results)));
+  return rows.join('\n');
 }
 
-describe(`a failing mail sink (${backend.name})`, () => {
-  for (const [kind, broken] of Object.entries(sinks)) {
-    it(`registration stands when the sink ${kind}, and a new link can be asked for`, async () => {
+/** Moves the clock to the row's due time and runs the courier's drain, as the timer or cron would. */
+async function drainWhenDue(h: Harness) {
+  const [row] = await outboxRows(h);
+  if (row) h.clock.now = Math.max(h.clock.now, row.due);
+  return drainOutbox(courierOf(h.deps));
+}
+
+describe(`a failing mail transport (${backend.name})`, () => {
+  for (const [kind, transport] of Object.entries(broken)) {
+    it(`registration stands when the transport ${kind}, and the mail goes out once it is back, with no new request`, async () => {
       const h = await createHarness({ MAIL_TIMEOUT_MS: '50' });
-      const working = h.deps.mail;
-      h.deps.mail = broken();
+      const working = h.deps.transport;
+      h.deps.transport = transport();
 
       const res = await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD });
       expect(res.status).toBe(202);
       expect(await res.json()).toMatchObject({ status: 'pending' });
       const stored = await h.db.prepare('SELECT count(*) AS n FROM registrations').first<{ n: number }>();
       expect(stored?.n).toBe(1);
-      const failure = await mailFailure(h);
-      expect(failure).toMatchObject({ template: 'activation', reason: kind === 'never answers' ? 'MailTimeoutError' : 'Error' });
-      expect(JSON.stringify(h.events)).not.toMatch(/mailer|token=/);
+      const [failure] = eventsNamed(h, 'mail_failed');
+      expect(failure).toMatchObject({ template: 'activation', domain: 'example.com', reason: kind === 'never answers' ? 'MailTimeoutError' : 'Error', attempts: 1 });
+      expect(JSON.stringify(h.events)).not.toMatch(/mailer|hunter2|token=/);
+      const [waiting] = await outboxRows(h);
+      expect(waiting).toMatchObject({ template: 'activation', domain: 'example.com', attempts: 1, due: h.clock.now + 10_000 });
 
-      // Resend with the sink still broken answers as usual too.
-      expect((await h.post('/resend-activation', { email: EMAIL })).status).toBe(202);
+      // Still down at the first retry: the next delay doubles.
+      expect(await drainWhenDue(h)).toMatchObject({ retry: 1 });
+      expect((await outboxRows(h))[0]).toMatchObject({ attempts: 2, due: h.clock.now + 20_000 });
 
-      h.deps.mail = working;
-      expect((await h.post('/resend-activation', { email: EMAIL })).status).toBe(202);
-      const token = tokenFromLink(h.mails.at(-1)?.link);
+      h.deps.transport = working;
+      expect(await drainWhenDue(h)).toMatchObject({ sent: 1 });
+      expect(await outboxRows(h)).toEqual([]);
+      expect(h.mails).toHaveLength(1);
+      const token = tokenFromLink(h.mails[0]!.link);
       expect((await h.post('/activate', { token, password: GOOD_PASSWORD })).status).toBe(200);
       expect((await h.post('/login', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(200);
+      // Sent once: nothing is left to send again.
+      expect(await drainOutbox(courierOf(h.deps))).toMatchObject({ sent: 0 });
+      expect(h.mails).toHaveLength(1);
     });
   }
 
-  it('an active address still gets its 202 and nothing changes when the sink never answers', async () => {
+  it('an active address still gets its 202, nothing of the account changes, and its notice waits', async () => {
     const h = await createHarness({ MAIL_TIMEOUT_MS: '50' });
     await h.createActiveAccount(EMAIL);
     const before = await dump(h.db);
-    h.deps.mail = sinks['never answers']!();
+    h.deps.transport = broken['never answers']!();
     expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
     expect((await h.post('/resend-activation', { email: EMAIL })).status).toBe(202);
     expect(await dump(h.db)).toBe(before);
-    expect((await mailFailure(h)).template).toBe('already-registered');
+    expect(eventsNamed(h, 'mail_failed').map((e) => e.template)).toEqual(['already-registered', 'already-active']);
+    expect((await outboxRows(h)).map((r) => r.template)).toEqual(['already-registered', 'already-active']);
+  });
+
+  it('a transport that refuses for good: the mail is given up at once, with an event, and its row goes', async () => {
+    const h = await createHarness();
+    h.deps.transport = { name: 'smtp', send: async () => Promise.reject(new MailRefusedError('550 no such mailbox')) };
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    expect(eventsNamed(h, 'mail_given_up')).toEqual([expect.objectContaining({ template: 'activation', domain: 'example.com', reason: 'refused', attempts: 1 })]);
+    expect(eventsNamed(h, 'mail_failed')).toEqual([]);
+    expect(await outboxRows(h)).toEqual([]);
+  });
+
+  it('a transport down for longer than the link lives: retried with doubling delays, then given up before the link expires', async () => {
+    const h = await createHarness({ TOKEN_TTL_SECONDS: '600', MAIL_RETRY_SECONDS: '60' });
+    h.deps.transport = broken.rejects!();
+    const start = h.clock.now;
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    const dues: number[] = [];
+    while ((await outboxRows(h)).length > 0) {
+      dues.push((await outboxRows(h))[0]!.due - start);
+      await drainWhenDue(h);
+    }
+    // 60 s, then 60 + 120, then 60 + 120 + 240: the next (480 s later) would be past the 600 s link.
+    expect(dues).toEqual([60_000, 180_000, 420_000]);
+    expect(eventsNamed(h, 'mail_given_up')).toEqual([expect.objectContaining({ reason: 'expired', attempts: 4 })]);
+    expect(eventsNamed(h, 'mail_failed')).toHaveLength(3);
+  });
+
+  it('two couriers at the same row: one send, whichever claims it first', async () => {
+    const h = await createHarness({ MAIL_TIMEOUT_MS: '50' });
+    h.deps.transport = broken.rejects!();
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    const [row] = await outboxRows(h);
+    h.clock.now = row!.due;
+    let sends = 0;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    h.deps.transport = { name: 'smtp', send: async () => void (sends++, await held) };
+    const first = deliverQueued(courierOf(h.deps), row!.id);
+    const second = deliverQueued(courierOf(h.deps), row!.id);
+    expect(await second).toBe('skipped');
+    release();
+    expect(await first).toBe('sent');
+    expect(sends).toBe(1);
+  });
+});
+
+describe(`the outbox at rest (${backend.name})`, () => {
+  it('a copy of the database taken while a mail is being sent holds no link and no token', async () => {
+    const h = await createHarness();
+    const working = h.deps.transport;
+    let copy = '';
+    h.deps.transport = {
+      name: 'smtp',
+      async send(mail: OutgoingMail, signal: AbortSignal) {
+        copy = await everyRow(h);
+        await working.send(mail, signal);
+      },
+    };
+    await h.createActiveAccount(EMAIL);
+    const resetToken = await h.forgotAndGetToken(EMAIL);
+    const activation = h.mails.find((m) => m.template === 'activation')!;
+    expect(copy).toMatch(/"sealed":"v1\./); // the sealed row was there during the send
+    for (const secret of [resetToken, tokenFromLink(activation.link), 'reset-password?token', 'activate?token']) expect(copy).not.toContain(secret);
+    // And nothing is left once sent.
+    expect(await outboxRows(h)).toEqual([]);
+  });
+
+  it('a row moved to another id, or sealed under another key, does not open: given up as unreadable', async () => {
+    const h = await createHarness();
+    h.deps.transport = broken.rejects!();
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    expect((await h.post('/register', { email: 'bob@example.com', password: GOOD_PASSWORD })).status).toBe(202);
+    const [ada, bob] = await outboxRows(h);
+    // Bob's sealed body copied into Ada's row: the label (the row's id) no longer matches.
+    await h.db.prepare('UPDATE mail_outbox SET sealed = (SELECT sealed FROM mail_outbox WHERE id = ?) WHERE id = ?').bind(bob!.id, ada!.id).run();
+    h.deps.transport = { name: 'smtp', send: async () => undefined };
+    h.clock.now += 60_000;
+    expect(await drainOutbox(courierOf(h.deps))).toMatchObject({ sent: 1, 'given-up': 1 });
+    expect(eventsNamed(h, 'mail_given_up')).toEqual([expect.objectContaining({ outbox: ada!.id, reason: 'unreadable' })]);
+  });
+});
+
+describe(`a flood while the transport is down (${backend.name})`, () => {
+  it('cannot grow the outbox past MAIL_OUTBOX_MAX, keeps the mails of those who asked first, and refuses nobody', async () => {
+    const h = await createHarness({ MAIL_OUTBOX_MAX: '3', MAIL_TIMEOUT_MS: '50' });
+    const working = h.deps.transport;
+    h.deps.transport = broken.rejects!();
+    const people = ['first@example.com', 'second@example.com', 'third@example.com'];
+    for (const email of people) expect((await h.post('/register', { email, password: GOOD_PASSWORD })).status).toBe(202);
+    // The flood: many addresses, many clients.
+    for (let i = 0; i < 12; i++) {
+      h.client.address = `198.51.100.${i}`;
+      expect((await h.post('/register', { email: `flood${i}@example.org`, password: GOOD_PASSWORD })).status).toBe(202);
+    }
+    expect(await outboxRows(h)).toHaveLength(3);
+    expect(eventsNamed(h, 'mail_outbox_full')).toHaveLength(12);
+    expect(eventsNamed(h, 'mail_outbox_full')[0]).toMatchObject({ template: 'activation', domain: 'example.org' });
+    // The transport is back: the first three get their links, and they work.
+    h.deps.transport = working;
+    expect(await drainWhenDue(h)).toMatchObject({ sent: 3 });
+    expect(h.mails.map((m) => m.to)).toEqual(people);
+    for (const [i, email] of people.entries()) {
+      expect((await h.post('/activate', { token: tokenFromLink(h.mails[i]!.link), password: GOOD_PASSWORD })).status).toBe(200);
+      expect((await h.post('/login', { email, password: GOOD_PASSWORD })).status).toBe(200);
+    }
+    // With room again, a flooded address that asks anew gets its link.
+    expect((await h.post('/resend-activation', { email: 'flood0@example.org' })).status).toBe(202);
+    expect(h.mails.at(-1)).toMatchObject({ to: 'flood0@example.org', template: 'activation' });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { changePassword, type ChangePasswordOutcome } from '../../lib/flows/change-password.ts';
-import { mailAfterResponse } from '../../lib/http/after-response.ts';
+import { mailQueueFor } from '../../lib/http/after-response.ts';
 import { json, type AnswerTable } from '../../lib/http/answers.ts';
 import { sessionOf } from '../../lib/http/bearer.ts';
 import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
@@ -48,7 +48,7 @@ const route = bearerPost({
 export const changePasswordEndpoint = createRouter().openapi(route, async function changeOwnPassword(c) {
   const { db, hasher, config, now } = c.get('deps');
   const { currentPassword, newPassword } = c.req.valid('json');
-  const services = { db, hasher, config, sendMail: mailAfterResponse(c), log: c.get('log') };
+  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log') };
   const outcome = await changePassword(services, { session: sessionOf(c), currentPassword, newPassword }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { deleteAccount, type DeleteAccountOutcome } from '../../lib/flows/delete-account.ts';
-import { mailAfterResponse } from '../../lib/http/after-response.ts';
+import { mailQueueFor } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
 import { sessionOf } from '../../lib/http/bearer.ts';
 import { EDGE, respond } from '../../lib/http/respond.ts';
@@ -41,6 +41,6 @@ const route = bearerPost({
 export const deleteAccountEndpoint = createRouter().openapi(route, async function deleteOwnAccount(c) {
   const { db, hasher, config, now } = c.get('deps');
   const { password } = c.req.valid('json');
-  const outcome = await deleteAccount({ db, hasher, config, sendMail: mailAfterResponse(c), log: c.get('log') }, sessionOf(c), password, now());
+  const outcome = await deleteAccount({ db, hasher, config, mail: mailQueueFor(c), log: c.get('log') }, sessionOf(c), password, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -3,7 +3,7 @@
  * the address is new, waiting for activation, or already active.
  */
 import { register, type RegisterOutcome } from '../../lib/flows/register.ts';
-import { mailAfterResponse } from '../../lib/http/after-response.ts';
+import { mailQueueFor } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
 import { clientLimitKey } from '../../lib/http/client-address.ts';
 import { INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
@@ -35,7 +35,7 @@ const route = jsonPost({
 export const registerEndpoint = createRouter().openapi(route, async function registerAccount(c) {
   const { db, hasher, config, now } = c.get('deps');
   const { email, password } = c.req.valid('json');
-  const services = { db, hasher, config, sendMail: mailAfterResponse(c), log: c.get('log') };
+  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log') };
   const outcome = await register(services, { email, password, clientKey: clientLimitKey(c.get('client')) }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -6,7 +6,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { resetLinkState, resetPassword, type ResetLinkState, type ResetOutcome } from '../../lib/flows/reset-password.ts';
-import { mailAfterResponse } from '../../lib/http/after-response.ts';
+import { mailQueueFor } from '../../lib/http/after-response.ts';
 import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
 import { bodyKind } from '../../lib/http/media.ts';
 import { linkRefusals, newPasswordErrors, newPasswordPageProblems, type NewPasswordRefusal } from '../../lib/http/link-answers.ts';
@@ -98,7 +98,7 @@ const resetRoute = jsonOrFormPost({
 export const resetPasswordEndpoints = openapiRequiringBody(showing, resetRoute, async function resetForgottenPassword(c) {
   const { db, hasher, config, now } = c.get('deps');
   const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const services = { db, hasher, policy: config.passwordPolicy, sendMail: mailAfterResponse(c), log: c.get('log') };
+  const services = { db, hasher, policy: config.passwordPolicy, mail: mailQueueFor(c), log: c.get('log') };
   const outcome = await resetPassword(services, request, now());
   return respond(c, RESET_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

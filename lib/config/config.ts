@@ -8,6 +8,7 @@ import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from '../crypt
 import { isLoopbackAddress, parseAddressRanges, type AddressRange } from '../policy/ip-addresses.ts';
 import { DEFAULT_DEVICES, type DevicePolicy } from '../storage/devices.ts';
 import type { SessionPolicy } from '../storage/sessions.ts';
+import { mailSettings, type MailSettings } from './mail-settings.ts';
 import { sessionPolicy } from './session-settings.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
 import type { ThrottlePolicy, WindowLimit } from '../storage/throttle.ts';
@@ -28,8 +29,8 @@ export interface Config {
   hashMaxInFlight: number | undefined;
   /** Requests that may wait for a hash (HASH_MAX_QUEUED); the next is refused with 503. */
   hashMaxQueued: number;
-  /** How long a mail sink may take before the mail is given up on (logged as mail_failed). */
-  mailTimeoutMs: number;
+  /** How mail leaves: the transport, the sender, the outbox (lib/config/mail-settings.ts). */
+  mail: MailSettings;
   throttle: ThrottlePolicy;
   /** Device tokens from earlier logins, which skip the address's back-off (lib/storage/devices.ts). */
   devices: DevicePolicy;
@@ -52,7 +53,6 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 const DEFAULT_RESET_TOKEN_TTL_SECONDS = 60 * 60;
 /** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
 export const DEFAULT_HASH_MAX_QUEUED = 64;
-const DEFAULT_MAIL_TIMEOUT_MS = 10_000;
 
 function publicUrl(raw: string | undefined): string {
   if (!raw) throw new ConfigError('PUBLIC_URL must be set: activation links are built from it');
@@ -131,7 +131,7 @@ export function loadConfig(vars: ConfigVars): Config {
     scrypt,
     hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,
     hashMaxQueued: integer(vars, 'HASH_MAX_QUEUED', DEFAULT_HASH_MAX_QUEUED, 0, 100_000),
-    mailTimeoutMs: integer(vars, 'MAIL_TIMEOUT_MS', DEFAULT_MAIL_TIMEOUT_MS, 1, 60_000),
+    mail: mailSettings(vars, url),
     throttle: throttlePolicy(vars, mode),
     devices: {
       ttlSeconds: integer(vars, 'DEVICE_TOKEN_TTL_SECONDS', DEFAULT_DEVICES.ttlSeconds, 3600, 400 * 86_400),
@@ -159,6 +159,15 @@ export function describeMode(config: Config): string {
     `PUBLIC_URL points at this machine, so per-client allowances default to off ` +
     `(now: ${clients}; a LIMIT_*_PER_CLIENT setting still applies); per-address ones stay on (${addresses}).`
   );
+}
+
+/**
+ * The start-up line's warning when a public PUBLIC_URL mails through the log transport: every link,
+ * a credential, then goes to the log store instead of to a person.
+ */
+export function mailWarning(config: Config): { mailWarning?: string } {
+  if (config.mode !== 'production' || config.mail.transport !== 'log') return {};
+  return { mailWarning: 'MAIL_TRANSPORT is log: mails, with their links, go to this log and to nobody\'s mailbox. Set MAIL_TRANSPORT (README, "Mail").' };
 }
 
 export { ConfigError, type ConfigVars } from './vars.ts';

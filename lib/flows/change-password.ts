@@ -6,17 +6,18 @@
  * their password is the one who should not be thrown out.
  */
 import type { Config } from '../config/config.ts';
-import type { SendMail } from '../mail/delivery.ts';
-import { noticeMail } from '../mail/mail.ts';
+import { NOTICE_USEFUL_SECONDS, noticeMail } from '../mail/mail.ts';
+import type { MailQueue } from '../mail/outbox.ts';
 import { passwordProblems } from '../policy/password-policy.ts';
 import { changePasswordBatch } from '../storage/account-changes.ts';
+import { accountHasHash } from '../storage/accounts.ts';
 import type { LiveSession } from '../storage/sessions.ts';
 import type { FieldError } from './field-error.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 
 export interface ChangePasswordServices extends PasswordCheckServices {
   config: Pick<Config, 'throttle' | 'passwordPolicy'>;
-  sendMail: SendMail;
+  mail: MailQueue;
 }
 
 export interface ChangePasswordRequest {
@@ -32,7 +33,7 @@ export type ChangePasswordOutcome =
   | { kind: 'changed'; sessionsEnded: number };
 
 export async function changePassword(services: ChangePasswordServices, request: ChangePasswordRequest, now: number): Promise<ChangePasswordOutcome> {
-  const { db, hasher, config, log, sendMail } = services;
+  const { db, hasher, config, log, mail } = services;
   const { session } = request;
   const account = session.account;
   const weak = passwordProblems(request.newPassword, account.emailKey, config.passwordPolicy);
@@ -47,7 +48,15 @@ export async function changePassword(services: ChangePasswordServices, request: 
   }
   const newHash = await hasher.hash(request.newPassword);
   const batch = changePasswordBatch(db, { account, sessionId: session.id, newHash }, now);
-  const { changed, sessionsEnded } = batch.changed(await db.batch(batch.statements));
+  // The notice commits with the change, only if the change did (the account has the new hash).
+  const notice = await mail.queue(noticeMail('password-changed', account.email), {
+    now,
+    usefulForSeconds: NOTICE_USEFUL_SECONDS,
+    onlyIf: accountHasHash(account.id, newHash),
+  });
+  const results = await db.batch([...batch.statements, notice.statement]);
+  const { changed, sessionsEnded } = batch.changed(results);
+  mail.committed(notice, results.at(-1)?.meta.changes, changed);
   if (!changed) {
     // Another change (or a logout of this session) came first: the password verified is no longer
     // the account's, and nothing was written.
@@ -56,6 +65,5 @@ export async function changePassword(services: ChangePasswordServices, request: 
   }
   log('password_changed', { accountId: account.id, session: session.id });
   if (sessionsEnded > 0) log('session_revoked', { accountId: account.id, count: sessionsEnded, reason: 'password-changed' });
-  sendMail(noticeMail('password-changed', account.email));
   return { kind: 'changed', sessionsEnded };
 }

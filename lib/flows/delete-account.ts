@@ -4,20 +4,22 @@
  * devices, registrations, throttle rows — so that nothing of it remains and the address can be
  * registered anew at once. A notice goes to the address.
  */
-import type { SendMail } from '../mail/delivery.ts';
-import { noticeMail } from '../mail/mail.ts';
+import { NOTICE_USEFUL_SECONDS, noticeMail } from '../mail/mail.ts';
+import type { MailQueue } from '../mail/outbox.ts';
 import { deleteAccountStatements } from '../storage/account-changes.ts';
+import { accountExists } from '../storage/accounts.ts';
+import { not } from '../storage/db.ts';
 import type { LiveSession } from '../storage/sessions.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 
 export interface DeleteAccountServices extends PasswordCheckServices {
-  sendMail: SendMail;
+  mail: MailQueue;
 }
 
 export type DeleteAccountOutcome = { kind: 'deleted' } | { kind: 'wrong' } | { kind: 'throttled'; retryAfterSeconds: number };
 
 export async function deleteAccount(services: DeleteAccountServices, session: LiveSession, password: string, now: number): Promise<DeleteAccountOutcome> {
-  const { db, log, sendMail } = services;
+  const { db, log, mail } = services;
   const account = session.account;
   const check = await checkPassword(services, account, password, now);
   if (check.kind === 'throttled') return check;
@@ -26,14 +28,22 @@ export async function deleteAccount(services: DeleteAccountServices, session: Li
     log('account_delete_failed', { accountId: account.id, reason: 'password' });
     return check;
   }
-  const results = await db.batch(deleteAccountStatements(db, account));
-  if (results.at(-1)?.meta.changes !== 1) {
+  // The notice commits with the deletion, only if the deletion did (the account is gone).
+  const notice = await mail.queue(noticeMail('account-deleted', account.email), {
+    now,
+    usefulForSeconds: NOTICE_USEFUL_SECONDS,
+    onlyIf: not(accountExists(account.emailKey)),
+  });
+  const statements = deleteAccountStatements(db, account);
+  const results = await db.batch([...statements, notice.statement]);
+  const deleted = results[statements.length - 1]?.meta.changes === 1;
+  mail.committed(notice, results.at(-1)?.meta.changes, deleted);
+  if (!deleted) {
     // The password changed in between: the one verified no longer opens the account.
     log('account_delete_failed', { accountId: account.id, reason: 'concurrent' });
     return { kind: 'wrong' };
   }
   log('session_ended', { accountId: account.id, reason: 'account-deleted' });
   log('account_deleted', { accountId: account.id });
-  sendMail(noticeMail('account-deleted', account.email));
   return { kind: 'deleted' };
 }

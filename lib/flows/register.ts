@@ -8,12 +8,12 @@ import type { Config } from '../config/config.ts';
 import { refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
-import type { SendMail } from '../mail/delivery.ts';
 import { activationMail, alreadyRegisteredMail } from '../mail/mail.ts';
+import { NEVER, type MailQueue } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { passwordProblems } from '../policy/password-policy.ts';
-import { addRegistration, findAccount } from '../storage/accounts.ts';
-import type { Database } from '../storage/db.ts';
+import { accountExists, addRegistration, findAccount, registrationStored } from '../storage/accounts.ts';
+import { allOf, not, type Database } from '../storage/db.ts';
 import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
@@ -22,7 +22,7 @@ export interface RegisterServices {
   db: Database;
   hasher: PasswordHasher;
   config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds' | 'passwordPolicy' | 'throttle'>;
-  sendMail: SendMail;
+  mail: MailQueue;
   log: EventLog;
 }
 
@@ -36,7 +36,7 @@ export interface RegisterRequest {
 export type RegisterOutcome = { kind: 'invalid'; errors: FieldError[] } | { kind: 'accepted' };
 
 export async function register(services: RegisterServices, request: RegisterRequest, now: number): Promise<RegisterOutcome> {
-  const { db, hasher, config, sendMail, log } = services;
+  const { db, hasher, config, mail, log } = services;
   const parsed = parseEmail(request.email);
   const errors: FieldError[] = [];
   if (!parsed.ok) errors.push({ pointer: '/email', detail: parsed.detail });
@@ -52,20 +52,31 @@ export async function register(services: RegisterServices, request: RegisterRequ
   const mayMail = await chargeMail(db, config.throttle, email.key, request.clientKey, now);
   if (!mayMail) log('throttled', { rule: 'mail' });
 
-  // The same work on every branch. Over the mail allowance the registration is still stored
-  // (docs/security.md, "Mail allowances" says why).
+  // The same work on every branch: one hash, one lookup, and one batch of the guarded insert and
+  // both possible mails, each queued only if its guard holds at commit (lib/mail/outbox.ts). Over
+  // the mail allowance the registration is still stored (docs/security.md, "Mail allowances" says why).
   const passwordHash = await hasher.hash(request.password);
   const account = await findAccount(db, email.key);
   const link = newLink(config, now);
   const { tokenHash, createdAt, expiresAt } = link;
-  const stored = await addRegistration(db, { tokenHash, email: email.display, emailKey: email.key, passwordHash, createdAt, expiresAt });
+  const stored = registrationStored(tokenHash);
+  const allowed = mayMail ? allOf() : NEVER;
+  const options = { now, usefulForSeconds: config.tokenTtlSeconds };
+  const activation = await mail.queue(activationMail(email.display, link.url, config.tokenTtlSeconds), { ...options, onlyIf: allOf(allowed, stored) });
+  const notice = await mail.queue(alreadyRegisteredMail(account?.email ?? email.display), {
+    ...options,
+    onlyIf: allOf(allowed, not(stored), accountExists(email.key)),
+  });
+  const [inserted, activationQueued, noticeQueued] = await db.batch([
+    addRegistration(db, { tokenHash, email: email.display, emailKey: email.key, passwordHash, createdAt, expiresAt }),
+    activation.statement,
+    notice.statement,
+  ]);
 
-  if (stored) {
-    log('registered', { email: email.key });
-    if (mayMail) sendMail(activationMail(email.display, link.url, config.tokenTtlSeconds));
-  } else if (account) {
-    log('register_existing', { accountId: account.id });
-    if (mayMail) sendMail(alreadyRegisteredMail(account.email));
-  }
+  const wasStored = inserted?.meta.changes === 1;
+  mail.committed(activation, activationQueued?.meta.changes, mayMail && wasStored);
+  mail.committed(notice, noticeQueued?.meta.changes, mayMail && !wasStored && account !== null);
+  if (wasStored) log('registered', { email: email.key });
+  else if (account) log('register_existing', { accountId: account.id });
   return { kind: 'accepted' };
 }

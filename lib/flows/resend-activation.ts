@@ -5,11 +5,11 @@
  */
 import type { Config } from '../config/config.ts';
 import type { EventLog } from '../log.ts';
-import type { SendMail } from '../mail/delivery.ts';
-import { activationMail, alreadyActiveMail } from '../mail/mail.ts';
+import { activationMail, alreadyActiveMail, type Mail } from '../mail/mail.ts';
+import { NEVER, type MailQueue, type QueuedMail } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
-import { findAccount, latestRegistration, renewal, type Account } from '../storage/accounts.ts';
-import type { Database, Statement } from '../storage/db.ts';
+import { accountExists, findAccount, latestRegistration, registrationStored, renewal, type Account } from '../storage/accounts.ts';
+import { allOf, not, type Condition, type Database, type Statement } from '../storage/db.ts';
 import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
@@ -17,7 +17,7 @@ import { newLink } from './links.ts';
 export interface ResendServices {
   db: Database;
   config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds' | 'throttle'>;
-  sendMail: SendMail;
+  mail: MailQueue;
   log: EventLog;
 }
 
@@ -37,6 +37,8 @@ export interface Renewal {
   renewed: boolean;
   /** Rows changed by each of the caller's `alongside` statements, in order. */
   alongside: number[];
+  /** The caller's own mail and its insert's result, for MailQueue.committed. */
+  ownMail: { queued: QueuedMail; changes: number | undefined } | undefined;
 }
 
 export interface RenewalOptions {
@@ -44,6 +46,11 @@ export interface RenewalOptions {
   forgot?: boolean;
   /** The caller's own writes, committed in one batch with the new link's insert: all or none. */
   alongside?: Statement[];
+  /**
+   * The caller's own mail, queued in the same batch when `onlyIf` holds at commit and the address
+   * may be mailed; `renewed` is a guard the caller can use: a fresh activation link was stored.
+   */
+  ownMail?: (renewed: Condition, account: Account | null) => { mail: Mail; onlyIf: Condition; usefulForSeconds: number };
 }
 
 /**
@@ -56,27 +63,48 @@ export interface RenewalOptions {
 export async function renewActivation(
   services: ResendServices,
   key: string,
+  display: string,
   clientKey: string,
   now: number,
-  { forgot = false, alongside = [] }: RenewalOptions = {},
+  { forgot = false, alongside = [], ownMail }: RenewalOptions = {},
 ): Promise<Renewal> {
-  const { db, config, sendMail, log } = services;
+  const { db, config, mail, log } = services;
   const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key);
   const mayMail = await chargeMail(db, config.throttle, key, clientKey, now, Boolean(account || pending));
   if (!mayMail && (account || pending)) log('throttled', { rule: 'mail' });
   const link = newLink(config, now);
-  const [renewedRows, ...others] = await db.batch([renewal(db, key, link), ...alongside]);
-  const renewed = renewedRows?.meta.changes === 1;
-  if (mayMail && renewed && pending) sendMail(activationMail(pending.email, link.url, config.tokenTtlSeconds, forgot));
-  return { account, mayMail, renewed, alongside: others.map((r) => r.meta.changes) };
+  // Both mails are sealed and queued on every branch, each guarded in SQL, so an unknown address
+  // costs what a known one does; only the guards, decided at commit, differ.
+  const allowed = mayMail ? allOf() : NEVER;
+  const renewed = registrationStored(link.tokenHash);
+  const letter = activationMail(pending?.email ?? display, link.url, config.tokenTtlSeconds, forgot);
+  const activation = await mail.queue(letter, { now, usefulForSeconds: config.tokenTtlSeconds, onlyIf: allOf(allowed, renewed) });
+  const own = ownMail?.(renewed, account);
+  const ownQueued: QueuedMail | undefined = own && (await mail.queue(own.mail, { now, usefulForSeconds: own.usefulForSeconds, onlyIf: allOf(allowed, own.onlyIf) }));
+  // The mails last, so that their guards see the batch's other writes.
+  const statements = [renewal(db, key, link), ...alongside, activation.statement, ...(ownQueued ? [ownQueued.statement] : [])];
+  const [renewedRows, ...rest] = await db.batch(statements);
+  const others = rest.splice(0, alongside.length);
+  const [activationRows, ownRows] = rest;
+  const wasRenewed = renewedRows?.meta.changes === 1;
+  mail.committed(activation, activationRows?.meta.changes, mayMail && wasRenewed);
+  return { account, mayMail, renewed: wasRenewed, alongside: others.map((r) => r.meta.changes), ownMail: ownQueued && { queued: ownQueued, changes: ownRows?.meta.changes } };
 }
 
 export async function resendActivation(services: ResendServices, request: ResendRequest, now: number): Promise<ResendOutcome> {
   const parsed = parseEmail(request.email);
   if (!parsed.ok) return { kind: 'invalid', email: request.email, errors: [{ pointer: '/email', detail: parsed.detail }] };
-  const { account, mayMail, renewed } = await renewActivation(services, parsed.email.key, request.clientKey, now);
-  if (mayMail && account && !renewed) services.sendMail(alreadyActiveMail(account.email));
+  const { key, display } = parsed.email;
+  // An active address gets "already active" instead of a link: guarded on the account, and on no
+  // link having been renewed.
+  const ownMail = (renewed: Condition, account: Account | null) => ({
+    mail: alreadyActiveMail(account?.email ?? display),
+    onlyIf: allOf(not(renewed), accountExists(key)),
+    usefulForSeconds: services.config.tokenTtlSeconds,
+  });
+  const { account, mayMail, renewed, ownMail: notice } = await renewActivation(services, key, display, request.clientKey, now, { ownMail });
+  if (notice) services.mail.committed(notice.queued, notice.changes, mayMail && account !== null && !renewed);
   services.log('activation_resent', { outcome: renewed ? 'pending' : account ? 'active' : 'unknown', ...(account ? { accountId: account.id } : {}) });
   return { kind: 'accepted' };
 }

@@ -17,13 +17,16 @@ import type { Config } from '../config/config.ts';
 import { refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
-import type { SendMail } from '../mail/delivery.ts';
 import { noticeMail, resetMail } from '../mail/mail.ts';
+import type { MailQueue } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
 import type { Database } from '../storage/db.ts';
-import { addPasswordReset, commitReset, findPasswordReset, type ResetLink } from '../storage/resets.ts';
+import { addPasswordReset, commitReset, findPasswordReset, resetStored, type ResetLink } from '../storage/resets.ts';
+import { accountHasHash, type Account } from '../storage/accounts.ts';
+import type { Condition } from '../storage/db.ts';
 import { findByToken, newResetLink } from './links.ts';
+import { NOTICE_USEFUL_SECONDS } from '../mail/mail.ts';
 import { renewActivation, type ResendOutcome, type ResendRequest, type ResendServices } from './resend-activation.ts';
 
 export interface ForgotServices extends ResendServices {
@@ -34,20 +37,29 @@ export type ForgotRequest = ResendRequest;
 export type ForgotOutcome = ResendOutcome;
 
 export async function forgotPassword(services: ForgotServices, request: ForgotRequest, now: number): Promise<ForgotOutcome> {
-  const { db, config, sendMail, log } = services;
+  const { db, config, log } = services;
   const parsed = parseEmail(request.email);
   if (!parsed.ok) return { kind: 'invalid', email: request.email, errors: [{ pointer: '/email', detail: parsed.detail }] };
-  const key = parsed.email.key;
+  const { key, display } = parsed.email;
 
   // The same statements on every branch, unknown, pending or active: the renewal's two lookups,
-  // two allowance charges and guarded insert, then the guarded insert of a reset link, which
-  // stores a row only for an account. The allowance is the one register and resend charge.
-  // Both inserts commit in one batch, so a failure leaves neither link behind.
+  // two allowance charges and guarded insert, the guarded insert of a reset link, which stores a
+  // row only for an account, and both mails, each queued only if its guard holds at commit. The
+  // allowance is the one register and resend charge. All commit in one batch, or none does.
   const link = newResetLink(config, now);
+  const ownMail = (_renewed: Condition, account: Account | null) => ({
+    mail: resetMail(account?.email ?? display, link.url, config.resetTokenTtlSeconds),
+    onlyIf: resetStored(link.tokenHash),
+    usefulForSeconds: config.resetTokenTtlSeconds,
+  });
   const alongside = [addPasswordReset(db, key, link)];
-  const { account, mayMail, renewed, alongside: [stored] } = await renewActivation(services, key, request.clientKey, now, { forgot: true, alongside });
+  const { account, mayMail, renewed, alongside: [stored], ownMail: reset } = await renewActivation(services, key, display, request.clientKey, now, {
+    forgot: true,
+    alongside,
+    ownMail,
+  });
   const issued = stored === 1;
-  if (mayMail && issued && account) sendMail(resetMail(account.email, link.url, config.resetTokenTtlSeconds));
+  if (reset) services.mail.committed(reset.queued, reset.changes, mayMail && issued);
   log('password_reset_requested', { outcome: issued ? 'active' : renewed ? 'pending' : 'unknown', ...(account ? { accountId: account.id } : {}) });
   return { kind: 'accepted' };
 }
@@ -74,7 +86,7 @@ export interface ResetServices {
   db: Database;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
-  sendMail: SendMail;
+  mail: MailQueue;
   log: EventLog;
 }
 
@@ -87,7 +99,7 @@ export async function resetLinkState(db: Database, token: unknown, now: number):
 }
 
 export async function resetPassword(services: ResetServices, request: ResetRequest, now: number): Promise<ResetOutcome> {
-  const { db, hasher, policy, sendMail, log } = services;
+  const { db, hasher, policy, mail, log } = services;
   const state = await resetLinkState(db, request.token, now);
   if (state.kind !== 'usable') {
     log('password_reset_refused', { reason: state.kind });
@@ -102,11 +114,17 @@ export async function resetPassword(services: ResetServices, request: ResetReque
   refuseWhenBusy(hasher);
   const passwordHash = await hasher.hash(request.password);
   const change = { tokenHash: link.tokenHash, accountId: link.accountId, emailKey: link.emailKey, passwordHash };
-  const { changed, sessionsEnded } = await commitReset(db, change, now);
+  // The notice commits with the change, guarded as its other writes are: only the reset that won.
+  const notice = await mail.queue(noticeMail('password-changed', link.email), {
+    now,
+    usefulForSeconds: NOTICE_USEFUL_SECONDS,
+    onlyIf: accountHasHash(link.accountId, passwordHash),
+  });
+  const { changed, sessionsEnded, alongside: [queued] } = await commitReset(db, change, now, [notice.statement]);
+  mail.committed(notice, queued, changed);
   if (changed) {
     log('password_reset', { accountId: link.accountId });
     if (sessionsEnded > 0) log('session_revoked', { accountId: link.accountId, count: sessionsEnded, reason: 'password-reset' });
-    sendMail(noticeMail('password-changed', link.email));
     return { kind: 'changed', email, accountId: link.accountId };
   }
   // The link was usable at `now` and the batch checks it at the same `now`, so it cannot have
@@ -114,4 +132,3 @@ export async function resetPassword(services: ResetServices, request: ResetReque
   log('password_reset_refused', { reason: 'invalid' });
   return { kind: 'invalid' };
 }
-

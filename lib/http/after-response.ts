@@ -3,7 +3,9 @@
  * the isolate alive for it; on Node there is no execution context (Hono throws when asked), and the
  * event loop keeps the promise alive.
  */
-import { deliver, type SendMail } from '../mail/delivery.ts';
+import { courierOf } from '../deps.ts';
+import { deliverQueued } from '../mail/courier.ts';
+import { mailQueue, type MailQueue } from '../mail/outbox.ts';
 import type { AppContext } from './context.ts';
 
 function afterResponse(c: AppContext, work: Promise<unknown>): void {
@@ -15,10 +17,15 @@ function afterResponse(c: AppContext, work: Promise<unknown>): void {
   }
 }
 
-/** Mail for this request, delivered after the answer has gone (lib/mail/delivery.ts). */
-export function mailAfterResponse(c: AppContext): SendMail {
-  const { mail, config } = c.get('deps');
-  return function sendAfterResponse(message) {
-    afterResponse(c, deliver(mail, message, config.mailTimeoutMs, c.get('log')));
-  };
+/** The outbox for this request's flow: what it queues is sent after the answer has gone. */
+export function mailQueueFor(c: AppContext): MailQueue {
+  const deps = c.get('deps');
+  return mailQueue({
+    db: deps.db,
+    sealer: deps.sealer,
+    capacity: deps.config.mail.outboxCapacity,
+    log: c.get('log'),
+    send: (id) => afterResponse(c, deliverQueued({ ...courierOf(deps), log: c.get('log') }, id)),
+  });
 }
+

@@ -7,7 +7,7 @@ import type { ResendOutcome, ResendRequest } from '../flows/resend-activation.ts
 import type { ForgotServices } from '../flows/reset-password.ts';
 import type { Page } from '../pages/pages.ts';
 import type { Endpoint } from '../storage/throttle.ts';
-import { mailAfterResponse } from './after-response.ts';
+import { mailQueueFor } from './after-response.ts';
 import type { AnswerTable } from './answers.ts';
 import { clientLimitKey } from './client-address.ts';
 import { bodyKind } from './media.ts';
@@ -38,7 +38,7 @@ export function mailRequestEndpoint<P extends string>(spec: MailRequestSpec<P>) 
   return openapiRequiringBody(createRouter(), route, async function askForMail(c) {
     const { db, config, now } = c.get('deps');
     const { email } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-    const services = { db, config, sendMail: mailAfterResponse(c), log: c.get('log') };
+    const services = { db, config, mail: mailQueueFor(c), log: c.get('log') };
     const outcome = await spec.flow(services, { email, clientKey: clientLimitKey(c.get('client')) }, now());
     return respond(c, answers, outcome, undefined);
   });

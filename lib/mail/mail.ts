@@ -1,8 +1,7 @@
 /**
- * Outgoing mail. Latchkey does not send mail itself: it hands each message to a MailSink.
- * The default sink writes one JSON line per message to stdout, standing in for a mailer in
- * development. A line with an activation link is a credential: in production, replace the sink
- * with one that talks to a mail service, so that links never reach a log store.
+ * The mails Latchkey sends, as templates: what each says, and its link if it carries one. A flow
+ * queues them in the outbox (lib/mail/outbox.ts); the courier renders and sends them
+ * (lib/mail/courier.ts, lib/mail/render.ts).
  */
 
 export interface Mail {
@@ -14,17 +13,8 @@ export interface Mail {
   link?: string;
 }
 
-export interface MailSink {
-  send(mail: Mail): Promise<void>;
-}
-
-export function logMailSink(writeLine: (line: string) => void = console.log): MailSink {
-  return {
-    async send(mail) {
-      writeLine(JSON.stringify({ event: 'mail', ...mail }));
-    },
-  };
-}
+/** How long a notice (a mail without a link) is worth retrying before it is given up. */
+export const NOTICE_USEFUL_SECONDS = 24 * 60 * 60;
 
 function validFor(ttlSeconds: number): string {
   const hours = Math.round(ttlSeconds / 3600);

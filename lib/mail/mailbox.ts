@@ -5,7 +5,7 @@
  * Workers, the isolate) ends. Never in production mode: a link is a credential.
  */
 import type { Config } from '../config/config.ts';
-import type { Mail, MailSink } from './mail.ts';
+import type { Mail } from './mail.ts';
 
 export const MAILBOX_CAPACITY = 50;
 
@@ -32,25 +32,7 @@ export function memoryMailbox(capacity = MAILBOX_CAPACITY): Mailbox {
   };
 }
 
-/**
- * The mail sink and mailbox an entry point uses: in development mode every mail is kept in the
- * mailbox first and then handed to `sink` as before (the mail log line stays as it is); in
- * production mode `sink` alone, and no mailbox.
- */
-export function developmentMail(
-  config: Config,
-  sink: MailSink,
-  mailbox: Mailbox = memoryMailbox(),
-  now: () => number = Date.now,
-): { mail: MailSink; mailbox?: Mailbox } {
-  if (config.mode !== 'development') return { mail: sink };
-  return {
-    mailbox,
-    mail: {
-      send(mail) {
-        mailbox.keep(mail, now());
-        return sink.send(mail);
-      },
-    },
-  };
+/** The development mailbox, in development mode only: a link is a credential. */
+export function mailboxFor(config: Pick<Config, 'mode'>, mailbox: Mailbox = memoryMailbox()): Mailbox | undefined {
+  return config.mode === 'development' ? mailbox : undefined;
 }

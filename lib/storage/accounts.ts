@@ -35,19 +35,30 @@ export function findAccount(db: Database, emailKey: string): Promise<Account | n
 
 /**
  * Stores a pending registration unless the address already has an account, in one statement, so
- * that every branch of /register does the same database work. True if it was stored.
+ * that every branch of /register does the same database work; for the caller's batch. It stores a
+ * row (changes 1) only when the address has no account.
  */
-export async function addRegistration(db: Database, registration: Omit<Registration, 'consumedAt'>): Promise<boolean> {
+export function addRegistration(db: Database, registration: Omit<Registration, 'consumedAt'>): Statement {
   const r = registration;
-  const { meta } = await db
+  return db
     .prepare(
       `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at)
        SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)`,
     )
-    .bind(r.tokenHash, r.email, r.emailKey, r.passwordHash, r.createdAt, r.expiresAt, r.emailKey)
-    .run();
-  return meta.changes === 1;
+    .bind(r.tokenHash, r.email, r.emailKey, r.passwordHash, r.createdAt, r.expiresAt, r.emailKey);
 }
+
+/** The registration (or renewed link) with this token's digest was stored: a guard for the mail that carries it. */
+export const registrationStored = (tokenHash: string): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM registrations WHERE token_hash = ?)',
+  values: [tokenHash],
+});
+
+/** The address has an account. */
+export const accountExists = (emailKey: string): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)',
+  values: [emailKey],
+});
 
 /**
  * A new link for the newest unconsumed registration of an address (expired or not), unless the

@@ -12,6 +12,14 @@ export interface Condition {
   values: SqlValue[];
 }
 
+/** Every condition holds (none: always). */
+export const allOf = (...conditions: Condition[]): Condition => ({
+  sql: conditions.length === 0 ? '1' : conditions.map((c) => `(${c.sql})`).join(' AND '),
+  values: conditions.flatMap((c) => c.values),
+});
+
+export const not = (condition: Condition): Condition => ({ sql: `NOT (${condition.sql})`, values: condition.values });
+
 export interface RunResult {
   meta: { changes: number };
 }

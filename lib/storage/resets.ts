@@ -6,7 +6,7 @@
  * transactions, changes a password at most once per link however many confirmations race.
  */
 import { accountHasHash } from './accounts.ts';
-import type { Database, Statement } from './db.ts';
+import type { Condition, Database, Statement } from './db.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
@@ -88,10 +88,27 @@ export function resetStatements(db: Database, change: ResetChange, now: number):
 }
 
 /**
- * Runs one reset's writes as one batch: `changed` only for the call that changed the password, and
- * how many of the account's sessions it ended.
+ * Runs one reset's writes as one batch, with the caller's `alongside` statements after them (the
+ * notice's queueing): `changed` only for the call that changed the password, how many of the
+ * account's sessions it ended, and what each of the caller's statements changed.
  */
-export async function commitReset(db: Database, change: ResetChange, now: number): Promise<{ changed: boolean; sessionsEnded: number }> {
-  const results = await db.batch(resetStatements(db, change, now));
-  return { changed: results[0]?.meta.changes === 1, sessionsEnded: results.at(-1)?.meta.changes ?? 0 };
+export async function commitReset(
+  db: Database,
+  change: ResetChange,
+  now: number,
+  alongside: Statement[] = [],
+): Promise<{ changed: boolean; sessionsEnded: number; alongside: number[] }> {
+  const statements = resetStatements(db, change, now);
+  const results = await db.batch([...statements, ...alongside]);
+  return {
+    changed: results[0]?.meta.changes === 1,
+    sessionsEnded: results[statements.length - 1]?.meta.changes ?? 0,
+    alongside: results.slice(statements.length).map((r) => r.meta.changes),
+  };
 }
+
+/** A reset link with this token's digest was stored: the guard of the mail that carries it. */
+export const resetStored = (tokenHash: string): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM password_resets WHERE token_hash = ?)',
+  values: [tokenHash],
+});

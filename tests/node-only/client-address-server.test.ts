@@ -11,6 +11,7 @@ import { loadConfig, type ConfigVars } from '../../lib/config/config.ts';
 import { guardDatabase } from '../../lib/storage/db.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
+import { newKeyBytes, sealerFromKey } from '../../lib/crypto/seal.ts';
 import type { Deps } from '../../lib/deps.ts';
 import { createPasswordHasher } from '../../lib/crypto/passwords.ts';
 import { FAST_SCRYPT, PUBLIC_URL } from '../support/harness.ts';
@@ -29,7 +30,8 @@ async function start(vars: ConfigVars) {
     db: guardDatabase(await openSqlJsDatabase({ migrations })),
     config,
     hasher: createPasswordHasher(config.scrypt),
-    mail: { send: async () => undefined },
+    transport: { name: 'log', send: async () => undefined },
+    sealer: sealerFromKey(newKeyBytes()),
     log: (event, fields) => void events.push({ event, ...fields }),
     now: Date.now,
     clientAddress: nodeClientAddress(config, (event, fields) => void events.push({ event, ...fields })),

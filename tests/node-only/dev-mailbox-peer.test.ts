@@ -18,7 +18,8 @@ import { nodeClientAddress } from '../../functions/server.ts';
 import { loadConfig } from '../../lib/config/config.ts';
 import { createPasswordHasher } from '../../lib/crypto/passwords.ts';
 import type { Deps } from '../../lib/deps.ts';
-import { developmentMail, memoryMailbox } from '../../lib/mail/mailbox.ts';
+import { mailboxFor, memoryMailbox } from '../../lib/mail/mailbox.ts';
+import { newKeyBytes, sealerFromKey } from '../../lib/crypto/seal.ts';
 import { guardDatabase } from '../../lib/storage/db.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
@@ -93,7 +94,9 @@ describe('the development mailbox is for this machine only, whatever a peer clai
       db: guardDatabase(await openSqlJsDatabase({ migrations: readMigrations(new URL('../../migrations', import.meta.url).pathname) })),
       config,
       hasher: createPasswordHasher(config.scrypt),
-      ...developmentMail(config, { send: async () => undefined }, memoryMailbox()),
+      transport: { name: 'log', send: async () => undefined },
+      sealer: sealerFromKey(newKeyBytes()),
+      mailbox: mailboxFor(config, memoryMailbox()),
       log: () => undefined,
       now: Date.now,
       clientAddress: nodeClientAddress(config),

@@ -12,6 +12,7 @@ import type { Mail } from '../../lib/mail/mail.ts';
 import { queuedHasher } from '../../lib/crypto/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/crypto/passwords.ts';
 import { enforceContract } from './contract.ts';
+import { newKeyBytes, sealerFromKey } from '../../lib/crypto/seal.ts';
 export { NO_LIMITS } from './limits.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
@@ -36,6 +37,8 @@ export interface Harness {
   clock: { now: number };
   /** The client address every request appears to come from; change it to be someone else. */
   client: { address: string };
+  /** What requests leave for after their answers (the outbox's sends): finished with each answer unless held. */
+  later: AfterResponse;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string): Promise<Response>;
   /** Any request with a session token: `Authorization: Bearer <token>` (a raw header value with `authorization`). */
@@ -48,6 +51,34 @@ export interface Harness {
   createActiveAccount(email: string, password?: string): Promise<void>;
   /** Asks for a password reset and returns the token from the reset mail. */
   forgotAndGetToken(email: string): Promise<string>;
+}
+
+/**
+ * The app's fetch with an execution context that collects what a request leaves for after its
+ * answer (its mails' sends, as a Worker's waitUntil). By default that work is finished before the
+ * answer is handed to the test, as the runtime would finish it, so a test reads a request's mails
+ * at once; with `later.hold` set it waits until `later.settled()`, for tests that look between.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function finishingAfterResponse<A extends { fetch: (request: Request, ...rest: any[]) => Response | Promise<Response> }>(app: A, later: AfterResponse): A {
+  const inner = app.fetch.bind(app);
+  const pending: Promise<unknown>[] = [];
+  later.settled = async () => {
+    while (pending.length > 0) await pending.shift();
+  };
+  app.fetch = async (request: Request, env?: unknown, ctx?: unknown) => {
+    const context = ctx ?? { waitUntil: (work: Promise<unknown>) => void pending.push(work), passThroughOnException: () => undefined, props: {} };
+    const response = await inner(request, env, context);
+    if (!later.hold) await later.settled();
+    return response;
+  };
+  return app;
+}
+
+export interface AfterResponse {
+  /** Leave each request's after-response work pending until settled() is called. */
+  hold: boolean;
+  settled(): Promise<void>;
 }
 
 function countingHasher(inner: PasswordHasher, counts: HashCounts): PasswordHasher {
@@ -98,13 +129,16 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
       maxInFlight: config.hashMaxInFlight ?? HARNESS_HASH_SLOTS,
       maxQueued: config.hashMaxQueued,
     }),
-    mail: { send: async (mail) => void mails.push(mail) },
+    // A transport that keeps what it is given: the mails as the courier renders and sends them.
+    transport: { name: 'log', send: async (mail) => void mails.push(mail) },
+    sealer: sealerFromKey(newKeyBytes()),
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
     clientAddress: () => client.address,
   };
   // Every response a handler test sees must be one the OpenAPI document promises (tests/support/contract.ts).
-  const app = enforceContract(createApp(() => deps));
+  const later: AfterResponse = { hold: false, settled: async () => undefined };
+  const app = finishingAfterResponse(enforceContract(createApp(() => deps)), later);
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     Promise.resolve(
       app.request(path, {
@@ -152,7 +186,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
     return tokenFromLink(mails.slice(before).find((m) => m.template === 'password-reset')?.link);
   };
-  return { app, deps, db, mails, events, hashes, clock, client, post, get, bearer, logIn, registerAndGetToken, createActiveAccount, forgotAndGetToken };
+  return { app, deps, db, mails, events, hashes, clock, client, later, post, get, bearer, logIn, registerAndGetToken, createActiveAccount, forgotAndGetToken };
 }
 
 /**

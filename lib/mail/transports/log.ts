@@ -1,0 +1,16 @@
+/**
+ * The `log` transport: each mail as one JSON line, the development default. Its line is the one
+ * log line Latchkey writes that carries a link, which is why production wants another transport
+ * (the start-up line warns when a public PUBLIC_URL mails through this one).
+ */
+import type { MailTransport } from '../transport.ts';
+
+export function logTransport(writeLine: (line: string) => void = console.log): MailTransport {
+  return {
+    name: 'log',
+    async send(mail) {
+      const { template, to, subject, link, text, messageId } = mail;
+      writeLine(JSON.stringify({ event: 'mail', template, to, subject, ...(link === undefined ? {} : { link }), text, messageId }));
+    },
+  };
+}
