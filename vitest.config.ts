@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+// An HTTP peer on 127.0.0.1 for the webhook transport's tests, started in Node for either project
+// (a test inside workerd cannot listen) and handed to the tests with provide/inject.
+const webhookReceiver = here('./tests/support/webhook-receiver.global.ts');
 
 export default defineConfig({
   test: {
@@ -18,6 +21,7 @@ export default defineConfig({
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/workerd-only/**'],
           environment: 'node',
+          globalSetup: [webhookReceiver],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -40,6 +44,7 @@ export default defineConfig({
           name: 'workerd',
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/node-only/**'],
+          globalSetup: [webhookReceiver],
           testTimeout: 30_000,
         },
       },
