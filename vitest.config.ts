@@ -33,6 +33,11 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               d1Databases: { DB: 'latchkey-test', SCHEMA_DB: 'latchkey-schema-check' },
+              // The local send_email binding for tests/workerd-only/mail-cloudflare.test.ts (wrangler.toml keeps
+              // the real one commented: a deploy without a verified sending domain would fail).
+              email: {
+                send_email: [{ name: 'EMAIL', allowed_sender_addresses: ['no-reply@latchkey.example'], allowed_destination_addresses: ['person@example.com'] }],
+              },
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
                 TEST_SCHEMA_SQL: readFileSync(here('./schema.sql'), 'utf8'),
