@@ -118,6 +118,12 @@ describe('the SMTP transport on a loopback relay (plain SMTP allowed)', () => {
     expect(decoded).toMatch(/Content-Type: text\/plain[\s\S]*Open this link to activate your account:[\s\S]*Content-Type: text\/html[\s\S]*<a href="https:\/\/latchkey.example\/activate\?token=abc">/);
   });
 
+  it("takes a loopback relay's STARTTLS even with a certificate nobody vouches for (a local snakeoil)", async () => {
+    const server = await startServer({ tls: true });
+    await smtpTransport({ url: `smtp://${credentials}@127.0.0.1:${server.port}` }).send(outgoingMail(), never);
+    expect(server.arrivals[0]?.session.secure).toBe(true);
+  });
+
   it('keeps the mail for a retry when the password is wrong, without naming the password', async () => {
     const server = await startServer();
     const wrong = 'wrong-password-42';

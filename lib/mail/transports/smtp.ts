@@ -4,8 +4,8 @@
  *
  * SMTP_URL is `smtp://user:pass@host:587` (STARTTLS, required) or `smtps://user:pass@host:465`
  * (TLS from the first byte). The one exception to "TLS or nothing" is a relay on this machine
- * (127.0.0.0/8, ::1, localhost), whose traffic never crosses a network; `?tls=required` takes the
- * exception back for a loopback host.
+ * (127.0.0.0/8, ::1, localhost), whose traffic never crosses a network: plain SMTP, or STARTTLS
+ * without a certificate check if the relay offers it. `?tls=required` takes the exception back.
  *
  * Errors carry a message naming what happened and the host, never the URL: it holds the password,
  * and nodemailer's own errors may quote server replies to AUTH. No cause is attached for the same
@@ -13,6 +13,9 @@
  */
 import { createTransport, type NodemailerError } from 'nodemailer';
 import { MailRefusedError, type MailTransport } from '../transport.ts';
+import { isLoopbackHost } from './loopback.ts';
+
+export { isLoopbackHost };
 
 export interface SmtpOptions {
   url: string;
@@ -33,11 +36,6 @@ export interface SmtpTarget {
   pass?: string;
 }
 
-/** A relay on this machine: traffic to it never leaves the host, so it may be spoken to in plain. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
 
 type Parsed = { target: SmtpTarget; problem?: undefined } | { target?: undefined; problem: string };
 
@@ -135,6 +133,7 @@ export function smtpTransport(options: SmtpOptions): MailTransport {
   const target = parseSmtpUrl(options.url);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const where = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  const relaxed = !target.implicitTls && !target.requireStartTls;
   // One connection per mail rather than a pool: the outbox sends a few mails at a time, and a
   // pooled connection that the server dropped while idle would fail the next mail for nothing.
   const transporter = createTransport({
@@ -146,7 +145,14 @@ export function smtpTransport(options: SmtpOptions): MailTransport {
     // With credentials given, log in even if the server does not advertise AUTH, rather than send
     // unauthenticated and be taken for an open-relay attempt.
     forceAuth: target.user !== undefined,
-    tls: { minVersion: 'TLSv1.2', ...(options.caPem ? { ca: [options.caPem] } : {}) },
+    tls: {
+      minVersion: 'TLSv1.2',
+      ...(options.caPem ? { ca: [options.caPem] } : {}),
+      // A loopback relay may be spoken to in plain, so STARTTLS there, if offered, is taken without
+      // checking the certificate: local relays often present a self-signed one (Debian's Postfix
+      // does), and refusing it would block mail that could have gone in plain.
+      ...(relaxed ? { rejectUnauthorized: false } : {}),
+    },
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
