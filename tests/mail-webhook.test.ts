@@ -2,7 +2,14 @@
 // from both runtimes: in the workerd project the request leaves workerd through its own fetch.
 import { describe, expect, inject, it } from 'vitest';
 import { MailRefusedError } from '../lib/mail/transport.ts';
-import { signWebhookBody, verifyWebhookSignature, webhookTransport, type WebhookPayload } from '../lib/mail/transports/webhook.ts';
+import {
+  signWebhookBody,
+  verifyWebhookSignature,
+  webhookSecretProblem,
+  webhookTransport,
+  webhookUrlProblem,
+  type WebhookPayload,
+} from '../lib/mail/transports/webhook.ts';
 import type { ReceivedWebhook } from './support/webhook-receiver.global.ts';
 import { outgoingMail, until } from './support/outgoing-mail.ts';
 
@@ -44,7 +51,7 @@ describe('the webhook transport', () => {
 
   it('is refused by the receiver when signed with another secret, and the mail is given up', async () => {
     const { url, key } = endpoint('verify');
-    const sent = webhookTransport({ url, secret: 'not the receiver secret' }).send(outgoingMail(), never);
+    const sent = webhookTransport({ url, secret: 'not the secret the receiver knows, though as long' }).send(outgoingMail(), never);
     await expect(sent).rejects.toBeInstanceOf(MailRefusedError);
     await expect(sent).rejects.toThrow(/refused the mail with HTTP 401/);
     const [request] = await received(key);
@@ -57,7 +64,7 @@ describe('the webhook transport', () => {
     await expect(webhookTransport({ url, secret, now: tenMinutesAgo }).send(outgoingMail(), never)).rejects.toBeInstanceOf(MailRefusedError);
   });
 
-  it.each([500, 503, 408, 429])('keeps the mail for a retry when the receiver answers %i', async (status) => {
+  it.each([500, 503, 408, 429, 302])('keeps the mail for a retry when the receiver answers %i', async (status) => {
     const sent = webhookTransport({ url: endpoint(`status/${status}`).url, secret }).send(outgoingMail(), never);
     await expect(sent).rejects.toThrow(`answered HTTP ${status}`);
     await expect(sent).rejects.not.toBeInstanceOf(MailRefusedError);
@@ -129,5 +136,26 @@ describe('verifyWebhookSignature', () => {
     const other = (await signWebhookBody('old secret', body, t)).split(',')[1];
     expect(await verifyWebhookSignature(secret, `${header},${other}`, body, t)).toBe(true);
     expect(await verifyWebhookSignature('old secret', `${header},${other}`, body, t)).toBe(true);
+  });
+});
+
+describe('the webhook settings', () => {
+  it('want https, but to this machine, and never echo the URL', () => {
+    expect(webhookUrlProblem('https://relay.example.com/hook?token=t0ken')).toBeUndefined();
+    expect(webhookUrlProblem('http://127.0.0.1:8080/hook')).toBeUndefined();
+    expect(webhookUrlProblem('http://localhost/hook')).toBeUndefined();
+    expect(webhookUrlProblem('http://relay.example.com/hook?token=t0ken')).toMatch(/^MAIL_WEBHOOK_URL must be https:\/\//);
+    expect(webhookUrlProblem('ftp://relay.example.com/t0ken')).toMatch(/^MAIL_WEBHOOK_URL must be https:\/\//);
+    expect(webhookUrlProblem('relay.example.com/t0ken')).toMatch(/^MAIL_WEBHOOK_URL is not a URL/);
+    for (const value of ['http://relay.example.com/hook?token=t0ken', 'ftp://relay.example.com/t0ken', 'relay.example.com/t0ken']) {
+      expect(webhookUrlProblem(value)).not.toContain('t0ken');
+    }
+    expect(() => webhookTransport({ url: 'http://relay.example.com/hook', secret })).toThrow(/^MAIL_WEBHOOK_URL/);
+  });
+
+  it('want a secret of 32 characters or more', () => {
+    expect(webhookSecretProblem('x'.repeat(32))).toBeUndefined();
+    expect(webhookSecretProblem('x'.repeat(31))).toMatch(/^MAIL_WEBHOOK_SECRET/);
+    expect(() => webhookTransport({ url: `${receiver}/verify/x`, secret: 'short' })).toThrow(/^MAIL_WEBHOOK_SECRET/);
   });
 });

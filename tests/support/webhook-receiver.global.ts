@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { verifyWebhookSignature } from '../../lib/mail/transports/webhook.ts';
 
-export const WEBHOOK_TEST_SECRET = 'whsec-test-0123456789abcdef';
+export const WEBHOOK_TEST_SECRET = 'whsec-test-0123456789abcdef0123456789abcdef';
 
 export interface ReceivedWebhook {
   signature: string | null;

@@ -76,7 +76,7 @@ export function cloudflareTransport(binding: SendEmailBinding): MailTransport {
   return {
     name: 'cloudflare',
     async send(mail, signal) {
-      signal.throwIfAborted();
+      if (signal.aborted) throw new Error('Cloudflare Email Service send was aborted (timeout)');
       const headers = Object.fromEntries(Object.entries(mail.headers).filter(([name]) => !NOT_PASSED.has(name.toLowerCase())));
       const sending = binding.send({ from: senderOf(mail.from), to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, headers });
       // The binding takes no signal: on abort the send may still complete, but the outbox is not held.
