@@ -147,10 +147,17 @@ describe('the SMTP transport on a loopback relay (plain SMTP allowed)', () => {
     await expect(smtpTransport({ url: `smtp://${credentials}@127.0.0.1:${atData.port}` }).send(outgoingMail(), never)).rejects.toBeInstanceOf(MailRefusedError);
   });
 
+  it('keeps the mail for a retry when the server refuses the session rather than the mail (554 greeting)', async () => {
+    const server = await startServer({ onConnect: (_s, callback) => callback(Object.assign(new Error('No service for you'), { responseCode: 554 })) });
+    const sent = smtpTransport({ url: `smtp://${credentials}@127.0.0.1:${server.port}` }).send(outgoingMail(), never);
+    await expect(sent).rejects.toThrow(/answered 554/);
+    await expect(sent).rejects.not.toBeInstanceOf(MailRefusedError);
+  });
+
   it('keeps the mail for a retry when the server answers a 4xx', async () => {
     const server = await startServer({ onRcptTo: (_a, _s, callback) => callback(Object.assign(new Error('Try later'), { responseCode: 451 })) });
     const sent = smtpTransport({ url: `smtp://${credentials}@127.0.0.1:${server.port}` }).send(outgoingMail(), never);
-    await expect(sent).rejects.toThrow(/answered 451/);
+    await expect(sent).rejects.toThrow(/answered 451 to RCPT; will retry/);
     await expect(sent).rejects.not.toBeInstanceOf(MailRefusedError);
   });
 

@@ -91,7 +91,7 @@ export function parseSmtpUrl(value: string): SmtpTarget {
   return parsed.target;
 }
 
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME/;
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS|^ERR_SSL|^EPROTO$|HOSTNAME/;
 
 /** What went wrong, in words an operator can act on, and whether the mail should be given up. */
 export function describeSmtpError(error: unknown, where: string, timeoutMs: number): Error {
@@ -118,11 +118,13 @@ export function describeSmtpError(error: unknown, where: string, timeoutMs: numb
   if (original === 'ECONNREFUSED') {
     return new Error(`SMTP server ${where} refused the connection (nothing listens there)`);
   }
-  if (reply !== undefined && reply >= 500 && e.permanent !== false) {
-    const command = e.command ? ` at ${e.command.split(' ')[0]?.toUpperCase()}` : '';
-    return new MailRefusedError(`SMTP server ${where} refused the mail${command} with${replyText}`);
+  // Only a refusal of this message is final: a 5xx to the greeting or EHLO is the server's state
+  // or ours (a relay refusing our address, say), which the operator can change.
+  const command = /^(MAIL|RCPT|DATA)\b/i.exec(e.command ?? '')?.[1]?.toUpperCase();
+  if (reply !== undefined && reply >= 500 && e.permanent !== false && command) {
+    return new MailRefusedError(`SMTP server ${where} refused the mail at ${command} with${replyText}`);
   }
-  if (reply !== undefined) return new Error(`SMTP server ${where} answered${replyText}; will retry`);
+  if (reply !== undefined) return new Error(`SMTP server ${where} answered${replyText}${e.command ? ` to ${e.command.split(' ')[0]}` : ''}; will retry`);
   if (code === 'ECONNECTION' || code === 'ESOCKET') {
     return new Error(`SMTP connection to ${where} failed${original ? ` (${original})` : ''}`);
   }
