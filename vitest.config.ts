@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+// An HTTP peer on 127.0.0.1 for the webhook transport's tests, started in Node for either project
+// (a test inside workerd cannot listen) and handed to the tests with provide/inject.
+const webhookReceiver = here('./tests/support/webhook-receiver.global.ts');
 
 export default defineConfig({
   test: {
@@ -18,6 +21,7 @@ export default defineConfig({
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/workerd-only/**'],
           environment: 'node',
+          globalSetup: [webhookReceiver],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -29,6 +33,11 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               d1Databases: { DB: 'latchkey-test', SCHEMA_DB: 'latchkey-schema-check' },
+              // The local send_email binding for tests/workerd-only/mail-cloudflare.test.ts (wrangler.toml keeps
+              // the real one commented: a deploy without a verified sending domain would fail).
+              email: {
+                send_email: [{ name: 'EMAIL', allowed_sender_addresses: ['no-reply@latchkey.example'], allowed_destination_addresses: ['person@example.com'] }],
+              },
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
                 TEST_SCHEMA_SQL: readFileSync(here('./schema.sql'), 'utf8'),
@@ -40,6 +49,7 @@ export default defineConfig({
           name: 'workerd',
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/node-only/**'],
+          globalSetup: [webhookReceiver],
           testTimeout: 30_000,
         },
       },

@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     SCHEMA_DB: D1Database;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
     TEST_SCHEMA_SQL: string;
+    EMAIL: SendEmail;
   }
 }
 
