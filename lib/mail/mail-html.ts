@@ -91,8 +91,10 @@ export function mailHtml(parts: MailHtmlParts): string {
   }
   if (link !== undefined && !linkShown) body += linkBlock(link, action);
 
-  // role="article" with a roledescription tells a screen reader where the mail begins inside a
-  // webmail page (which keeps the <div> and drops <html>); lang is repeated there for the same reason.
+  // <main> makes the mail the page's one landmark where it is the whole page (a desktop client, a
+  // browser). A webmail page has a main of its own and drops ours with <html> and <body>; there the
+  // <div>, as an article with a roledescription, tells a screen reader where the mail begins and
+  // ends, and its lang says what language it is in.
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -102,11 +104,13 @@ export function mailHtml(parts: MailHtmlParts): string {
 <meta name="supported-color-schemes" content="light">
 <title>${escapeHtml(subject)}</title>
 </head>
-<body style="margin:0;padding:0;background-color:#ffffff">
+<body style="margin:0;padding:0;background-color:#ffffff;-webkit-text-size-adjust:100%">
+<main>
 <div role="article" aria-roledescription="email" aria-label="${escapeHtml(subject)}" lang="en" style="${STYLE.column}">
 <h1 style="${STYLE.heading}">${escapeHtml(appName)}</h1>
 ${body}<p style="${STYLE.footer}">${escapeHtml(signOff)}</p>
 </div>
+</main>
 </body>
 </html>
 `;
