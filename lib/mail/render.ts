@@ -32,7 +32,7 @@ const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
  * The action first and the app's name last: a phone's mail list cuts a subject after some 35
  * characters, and the sender's name, shown above it, usually names the app already.
  */
-export function mailSubject(subject: string, appName: string): string {
+function mailSubject(subject: string, appName: string): string {
   return `${subject} — ${appName}`;
 }
 
