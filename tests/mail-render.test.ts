@@ -40,6 +40,7 @@ describe(`rendering a mail (${backend.name})`, () => {
 
   it.each(EVERY_TEMPLATE.filter(([, mail]) => mail.link !== undefined))('%s: the button, the link to copy and the text part carry the same link', (_name, mail) => {
     const out = renderMail(mail, BRAND, 'row-42');
+    expect(out.link).toBe(mail.link);
     const { hrefs, copied } = htmlLinks(out.html);
     expect(hrefs).toEqual([mail.link]);
     expect(copied).toEqual([mail.link]);
