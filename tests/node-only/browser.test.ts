@@ -6,42 +6,27 @@
  * from the demo page's form through the mailed link's page to a login with the new password.
  * The activation pages are used with JavaScript switched off, as they must work without it.
  * A screenshot of each page lands in test-artifacts/browser/. scripts/ensure-chromium.sh installs
- * the browser with apt (.ci/run calls it, and so does this file when the browser is missing);
+ * the browser with apt (.ci/run calls it, and so does tests/support/chromium.ts when it is missing);
  * without a browser these tests fail, they never skip.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expiredResetLinkPage, forgotRefusedPage } from '../../lib/pages/reset-pages.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
+import { ARTIFACTS, axeViolations as audit, LAUNCH_TIMEOUT, launchChromium } from '../support/chromium.ts';
 import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser', import.meta.url));
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'purple elephants dance at noon';
 const TIMEOUT = 120_000;
 // The page waits for the server's answer; on a busy 2-core machine that can take more than a second.
 const POLL = { timeout: 15_000, interval: 50 };
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 let browser: Browser;
 let dir: string;
@@ -49,12 +34,9 @@ const servers: ServerProcess[] = [];
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  // `npm test` alone works on a fresh machine too: Debian's Chromium comes from apt when missing.
-  if (!existsSync(CHROMIUM)) execFileSync('bash', [fileURLToPath(new URL('../../scripts/ensure-chromium.sh', import.meta.url))], { stdio: 'inherit', timeout: 600_000 });
-  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchChromium();
   dir = mkdtempSync(join(tmpdir(), 'latchkey-browser-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, headless: true });
-}, 660_000);
+}, LAUNCH_TIMEOUT);
 
 afterEach(async () => {
   for (const context of contexts.splice(0)) await context.close();
@@ -103,25 +85,8 @@ async function tab(server: ServerProcess, { javaScript = true } = {}) {
   return { page, clean };
 }
 
-/**
- * The accessibility faults axe-core finds (WCAG 2.x A/AA and best practices) in a page's markup. It
- * runs on a copy of the markup in a tab of its own that may run the axe script and fetches nothing;
- * the page under test keeps its own CSP and JavaScript setting.
- */
-async function axeViolations(markup: string): Promise<string[]> {
-  const context = await browser.newContext({ bypassCSP: true });
-  try {
-    const auditor = await context.newPage();
-    await auditor.route('**/*', (route) => route.abort());
-    await auditor.setContent(markup);
-    await auditor.addScriptTag({ content: AXE });
-    // A string, evaluated in the page: this project's TypeScript has no DOM types.
-    return await auditor.evaluate<string[]>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} } })
-      .then((result) => result.violations.map((v) => v.id + ': ' + v.help + ' at ' + JSON.stringify(v.nodes.map((n) => n.target))))`);
-  } finally {
-    await context.close();
-  }
-}
+/** The accessibility faults axe-core finds in a page's markup (tests/support/chromium.ts). */
+const axeViolations = (markup: string) => audit(browser, markup);
 
 /** A screenshot of the page as it stands, and its accessibility audit, which must find nothing. */
 async function shot(page: Page, name: string) {

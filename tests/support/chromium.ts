@@ -1,0 +1,57 @@
+/**
+ * Debian's Chromium driven by playwright-core (never a downloaded browser), and axe-core's audit
+ * of a page's markup: what every browser test shares. scripts/ensure-chromium.sh installs the
+ * browser with apt when it is missing; without one the tests fail, they never skip.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+/** Where the screenshots go. */
+export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/browser', import.meta.url));
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+/** For beforeAll: an apt install of the browser can take minutes on a fresh machine. */
+export const LAUNCH_TIMEOUT = 660_000;
+
+/** The browser, installed first if missing, with the screenshots' folder ready. */
+export async function launchChromium(): Promise<Browser> {
+  // `npm test` alone works on a fresh machine too: Debian's Chromium comes from apt when missing.
+  if (!existsSync(CHROMIUM)) execFileSync('bash', [fileURLToPath(new URL('../../scripts/ensure-chromium.sh', import.meta.url))], { stdio: 'inherit', timeout: 600_000 });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, headless: true });
+}
+
+/**
+ * The accessibility faults axe-core finds (WCAG 2.x A/AA and best practices) in a page's markup. It
+ * runs on a copy of the markup in a tab of its own that may run the axe script and fetches nothing;
+ * the page under test keeps its own CSP and JavaScript setting.
+ */
+export async function axeViolations(browser: Browser, markup: string): Promise<string[]> {
+  const context = await browser.newContext({ bypassCSP: true });
+  try {
+    const auditor = await context.newPage();
+    await auditor.route('**/*', (route) => route.abort());
+    await auditor.setContent(markup);
+    await auditor.addScriptTag({ content: AXE });
+    // A string, evaluated in the page: this project's TypeScript has no DOM types.
+    return await auditor.evaluate<string[]>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} } })
+      .then((result) => result.violations.map((v) => v.id + ': ' + v.help + ' at ' + JSON.stringify(v.nodes.map((n) => n.target))))`);
+  } finally {
+    await context.close();
+  }
+}
