@@ -24,7 +24,7 @@ import { drainOutbox, OUTBOX_DRAIN_BATCH, outboxTickMs } from '../lib/mail/couri
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { smtpTransport } from '../lib/mail/transports/smtp.ts';
 import { sealerFromKey } from '../lib/crypto/seal.ts';
-import { dataKeyBesideDatabase } from '../lib/crypto/data-key-file.ts';
+import { dataKeyBesideDatabase } from '../lib/storage/sqljs/data-key-file.ts';
 import { courierOf } from '../lib/deps.ts';
 import { readFileSync } from 'node:fs';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';

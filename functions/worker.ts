@@ -15,14 +15,14 @@ import { newKeyBytes, sealerFromKey } from '../lib/crypto/seal.ts';
 import { courierOf } from '../lib/deps.ts';
 import { drainOutbox } from '../lib/mail/courier.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
-import type { EmailBinding } from '../lib/mail/transports/cloudflare.ts';
+import type { SendEmailBinding } from '../lib/mail/transports/cloudflare.ts';
 import { ConfigError } from '../lib/config/vars.ts';
 import type { MailSettings } from '../lib/config/mail-settings.ts';
 
 export interface WorkerEnv {
   DB: Database;
   /** Cloudflare Email Service's send_email binding, for MAIL_TRANSPORT=cloudflare. */
-  EMAIL?: EmailBinding;
+  EMAIL?: SendEmailBinding;
   [variable: string]: unknown;
 }
 

@@ -104,7 +104,7 @@ describe(`configuration (${backend.name})`, () => {
     expect(shortSecret).toMatch(/MAIL_WEBHOOK_SECRET must be at least 32/);
     expect(shortSecret).not.toContain('short-secret');
     expect(refusal({ MAIL_TRANSPORT: 'webhook', ...from, MAIL_WEBHOOK_URL: 'ftp://x', MAIL_WEBHOOK_SECRET: 'a'.repeat(32) })).toMatch(/MAIL_WEBHOOK_URL/);
-    for (const bad of ['no-at-sign', 'Name <a@b.test>\r\nBcc: x@y.test', 'a@b', '<>']) expect(refusal({ MAIL_FROM: bad })).toMatch(/MAIL_FROM/);
+    for (const bad of ['no-at-sign', 'Name <a@b.test>\r\nBcc: x@y.test', 'two@x.test, three@x.test', '<>']) expect(refusal({ MAIL_FROM: bad })).toMatch(/MAIL_FROM/);
     const badKey = refusal({ DATA_KEY: 'not-a-key-hunter2' });
     expect(badKey).toMatch(/DATA_KEY must be 32 random bytes/);
     expect(badKey).not.toContain('hunter2');

@@ -4,9 +4,10 @@
  * deleted), throws MailRefusedError (the far side will never take it: the row is given up), or
  * throws anything else (down, slow, a 4xx-ish temporary refusal: the row is retried later).
  */
+import type { TransportName } from '../config/mail-settings.ts';
 import type { Mail } from './mail.ts';
 
-export type TransportName = 'log' | 'smtp' | 'webhook' | 'cloudflare';
+export type { TransportName };
 
 /** A mail ready for the wire: the template's parts plus the envelope every transport needs. */
 export interface OutgoingMail extends Mail {

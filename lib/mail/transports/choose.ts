@@ -6,7 +6,7 @@
 import { ConfigError } from '../../config/vars.ts';
 import type { MailSettings } from '../../config/mail-settings.ts';
 import type { MailTransport } from '../transport.ts';
-import { cloudflareTransport, type EmailBinding } from './cloudflare.ts';
+import { cloudflareTransport, type SendEmailBinding } from './cloudflare.ts';
 import { logTransport } from './log.ts';
 import { webhookTransport } from './webhook.ts';
 
@@ -14,7 +14,7 @@ export interface TransportRuntime {
   runtime: 'Workers' | 'Node';
   writeLine: (line: string) => void;
   /** Workers: the `EMAIL` send_email binding, if declared. */
-  emailBinding?: EmailBinding | undefined;
+  emailBinding?: SendEmailBinding | undefined;
   /** Node: builds the SMTP transport. */
   smtp?: (settings: NonNullable<MailSettings['smtp']>, timeoutMs: number) => MailTransport;
 }

@@ -13,9 +13,9 @@
  */
 import { createTransport, type NodemailerError } from 'nodemailer';
 import { MailRefusedError, type MailTransport } from '../transport.ts';
-import { isLoopbackHost } from './loopback.ts';
+import { isLoopbackHost, parseSmtpUrl, smtpUrlProblem, type SmtpTarget } from '../../policy/mail-transport-settings.ts';
 
-export { isLoopbackHost };
+export { isLoopbackHost, parseSmtpUrl, smtpUrlProblem, type SmtpTarget };
 
 export interface SmtpOptions {
   url: string;
@@ -23,72 +23,6 @@ export interface SmtpOptions {
   caPem?: string;
   /** Per connection step and for the whole send; defaults to 10 s. */
   timeoutMs?: number;
-}
-
-export interface SmtpTarget {
-  host: string;
-  port: number;
-  /** smtps: TLS from the first byte. */
-  implicitTls: boolean;
-  /** smtp: the server must offer STARTTLS and the upgrade must succeed before anything else is sent. */
-  requireStartTls: boolean;
-  user?: string;
-  pass?: string;
-}
-
-
-type Parsed = { target: SmtpTarget; problem?: undefined } | { target?: undefined; problem: string };
-
-function parse(value: string): Parsed {
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    // Not echoed: a malformed URL may still hold the password.
-    return { problem: 'SMTP_URL is not a URL: expected smtp://user:password@host:587 or smtps://user:password@host:465' };
-  }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-    return { problem: `SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (TLS), not ${url.protocol}//` };
-  }
-  if (!url.hostname) return { problem: 'SMTP_URL has no host' };
-  if (url.pathname !== '' && url.pathname !== '/') return { problem: 'SMTP_URL must not have a path' };
-  if (url.hash) return { problem: 'SMTP_URL must not have a #fragment' };
-  const query = [...url.searchParams];
-  const forceTls = query.length === 1 && query[0]![0] === 'tls' && query[0]![1] === 'required';
-  if (query.length > 0 && !forceTls) return { problem: 'SMTP_URL takes no query but ?tls=required' };
-  if (forceTls && url.protocol === 'smtps:') return { problem: 'SMTP_URL: ?tls=required is for smtp://; smtps:// is always TLS' };
-  let user: string | undefined;
-  let pass: string | undefined;
-  try {
-    user = url.username ? decodeURIComponent(url.username) : undefined;
-    pass = url.password ? decodeURIComponent(url.password) : undefined;
-  } catch {
-    return { problem: "SMTP_URL's user name or password has a malformed %-escape (encode @ as %40, : as %3A, / as %2F)" };
-  }
-  if (pass !== undefined && user === undefined) return { problem: 'SMTP_URL has a password but no user name' };
-  if (user !== undefined && pass === undefined) return { problem: 'SMTP_URL has a user name but no password (smtp://user:password@host)' };
-  const implicitTls = url.protocol === 'smtps:';
-  return {
-    target: {
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port ? Number(url.port) : implicitTls ? 465 : 587,
-      implicitTls,
-      requireStartTls: !implicitTls && (forceTls || !isLoopbackHost(url.hostname)),
-      user,
-      pass,
-    },
-  };
-}
-
-/** For config parsing: a message naming SMTP_URL (never its password) when `value` is unusable. */
-export function smtpUrlProblem(value: string): string | undefined {
-  return parse(value).problem;
-}
-
-export function parseSmtpUrl(value: string): SmtpTarget {
-  const parsed = parse(value);
-  if (parsed.problem !== undefined) throw new Error(parsed.problem);
-  return parsed.target;
 }
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS|^ERR_SSL|^EPROTO$|HOSTNAME/;

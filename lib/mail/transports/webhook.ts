@@ -7,7 +7,9 @@
  * later, and a receiver that only knows the secret can check it with verifyWebhookSignature.
  */
 import { MailRefusedError, type MailTransport, type OutgoingMail } from '../transport.ts';
-import { isLoopbackHost } from './loopback.ts';
+import { webhookSecretProblem, webhookUrlProblem } from '../../policy/mail-transport-settings.ts';
+
+export { webhookSecretProblem, webhookUrlProblem };
 
 export interface WebhookOptions {
   url: string;
@@ -86,28 +88,6 @@ export interface WebhookPayload {
   text: string;
   html: string;
   headers: Record<string, string>;
-}
-
-/**
- * For config parsing: a message naming MAIL_WEBHOOK_URL when it is unusable. https is required but
- * to this machine: the body carries activation links, which must not cross a network in the clear.
- * The value is not echoed, as its path or query may hold a token.
- */
-export function webhookUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    return 'MAIL_WEBHOOK_URL is not a URL: expected https://host/path';
-  }
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') return isLoopbackHost(url.hostname) ? undefined : 'MAIL_WEBHOOK_URL must be https:// (http:// only to localhost)';
-  return `MAIL_WEBHOOK_URL must be https://, not ${url.protocol}//`;
-}
-
-/** For config parsing: a message naming MAIL_WEBHOOK_SECRET when it is too short to resist guessing. */
-export function webhookSecretProblem(secret: string): string | undefined {
-  return secret.length >= 32 ? undefined : 'MAIL_WEBHOOK_SECRET must be at least 32 characters (openssl rand -hex 32 makes one)';
 }
 
 export function webhookTransport(options: WebhookOptions): MailTransport {

@@ -6,10 +6,9 @@
  * database elsewhere sets DATA_KEY from a secret store instead.
  */
 import * as nodeFs from 'node:fs';
-import { ConfigError } from '../config/vars.ts';
-import { syncDirectory } from '../storage/sqljs/files.ts';
 import { dirname } from 'node:path';
-import { newDataKey, parseDataKey } from './seal.ts';
+import { newDataKey, parseDataKey } from '../../crypto/seal.ts';
+import { syncDirectory } from './files.ts';
 
 export const dataKeyPathOf = (databasePath: string) => `${databasePath}.data-key`;
 
@@ -30,6 +29,6 @@ export function dataKeyBesideDatabase(databasePath: string): Uint8Array {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const key = parseDataKey(nodeFs.readFileSync(path, 'utf8'));
-  if (!key) throw new ConfigError(`${path} does not hold a data key: set DATA_KEY, or move the file away to make a new one (mails still in the outbox are then given up)`);
+  if (!key) throw new Error(`${path} does not hold a data key: set DATA_KEY, or move the file away to make a new one (mails still in the outbox are then given up)`);
   return key;
 }
