@@ -99,8 +99,13 @@ describe(`no account enumeration (${backend.name})`, () => {
     await withAccounts(recorder);
     const trace = async (path: string, body: unknown) => {
       statements.length = 0;
+      // The request's own statements; the courier's, after the answer, send what it queued.
+      recorder.later.hold = true;
       await recorder.post(path, body);
-      return [...statements];
+      const seen = [...statements];
+      recorder.later.hold = false;
+      await recorder.later.settled();
+      return seen;
     };
     for (const [path, make] of [
       ['/login', (email: string) => ({ email, password: 'none of these is right' })],

@@ -153,8 +153,13 @@ describe(`an answer over an allowance is the answer under it (${backend.name})`,
     const trace = async (path: string, body: unknown) => {
       statements.length = 0;
       const hashes = h.hashes.hash;
+      // The request's own statements; the courier's, after the answer, send what it queued.
+      h.later.hold = true;
       await h.post(path, body);
-      return { statements: [...statements], hashes: h.hashes.hash - hashes };
+      const seen = { statements: [...statements], hashes: h.hashes.hash - hashes };
+      h.later.hold = false;
+      await h.later.settled();
+      return seen;
     };
     const under = await trace('/register', { email: 'x@example.com', password: GOOD_PASSWORD });
     const over = await trace('/register', { email: 'x@example.com', password: GOOD_PASSWORD });

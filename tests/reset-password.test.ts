@@ -43,7 +43,7 @@ describe(`POST /forgot-password (${backend.name})`, () => {
     expect(await res.json()).toEqual({ status: 'pending', message: 'If this address has an account, a link to choose a new password is on its way to it.' });
     const mails = h.mails.slice(before);
     expect(mails).toHaveLength(1);
-    expect(mails[0]).toMatchObject({ template: 'password-reset', to: EMAIL, subject: 'Reset your password' });
+    expect(mails[0]).toMatchObject({ template: 'password-reset', to: EMAIL, subject: 'Reset your password — Latchkey' });
     expect(mails[0]!.link).toMatch(new RegExp(`^${PUBLIC_URL}/reset-password\\?token=[A-Za-z0-9_-]{43}$`));
     expect(mails[0]!.text).toContain('within 1 hour');
     // Only the digest is stored.

@@ -21,6 +21,9 @@ import { chargeLoginAttempt, chargeMail, hit, keys } from '../lib/storage/thrott
 import { newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { dump } from './support/harness.ts';
 
+/** addRegistration's statement run on its own: true if it stored the row. */
+const storeRegistration = async (...args: Parameters<typeof addRegistration>) => (await addRegistration(...args).run()).meta.changes === 1;
+
 const T0 = Date.UTC(2026, 0, 1);
 const HASH_A = '$scrypt$a';
 const HASH_B = '$scrypt$b';
@@ -145,16 +148,16 @@ describe(`registrations, one condition at a time (${backend.name})`, () => {
   it('stores a registration when no account has the address, and nothing when one does', async () => {
     const db = await backend.freshDatabase();
     await addAccount(db, ID_1, 'taken@example.com');
-    expect(await addRegistration(db, registration(1, 'free@example.com'))).toBe(true);
+    expect(await storeRegistration(db, registration(1, 'free@example.com'))).toBe(true);
     const before = await dump(db);
-    expect(await addRegistration(db, registration(2, 'taken@example.com'))).toBe(false);
+    expect(await storeRegistration(db, registration(2, 'taken@example.com'))).toBe(false);
     expect(await dump(db)).toBe(before);
   });
 
   it('renews the newest unconsumed registration, expired or not, copying its password hash', async () => {
     const db = await backend.freshDatabase();
-    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000, HASH_A));
-    await addRegistration(db, registration(2, 'a@example.com', T0 + 10, T0 + 1010, HASH_B));
+    await storeRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000, HASH_A));
+    await storeRegistration(db, registration(2, 'a@example.com', T0 + 10, T0 + 1010, HASH_B));
     const link = { tokenHash: digestOf(3), createdAt: T0 + 5000, expiresAt: T0 + 9000 };
     expect(await renewed(db, 'a@example.com', link)).toBe(true);
     expect(await db.prepare('SELECT password_hash AS h, expires_at AS e FROM registrations WHERE token_hash = ?').bind(digestOf(3)).first()).toEqual({
@@ -165,14 +168,14 @@ describe(`registrations, one condition at a time (${backend.name})`, () => {
 
   it('renews nothing when the only registration is consumed, or when the address has an account', async () => {
     const db = await backend.freshDatabase();
-    await addRegistration(db, registration(1, 'a@example.com'));
+    await storeRegistration(db, registration(1, 'a@example.com'));
     await db.prepare('UPDATE registrations SET consumed_at = ?').bind(T0 + 1).run();
     let before = await dump(db);
     expect(await renewed(db, 'a@example.com', { tokenHash: digestOf(2), createdAt: T0 + 2, expiresAt: T0 + 9000 })).toBe(false);
     expect(await dump(db)).toBe(before);
 
     const db2 = await backend.freshDatabase();
-    await addRegistration(db2, registration(1, 'b@example.com'));
+    await storeRegistration(db2, registration(1, 'b@example.com'));
     await addAccount(db2, ID_1, 'b@example.com');
     before = await dump(db2);
     expect(await renewed(db2, 'b@example.com', { tokenHash: digestOf(2), createdAt: T0 + 2, expiresAt: T0 + 9000 })).toBe(false);
@@ -181,7 +184,7 @@ describe(`registrations, one condition at a time (${backend.name})`, () => {
 
   it('finds a registration as still valid one millisecond before its expiry and not at it', async () => {
     const db = await backend.freshDatabase();
-    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
+    await storeRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
     expect(await latestRegistration(db, 'a@example.com', T0 + 999)).toMatchObject({ tokenHash: digestOf(1) });
     expect(await latestRegistration(db, 'a@example.com', T0 + 1000)).toBeNull();
     expect(await latestRegistration(db, 'a@example.com')).toMatchObject({ tokenHash: digestOf(1) });
@@ -193,9 +196,9 @@ describe(`activation, one condition at a time (${backend.name})`, () => {
 
   it('activates one millisecond before the expiry, with the confirmed hash, and consumes every link of the address only', async () => {
     const db = await backend.freshDatabase();
-    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
-    await addRegistration(db, registration(2, 'a@example.com', T0 + 1, T0 + 1001));
-    await addRegistration(db, registration(3, 'other@example.com'));
+    await storeRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
+    await storeRegistration(db, registration(2, 'a@example.com', T0 + 1, T0 + 1001));
+    await storeRegistration(db, registration(3, 'other@example.com'));
     expect(await activateRegistration(db, activation(1, 'a@example.com'), T0 + 999)).toBe(true);
     expect((await db.prepare('SELECT id, email_key AS k, password_hash AS h, created_at AS c, activated_at AS a FROM accounts').all()).results).toEqual([
       { id: ID_1, k: 'a@example.com', h: HASH_B, c: T0, a: T0 + 999 },
@@ -212,7 +215,7 @@ describe(`activation, one condition at a time (${backend.name})`, () => {
 
   it('does nothing at all exactly at the expiry', async () => {
     const db = await backend.freshDatabase();
-    await addRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
+    await storeRegistration(db, registration(1, 'a@example.com', T0, T0 + 1000));
     const before = await dump(db);
     expect(await activateRegistration(db, activation(1, 'a@example.com'), T0 + 1000)).toBe(false);
     expect(await dump(db)).toBe(before);
@@ -220,7 +223,7 @@ describe(`activation, one condition at a time (${backend.name})`, () => {
 
   it('does nothing with a consumed link, even when no account exists', async () => {
     const db = await backend.freshDatabase();
-    await addRegistration(db, registration(1, 'a@example.com'));
+    await storeRegistration(db, registration(1, 'a@example.com'));
     await db.prepare('UPDATE registrations SET consumed_at = ?').bind(T0 + 1).run();
     const before = await dump(db);
     expect(await activateRegistration(db, activation(1, 'a@example.com'), T0 + 2)).toBe(false);
@@ -229,7 +232,7 @@ describe(`activation, one condition at a time (${backend.name})`, () => {
 
   it('creates no second account when the address has one, and only consumes the leftover links', async () => {
     const db = await backend.freshDatabase();
-    await addRegistration(db, registration(1, 'a@example.com'));
+    await storeRegistration(db, registration(1, 'a@example.com'));
     await addAccount(db, ID_2, 'a@example.com', HASH_A);
     expect(await activateRegistration(db, activation(1, 'a@example.com', ID_3), T0 + 5)).toBe(false);
     expect((await db.prepare('SELECT id, password_hash AS h FROM accounts').all()).results).toEqual([{ id: ID_2, h: HASH_A }]);

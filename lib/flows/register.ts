@@ -9,7 +9,7 @@ import { refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
 import { activationMail, alreadyRegisteredMail } from '../mail/mail.ts';
-import { NEVER, type MailQueue } from '../mail/outbox.ts';
+import { mailAllowed, type MailQueue } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { passwordProblems } from '../policy/password-policy.ts';
 import { accountExists, addRegistration, findAccount, registrationStored } from '../storage/accounts.ts';
@@ -60,7 +60,7 @@ export async function register(services: RegisterServices, request: RegisterRequ
   const link = newLink(config, now);
   const { tokenHash, createdAt, expiresAt } = link;
   const stored = registrationStored(tokenHash);
-  const allowed = mayMail ? allOf() : NEVER;
+  const allowed = mailAllowed(mayMail);
   const options = { now, usefulForSeconds: config.tokenTtlSeconds };
   const activation = await mail.queue(activationMail(email.display, link.url, config.tokenTtlSeconds), { ...options, onlyIf: allOf(allowed, stored) });
   const notice = await mail.queue(alreadyRegisteredMail(account?.email ?? email.display), {

@@ -6,7 +6,7 @@
 import type { Config } from '../config/config.ts';
 import type { EventLog } from '../log.ts';
 import { activationMail, alreadyActiveMail, type Mail } from '../mail/mail.ts';
-import { NEVER, type MailQueue, type QueuedMail } from '../mail/outbox.ts';
+import { mailAllowed, type MailQueue, type QueuedMail } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { accountExists, findAccount, latestRegistration, registrationStored, renewal, type Account } from '../storage/accounts.ts';
 import { allOf, not, type Condition, type Database, type Statement } from '../storage/db.ts';
@@ -76,7 +76,7 @@ export async function renewActivation(
   const link = newLink(config, now);
   // Both mails are sealed and queued on every branch, each guarded in SQL, so an unknown address
   // costs what a known one does; only the guards, decided at commit, differ.
-  const allowed = mayMail ? allOf() : NEVER;
+  const allowed = mailAllowed(mayMail);
   const renewed = registrationStored(link.tokenHash);
   const letter = activationMail(pending?.email ?? display, link.url, config.tokenTtlSeconds, forgot);
   const activation = await mail.queue(letter, { now, usefulForSeconds: config.tokenTtlSeconds, onlyIf: allOf(allowed, renewed) });

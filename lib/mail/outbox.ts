@@ -48,8 +48,11 @@ export interface MailQueueServices {
 /** The recipient's domain: what events say instead of the address. */
 export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase() || 'unknown';
 
-/** A statement guard that never holds: a branch that mails nothing still runs the same insert. */
-export const NEVER: Condition = { sql: '0', values: [] };
+/**
+ * A guard decided in code (the mail allowance, say) but written as a bound value, so that a branch
+ * that mails nothing runs the same statement, to the letter, as one that mails.
+ */
+export const mailAllowed = (allowed: boolean): Condition => ({ sql: '? = 1', values: [allowed ? 1 : 0] });
 
 export function mailQueue(services: MailQueueServices): MailQueue {
   return {

@@ -8,7 +8,7 @@ import { loadConfig, type ConfigVars } from '../../lib/config/config.ts';
 import { guardDatabase, type Database } from '../../lib/storage/db.ts';
 import type { Deps } from '../../lib/deps.ts';
 import type { EventFields } from '../../lib/log.ts';
-import type { Mail } from '../../lib/mail/mail.ts';
+import type { OutgoingMail } from '../../lib/mail/transport.ts';
 import { queuedHasher } from '../../lib/crypto/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/crypto/passwords.ts';
 import { enforceContract } from './contract.ts';
@@ -31,7 +31,7 @@ export interface Harness {
   app: ReturnType<typeof createApp>;
   deps: Deps;
   db: Database;
-  mails: Mail[];
+  mails: OutgoingMail[];
   events: Array<{ event: string } & EventFields>;
   hashes: HashCounts;
   clock: { now: number };
@@ -116,7 +116,7 @@ export async function createHarness(
 export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: WrapHasher = (hasher) => hasher): Harness {
   const db = guardDatabase(raw);
   const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
-  const mails: Mail[] = [];
+  const mails: OutgoingMail[] = [];
   const events: Harness['events'] = [];
   const hashes: HashCounts = { hash: 0, verify: 0 };
   const clock = { now: Date.UTC(2026, 0, 15, 12, 0, 0) };
