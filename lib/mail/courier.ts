@@ -14,7 +14,7 @@ import { MAX_RETRY_DELAY_SECONDS, type MailSettings } from '../config/mail-setti
 import type { Mail } from './mail.ts';
 import type { Mailbox } from './mailbox.ts';
 import { renderMail } from './render.ts';
-import { MailRefusedError, type MailTransport, type OutgoingMail } from './transport.ts';
+import { MailRefusedError, MailTransportError, type MailTransport, type OutgoingMail } from './transport.ts';
 
 export interface CourierServices {
   db: Database;
@@ -92,14 +92,16 @@ export async function deliverQueued(services: CourierServices, id: string): Prom
       await sendWithin(transport, renderMail(mail, settings, row.id), settings.timeoutMs);
     } catch (error) {
       const reason = error instanceof Error ? error.name : 'unknown';
+      // Our transports word their failures for the log; anything else says only what it was.
+      const detail = error instanceof MailTransportError ? { detail: error.message.slice(0, 300) } : {};
       const next = services.now() + retryDelayMs(settings.retrySeconds, row.attempts);
       if (error instanceof MailRefusedError || next >= row.giveUpAt) {
         await removeRow(db, row.id);
-        log('mail_given_up', { ...about, reason: error instanceof MailRefusedError ? 'refused' : 'expired', attempts: row.attempts });
+        log('mail_given_up', { ...about, reason: error instanceof MailRefusedError ? 'refused' : 'expired', attempts: row.attempts, ...detail });
         return 'given-up';
       }
       await retryAt(db, row.id, next);
-      log('mail_failed', { ...about, reason, attempts: row.attempts, retryAt: new Date(next).toISOString() });
+      log('mail_failed', { ...about, reason, attempts: row.attempts, retryAt: new Date(next).toISOString(), ...detail });
       return 'retry';
     }
     await removeRow(db, row.id);

@@ -29,7 +29,16 @@ export interface MailTransport {
   close?(): Promise<void> | void;
 }
 
+/**
+ * A failed send whose message the transport wrote for the operator's log: what happened and the
+ * host, never a credential, a link or the URL a secret sits in. The courier logs its message; of
+ * any other error only the name.
+ */
+export class MailTransportError extends Error {
+  override name = 'MailTransportError';
+}
+
 /** The far side refused the message for good (an SMTP 5xx, an HTTP 4xx other than 408/429). */
-export class MailRefusedError extends Error {
+export class MailRefusedError extends MailTransportError {
   override name = 'MailRefusedError';
 }

@@ -3,6 +3,7 @@
 import { applyD1Migrations, reset } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { until } from '../support/outgoing-mail.ts';
 
 const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
 const post = (path: string, body: unknown) =>
@@ -20,6 +21,8 @@ describe('the Worker entry', () => {
     try {
       const res = await post('/register', { email: 'edge@example.com', password: 'a password typed at the edge' });
       expect(res.status).toBe(202);
+      // The mail leaves the outbox after the answer (waitUntil): wait for its line.
+      await until(() => lines.some((l) => l.includes('"event":"mail"')) || undefined, 'the mail line');
     } finally {
       spy.mockRestore();
     }
@@ -47,6 +50,8 @@ describe('the Worker entry in development mode (the localhost PUBLIC_URL of wran
       for (const who of ['one', 'two']) {
         const res = await post('/register', { email: `${who}@example.com`, password: 'a password typed at the edge' });
         expect(res.status).toBe(202);
+        // Each mail leaves the outbox after its answer (waitUntil): wait until the mailbox has it.
+        await until(async () => ((await (await get('/dev/mail', '127.0.0.1')).text()).includes(`${who}@example.com`) || undefined), `${who}'s mail`);
       }
       const res = await get('/dev/mail', '127.0.0.1');
       expect(res.status).toBe(200);

@@ -7,7 +7,7 @@
  * Auto-Submitted is on its allowlist. Errors name the service's code, not its message, which
  * quotes the recipient's address.
  */
-import { MailRefusedError, type MailTransport } from '../transport.ts';
+import { MailRefusedError, MailTransportError, type MailTransport } from '../transport.ts';
 
 export interface EmailAddress {
   email: string;
@@ -60,7 +60,7 @@ export function describeCloudflareError(error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (code !== undefined) {
     if (REFUSED_CODES.has(code)) return new MailRefusedError(`Cloudflare Email Service refused the mail (${code})`);
-    return new Error(`Cloudflare Email Service did not take the mail (${code})`);
+    return new MailTransportError(`Cloudflare Email Service did not take the mail (${code})`);
   }
   // The local binding (miniflare) throws plain errors: "email from <a> not allowed", "email to <a> not allowed".
   if (/^email from .* not allowed$/.test(message)) {
@@ -69,20 +69,20 @@ export function describeCloudflareError(error: unknown): Error {
   if (/^email to .* not allowed$/.test(message)) {
     return new MailRefusedError("Cloudflare Email Service refused the mail: the recipient is not one of the binding's allowed destination addresses");
   }
-  return new Error(`Cloudflare Email Service send failed (${error instanceof Error ? error.name : 'unknown error'})`);
+  return new MailTransportError(`Cloudflare Email Service send failed (${error instanceof Error ? error.name : 'unknown error'})`);
 }
 
 export function cloudflareTransport(binding: SendEmailBinding): MailTransport {
   return {
     name: 'cloudflare',
     async send(mail, signal) {
-      if (signal.aborted) throw new Error('Cloudflare Email Service send was aborted (timeout)');
+      if (signal.aborted) throw new MailTransportError('Cloudflare Email Service send was aborted (timeout)');
       const headers = Object.fromEntries(Object.entries(mail.headers).filter(([name]) => !NOT_PASSED.has(name.toLowerCase())));
       const sending = binding.send({ from: senderOf(mail.from), to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, headers });
       // The binding takes no signal: on abort the send may still complete, but the outbox is not held.
       let onAbort: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new Error('Cloudflare Email Service send was aborted (timeout)'));
+        onAbort = () => reject(new MailTransportError('Cloudflare Email Service send was aborted (timeout)'));
         signal.addEventListener('abort', onAbort, { once: true });
       });
       try {

@@ -12,7 +12,7 @@
  * reason (a logger that walks `cause` would print it).
  */
 import { createTransport, type NodemailerError } from 'nodemailer';
-import { MailRefusedError, type MailTransport } from '../transport.ts';
+import { MailRefusedError, MailTransportError, type MailTransport } from '../transport.ts';
 import { isLoopbackHost, parseSmtpUrl, smtpUrlProblem, type SmtpTarget } from '../../policy/mail-transport-settings.ts';
 
 export { isLoopbackHost, parseSmtpUrl, smtpUrlProblem, type SmtpTarget };
@@ -37,20 +37,20 @@ export function describeSmtpError(error: unknown, where: string, timeoutMs: numb
   const status = /\b[245]\.\d{1,3}\.\d{1,3}\b/.exec(e.response ?? '')?.[0];
   const replyText = reply === undefined ? '' : ` ${reply}${status ? ` ${status}` : ''}`;
   if (code === 'EAUTH' || reply === 535 || reply === 534) {
-    return new Error(`SMTP server ${where} refused the login${replyText} (check the user name and password in SMTP_URL)`);
+    return new MailTransportError(`SMTP server ${where} refused the login${replyText} (check the user name and password in SMTP_URL)`);
   }
-  if (code === 'ENOAUTH') return new Error(`SMTP server ${where} wants a login: SMTP_URL has no user name and password`);
+  if (code === 'ENOAUTH') return new MailTransportError(`SMTP server ${where} wants a login: SMTP_URL has no user name and password`);
   if (code === 'ETLS' || code === 'EREQUIRETLS' || TLS_CODES.test(original) || TLS_CODES.test(code)) {
     if (e.command === 'STARTTLS' && reply !== undefined) {
-      return new Error(`SMTP server ${where}: TLS failed: the server refused STARTTLS with${replyText} (use smtps:// if it only takes TLS from the first byte)`);
+      return new MailTransportError(`SMTP server ${where}: TLS failed: the server refused STARTTLS with${replyText} (use smtps:// if it only takes TLS from the first byte)`);
     }
     const detail = original && TLS_CODES.test(original) ? ` (${original})` : '';
-    return new Error(`SMTP server ${where}: TLS failed${detail}; check its certificate and SMTP_CA_FILE`);
+    return new MailTransportError(`SMTP server ${where}: TLS failed${detail}; check its certificate and SMTP_CA_FILE`);
   }
-  if (code === 'ETIMEDOUT') return new Error(`SMTP server ${where} did not answer within ${timeoutMs} ms`);
-  if (code === 'EDNS') return new Error(`SMTP server ${where}: the host name did not resolve`);
+  if (code === 'ETIMEDOUT') return new MailTransportError(`SMTP server ${where} did not answer within ${timeoutMs} ms`);
+  if (code === 'EDNS') return new MailTransportError(`SMTP server ${where}: the host name did not resolve`);
   if (original === 'ECONNREFUSED') {
-    return new Error(`SMTP server ${where} refused the connection (nothing listens there)`);
+    return new MailTransportError(`SMTP server ${where} refused the connection (nothing listens there)`);
   }
   // Only a refusal of this message is final: a 5xx to the greeting or EHLO is the server's state
   // or ours (a relay refusing our address, say), which the operator can change.
@@ -58,11 +58,11 @@ export function describeSmtpError(error: unknown, where: string, timeoutMs: numb
   if (reply !== undefined && reply >= 500 && e.permanent !== false && command) {
     return new MailRefusedError(`SMTP server ${where} refused the mail at ${command} with${replyText}`);
   }
-  if (reply !== undefined) return new Error(`SMTP server ${where} answered${replyText}${e.command ? ` to ${e.command.split(' ')[0]}` : ''}; will retry`);
+  if (reply !== undefined) return new MailTransportError(`SMTP server ${where} answered${replyText}${e.command ? ` to ${e.command.split(' ')[0]}` : ''}; will retry`);
   if (code === 'ECONNECTION' || code === 'ESOCKET') {
-    return new Error(`SMTP connection to ${where} failed${original ? ` (${original})` : ''}`);
+    return new MailTransportError(`SMTP connection to ${where} failed${original ? ` (${original})` : ''}`);
   }
-  return new Error(`SMTP send to ${where} failed${code ? ` (${code})` : ''}`);
+  return new MailTransportError(`SMTP send to ${where} failed${code ? ` (${code})` : ''}`);
 }
 
 export function smtpTransport(options: SmtpOptions): MailTransport {
@@ -112,8 +112,8 @@ export function smtpTransport(options: SmtpOptions): MailTransport {
           signal: AbortSignal.any([signal, timeout]),
         });
       } catch (error) {
-        if (timeout.aborted) throw new Error(`SMTP server ${where} did not take the mail within ${timeoutMs} ms`);
-        if (signal.aborted) throw new Error(`SMTP send to ${where} was aborted`);
+        if (timeout.aborted) throw new MailTransportError(`SMTP server ${where} did not take the mail within ${timeoutMs} ms`);
+        if (signal.aborted) throw new MailTransportError(`SMTP send to ${where} was aborted`);
         throw describeSmtpError(error, where, timeoutMs);
       }
     },

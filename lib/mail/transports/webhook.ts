@@ -6,7 +6,7 @@
  * `${t}.${body}`): the timestamp inside the MAC lets a receiver refuse a captured request replayed
  * later, and a receiver that only knows the secret can check it with verifyWebhookSignature.
  */
-import { MailRefusedError, type MailTransport, type OutgoingMail } from '../transport.ts';
+import { MailRefusedError, MailTransportError, type MailTransport, type OutgoingMail } from '../transport.ts';
 import { webhookSecretProblem, webhookUrlProblem } from '../../policy/mail-transport-settings.ts';
 
 export { webhookSecretProblem, webhookUrlProblem };
@@ -125,9 +125,9 @@ export function webhookTransport(options: WebhookOptions): MailTransport {
           redirect: 'manual',
         });
       } catch (error) {
-        if (timeout.aborted) throw new Error(`mail webhook at ${host} did not answer within ${timeoutMs} ms`);
-        if (signal.aborted) throw new Error(`mail webhook send to ${host} was aborted`);
-        throw new Error(`mail webhook at ${host} could not be reached (${error instanceof Error ? error.name : 'unknown error'})`);
+        if (timeout.aborted) throw new MailTransportError(`mail webhook at ${host} did not answer within ${timeoutMs} ms`);
+        if (signal.aborted) throw new MailTransportError(`mail webhook send to ${host} was aborted`);
+        throw new MailTransportError(`mail webhook at ${host} could not be reached (${error instanceof Error ? error.name : 'unknown error'})`);
       }
       // The answer's body is not read: dropping it frees the connection.
       await response.body?.cancel().catch(() => undefined);
@@ -137,7 +137,7 @@ export function webhookTransport(options: WebhookOptions): MailTransport {
         throw new MailRefusedError(`mail webhook at ${host} refused the mail with HTTP ${status}`);
       }
       // 5xx, 408, 429, and 3xx (a redirect is a misconfigured URL the operator can fix) are retried.
-      throw new Error(`mail webhook at ${host} answered HTTP ${status}`);
+      throw new MailTransportError(`mail webhook at ${host} answered HTTP ${status}`);
     },
   };
 }
