@@ -27,7 +27,8 @@ export interface WorkerEnv {
 }
 
 /** The cron in wrangler.toml that also purges; every other run only drains the outbox. */
-export const PURGE_CRON = '17 * * * *';
+// Not exported: a Worker module's named exports must be handlers.
+const PURGE_CRON = '17 * * * *';
 
 /**
  * DATA_KEY seals the outbox's mails. A real transport needs it set (a secret): rows must open in

@@ -6,10 +6,8 @@
  */
 import { parseDataKey } from '../crypto/seal.ts';
 import { parseMailFrom } from '../policy/mail-from.ts';
-import { smtpUrlProblem, webhookSecretProblem, webhookUrlProblem } from '../policy/mail-transport-settings.ts';
+import { smtpUrlProblem, webhookSecretProblem, webhookUrlProblem, type TransportName } from '../policy/mail-transport-settings.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
-
-export type TransportName = 'log' | 'smtp' | 'webhook' | 'cloudflare';
 
 export interface MailSettings {
   transport: TransportName;

@@ -4,7 +4,7 @@
  * deleted), throws MailRefusedError (the far side will never take it: the row is given up), or
  * throws anything else (down, slow, a 4xx-ish temporary refusal: the row is retried later).
  */
-import type { TransportName } from '../config/mail-settings.ts';
+import type { TransportName } from '../policy/mail-transport-settings.ts';
 import type { Mail } from './mail.ts';
 
 export type { TransportName };

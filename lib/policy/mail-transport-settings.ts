@@ -6,6 +6,9 @@
  * password, and a webhook URL may hold a token.
  */
 
+/** What MAIL_TRANSPORT may name. */
+export type TransportName = 'log' | 'smtp' | 'webhook' | 'cloudflare';
+
 /**
  * Whether a host is this machine (127.0.0.0/8, ::1, localhost): traffic to it never crosses a
  * network, so the SMTP and webhook transports let it go without TLS.

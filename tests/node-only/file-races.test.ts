@@ -93,8 +93,11 @@ describe('races on a file-backed sql.js database, through group commit (node)', 
     for (let i = 0; i < 5; i++) links.push(await h.forgotAndGetToken(EMAIL));
     const appendsBefore = appends.length;
     const winner = await confirmResetsAtOnce(h, plan, links, Array.from({ length: N }, (_, i) => `file race password number ${i} for the win`));
-    // Only the winner's unit changed rows, so the race adds one journal line, in one append.
-    expect(appends.slice(appendsBefore).map((text) => text.split('\n').length - 1)).toEqual([1]);
+    // Only the winner's unit changed rows, so the race adds one journal line, in one append. (The
+    // courier's claim and delete of the winner's notice, after its answer, are the outbox's own.)
+    const courier = /"(UPDATE mail_outbox SET attempts|DELETE FROM mail_outbox)/;
+    const raceLines = appends.slice(appendsBefore).map((text) => text.split('\n').filter((line) => line && !courier.test(line)).length);
+    expect(raceLines.filter((n) => n > 0)).toEqual([1]);
 
     expect((await h.post('/login', { email: EMAIL, password: winner })).status).toBe(200);
     expect(await fromDisk()).toBe(await dump(h.db));

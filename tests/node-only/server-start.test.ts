@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '../support/outgoing-mail.ts';
 import { journalPathOf, lockPathOf } from '../../lib/storage/sqljs/files.ts';
 import { lockIsFree } from '../support/lock-holder.ts';
 import { lineOf, spawnServer, stopNodeServer } from '../support/server-node.ts';
@@ -31,6 +32,8 @@ describe('server start on a database file', () => {
     const first = spawnServer(path);
     const port = await first.started;
     expect(await register(port, 'first@example.com')).toBe(202);
+    // The registration's mail leaves the outbox after the answer: a claim, then a delete once sent.
+    await until(() => (readFileSync(journalPathOf(path), 'utf8').includes('DELETE FROM mail_outbox') ? true : undefined), 'the mail to be sent');
     const before = { db: readFileSync(path), journal: readFileSync(journalPathOf(path)) };
 
     const second = spawnServer(path);
