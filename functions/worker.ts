@@ -48,7 +48,20 @@ let cached: { env: WorkerEnv; deps: Deps } | undefined;
 // Development mode only: the isolate's memory is the mailbox (wrangler dev runs one isolate).
 const isolateMailbox = memoryMailbox();
 
+/**
+ * A Worker has no start to refuse: a setting that cannot work fails every request, and each says
+ * why in one line naming the setting (the answer itself is a plain 500, which names nothing).
+ */
 function depsFor(env: WorkerEnv): Deps {
+  try {
+    return buildDeps(env);
+  } catch (error) {
+    if (error instanceof ConfigError) jsonEventLog()('worker_misconfigured', { reason: error.message });
+    throw error;
+  }
+}
+
+function buildDeps(env: WorkerEnv): Deps {
   if (cached?.env === env) return cached.deps;
   const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
   const config = loadConfig(vars);

@@ -112,3 +112,29 @@ describe('the Worker with MAIL_TRANSPORT=cloudflare', () => {
     }
   });
 });
+
+describe('the Worker refuses mail settings that cannot work, naming them', () => {
+  for (const [vars, named] of [
+    [{ MAIL_TRANSPORT: 'cloudflare', MAIL_FROM: 'Latchkey <no-reply@latchkey.example>' }, /DATA_KEY must be set/],
+    [{ MAIL_TRANSPORT: 'smtp', MAIL_FROM: 'a@latchkey.example', SMTP_URL: 'smtps://u:hunter2@mail.example:465', DATA_KEY: '00'.repeat(32) }, /runs on the Node server only/],
+    [{ MAIL_TRANSPORT: 'cloudflare', MAIL_FROM: 'a@latchkey.example', DATA_KEY: '00'.repeat(32), EMAIL: undefined }, /needs a send_email binding named EMAIL/],
+  ] as const) {
+    it(`${Object.values(vars).join(' ')}: every request fails with a line that says why`, async () => {
+      const lines: string[] = [];
+      const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+      try {
+        const ctx = createExecutionContext();
+        const request = new Request('https://accounts.latchkey.example/health');
+        const res = await worker.fetch(request as never, { ...env, PUBLIC_URL: 'https://accounts.latchkey.example', ...vars } as never, ctx);
+        await waitOnExecutionContext(ctx);
+        expect(res.status).toBe(500);
+        expect(await res.text()).not.toMatch(/DATA_KEY|SMTP|EMAIL|hunter2/);
+      } finally {
+        spy.mockRestore();
+      }
+      const refusal = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'worker_misconfigured');
+      expect(refusal?.reason).toMatch(named);
+      expect(JSON.stringify(lines)).not.toContain('hunter2');
+    });
+  }
+});
