@@ -1,4 +1,4 @@
--- Migration 0007: the mail outbox (lib/storage/outbox.ts, lib/mail/courier.ts).
+-- Migration 0008: the mail outbox (lib/storage/outbox.ts, lib/mail/courier.ts).
 --
 -- A mail is written here in the same batch as the rows that cause it, so an acknowledged request's
 -- mail is as durable as its rows; the courier sends it after the answer, retries it, and deletes
