@@ -5,6 +5,7 @@
  */
 import { accountHasHash, type Account } from './accounts.ts';
 import type { Database, Statement } from './db.ts';
+import { retireResetLinks } from './resets.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
@@ -17,7 +18,8 @@ export interface PasswordChange {
 
 /**
  * The new hash (only over the verified one, only while the asking session is live), then, only if
- * that happened, every other session ended and the address's login failures cleared.
+ * that happened, every other session ended, the address's login failures cleared and the account's
+ * outstanding reset links retired.
  * `changed` reads the batch's results: true if the password was changed, and how many sessions ended.
  */
 export function changePasswordBatch(db: Database, change: PasswordChange, now: number) {
@@ -31,6 +33,8 @@ export function changePasswordBatch(db: Database, change: PasswordChange, now: n
       .bind(newHash, account.id, account.passwordHash, sessionId),
     endEverySession(db, account.id, now, { except: sessionId, whileHash: newHash }),
     clearLoginFailures(db, keys.login(account.emailKey), accountHasHash(account.id, newHash)),
+    // A reset link mailed before the change would otherwise undo it for whoever holds the link.
+    retireResetLinks(db, account.id, now, accountHasHash(account.id, newHash)),
   ];
   const changed = (results: Array<{ meta: { changes: number } }>) => ({
     changed: results[0]?.meta.changes === 1,

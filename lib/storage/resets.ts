@@ -6,7 +6,7 @@
  * transactions, changes a password at most once per link however many confirmations race.
  */
 import { accountHasHash } from './accounts.ts';
-import type { Database, Statement } from './db.ts';
+import type { Condition, Database, Statement } from './db.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
@@ -79,12 +79,17 @@ export function resetStatements(db: Database, change: ResetChange, now: number):
     clearLoginFailures(db, keys.login(emailKey), won),
     // This link and every other outstanding one of the account: a link mailed before the reset
     // must not undo it.
-    db
-      .prepare(`UPDATE password_resets SET used_at = ? WHERE account_id = ? AND used_at IS NULL AND ${won.sql}`)
-      .bind(now, accountId, ...won.values),
+    retireResetLinks(db, accountId, now, won),
     // Last, so that commitReset reads its count from the last result.
     endEverySession(db, accountId, now, { whileHash: passwordHash }),
   ];
+}
+
+/** Marks every outstanding reset link of the account used, while `onlyIf` holds (the change won). */
+export function retireResetLinks(db: Database, accountId: string, now: number, onlyIf: Condition): Statement {
+  return db
+    .prepare(`UPDATE password_resets SET used_at = ? WHERE account_id = ? AND used_at IS NULL AND ${onlyIf.sql}`)
+    .bind(now, accountId, ...onlyIf.values);
 }
 
 /**
