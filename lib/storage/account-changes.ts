@@ -5,6 +5,7 @@
  */
 import { accountHasHash, type Account } from './accounts.ts';
 import type { Database, Statement } from './db.ts';
+import { endEveryDevice } from './devices.ts';
 import { retireResetLinks } from './resets.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
@@ -18,8 +19,8 @@ export interface PasswordChange {
 
 /**
  * The new hash (only over the verified one, only while the asking session is live), then, only if
- * that happened, every other session ended, the address's login failures cleared and the account's
- * outstanding reset links retired.
+ * that happened, every other session ended, the address's login failures cleared, the account's
+ * outstanding reset links retired and its device tokens ended.
  * `changed` reads the batch's results: true if the password was changed, and how many sessions ended.
  */
 export function changePasswordBatch(db: Database, change: PasswordChange, now: number) {
@@ -35,6 +36,8 @@ export function changePasswordBatch(db: Database, change: PasswordChange, now: n
     clearLoginFailures(db, keys.login(account.emailKey), accountHasHash(account.id, newHash)),
     // A reset link mailed before the change would otherwise undo it for whoever holds the link.
     retireResetLinks(db, account.id, now, accountHasHash(account.id, newHash)),
+    // Device tokens skip the back-off; one earned with the old password must not outlive it.
+    endEveryDevice(db, account.id, accountHasHash(account.id, newHash)),
   ];
   const changed = (results: Array<{ meta: { changes: number } }>) => ({
     changed: results[0]?.meta.changes === 1,

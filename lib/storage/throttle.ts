@@ -161,6 +161,26 @@ export async function chargeLoginAttempt(db: Database, key: string, policy: Back
 }
 
 /**
+ * A failed guess that did not wait for the address's back-off (one made through a known device,
+ * or by a session: they skip it so that a stranger cannot keep the owner out), counted toward the
+ * address all the same: the waits and the ceiling that attempts without them meet grow with it.
+ * Never refused; the wait it sets never ends sooner than the one already running.
+ */
+export function countFailure(db: Database, key: string, policy: BackoffPolicy, now: number): Statement {
+  const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
+  return db
+    .prepare(
+      `INSERT INTO throttle (key, hits, wait_until, forget_at)
+       VALUES (?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3)
+       ON CONFLICT (key) DO UPDATE SET
+         hits = ${failures},
+         wait_until = max(throttle.wait_until, ?2 + ${waitSql(failures, policy)}),
+         forget_at = max(throttle.forget_at, ?2 + ${waitSql(failures, policy)} + ?3)`,
+    )
+    .bind(key, now, policy.resetSeconds * 1000);
+}
+
+/**
  * The right password was given: earlier failures no longer count (NIST SP 800-63B). The
  * statement, for the caller to run in the batch of the login's other writes, so that a success
  * costs one write round trip after its charge. With `onlyIf`, only while that condition holds (a
