@@ -9,11 +9,15 @@ import { backend } from '#backend';
 import { DEFAULT_THROTTLE } from '../lib/config/config.ts';
 import { DEFAULT_DEVICES, DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/storage/throttle.ts';
-import { createHarness, GOOD_PASSWORD, type Harness } from './support/harness.ts';
+import { tokenDigest } from '../lib/crypto/tokens.ts';
+import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';
 const OWNER_CLIENT = '198.51.100.20';
 const NEW_PASSWORD = 'seven quiet otters under the bridge';
+const MALLORY = 'mallory@example.com';
+const LAPTOP = '198.51.100.31';
+const PHONE = '198.51.100.32';
 const DAY = 86_400_000;
 const policy = DEFAULT_THROTTLE.loginFailures;
 /** What the back-off lets a guesser who never pauses make in a day: 35 at the defaults. */
@@ -134,4 +138,62 @@ describe(`device token attacks (${backend.name})`, () => {
     expect(thief.mostInARow).toBeLessThanOrEqual(NIST_FAILURE_CEILING);
     expect(thief.refusedTokens).toBe(stolen.length);
   }, 120_000);
+
+  it("the owner sees a copied token being tried in GET /devices, ends that device, and the owner's own device skips the back-off again; another account's device id is a 404", async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: 'off' });
+    await h.createActiveAccount(OWNER);
+    await h.createActiveAccount(MALLORY, OTHER_PASSWORD);
+    const laptopRes = await loginFrom(h, LAPTOP, GOOD_PASSWORD);
+    const { device: laptopDevice, session: laptopSession } = (await laptopRes.json()) as { device: { token: string; expiresAt: string }; session: { token: string } };
+    const laptop = laptopDevice.token;
+    h.clock.now += 60_000;
+    const phone = await deviceToken(await loginFrom(h, PHONE, GOOD_PASSWORD));
+
+    // The thief copied the phone's token and spends the devices' allowance with it; a stranger
+    // then keeps the address waiting, and the owner's laptop no longer gets past the wait.
+    h.clock.now += 60_000;
+    const triedAt = h.clock.now;
+    for (let i = 0; i < DEFAULT_DEVICES.maxFailures; i++) expect((await loginFrom(h, thiefClient(i), `copied token guess ${i}`, phone)).status).toBe(401);
+    expect((await loginFrom(h, thiefClient(9), 'a stranger guessing')).status).toBe(401);
+    expect((await loginFrom(h, thiefClient(9), 'a stranger guessing again')).status).toBe(429);
+    expect((await loginFrom(h, LAPTOP, GOOD_PASSWORD, laptop)).status).toBe(429);
+
+    // The owner, logged in on the laptop, lists the account's devices.
+    h.client.address = LAPTOP;
+    const listed = await h.bearer('GET', '/devices', laptopSession.token, undefined, { [DEVICE_HEADER]: laptop });
+    expect(listed.status).toBe(200);
+    const text = await listed.text();
+    for (const secret of [laptop, phone, tokenDigest(laptop), tokenDigest(phone)]) expect(text).not.toContain(secret);
+    const { devices } = JSON.parse(text) as { devices: Array<{ id: string; createdAt: string; lastUsedAt?: string; expiresAt: string; current?: boolean }> };
+    expect(devices).toHaveLength(2);
+    const [copied, own] = devices as [(typeof devices)[0], (typeof devices)[0]];
+    // Most recently used first: the phone's token, presented by the thief a moment ago.
+    expect(copied).toMatchObject({ lastUsedAt: new Date(triedAt).toISOString(), current: false });
+    expect(own).toMatchObject({ expiresAt: laptopDevice.expiresAt, current: true });
+    expect(own.lastUsedAt).toBeUndefined();
+    expect(copied.id).not.toBe(own.id);
+
+    // Mallory, with her own session, can neither see nor end the owner's devices.
+    h.client.address = thiefClient(3);
+    const mallory = await h.logIn(MALLORY, OTHER_PASSWORD);
+    const hers = (await (await h.bearer('GET', '/devices', mallory)).json()) as { devices: Array<{ id: string; current?: boolean }> };
+    expect(hers.devices).toHaveLength(1);
+    expect(hers.devices[0]!.current).toBe(false);
+    const theirs = await h.bearer('DELETE', `/devices/${own.id}`, mallory);
+    const unknown = await h.bearer('DELETE', `/devices/${'Z'.repeat(22)}`, mallory);
+    expect(theirs.status).toBe(404);
+    expect(await theirs.text()).toBe(await unknown.text());
+
+    // The owner ends the copied device: its failures go with it.
+    h.client.address = LAPTOP;
+    expect((await h.bearer('DELETE', `/devices/${copied.id}`, laptopSession.token)).status).toBe(204);
+    expect((await h.bearer('DELETE', `/devices/${copied.id}`, laptopSession.token)).status).toBe(404);
+    expect(h.events.filter((e) => e.event === 'device_revoked')).toMatchObject([{ accountId: expect.any(String), device: copied.id, client: LAPTOP }]);
+    expect((await loginFrom(h, thiefClient(4), 'the copied token again', phone)).status).toBe(429);
+    const renewed = await loginFrom(h, LAPTOP, GOOD_PASSWORD, laptop);
+    expect(renewed.status).toBe(200);
+    // The laptop's new token is the same device.
+    const again = (await (await h.bearer('GET', '/devices', laptopSession.token, undefined, { [DEVICE_HEADER]: await deviceToken(renewed) })).json()) as { devices: Array<{ id: string; current?: boolean }> };
+    expect(again.devices).toEqual([expect.objectContaining({ id: own.id, current: true })]);
+  });
 });
