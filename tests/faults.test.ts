@@ -184,7 +184,7 @@ const flows: Flow[] = [
     setup: loggedIn,
     request: (h, token) => h.bearer('POST', '/change-password', token ?? '', { currentPassword: OTHER_PASSWORD, newPassword: OTHER_PASSWORD }),
     ok: 401,
-    writes: false,
+    writes: true, // the failure counted for the address
   },
   {
     name: 'POST /delete-account',

@@ -56,6 +56,8 @@ export const keys = {
   mail: (emailKey: string) => `mail:${emailKey}`,
   mailFrom: (emailKey: string, clientKey: string) => `mail:${emailKey}:from:${clientKey}`,
   login: (emailKey: string) => `login:${emailKey}`,
+  /** A session's own password checks (lib/flows/password-check.ts): its id, never its token. */
+  session: (sessionId: string) => `session:${sessionId}`,
 };
 
 const retryAfter = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
