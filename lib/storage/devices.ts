@@ -6,8 +6,8 @@
  * Why: the per-address back-off (lib/storage/throttle.ts) refuses an attempt before its password is
  * checked, so someone who knows only the address can re-arm it for ever with one wrong guess each
  * time it ends, and the owner never gets through. A login that presents a token from an earlier
- * success of the same account is charged to that token's own failure count instead; the address's
- * back-off still holds every guess made without one, at the same pace as before.
+ * success of the same account skips that wait, charged to the devices' own allowance instead; the
+ * address's back-off still holds every guess made without one, at the same pace as before.
  *
  * - A token is 256 random bits, shown once in the login answer; only its SHA-256 is stored.
  * - It is trusted only for its own account, before its expiry, and while the account's tokens
