@@ -49,13 +49,19 @@ CREATE INDEX registrations_by_consumed ON registrations (consumed_at) WHERE cons
 -- out a device token; a later login that presents it is charged to the device's own failure count
 -- instead of the address's back-off, so an attacker who knows only the address cannot keep the
 -- owner out. Only the SHA-256 of the token is kept.
+-- Each device has a public id (not its token) by which its owner lists and ends it; a success
+-- replaces the token and keeps the id. A reset or a password change deletes the account's devices.
 CREATE TABLE devices (
-  token_hash TEXT    PRIMARY KEY CHECK (length(token_hash) = 64),
-  account_id TEXT    NOT NULL REFERENCES accounts (id) CHECK (length(account_id) = 36),
-  -- Attempts made with this token since its last success; at DEVICE_MAX_FAILURES it is no longer trusted.
-  failures   INTEGER NOT NULL CHECK (failures >= 0),
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL CHECK (expires_at > created_at)
+  id           TEXT    NOT NULL UNIQUE CHECK (length(id) = 22),
+  token_hash   TEXT    PRIMARY KEY CHECK (length(token_hash) = 64),
+  account_id   TEXT    NOT NULL REFERENCES accounts (id) CHECK (length(account_id) = 36),
+  -- Failed attempts with this token since its last success; when the account's tokens together
+  -- reach DEVICE_MAX_FAILURES, none of them is trusted.
+  failures     INTEGER NOT NULL CHECK (failures >= 0),
+  created_at   INTEGER NOT NULL,
+  -- When a login last presented the token (NULL: not since it was issued).
+  last_used_at INTEGER,
+  expires_at   INTEGER NOT NULL CHECK (expires_at > created_at)
 ) STRICT;
 
 CREATE INDEX devices_by_account ON devices (account_id, created_at);

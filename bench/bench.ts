@@ -629,7 +629,7 @@ async function main() {
 
   {
     const { device, none } = lockout;
-    const simulated = `simulated: in-process app, virtual clock, ${device.days} days, ${device.accounts} accounts, one attacker guessing each the moment its back-off ends`;
+    const simulated = `simulated: in-process app, virtual clock, ${device.days} days, ${device.accounts} accounts, one attacker guessing each the moment its back-off ends, also presenting ${device.hoarded} device tokens per account hoarded before the owner's reset`;
     rows.push({
       figure: '7',
       what: `Lockout (${simulated}): owner's right-password logins from a known device`,
@@ -642,7 +642,7 @@ async function main() {
     rows.push({
       figure: '7',
       what: "Lockout (same simulation): the attacker's failed guesses per account",
-      measured: `at most ${device.mostInARow} in a row, ${device.mostPerDay} in any 24 h (the back-off allows ${device.allowedPerDay}); ${device.attackerGuesses} in all`,
+      measured: `at most ${device.mostInARow} in a row, ${device.mostPerDay} in any 24 h (the back-off allows ${device.allowedPerDay}); ${device.attackerGuesses} in all, ${device.hoardedTokenGuesses} of them presenting a hoarded token`,
       reference: `NIST SP 800-63B: at most ${NIST_FAILURE_CEILING} in a row (without device tokens: ${none.mostInARow} in a row, ${none.mostPerDay} in 24 h)`,
       ratio: device.mostInARow / NIST_FAILURE_CEILING,
       target: '≤ 1',

@@ -9,13 +9,19 @@
  * owner logs in with the right password at random moments from another client, with the device
  * token from their previous login, or, for the "today" comparison, without one.
  *
- *   node --disable-warning=ExperimentalWarning bench/lockout.ts [days] [accounts]
+ * The attacker also once knew each password (issue 23): before the run it logged in `hoarded`
+ * times and kept every device token, and the owner then reset the password through the mailbox.
+ * Each guess presents the next hoarded token still worth presenting; a token answered 429 is
+ * dropped, since the back-off did not let it through.
+ *
+ *   node --disable-warning=ExperimentalWarning bench/lockout.ts [days] [accounts] [hoarded]
  */
 import { DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { worstCaseFailures } from '../lib/storage/throttle.ts';
 import { inProcessApp } from './in-process.ts';
 
-const PASSWORD = 'correct horse battery staple';
+const OLD_PASSWORD = 'correct horse battery staple';
+const PASSWORD = 'seven quiet otters under the bridge';
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 /** The owner's logins arrive at random, on average this often. */
@@ -34,6 +40,9 @@ export interface LockoutFigures {
   allowedPerDay: number;
   /** The most consecutive failures counted against one address. */
   mostInARow: number;
+  /** Device tokens the attacker hoarded per account with the old password, and its guesses that presented one. */
+  hoarded: number;
+  hoardedTokenGuesses: number;
 }
 
 /** A small seeded generator, so that every run sees the same moments. */
@@ -47,9 +56,10 @@ function random(seed: number): () => number {
   };
 }
 
-export async function lockoutFigures(days: number, accounts: number, withDevice: boolean): Promise<LockoutFigures> {
+export async function lockoutFigures(days: number, accounts: number, withDevice: boolean, hoarded = 21): Promise<LockoutFigures> {
   const clock = { now: Date.UTC(2026, 0, 1) };
-  const { db, config, post, activeAccount } = await inProcessApp({ SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' }, () => clock.now);
+  // The attacker presents hoarded tokens from many clients: no per-client allowance is what stops it.
+  const { db, config, post, activeAccount, lastToken } = await inProcessApp({ SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1', LIMIT_LOGIN_PER_CLIENT: 'off' }, () => clock.now);
 
   interface Owner {
     email: string;
@@ -59,16 +69,25 @@ export async function lockoutFigures(days: number, accounts: number, withDevice:
     attackerAt: number;
     guesses: number[];
     mostInARow: number;
+    tokens: string[];
   }
   const next = random(13);
   const owners: Owner[] = [];
   for (let i = 0; i < accounts; i++) {
     const email = `owner${i}@bench.example`;
     const from = `198.51.100.${i + 1}`;
-    await activeAccount(email, PASSWORD, from);
+    await activeAccount(email, OLD_PASSWORD, from);
+    // While the attacker knew the password, it logged in again and again, keeping each device token.
+    const tokens: string[] = [];
+    for (let t = 0; t < hoarded; t++) tokens.push(((await (await post('/login', { email, password: OLD_PASSWORD }, ATTACKER)).json()) as { device: { token: string } }).device.token);
+    // The owner noticed and reset the password through the mailbox.
+    await post('/forgot-password', { email }, from);
+    await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
+    const reset = await post('/reset-password', { token: lastToken(), password: PASSWORD }, from);
+    if (reset.status !== 200) throw new Error(`resetting ${email} answered ${reset.status}`);
     // The owner logged in once before the attack began, from the device they will use.
     const first = (await (await post('/login', { email, password: PASSWORD }, from)).json()) as { device: { token: string } };
-    owners.push({ email, from, device: first.device.token, ownerAt: clock.now + Math.round(next() * OWNER_MEAN_GAP * 2), attackerAt: clock.now, guesses: [] as number[], mostInARow: 0 });
+    owners.push({ email, from, device: first.device.token, ownerAt: clock.now + Math.round(next() * OWNER_MEAN_GAP * 2), attackerAt: clock.now, guesses: [] as number[], mostInARow: 0, tokens });
   }
 
   const due = (o: Owner) => Math.min(o.attackerAt, o.ownerAt);
@@ -76,6 +95,7 @@ export async function lockoutFigures(days: number, accounts: number, withDevice:
   const end = start + days * DAY;
   let ownerAttempts = 0;
   let ownerOk = 0;
+  let hoardedTokenGuesses = 0;
   for (;;) {
     // The earliest event of all: an attacker's guess (first, on a tie: the owner's worst moment) or an owner's login.
     const who = owners.reduce((a, b) => (due(b) < due(a) ? b : a));
@@ -83,14 +103,17 @@ export async function lockoutFigures(days: number, accounts: number, withDevice:
     clock.now = attacker ? who.attackerAt : who.ownerAt;
     if (clock.now >= end) break;
     if (attacker) {
-      const res = await post('/login', { email: who.email, password: `guess ${who.guesses.length}` }, ATTACKER);
+      const token = who.tokens[0];
+      const res = await post('/login', { email: who.email, password: `guess ${who.guesses.length}` }, ATTACKER, token === undefined ? {} : { [DEVICE_HEADER]: token });
       await res.arrayBuffer();
       if (res.status === 401) {
+        if (token !== undefined) hoardedTokenGuesses++;
         who.guesses.push(clock.now);
         const row = await db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${who.email}`).first<{ hits: number }>();
         who.mostInARow = Math.max(who.mostInARow, row?.hits ?? 0);
         who.attackerAt = clock.now + 1000;
       } else {
+        if (token !== undefined) who.tokens.shift();
         who.attackerAt = clock.now + Number(res.headers.get('retry-after') ?? 1) * 1000;
       }
     } else {
@@ -118,11 +141,14 @@ export async function lockoutFigures(days: number, accounts: number, withDevice:
     mostPerDay: Math.max(...owners.map((o) => perDay(o.guesses))),
     allowedPerDay: worstCaseFailures(config.throttle.loginFailures, 86_400),
     mostInARow: Math.max(...owners.map((o) => o.mostInARow)),
+    hoarded,
+    hoardedTokenGuesses,
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const days = Number(process.argv[2] ?? 14);
   const accounts = Number(process.argv[3] ?? 10);
-  for (const withDevice of [true, false]) console.log(JSON.stringify(await lockoutFigures(days, accounts, withDevice)));
+  const hoarded = Number(process.argv[4] ?? 21);
+  for (const withDevice of [true, false]) console.log(JSON.stringify(await lockoutFigures(days, accounts, withDevice, hoarded)));
 }

@@ -20,6 +20,7 @@ import { BEARER_SCHEME } from '../lib/http/bearer-routes.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
 import { changePasswordEndpoint } from './endpoints/change-password.ts';
 import { deleteAccountEndpoint } from './endpoints/delete-account.ts';
+import { devicesEndpoints } from './endpoints/devices.ts';
 import { devMailEndpoint, MAILBOX_PATH } from './endpoints/dev-mail.ts';
 import { healthEndpoint } from './endpoints/health.ts';
 import { forgotPasswordEndpoint } from './endpoints/forgot-password.ts';
@@ -79,6 +80,7 @@ const ENDPOINTS = [
   devMailEndpoint,
   sessionEndpoints,
   sessionsEndpoints,
+  devicesEndpoints,
   changePasswordEndpoint,
   deleteAccountEndpoint,
 ];

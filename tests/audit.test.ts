@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { jsonEventLog } from '../lib/log.ts';
+import { tokenDigest } from '../lib/crypto/tokens.ts';
+import { DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink } from './support/harness.ts';
 
 describe(`security events (${backend.name})`, () => {
@@ -93,6 +95,25 @@ describe(`security events (${backend.name})`, () => {
     }
     for (const secret of [GOOD_PASSWORD, NEW, oldHash, newHash, tokenHash]) expect(page).not.toContain(secret);
     expect(h.events.map((e) => e.event)).toEqual(expect.arrayContaining(['password_reset_requested', 'password_reset', 'password_reset_refused']));
+  });
+
+  it('never puts a device token or its digest into an event, a mail, or any answer but the login\'s that issued it', async () => {
+    const h = await createHarness({ DEVICE_MAX_FAILURES: '2' });
+    await h.createActiveAccount('secret@example.com');
+    const issued = (await (await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD })).json()) as { device: { token: string }; session: { token: string } };
+    const first = issued.device.token;
+    const seen: string[] = [];
+    const keep = async (res: Response) => (seen.push(JSON.stringify([...res.headers]), await res.text()), res);
+    const second = ((await (await h.post('/login', { email: 'secret@example.com', password: GOOD_PASSWORD }, { [DEVICE_HEADER]: first })).json()) as { device: { token: string } }).device.token;
+    for (let i = 0; i < 3; i++) await keep(await h.post('/login', { email: 'secret@example.com', password: OTHER_PASSWORD }, { [DEVICE_HEADER]: second }));
+    const listed = await keep(await h.bearer('GET', '/devices', issued.session.token, undefined, { [DEVICE_HEADER]: second }));
+    expect(listed.status).toBe(200);
+    const { devices } = JSON.parse(seen.at(-1)!) as { devices: Array<{ id: string }> };
+    const digests = (await h.db.prepare('SELECT token_hash AS d FROM devices').all<{ d: string }>()).results.map((r) => r.d);
+    await keep(await h.bearer('DELETE', `/devices/${devices[0]!.id}`, issued.session.token));
+    const everything = [JSON.stringify(h.events), JSON.stringify(h.mails), ...seen].join('\n');
+    for (const secret of [first, second, tokenDigest(first), tokenDigest(second), ...digests]) expect(everything).not.toContain(secret);
+    expect(h.events.map((e) => e.event)).toEqual(expect.arrayContaining(['login_ok', 'login_failed', 'device_locked', 'device_revoked']));
   });
 
   it('never puts a session token, its secret or its digest into an event, a mail, or any answer but the login\'s', async () => {

@@ -89,13 +89,15 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
         'POST /logout',
         'GET /sessions',
         'DELETE /sessions/{id}',
+        'GET /devices',
+        'DELETE /devices/{id}',
         'POST /change-password',
         'POST /delete-account',
       ].sort(),
     );
     // The session routes say that they take a bearer token, and the document says what one is.
     const security = (path: string, method: string) => (doc.paths[path]![method] as unknown as { security?: unknown }).security;
-    for (const [path, method] of [['/session', 'get'], ['/logout', 'post'], ['/sessions', 'get'], ['/sessions/{id}', 'delete'], ['/change-password', 'post'], ['/delete-account', 'post']] as const) {
+    for (const [path, method] of [['/session', 'get'], ['/logout', 'post'], ['/sessions', 'get'], ['/sessions/{id}', 'delete'], ['/devices', 'get'], ['/devices/{id}', 'delete'], ['/change-password', 'post'], ['/delete-account', 'post']] as const) {
       expect(security(path, method), `${method} ${path}`).toEqual([{ bearer: [] }]);
     }
     expect(security('/login', 'post')).toBeUndefined();
@@ -196,6 +198,11 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.bearer('DELETE', `/sessions/${spare.split('.')[0]}`, session), 204);
     await expectStatus(h.bearer('DELETE', `/sessions/${spare.split('.')[0]}`, session), 404);
     await expectStatus(h.bearer('DELETE', `/sessions/${'x'.repeat(65)}`, session), 422);
+    await expectStatus(h.bearer('GET', '/devices', session), 200);
+    const { devices } = (await (await h.bearer('GET', '/devices', session)).json()) as { devices: Array<{ id: string }> };
+    await expectStatus(h.bearer('DELETE', `/devices/${devices[0]!.id}`, session), 204);
+    await expectStatus(h.bearer('DELETE', `/devices/${devices[0]!.id}`, session), 404);
+    await expectStatus(h.bearer('DELETE', `/devices/${'x'.repeat(65)}`, session), 422);
     await expectStatus(h.bearer('POST', '/change-password', session, { currentPassword: 'not the password at all', newPassword: NEW }), 401);
     await expectStatus(h.bearer('POST', '/change-password', session, { currentPassword: RESET_PASSWORD, newPassword: NEW }), 200);
     await expectStatus(h.bearer('POST', '/delete-account', session, { password: GOOD_PASSWORD }), 401);
@@ -205,7 +212,7 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       await expectStatus(h.bearer('POST', path, session, 'hello', { 'Content-Type': 'text/plain' }), 415);
       await expectStatus(h.bearer('POST', path, session, {}), 422);
     }
-    for (const [method, path] of [['GET', '/session'], ['GET', '/sessions'], ['DELETE', '/sessions/x'], ['POST', '/logout'], ['POST', '/change-password'], ['POST', '/delete-account']] as const) {
+    for (const [method, path] of [['GET', '/session'], ['GET', '/sessions'], ['DELETE', '/sessions/x'], ['GET', '/devices'], ['DELETE', '/devices/x'], ['POST', '/logout'], ['POST', '/change-password'], ['POST', '/delete-account']] as const) {
       await expectStatus(h.bearer(method, path, 'not-a-token'), 401);
     }
     await expectStatus(h.bearer('POST', '/logout', session), 204);
@@ -232,6 +239,8 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       x.bearer('GET', '/session', LIVE_LOOKING),
       x.bearer('GET', '/sessions', LIVE_LOOKING),
       x.bearer('DELETE', '/sessions/x', LIVE_LOOKING),
+      x.bearer('GET', '/devices', LIVE_LOOKING),
+      x.bearer('DELETE', '/devices/x', LIVE_LOOKING),
       x.bearer('POST', '/logout', LIVE_LOOKING),
       x.bearer('POST', '/change-password', LIVE_LOOKING, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
       x.bearer('POST', '/delete-account', LIVE_LOOKING, { password: GOOD_PASSWORD }),

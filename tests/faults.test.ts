@@ -99,7 +99,7 @@ const flows: Flow[] = [
     writes: true,
   },
   { name: 'login from a known device', setup: knownDevice, request: (h, token) => fromDevice(h, token, GOOD_PASSWORD), ok: 200, writes: true },
-  { name: 'login from a known device with a wrong password', setup: knownDevice, request: (h, token) => fromDevice(h, token, OTHER_PASSWORD), ok: 401, writes: false },
+  { name: 'login from a known device with a wrong password', setup: knownDevice, request: (h, token) => fromDevice(h, token, OTHER_PASSWORD), ok: 401, writes: true }, // the failure counted for the address
   {
     name: 'login from a known device while the address backs off',
     setup: async (h) => {
@@ -184,7 +184,7 @@ const flows: Flow[] = [
     setup: loggedIn,
     request: (h, token) => h.bearer('POST', '/change-password', token ?? '', { currentPassword: OTHER_PASSWORD, newPassword: OTHER_PASSWORD }),
     ok: 401,
-    writes: false,
+    writes: true, // the failure counted for the address
   },
   {
     name: 'POST /delete-account',

@@ -177,8 +177,9 @@ describe(`fuzzing every endpoint (${backend.name})`, () => {
 
 describe(`fuzzing the session routes and the Authorization header (${backend.name})`, () => {
   const sessionPath = fc.oneof(
-    fc.constantFrom('/session', '/sessions', '/logout', '/change-password', '/delete-account'),
+    fc.constantFrom('/session', '/sessions', '/logout', '/change-password', '/delete-account', '/devices'),
     fc.string({ maxLength: 70 }).map((id) => `/sessions/${encodeURIComponent(id)}`),
+    fc.string({ maxLength: 70 }).map((id) => `/devices/${encodeURIComponent(id)}`),
   );
   const wellFormed = fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{22}$/), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)).map(([id, secret]) => `${id}.${secret}`);
   const authorization = fc.oneof(

@@ -76,6 +76,27 @@ describe(`password reset attacks (${backend.name})`, () => {
     expect(await login(h, OTHER_PASSWORD)).toBe(200);
   });
 
+  it('a link held from before a password change is dead after it: the change retires it, and the password stays the changed one', async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    // Someone with a moment at the owner's mailbox asks for a link and keeps it.
+    h.client.address = ATTACKER;
+    const held = await h.forgotAndGetToken(OWNER);
+    // Later the owner, logged in elsewhere, changes the password.
+    h.client.address = OWNER_CLIENT;
+    const session = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/change-password', session, { currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD })).status).toBe(200);
+    h.client.address = ATTACKER;
+    expect((await h.get(`/reset-password?token=${held}`)).status).toBe(400);
+    const used = await h.post('/reset-password', { token: held, password: ATTACKER_PASSWORD });
+    const unknown = await h.post('/reset-password', { token: 'B'.repeat(43), password: ATTACKER_PASSWORD });
+    expect(used.status).toBe(400);
+    expect(await used.text()).toBe(await unknown.text());
+    expect(await login(h, ATTACKER_PASSWORD)).toBe(401);
+    expect(await login(h, NEW_PASSWORD)).toBe(200);
+    expect((await h.bearer('GET', '/session', session)).status).toBe(200);
+  });
+
   it('after a reset the old password fails everywhere, even from a device that logged in with it, and the new one works', async () => {
     const h = await createHarness();
     await h.createActiveAccount(OWNER);

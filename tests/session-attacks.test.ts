@@ -2,6 +2,8 @@
 // requests, from more than one client where it matters, each as an attacker would make them.
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
+import { DEFAULT_THROTTLE } from '../lib/config/config.ts';
+import { worstCaseFailures } from '../lib/storage/throttle.ts';
 import { createHarness, GOOD_PASSWORD, NO_LIMITS, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';
@@ -138,7 +140,7 @@ describe(`session attack stories (${backend.name})`, () => {
     expect((await h.post('/login', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(200);
   });
 
-  it('wrong current passwords count in the login back-off, and the lockout holds across login and change-password', async () => {
+  it('wrong current passwords count in the session\'s own back-off and in the address\'s: the waits hold across login, change-password and delete-account', async () => {
     const h = await createHarness();
     await h.createActiveAccount(OWNER);
     const stolen = await h.logIn(OWNER);
@@ -159,11 +161,80 @@ describe(`session attack stories (${backend.name})`, () => {
     expect((await h.bearer('POST', '/delete-account', stolen, { password: GOOD_PASSWORD })).status).toBe(429);
     h.clock.now += 30_000;
     expect((await h.post('/login', { email: OWNER, password: 'still not the password' })).status).toBe(401);
-    expect((await guess(8)).status).toBe(429); // the login's failure set a longer wait
+    // That failure at the login page lengthened the address's wait, not the session's: the session
+    // waits out its own back-off only, which its next failure lengthens.
+    expect((await guess(8)).status).toBe(401);
+    expect((await guess(9)).status).toBe(429);
     h.clock.now += 60_000;
     expect((await h.bearer('POST', '/change-password', stolen, { currentPassword: GOOD_PASSWORD, newPassword: THIRD })).status).toBe(200);
     expect(await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${OWNER}`).first()).toBeNull();
   });
+});
+
+describe(`a session and the login back-off (${backend.name})`, () => {
+  const strangerClient = (n: number) => `203.0.113.${(n % 200) + 1}`;
+  /** Someone who knows only the address guesses from many clients until it waits, and once more. */
+  async function spendBackoff(h: Harness, from: number) {
+    let n = from;
+    for (;;) {
+      h.client.address = strangerClient(n);
+      const res = await h.post('/login', { email: OWNER, password: `a stranger's guess ${n++}` });
+      if (res.status === 429) return n;
+      expect(res.status).toBe(401);
+    }
+  }
+
+  it("a stranger spending the address's back-off from many clients does not hold up the owner's session: the owner changes the password, then deletes the account", async () => {
+    const h = await createHarness();
+    await h.createActiveAccount(OWNER);
+    h.client.address = '198.51.100.20';
+    const owner = await h.logIn(OWNER);
+    let n = await spendBackoff(h, 0);
+    // The owner's device-less login waits like anyone's; the session does not.
+    h.client.address = '198.51.100.20';
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(429);
+    expect((await h.bearer('POST', '/change-password', owner, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD })).status).toBe(200);
+    n = await spendBackoff(h, n);
+    h.clock.now += 10_000; // inside the stranger's wait
+    h.client.address = '198.51.100.20';
+    expect((await h.bearer('POST', '/delete-account', owner, { password: OTHER_PASSWORD })).status).toBe(204);
+    expect((await whoAmI(h, owner)).status).toBe(401);
+  });
+
+  it('a thief holding a stolen session gets no more checked guesses than the back-off allows, each counted for the address too', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: 'off' });
+    await h.createActiveAccount(OWNER);
+    h.client.address = '198.51.100.20';
+    const stolen = await h.logIn(OWNER);
+    h.client.address = '203.0.113.66';
+    const end = h.clock.now + 86_400_000;
+    let checked = 0;
+    let n = 0;
+    while (h.clock.now < end) {
+      const res =
+        n++ % 2 === 0
+          ? await h.bearer('POST', '/change-password', stolen, { currentPassword: `guess number ${n}`, newPassword: THIRD })
+          : await h.bearer('POST', '/delete-account', stolen, { password: `guess number ${n}` });
+      if (res.status === 401) {
+        checked++;
+        continue;
+      }
+      expect(res.status).toBe(429);
+      h.clock.now += Number(res.headers.get('retry-after')) * 1000;
+    }
+    expect(checked).toBeGreaterThan(DEFAULT_THROTTLE.loginFailures.freeFailures);
+    expect(checked).toBeLessThanOrEqual(worstCaseFailures(DEFAULT_THROTTLE.loginFailures, 86_400));
+    // Every one of them on the address's count as well: right after a guess through the session,
+    // the thief's guess at the login page waits.
+    expect((await h.bearer('POST', '/delete-account', stolen, { password: 'one guess more' })).status).toBe(401);
+    checked++;
+    const hits = await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${OWNER}`).first<{ hits: number }>();
+    expect(hits?.hits).toBe(checked);
+    expect((await h.post('/login', { email: OWNER, password: 'and one at the login page' })).status).toBe(429);
+    // And the session still works for the owner, who knows the password.
+    h.client.address = '198.51.100.20';
+    expect((await whoAmI(h, stolen)).status).toBe(200);
+  }, 60_000);
 });
 
 describe(`session races (${backend.name})`, () => {

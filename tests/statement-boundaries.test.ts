@@ -43,8 +43,8 @@ async function addAccount(db: Database, id: string, emailKey: string, hash = HAS
 
 async function addDevice(db: Database, tokenHash: string, accountId: string, expiresAt: number, failures = 0) {
   await db
-    .prepare('INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-    .bind(tokenHash, accountId, failures, T0, expiresAt)
+    .prepare('INSERT INTO devices (id, token_hash, account_id, failures, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .bind(tokenHash.slice(0, 22), tokenHash, accountId, failures, T0, expiresAt)
     .run();
 }
 
@@ -278,6 +278,29 @@ describe(`device tokens, one condition at a time (${backend.name})`, () => {
     const before = await dump(db);
     expect(await chargeDevice(db, digest, 'a@example.com', policy, T0)).toBeNull();
     expect(await dump(db)).toBe(before);
+  });
+
+  it("counts the failures of the account's unexpired tokens together: the last allowed one through another token, then none", async () => {
+    const { db, digest } = await withDevice(T0 + 100_000, policy.maxFailures - 2);
+    await addDevice(db, digestOf(2), ID_1, T0 + 100_000);
+    // An expired token's failures no longer count; another account's never do.
+    await addDevice(db, digestOf(3), ID_1, T0 + 1, policy.maxFailures);
+    await addDevice(db, digestOf(4), ID_2, T0 + 100_000, policy.maxFailures);
+    expect(await chargeDevice(db, digestOf(2), 'a@example.com', policy, T0 + 1)).toEqual({ accountId: ID_1, failures: policy.maxFailures - 1 });
+    expect(await chargeDevice(db, digest, 'a@example.com', policy, T0 + 1)).toEqual({ accountId: ID_1, failures: policy.maxFailures });
+    const before = await dump(db);
+    expect(await chargeDevice(db, digestOf(2), 'a@example.com', policy, T0 + 1)).toBeNull();
+    expect(await chargeDevice(db, digest, 'a@example.com', policy, T0 + 1)).toBeNull();
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('a success puts the new token in place of the presented one: the device keeps its id, its failures are cleared', async () => {
+    const { db, digest } = await withDevice(T0 + 100_000, 2);
+    const replaced = newDevice(db, ID_1, digest, policy, T0 + 10);
+    await db.batch(replaced.statements);
+    expect(await db.prepare('SELECT id, token_hash AS t, failures AS f, last_used_at AS u FROM devices').all()).toMatchObject({
+      results: [{ id: digest.slice(0, 22), t: tokenDigest(replaced.issued.token), f: 0, u: T0 + 10 }],
+    });
   });
 
   it("trusts a token for its own account only, and an unknown one for none, writing nothing", async () => {

@@ -130,7 +130,7 @@ describe(`the document says what the server does (${backend.name})`, () => {
     for (const { at, operation } of operations) (byTag[operation.tags[0]] ??= []).push(at);
     expect(Object.fromEntries(Object.entries(byTag).map(([tag, ats]) => [tag, ats.sort()]))).toEqual({
       accounts: ['POST /activate', 'POST /forgot-password', 'POST /login', 'POST /register', 'POST /resend-activation', 'POST /reset-password'],
-      sessions: ['DELETE /sessions/{id}', 'GET /session', 'GET /sessions', 'POST /change-password', 'POST /delete-account', 'POST /logout'],
+      sessions: ['DELETE /devices/{id}', 'DELETE /sessions/{id}', 'GET /devices', 'GET /session', 'GET /sessions', 'POST /change-password', 'POST /delete-account', 'POST /logout'],
       pages: ['GET /', 'GET /activate', 'GET /demo.js', 'GET /reset-password'],
       service: ['GET /health', 'GET /openapi.json'],
     });

@@ -39,8 +39,13 @@ export interface SessionToken {
   secret: string;
 }
 
+/** A public id for a row (a session's, a device's): random, so it says nothing about the secret. */
+export function newPublicId(): string {
+  return randomBytes(SESSION_ID_BYTES).toString('base64url');
+}
+
 export function newSessionToken(): SessionToken & { token: string } {
-  const id = randomBytes(SESSION_ID_BYTES).toString('base64url');
+  const id = newPublicId();
   const secret = newToken();
   return { id, secret, token: `${id}.${secret}` };
 }

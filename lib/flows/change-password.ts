@@ -1,6 +1,6 @@
 /**
- * Changing the password of a logged-in account: the current password again (charged to the login
- * back-off like a login: lib/flows/password-check.ts), a new one that passes the policy of
+ * Changing the password of a logged-in account: the current password again (charged to the
+ * session's own back-off and counted toward the address's: lib/flows/password-check.ts), a new one that passes the policy of
  * registration, then one batch — the new hash, every other session of the account ended, the
  * back-off cleared — and a notice to the address. The asking session stays: the person changing
  * their password is the one who should not be thrown out.
@@ -39,7 +39,7 @@ export async function changePassword(services: ChangePasswordServices, request: 
   const weak = passwordProblems(request.newPassword, account.emailKey, config.passwordPolicy);
   if (weak.length > 0) return { kind: 'invalid', errors: weak.map((detail) => ({ pointer: '/newPassword', detail })) };
 
-  const check = await checkPassword(services, account, request.currentPassword, now);
+  const check = await checkPassword(services, session, request.currentPassword, now);
   if (check.kind === 'throttled') return check;
   // Fail closed: only a password the hasher verified goes on, whatever else a check might say.
   if (check.kind !== 'right') {

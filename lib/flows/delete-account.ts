@@ -1,5 +1,5 @@
 /**
- * Closing an account: its password again (charged to the login back-off, lib/flows/password-check.ts),
+ * Closing an account: its password again (charged like a login, lib/flows/password-check.ts),
  * then one batch that removes the account and everything kept about it and its address — sessions,
  * devices, registrations, throttle rows — so that nothing of it remains and the address can be
  * registered anew at once. A notice goes to the address.
@@ -21,7 +21,7 @@ export type DeleteAccountOutcome = { kind: 'deleted' } | { kind: 'wrong' } | { k
 export async function deleteAccount(services: DeleteAccountServices, session: LiveSession, password: string, now: number): Promise<DeleteAccountOutcome> {
   const { db, log, mail } = services;
   const account = session.account;
-  const check = await checkPassword(services, account, password, now);
+  const check = await checkPassword(services, session, password, now);
   if (check.kind === 'throttled') return check;
   // Fail closed: only a password the hasher verified goes on, whatever else a check might say.
   if (check.kind !== 'right') {

@@ -15,7 +15,7 @@ import { accountHasHash, findAccount, replacePasswordHash, type Account } from '
 import type { Database, Statement } from '../storage/db.ts';
 import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice } from '../storage/devices.ts';
 import { newSession, type IssuedSession } from '../storage/sessions.ts';
-import { chargeLoginAttempt, clearLoginFailures, keys } from '../storage/throttle.ts';
+import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 
 export interface LoginServices {
@@ -104,6 +104,9 @@ export async function login(services: LoginServices, request: LoginRequest, now:
     log('login_failed', { accountId: account.id, reason: 'password-changed', device: device !== null });
     return { kind: 'wrong' };
   }
+  // A guess through a device skipped the address's back-off; it still counts there, so that no
+  // set of tokens gives more guesses than the address's limits and the devices' one allowance.
+  if (device) await countFailure(db, keys.login(key), config.throttle.loginFailures, now).run();
   log('login_failed', account ? { accountId: account.id, reason: 'password', device: device !== null } : { reason: 'no-account' });
   if (device && lockedNow(device, config.devices)) log('device_locked', { accountId: device.accountId });
   return { kind: 'wrong' };

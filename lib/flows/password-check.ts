@@ -1,16 +1,20 @@
 /**
  * The password of a logged-in account, asked again before a change that matters (a new password,
- * closing the account). Every attempt is charged to the address's login back-off first, exactly as
- * a login is, so that a stolen session cannot be used to guess the password faster than the login
- * page allows; a right password is then cleared by the caller's batch.
+ * closing the account).
+ *
+ * A live session proves more than a bare login attempt, so it does not wait behind the address's
+ * back-off, which anyone who knows the address can keep armed: each attempt is charged first to a
+ * back-off of the session's own (the same policy, so a stolen session guesses no faster than the
+ * login page allows), and a wrong password is then counted toward the address as well, so that it
+ * brings the address's waits and ceiling nearer for every attempt made without the session.
  */
 import type { Config } from '../config/config.ts';
 import { refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
-import type { Account } from '../storage/accounts.ts';
 import type { Database } from '../storage/db.ts';
-import { chargeLoginAttempt, keys } from '../storage/throttle.ts';
+import type { LiveSession } from '../storage/sessions.ts';
+import { chargeLoginAttempt, countFailure, keys } from '../storage/throttle.ts';
 
 export interface PasswordCheckServices {
   db: Database;
@@ -21,13 +25,16 @@ export interface PasswordCheckServices {
 
 export type PasswordCheck = { kind: 'right' } | { kind: 'wrong' } | { kind: 'throttled'; retryAfterSeconds: number };
 
-export async function checkPassword(services: PasswordCheckServices, account: Account, password: string, now: number): Promise<PasswordCheck> {
+export async function checkPassword(services: PasswordCheckServices, session: LiveSession, password: string, now: number): Promise<PasswordCheck> {
   const { db, hasher, config, log } = services;
+  const policy = config.throttle.loginFailures;
   refuseWhenBusy(hasher);
-  const attempt = await chargeLoginAttempt(db, keys.login(account.emailKey), config.throttle.loginFailures, now);
+  const attempt = await chargeLoginAttempt(db, keys.session(session.id), policy, now);
   if (!attempt.ok) {
     log('throttled', { rule: 'login', retryAfter: attempt.retryAfterSeconds });
     return { kind: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
   }
-  return (await hasher.verify(password, account.passwordHash)) ? { kind: 'right' } : { kind: 'wrong' };
+  if (await hasher.verify(password, session.account.passwordHash)) return { kind: 'right' };
+  await countFailure(db, keys.login(session.account.emailKey), policy, now).run();
+  return { kind: 'wrong' };
 }

@@ -5,6 +5,8 @@
  */
 import { accountHasHash, type Account } from './accounts.ts';
 import type { Database, Statement } from './db.ts';
+import { endEveryDevice } from './devices.ts';
+import { retireResetLinks } from './resets.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
@@ -17,7 +19,8 @@ export interface PasswordChange {
 
 /**
  * The new hash (only over the verified one, only while the asking session is live), then, only if
- * that happened, every other session ended and the address's login failures cleared.
+ * that happened, every other session ended, the address's and the session's login failures cleared, the account's
+ * outstanding reset links retired and its device tokens ended.
  * `changed` reads the batch's results: true if the password was changed, and how many sessions ended.
  */
 export function changePasswordBatch(db: Database, change: PasswordChange, now: number) {
@@ -31,6 +34,12 @@ export function changePasswordBatch(db: Database, change: PasswordChange, now: n
       .bind(newHash, account.id, account.passwordHash, sessionId),
     endEverySession(db, account.id, now, { except: sessionId, whileHash: newHash }),
     clearLoginFailures(db, keys.login(account.emailKey), accountHasHash(account.id, newHash)),
+    // The session's own count too: the check it just passed was charged there first.
+    clearLoginFailures(db, keys.session(sessionId), accountHasHash(account.id, newHash)),
+    // A reset link mailed before the change would otherwise undo it for whoever holds the link.
+    retireResetLinks(db, account.id, now, accountHasHash(account.id, newHash)),
+    // Device tokens skip the back-off; one earned with the old password must not outlive it.
+    endEveryDevice(db, account.id, accountHasHash(account.id, newHash)),
   ];
   const changed = (results: Array<{ meta: { changes: number } }>) => ({
     changed: results[0]?.meta.changes === 1,
@@ -41,8 +50,8 @@ export function changePasswordBatch(db: Database, change: PasswordChange, now: n
 
 /**
  * Everything kept about an account and its address, the account last (its rows reference it):
- * devices, registrations, the address's throttle rows (login back-off and mail allowances), its
- * sessions, its password reset links and the account itself, each only while the account still has the verified hash. The
+ * devices, registrations, the address's throttle rows (login back-off and mail allowances) and its
+ * sessions' own, its sessions, its password reset links and the account itself, each only while the account still has the verified hash. The
  * last statement's result says whether the account was deleted.
  */
 export function deleteAccountStatements(db: Database, account: Account): Statement[] {
@@ -55,12 +64,15 @@ export function deleteAccountStatements(db: Database, account: Account): Stateme
   return [
     guarded('DELETE FROM devices WHERE account_id = ?', account.id),
     guarded('DELETE FROM registrations WHERE email_key = ?', key),
+    // The sessions' own password-check counts too (keys.session), found through the sessions, which go next.
     guarded(
-      'DELETE FROM throttle WHERE (key IN (?, ?) OR (key >= ? AND key < ?))',
+      `DELETE FROM throttle WHERE (key IN (?, ?) OR (key >= ? AND key < ?)
+         OR key IN (SELECT '${keys.session('')}' || id FROM sessions WHERE account_id = ?))`,
       keys.login(key),
       keys.mail(key),
       fromAnyClient,
       `${fromAnyClient.slice(0, -1)};`,
+      account.id,
     ),
     guarded('DELETE FROM sessions WHERE account_id = ?', account.id),
     guarded('DELETE FROM password_resets WHERE account_id = ?', account.id),

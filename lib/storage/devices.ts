@@ -6,26 +6,30 @@
  * Why: the per-address back-off (lib/storage/throttle.ts) refuses an attempt before its password is
  * checked, so someone who knows only the address can re-arm it for ever with one wrong guess each
  * time it ends, and the owner never gets through. A login that presents a token from an earlier
- * success of the same account is charged to that token's own failure count instead; the address's
- * back-off still holds every guess made without one, at the same pace as before.
+ * success of the same account skips that wait, charged to the devices' own allowance instead; the
+ * address's back-off still holds every guess made without one, at the same pace as before.
  *
  * - A token is 256 random bits, shown once in the login answer; only its SHA-256 is stored.
- * - It is trusted only for its own account, before its expiry, and while fewer than
- *   `maxFailures` attempts made with it have failed since its last success: a stolen token that
- *   guesses locks itself.
- * - Every success hands out a fresh token and drops the one presented, so a copy left behind on
- *   the old token stops working the next time the owner logs in.
+ * - It is trusted only for its own account, before its expiry, and while the account's tokens
+ *   together have failed fewer than `maxFailures` attempts: guesses through stolen tokens, however
+ *   many, spend one allowance, and each also counts toward the address's back-off (lib/flows/login.ts).
+ * - Every success hands out a fresh token in place of the one presented (same device id, its
+ *   failures cleared), so a copy left behind on the old token stops working the next time the
+ *   owner logs in.
+ * - A reset or a change of the password ends every token of the account (lib/storage/resets.ts,
+ *   account-changes.ts): a token earned with a password must not outlive it.
+ * - Each device has a public id (not the token) by which its owner lists and ends it.
  * - A token that is absent, malformed, unknown, expired, locked or another account's is treated
  *   exactly as no token: the same statement runs, nothing is written, the login goes the address's
  *   way. Its presence therefore tells nobody anything about an address.
  */
 import type { Condition, Database, Statement } from './db.ts';
-import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
+import { constantTimeEqual, isWellFormedToken, newPublicId, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 export interface DevicePolicy {
   /** How long a device token is trusted after the login that issued it. */
   ttlSeconds: number;
-  /** Failed logins with one token (since its last success) after which it is no longer trusted. */
+  /** Failed logins through the account's tokens together after which none of them is trusted. */
   maxFailures: number;
 }
 
@@ -46,7 +50,7 @@ export interface IssuedDevice {
 /** A device token that is trusted for the address, with this attempt already charged to it. */
 export interface TrustedDevice {
   accountId: string;
-  /** Attempts charged since its last success, this one included. */
+  /** Attempts charged to the account's live tokens together, this one included. */
   failures: number;
 }
 
@@ -60,16 +64,19 @@ export function presentedDigest(header: string | undefined): string {
 
 /**
  * Charges one attempt to the presented token if it is trusted for this address; one atomic
- * statement, so parallel guesses with a stolen token are counted as they arrive and no more than
- * `maxFailures` of them get through. Null when it is not trusted: nothing was written.
+ * statement, so parallel guesses with stolen tokens are counted as they arrive and no more than
+ * `maxFailures` of them get through, whichever tokens they present. Null when it is not trusted:
+ * nothing was written.
  */
 export async function chargeDevice(db: Database, digest: string, emailKey: string, policy: DevicePolicy, now: number): Promise<TrustedDevice | null> {
   const row = await db
     .prepare(
-      `UPDATE devices SET failures = failures + 1
-       WHERE token_hash = ?1 AND expires_at > ?2 AND failures < ?3
+      `UPDATE devices SET failures = failures + 1, last_used_at = ?2
+       WHERE token_hash = ?1 AND expires_at > ?2
          AND account_id = (SELECT id FROM accounts WHERE email_key = ?4)
-       RETURNING token_hash AS tokenHash, account_id AS accountId, failures`,
+         AND (SELECT total(failures) FROM devices d WHERE d.account_id = devices.account_id AND d.expires_at > ?2) < ?3
+       RETURNING token_hash AS tokenHash, account_id AS accountId,
+         (SELECT total(failures) FROM devices d WHERE d.account_id = devices.account_id AND d.expires_at > ?2) AS failures`,
     )
     .bind(digest, now, policy.maxFailures, emailKey)
     .first<{ tokenHash: string; accountId: string; failures: number }>();
@@ -78,14 +85,15 @@ export async function chargeDevice(db: Database, digest: string, emailKey: strin
   return { accountId: row.accountId, failures: row.failures };
 }
 
-/** True once a trusted device has used up its failures with this attempt. */
+/** True once the account's devices have used up their failures with this attempt. */
 export const lockedNow = (device: TrustedDevice, policy: DevicePolicy) => device.failures >= policy.maxFailures;
 
 /**
- * A fresh token for an account that just logged in. The statements replace the presented token
- * if it was this account's (whatever its state), and drop the account's expired tokens and those
- * beyond the newest DEVICES_PER_ACCOUNT; the caller runs them in its own batch, so that the token
- * exists exactly when the login's other writes happened.
+ * A fresh token for an account that just logged in. The statements put it in place of the
+ * presented token if that was this account's (whatever its state: the device keeps its id, its
+ * failures are cleared), or else store a new device; and drop the account's expired tokens and
+ * those beyond the DEVICES_PER_ACCOUNT most recently used. The caller runs them in its own batch,
+ * so that the token exists exactly when the login's other writes happened.
  */
 export function newDevice(
   db: Database,
@@ -96,20 +104,66 @@ export function newDevice(
   onlyIf?: Condition,
 ): { statements: Statement[]; issued: IssuedDevice } {
   const token = newToken();
+  const digest = tokenDigest(token);
   const expiresAt = now + policy.ttlSeconds * 1000;
+  const guard = onlyIf ?? { sql: 'TRUE', values: [] };
   return {
     statements: [
-      db.prepare('DELETE FROM devices WHERE token_hash = ? AND account_id = ?').bind(replacing, accountId),
-      db
-        .prepare(`INSERT INTO devices (token_hash, account_id, failures, created_at, expires_at) SELECT ?, ?, 0, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`)
-        .bind(tokenDigest(token), accountId, now, expiresAt, ...(onlyIf?.values ?? [])),
       db
         .prepare(
-          `DELETE FROM devices WHERE account_id = ?1 AND (expires_at <= ?2 OR token_hash NOT IN (
-             SELECT token_hash FROM devices WHERE account_id = ?1 ORDER BY created_at DESC, token_hash LIMIT ?3))`,
+          `UPDATE devices SET token_hash = ?, failures = 0, last_used_at = ?, expires_at = ?
+           WHERE token_hash = ? AND account_id = ? AND ${guard.sql}`,
+        )
+        .bind(digest, now, expiresAt, replacing, accountId, ...guard.values),
+      db
+        .prepare(
+          `INSERT INTO devices (id, token_hash, account_id, failures, created_at, expires_at)
+           SELECT ?, ?, ?, 0, ?, ? WHERE NOT EXISTS (SELECT 1 FROM devices WHERE token_hash = ?) AND ${guard.sql}`,
+        )
+        .bind(newDeviceId(), digest, accountId, now, expiresAt, digest, ...guard.values),
+      db
+        .prepare(
+          `DELETE FROM devices WHERE account_id = ?1 AND (expires_at <= ?2 OR id NOT IN (
+             SELECT id FROM devices WHERE account_id = ?1 ORDER BY coalesce(last_used_at, created_at) DESC, id LIMIT ?3))`,
         )
         .bind(accountId, now, DEVICES_PER_ACCOUNT),
     ],
     issued: { token, expiresAt: new Date(expiresAt).toISOString() },
   };
+}
+
+/** A device's public id: 128 random bits, the shape of a session id, unrelated to its token. */
+const newDeviceId = newPublicId;
+
+/**
+ * The statement that ends every device token of an account, while `onlyIf` holds: for the batch of
+ * a reset or a password change, since a token earned with the old password must not outlive it.
+ */
+export function endEveryDevice(db: Database, accountId: string, onlyIf: Condition): Statement {
+  return db.prepare(`DELETE FROM devices WHERE account_id = ? AND ${onlyIf.sql}`).bind(accountId, ...onlyIf.values);
+}
+
+export interface DeviceRow {
+  id: string;
+  tokenHash: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number;
+}
+
+/** The account's unexpired devices, most recently used first. */
+export async function liveDevices(db: Database, accountId: string, now: number): Promise<DeviceRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, token_hash AS tokenHash, created_at AS createdAt, last_used_at AS lastUsedAt, expires_at AS expiresAt
+       FROM devices WHERE account_id = ? AND expires_at > ? ORDER BY coalesce(last_used_at, created_at) DESC, id`,
+    )
+    .bind(accountId, now)
+    .all<DeviceRow>();
+  return results;
+}
+
+/** Ends one unexpired device of the account; another account's id changes nothing. */
+export function endDevice(db: Database, accountId: string, id: string, now: number): Statement {
+  return db.prepare('DELETE FROM devices WHERE id = ? AND account_id = ? AND expires_at > ?').bind(id, accountId, now);
 }

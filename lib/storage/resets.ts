@@ -7,6 +7,7 @@
  */
 import { accountHasHash } from './accounts.ts';
 import type { Condition, Database, Statement } from './db.ts';
+import { endEveryDevice } from './devices.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
@@ -61,8 +62,8 @@ export interface ResetChange {
  * account used or retired its link first) therefore writes nothing at all. The expiry is checked at
  * the `now` the caller read the link at, so a link read as usable cannot expire in between.
  *
- * What else a reset revokes is in the same list, guarded the same way: every session of the
- * account ends, so that whoever knew the old password is logged out with it.
+ * What else a reset revokes is in the same list, guarded the same way: every device token and
+ * every session of the account ends, so that whoever knew the old password keeps nothing it gave.
  */
 export function resetStatements(db: Database, change: ResetChange, now: number): Statement[] {
   const { tokenHash, accountId, emailKey, passwordHash } = change;
@@ -79,12 +80,19 @@ export function resetStatements(db: Database, change: ResetChange, now: number):
     clearLoginFailures(db, keys.login(emailKey), won),
     // This link and every other outstanding one of the account: a link mailed before the reset
     // must not undo it.
-    db
-      .prepare(`UPDATE password_resets SET used_at = ? WHERE account_id = ? AND used_at IS NULL AND ${won.sql}`)
-      .bind(now, accountId, ...won.values),
+    retireResetLinks(db, accountId, now, won),
+    // Device tokens skip the back-off; one earned with the old password must not outlive it.
+    endEveryDevice(db, accountId, won),
     // Last, so that commitReset reads its count from the last result.
     endEverySession(db, accountId, now, { whileHash: passwordHash }),
   ];
+}
+
+/** Marks every outstanding reset link of the account used, while `onlyIf` holds (the change won). */
+export function retireResetLinks(db: Database, accountId: string, now: number, onlyIf: Condition): Statement {
+  return db
+    .prepare(`UPDATE password_resets SET used_at = ? WHERE account_id = ? AND used_at IS NULL AND ${onlyIf.sql}`)
+    .bind(now, accountId, ...onlyIf.values);
 }
 
 /**

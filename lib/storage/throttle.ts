@@ -56,6 +56,8 @@ export const keys = {
   mail: (emailKey: string) => `mail:${emailKey}`,
   mailFrom: (emailKey: string, clientKey: string) => `mail:${emailKey}:from:${clientKey}`,
   login: (emailKey: string) => `login:${emailKey}`,
+  /** A session's own password checks (lib/flows/password-check.ts): its id, never its token. */
+  session: (sessionId: string) => `session:${sessionId}`,
 };
 
 const retryAfter = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
@@ -158,6 +160,26 @@ export async function chargeLoginAttempt(db: Database, key: string, policy: Back
     .bind(key, now, policy.resetSeconds * 1000)
     .first<{ hits: number }>();
   return counted ? ALLOWED : refusal(db, key, now, `CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END`);
+}
+
+/**
+ * A failed guess that did not wait for the address's back-off (one made through a known device,
+ * or by a session: they skip it so that a stranger cannot keep the owner out), counted toward the
+ * address all the same: the waits and the ceiling that attempts without them meet grow with it.
+ * Never refused; the wait it sets never ends sooner than the one already running.
+ */
+export function countFailure(db: Database, key: string, policy: BackoffPolicy, now: number): Statement {
+  const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
+  return db
+    .prepare(
+      `INSERT INTO throttle (key, hits, wait_until, forget_at)
+       VALUES (?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3)
+       ON CONFLICT (key) DO UPDATE SET
+         hits = ${failures},
+         wait_until = max(throttle.wait_until, ?2 + ${waitSql(failures, policy)}),
+         forget_at = max(throttle.forget_at, ?2 + ${waitSql(failures, policy)} + ?3)`,
+    )
+    .bind(key, now, policy.resetSeconds * 1000);
 }
 
 /**

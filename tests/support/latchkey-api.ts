@@ -272,6 +272,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's known devices
+         * @description Devices whose token (from POST /login) skips the login back-off: when each was first known and last presented, and when it expires. Send the Latchkey-Device header too to have your own marked current. A reset or a change of the password ends them all.
+         */
+        get: operations["listDevices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Forget one of the account's devices
+         * @description Only the account's own devices: another account's device id is a 404, like an unknown one.
+         */
+        delete: operations["endDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/change-password": {
         parameters: {
             query?: never;
@@ -485,6 +525,23 @@ export interface components {
             client: string;
             /** @description Whether this is the session that asked */
             current: boolean;
+        };
+        DeviceEntry: {
+            id: string;
+            /**
+             * Format: date-time
+             * @description The login that first made this device known
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When a login last presented its token, if one has since it was issued
+             */
+            lastUsedAt?: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description Whether the request's Latchkey-Device header holds this device's token */
+            current?: boolean;
         };
         ChangePasswordRequest: {
             currentPassword: string;
@@ -1572,6 +1629,129 @@ export interface operations {
                 };
             };
             /** @description No live session of this account has that id (another account's is answered the same) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDevices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's known devices, most recently used first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        devices: components["schemas"]["DeviceEntry"][];
+                    };
+                };
+            };
+            /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A device id from GET /devices */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device is forgotten: its token no longer skips the login back-off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No unexpired device of this account has that id (another account's is answered the same) */
             404: {
                 headers: {
                     [name: string]: unknown;
