@@ -91,7 +91,11 @@ describe(`a fixed window, one condition at a time (${backend.name})`, () => {
 
   it('writes nothing for a mail that would not be sent, and nothing to the ceiling for a client over its own allowance', async () => {
     const db = await backend.freshDatabase();
-    const policy = { mailPerAddressClient: { limit: 1, windowSeconds: 600 }, mailPerAddress: { limit: 5, windowSeconds: 600 } };
+    const policy = {
+      mailPerAddressClient: { limit: 1, windowSeconds: 600 },
+      mailPerAddress: { limit: 5, windowSeconds: 600 },
+      mailNewClients: { limit: 0, windowSeconds: 600 },
+    };
     expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0, false)).toBe(false);
     expect(await db.prepare('SELECT count(*) AS n FROM throttle').first()).toEqual({ n: 0 });
     expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0)).toBe(true);
