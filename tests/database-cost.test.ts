@@ -53,9 +53,9 @@ const login = (h: Harness, email: string, password: string, device?: string) =>
  * per-client window that every POST passes first is one trip, one write and one row of each.
  */
 const EXPECTED: Record<string, Cost & { status: number }> = {
-  'register, new address': { status: 202, trips: 6, statements: 6, writes: 5, rows: 4, commits: 4 },
-  'register, pending address': { status: 202, trips: 6, statements: 6, writes: 5, rows: 4, commits: 4 },
-  'register, active address': { status: 202, trips: 6, statements: 6, writes: 5, rows: 3, commits: 3 },
+  'register, new address': { status: 202, trips: 6, statements: 6, writes: 5, rows: 5, commits: 5 },
+  'register, pending address': { status: 202, trips: 6, statements: 6, writes: 5, rows: 5, commits: 5 },
+  'register, active address': { status: 202, trips: 6, statements: 6, writes: 5, rows: 4, commits: 4 },
   'activate, the registration\'s own password': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
   'activate, another password typed twice': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
   'activate, unknown token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
@@ -75,12 +75,12 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   // Rows: the client's login window (change-password and delete-account count against it, as a login
   // does), then what this account had here (5 devices, 1 registration, 1 throttle row, 6 sessions, itself).
   'delete account': { status: 204, trips: 4, statements: 9, writes: 8, rows: 15, commits: 3 },
-  'resend, unknown address': { status: 202, trips: 7, statements: 7, writes: 5, rows: 1, commits: 1 },
-  'resend, pending address': { status: 202, trips: 7, statements: 7, writes: 5, rows: 4, commits: 4 },
-  'resend, active address': { status: 202, trips: 7, statements: 7, writes: 5, rows: 3, commits: 3 },
-  'forgot, unknown address': { status: 202, trips: 7, statements: 8, writes: 6, rows: 1, commits: 1 },
-  'forgot, pending address': { status: 202, trips: 7, statements: 8, writes: 6, rows: 4, commits: 4 },
-  'forgot, active address': { status: 202, trips: 7, statements: 8, writes: 6, rows: 4, commits: 4 },
+  'resend, unknown address': { status: 202, trips: 7, statements: 8, writes: 6, rows: 5, commits: 5 },
+  'resend, pending address': { status: 202, trips: 7, statements: 8, writes: 6, rows: 6, commits: 5 },
+  'resend, active address': { status: 202, trips: 7, statements: 8, writes: 6, rows: 5, commits: 5 },
+  'forgot, unknown address': { status: 202, trips: 7, statements: 9, writes: 7, rows: 5, commits: 5 },
+  'forgot, pending address': { status: 202, trips: 7, statements: 9, writes: 7, rows: 6, commits: 5 },
+  'forgot, active address': { status: 202, trips: 7, statements: 9, writes: 7, rows: 6, commits: 5 },
   'reset page, working link': { status: 200, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   // Two links outstanding (from the two forgot requests above): the reset retires both.
   'reset, new password': { status: 200, trips: 3, statements: 6, writes: 5, rows: 4, commits: 2 },

@@ -9,8 +9,8 @@ import type { SendMail } from '../mail/delivery.ts';
 import { activationMail, alreadyActiveMail } from '../mail/mail.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { findAccount, latestRegistration, renewal, type Account } from '../storage/accounts.ts';
-import type { Database, Statement } from '../storage/db.ts';
-import { chargeMail } from '../storage/throttle.ts';
+import { softWrites, type Database, type Statement } from '../storage/db.ts';
+import { chargeMail, markMailRequest } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
 
@@ -48,8 +48,8 @@ export interface RenewalOptions {
 
 /**
  * The part of a resend that a forgotten password shares (lib/flows/reset-password.ts): a pending
- * address gets a fresh activation link. The same lookups, the same two allowance statements and
- * the same guarded insert for every address; only the mail differs. Only a request that would mail
+ * address gets a fresh activation link. The same lookups, the same three allowance statements and
+ * the same batch for every address, committing on every branch; only the mail differs. Only a request that would mail
  * is charged (one for an unknown address costs nobody's allowance), and one over an allowance is
  * accepted all the same. The mail goes only once the writes have committed.
  */
@@ -63,13 +63,15 @@ export async function renewActivation(
   const { db, config, sendMail, log } = services;
   const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key);
-  const mayMail = await chargeMail(db, config.throttle, key, clientKey, now, Boolean(account || pending));
+  // The allowances are soft writes and the batch always commits (markMailRequest), so every
+  // branch waits for exactly one fsync, the batch's, which takes the allowances to disk with it.
+  const mayMail = await chargeMail(softWrites(db), config.throttle, key, clientKey, now, Boolean(account || pending));
   if (!mayMail && (account || pending)) log('throttled', { rule: 'mail' });
   const link = newLink(config, now);
-  const [renewedRows, ...others] = await db.batch([renewal(db, key, link), ...alongside]);
+  const [renewedRows, ...others] = await db.batch([renewal(db, key, link), ...alongside, markMailRequest(db, now)]);
   const renewed = renewedRows?.meta.changes === 1;
   if (mayMail && renewed && pending) sendMail(activationMail(pending.email, link.url, config.tokenTtlSeconds, forgot));
-  return { account, mayMail, renewed, alongside: others.map((r) => r.meta.changes) };
+  return { account, mayMail, renewed, alongside: others.slice(0, alongside.length).map((r) => r.meta.changes) };
 }
 
 export async function resendActivation(services: ResendServices, request: ResendRequest, now: number): Promise<ResendOutcome> {

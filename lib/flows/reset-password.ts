@@ -40,7 +40,7 @@ export async function forgotPassword(services: ForgotServices, request: ForgotRe
   const key = parsed.email.key;
 
   // The same statements on every branch, unknown, pending or active: the renewal's two lookups,
-  // two allowance charges and guarded insert, then the guarded insert of a reset link, which
+  // three allowance charges and guarded insert, then the guarded insert of a reset link, which
   // stores a row only for an account. The allowance is the one register and resend charge.
   // Both inserts commit in one batch, so a failure leaves neither link behind.
   const link = newResetLink(config, now);

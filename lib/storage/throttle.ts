@@ -62,6 +62,9 @@ export const keys = {
   mail: (emailKey: string) => `mail:${emailKey}`,
   mailFrom: (emailKey: string, clientKey: string) => `mail:${emailKey}:from:${clientKey}`,
   mailNewClients: (emailKey: string) => `mail:${emailKey}:new-clients`,
+  mailRequests: 'mail-requests',
+  /** Where a charge that counts nothing writes: a window of no length, so every hit starts it anew. */
+  uncounted: 'uncounted',
   login: (emailKey: string) => `login:${emailKey}`,
 };
 
@@ -74,24 +77,25 @@ async function refusal(db: Database, key: string, now: number, until: string): P
 
 /**
  * One hit against a fixed window if `counts`: allowed while the window holds fewer than `limit`
- * hits. When `counts` is false the statement selects no row, so it writes nothing (the table holds
- * no empty counters) and answers 0, but it is the same statement: callers that must not differ
- * in the work they do can run it on every branch. The window's hits with this one if it was
- * counted, else 0.
+ * hits; the window's hits with this one if it was counted, else 0. When `counts` is false the same
+ * statement runs against a throwaway row whose window has always just ended (keys.uncounted), so
+ * it counts nothing that matters yet changes a row as a counted hit does: callers that must not
+ * differ in the work they do can run it on every branch, and on Node the journal line it costs is
+ * the same too (issue 23 §2).
  */
 async function charge(db: Database, key: string, rule: WindowLimit, now: number, counts = true): Promise<number> {
   const counted = await db
     .prepare(
-      `INSERT INTO throttle (key, hits, wait_until, forget_at) SELECT ?1, 1, 0, ?2 + ?3 WHERE ?5 = 1
+      `INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2 + ?3)
        ON CONFLICT (key) DO UPDATE SET
          hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
          forget_at = CASE WHEN throttle.forget_at <= ?2 THEN ?2 + ?3 ELSE throttle.forget_at END
        WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4
        RETURNING hits`,
     )
-    .bind(key, now, rule.windowSeconds * 1000, rule.limit, counts ? 1 : 0)
+    .bind(counts ? key : keys.uncounted, now, counts ? rule.windowSeconds * 1000 : 0, counts ? rule.limit : Number.MAX_SAFE_INTEGER)
     .first<{ hits: number }>();
-  return counted?.hits ?? 0;
+  return counts ? (counted?.hits ?? 0) : 0;
 }
 
 /**
@@ -116,9 +120,9 @@ export async function hit(db: Database, key: string, rule: WindowLimit, now: num
  * A client over its own allowance touches neither of the others.
  *
  * `mails` is false when the request would send nothing (a resend for an unknown address): then
- * nothing is counted, yet the same three statements run, so that the work depends on the address's
- * state no more than the insert that follows does. The caller answers the same whatever this
- * returns.
+ * nothing is counted, yet the same three statements run and change a row each (charge()), as they
+ * do for a known address under its allowances, so that neither the work nor its time depends on
+ * the address's state. The caller answers the same whatever this returns.
  */
 export async function chargeMail(
   db: Database,
@@ -136,6 +140,19 @@ export async function chargeMail(
   if (ceiling.limit === 0 || newClients.limit === 0) return ceilingOk;
   const newClientOk = (await charge(db, keys.mailNewClients(emailKey), newClients, now, ownHits === 1 && !ceilingOk)) > 0;
   return ceilingOk || newClientOk;
+}
+
+/**
+ * A write that changes one row on every branch of a mail request, for the batch that ends it: the
+ * batch then commits, and waits for its fsync, whatever the address is, instead of only when it
+ * stores a link (issue 23 §2: over HTTP that fsync told known addresses from unknown ones). It
+ * marks when the last such request came, under one fixed key, so it stores nothing about the
+ * address, and the purge may drop it like any expired counter.
+ */
+export function markMailRequest(db: Database, now: number): Statement {
+  return db
+    .prepare(`INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2) ON CONFLICT (key) DO UPDATE SET forget_at = ?2`)
+    .bind(keys.mailRequests, now + 3600_000);
 }
 
 /** The wait imposed after the n-th consecutive failure, in seconds. */
