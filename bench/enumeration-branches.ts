@@ -15,7 +15,8 @@
  * runs it, in production mode, on a database file (so every durable write pays its fsync, which
  * the in-memory run cannot show). Beside the medians it plays an observer who sends ten requests
  * for a known and ten for an unknown address and calls the slower one known: how many of
- * rounds/10 such trials it gets right (half is chance).
+ * rounds/10 such trials it gets right (half is chance). BENCH_VARS='{"LIMIT_MAIL_PER_ADDRESS_CLIENT":"1/3600"}'
+ * adds settings for the server: to time the branches over an allowance, say.
  */
 import { inProcessApp } from './in-process.ts';
 import { NO_CLIENT_LIMITS } from './servers.ts';
