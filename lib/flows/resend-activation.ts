@@ -49,9 +49,9 @@ export interface RenewalOptions {
 /**
  * The part of a resend that a forgotten password shares (lib/flows/reset-password.ts): a pending
  * address gets a fresh activation link. The same lookups, the same three allowance statements and
- * the same batch for every address, committing on every branch; only the mail differs. Only a request that would mail
- * is charged (one for an unknown address costs nobody's allowance), and one over an allowance is
- * accepted all the same. The mail goes only once the writes have committed.
+ * the same batch for every address, committing on every branch; only the mail differs. Only a
+ * request that would mail is charged (one for an unknown address costs nobody's allowance), and one
+ * over an allowance is accepted all the same. The mail goes only once the writes have committed.
  */
 export async function renewActivation(
   services: ResendServices,
