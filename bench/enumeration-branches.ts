@@ -8,12 +8,27 @@
  *
  * Endpoints, when named, limit the run to them (the ones that hash nothing take well under a
  * millisecond, so they need many more rounds than 15 to give a stable median).
+ *
+ *   node --disable-warning=ExperimentalWarning bench/enumeration-branches.ts --http [rounds]
+ *
+ * The same for forgot-password and resend over real HTTP against the Node server as `npm start`
+ * runs it, in production mode, on a database file (so every durable write pays its fsync, which
+ * the in-memory run cannot show). Beside the medians it plays an observer who sends ten requests
+ * for a known and ten for an unknown address and calls the slower one known: how many of
+ * rounds/10 such trials it gets right (half is chance). BENCH_VARS='{"LIMIT_MAIL_PER_ADDRESS_CLIENT":"1/3600"}'
+ * adds settings for the server: to time the branches over an allowance, say.
  */
 import { inProcessApp } from './in-process.ts';
 import { NO_CLIENT_LIMITS } from './servers.ts';
 
-const rounds = Number(process.argv[2] ?? 15);
-const only = process.argv.slice(3);
+const http = process.argv.includes('--http');
+const args = process.argv.slice(2).filter((arg) => arg !== '--http');
+if (http) {
+  await overHttp(Number(args[0] ?? 450));
+  process.exit(0);
+}
+const rounds = Number(args[0] ?? 15);
+const only = args.slice(1);
 const PASSWORD = 'correct horse battery staple';
 const WRONG = 'purple elephants dance at noon';
 
@@ -51,7 +66,9 @@ const branches: Record<string, Record<string, () => unknown>> = {
   },
 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
 
 for (const [endpoint, cases] of Object.entries(branches)) {
   if (only.length > 0 && !only.includes(endpoint)) continue;
@@ -71,4 +88,69 @@ for (const [endpoint, cases] of Object.entries(branches)) {
   console.log(
     `${endpoint.padEnd(18)} ${medians.map(([b, m]) => `${b}: ${m.toFixed(1)} ms`).join(' | ')}  ratio ${ratio.toFixed(3)} (target 0.9–1.1: ${ratio <= 1.1 ? 'met' : 'MISSED'})`,
   );
+}
+
+/** Ten known against ten unknown, `trials` times: how often the known one's median is the larger. */
+function observer(known: number[], unknown: number[]): { right: number; trials: number } {
+  const trials = Math.floor(Math.min(known.length, unknown.length) / 10);
+  let right = 0;
+  for (let t = 0; t < trials; t++) {
+    if (median(known.slice(t * 10, t * 10 + 10)) > median(unknown.slice(t * 10, t * 10 + 10))) right += 1;
+  }
+  return { right, trials };
+}
+
+async function overHttp(samples: number) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { seedDatabase } = await import('./seed.ts');
+  const { startLatchkeyNode } = await import('./servers.ts');
+  const { CHEAP_PARAMS } = await import('./no-hash.ts');
+  const { hashPassword } = await import('../lib/crypto/passwords.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-enum-http-'));
+  const path = join(dir, 'accounts.sqlite');
+  // One active account (user1@seed.example) and one pending registration (pending0@bench.example).
+  await seedDatabase({ path, accounts: 1, accountHash: await hashPassword('correct horse battery staple', CHEAP_PARAMS), pendingTokens: ['bench-enumeration'.padEnd(43, 'x')] });
+  // Production mode (PUBLIC_URL not this machine); mail allowances too large to run out, so that
+  // every request is one under them, as an observer's few probes of an address are.
+  const server = await startLatchkeyNode(path, {
+    PUBLIC_URL: 'https://accounts.example.com',
+    LIMIT_MAIL_PER_ADDRESS_CLIENT: '1000000/3600',
+    LIMIT_MAIL_PER_ADDRESS: '2000000/3600',
+    ...JSON.parse(process.env.BENCH_VARS ?? '{}'),
+  });
+  try {
+    let fresh = 0;
+    const cases: Record<string, () => string> = {
+      unknown: () => `nobody${fresh++}@example.com`,
+      pending: () => 'pending0@bench.example',
+      active: () => 'user1@seed.example',
+    };
+    for (const endpoint of ['forgot-password', 'resend-activation']) {
+      const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+      for (let i = 0; i < samples + 20; i++) {
+        // Shuffled each round, so that neither order nor drift in machine load favours a branch.
+        for (const [branch, email] of Object.entries(cases).sort(() => Math.random() - 0.5)) {
+          const start = performance.now();
+          const res = await fetch(`${server.url}/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: email() }) });
+          await res.arrayBuffer();
+          if (res.status !== 202) throw new Error(`${endpoint} ${branch}: ${res.status}`);
+          if (i >= 20) times[branch]!.push(performance.now() - start);
+        }
+      }
+      const m = Object.fromEntries(Object.entries(times).map(([b, xs]) => [b, median(xs)]));
+      const ratios = ['pending', 'active'].map((b) => `${b}/unknown ${(m[b]! / m.unknown!).toFixed(3)}`);
+      const observed = ['pending', 'active'].map((b) => {
+        const { right, trials } = observer(times[b]!, times.unknown!);
+        return `${b} ${right}/${trials}`;
+      });
+      console.log(
+        `${endpoint.padEnd(18)} ${Object.entries(m).map(([b, v]) => `${b}: ${v.toFixed(3)} ms`).join(' | ')}  ${ratios.join(', ')} (target 0.9–1.1)  observer right: ${observed.join(', ')}`,
+      );
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -10,6 +10,7 @@ import { HashQueueFullError } from '../lib/crypto/hash-queue.ts';
 import type { Deps } from '../lib/deps.ts';
 import type { AppContext, AppEnv } from '../lib/http/context.ts';
 import { offersPages } from '../lib/http/media.ts';
+import { BodyReadError } from '../lib/http/request-body.ts';
 import { documentFor, documentRoute, methodsAt } from '../lib/http/openapi-document.ts';
 import { MAX_BODY_BYTES, respondEdge } from '../lib/http/respond.ts';
 import { createRouter } from '../lib/http/router.ts';
@@ -35,7 +36,8 @@ import { sessionsEndpoints } from './endpoints/sessions.ts';
 export { MAX_BODY_BYTES };
 
 /** The body stream failed because the connection closed under it: the client's doing, not ours. */
-function clientWentAway(c: AppContext, error: Error): boolean {
+function clientWentAway(c: AppContext, error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
   const code = (error as NodeJS.ErrnoException).code;
   return c.req.raw.signal?.aborted === true && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || error.name === 'AbortError');
 }
@@ -52,8 +54,22 @@ const limitStream = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
  */
 const limitBody: MiddlewareHandler<AppEnv> = function limitBody(c, next) {
   const length = c.req.header('content-length');
-  if (length === undefined || c.req.header('transfer-encoding') !== undefined) return limitStream(c, next);
+  if (length === undefined || c.req.header('transfer-encoding') !== undefined) return countStream(c, next);
   return Number.parseInt(length, 10) > MAX_BODY_BYTES ? tooLarge(c) : next();
+};
+
+/**
+ * Hono's bodyLimit reads the whole stream before calling `next`: a failure before then is the
+ * body's (the client went away mid-chunk), one after it is the handler's own.
+ */
+const countStream: MiddlewareHandler<AppEnv> = async function countStream(c, next) {
+  let read = false;
+  try {
+    return await limitStream(c, () => ((read = true), next()));
+  } catch (cause) {
+    if (read) throw cause;
+    throw new BodyReadError('the request body could not be read to its end', { cause });
+  }
 };
 
 /**
@@ -138,12 +154,15 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
       if (error.status === 413) return respondEdge(c, { kind: 'body-too-large' });
       return respondEdge(c, { kind: 'malformed-body', detail: "Send well-formed JSON (or the page's form)." });
     }
-    if (clientWentAway(c, error)) {
-      // The client broke off (or garbled) its body while it was read: Node's HTTP parser has
-      // already logged it as bad_request (functions/node-http.ts), and nobody is left to answer.
+    const log = c.get('log') ?? c.get('deps')?.log ?? (() => undefined);
+    if (error instanceof BodyReadError) {
+      // The client broke off (or garbled) its body while it was read. On Node, when its connection
+      // closed under it, the HTTP parser has logged it as bad_request already (functions/node-http.ts);
+      // elsewhere (workerd, a stream that failed) this is the one line. Nobody may be left to answer.
+      if (!clientWentAway(c, error.cause)) log('bad_request', { reason: 'body-cut-off', status: 400 });
       return respondEdge(c, { kind: 'malformed-body', detail: 'The request body was cut off.' });
     }
-    const log = c.get('log') ?? c.get('deps')?.log ?? (() => undefined);
+    if (clientWentAway(c, error)) return respondEdge(c, { kind: 'malformed-body', detail: 'The request body was cut off.' });
     if (error instanceof DatabaseUnavailableError) {
       log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
       return respondEdge(c, { kind: 'unavailable' });

@@ -32,7 +32,7 @@ import { hashCapacity, hashSlots, poolThreads } from '../lib/crypto/threadpool.t
 import { purge } from '../lib/storage/purge.ts';
 import { createApp } from './app.ts';
 import { MAILBOX_PATH } from './endpoints/dev-mail.ts';
-import { guardNodeServer, nodeServerOptions } from './node-http.ts';
+import { guardNodeServer, nodeServerOptions, withHostRequired } from './node-http.ts';
 
 /**
  * The socket's peer; X-Forwarded-For only from the proxies TRUSTED_PROXIES names. The first time
@@ -98,7 +98,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     clientAddress: nodeClientAddress(config, log),
   };
   const app = createApp(() => deps);
-  const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: nodeServerOptions(limits) }, (info) => {
+  const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: nodeServerOptions(limits), createServer: withHostRequired(log) }, (info) => {
     // PORT=0 lets the system pick a free port; the default links must then name the one it picked.
     // This runs on 'listening', before any connection is handled.
     if (!env.PUBLIC_URL && port === 0) deps.config = { ...config, publicUrl: `http://localhost:${info.port}` };

@@ -36,8 +36,31 @@ async function withMailbox(vars: Record<string, string>) {
   // The mailbox is not part of the API, so its document does not describe it: these requests go
   // to the app without the harness's contract check (the 404s below do go through it).
   const app = createApp(() => h.deps);
-  return { h, page: (method = 'GET') => Promise.resolve(app.request('/dev/mail', { method })) };
+  return {
+    h,
+    page: (method = 'GET', headers: Record<string, string> = {}) => Promise.resolve(app.request('/dev/mail', { method, headers })),
+  };
 }
+
+/**
+ * Headers by which a relay on this machine (a tunnel, a reverse proxy, a CDN's origin pull) names
+ * the far client, each with a loopback value: a relay's word for where the client is cannot be
+ * checked, so any of them at all means the request came through one (issue 23 §3c).
+ */
+const RELAY_HEADERS: Array<Record<string, string>> = [
+  { 'X-Forwarded-For': '127.0.0.1' },
+  { 'X-Forwarded-For': '::1' },
+  { 'X-Forwarded-Host': 'localhost:8787' },
+  { 'X-Forwarded-Proto': 'https' },
+  { Forwarded: 'for="[::1]"' },
+  { Forwarded: 'proto=https' },
+  { 'X-Real-IP': '127.0.0.1' },
+  { 'True-Client-IP': '198.51.100.7' },
+  { 'True-Client-IP': '127.0.0.1' },
+  { 'X-Client-IP': '198.51.100.7' },
+  { 'Fastly-Client-IP': '198.51.100.7' },
+  { Via: '1.1 ngrok' },
+];
 
 const register = (h: Harness, email: string) => h.post('/register', { email, password: GOOD_PASSWORD });
 
@@ -55,6 +78,7 @@ describe(`development mode, decided by PUBLIC_URL (${backend.name})`, () => {
         perClient: { register: OFF(600), login: OFF(600), resend: OFF(600), activate: OFF(600), forgot: OFF(600), reset: OFF(600) },
         mailPerAddressClient: DEFAULT_THROTTLE.mailPerAddressClient,
         mailPerAddress: DEFAULT_THROTTLE.mailPerAddress,
+        mailNewClients: DEFAULT_THROTTLE.mailNewClients,
         loginFailures: DEFAULT_THROTTLE.loginFailures,
       });
     }
@@ -187,6 +211,21 @@ describe(`the development mailbox (${backend.name})`, () => {
       expect((await page()).status, address).toBe(404);
       expect(await (await h.get('/')).text()).not.toContain('dev/mail');
     }
+  });
+
+  it('is not for a client that a relay on this machine forwards: any forwarding header means 404, whatever it names', async () => {
+    const { h, page } = await withMailbox({ PUBLIC_URL: 'http://localhost:8787' });
+    await h.registerAndGetToken('ada@example.com');
+    expect((await page()).status).toBe(200);
+    for (const headers of RELAY_HEADERS) {
+      const res = await page('GET', headers);
+      expect(res.status, JSON.stringify(headers)).toBe(404);
+      expect(await res.text()).not.toContain('token=');
+    }
+    // CF-Connecting-IP is how Workers (and wrangler dev, npm run dev:edge) say who the client is,
+    // so there it is no relay's mark; on Node nothing but a relay sets it.
+    const cf = await page('GET', { 'CF-Connecting-IP': '127.0.0.1' });
+    expect(cf.status).toBe(backend.name === 'workerd' ? 200 : 404);
   });
 
   it('keeps the last 50 only, in memory', async () => {

@@ -98,18 +98,20 @@ describe(`the allowances still stop mail bombing (${backend.name})`, () => {
     expect(mailsTo(h, OWNER)).toHaveLength(10);
   });
 
-  it('many clients together get no more than the ceiling per hour', async () => {
+  it('many clients together get no more than the ceiling and the new clients\' allowance per hour', async () => {
     const h = await createHarness(BOMBING);
     for (let client = 1; client <= 10; client++) {
       h.client.address = `203.0.113.${client}`;
       await bomb(h, 20);
     }
-    expect(mailsTo(h, OWNER)).toHaveLength(20);
-    // What a distributed attacker can still do (docs/security.md): with four clients' worth of mail
-    // delivered to the inbox this hour, the owner's own request this hour is answered but not mailed.
+    // The ceiling (four clients' worth), then one each for the next five clients, new to the
+    // address, from the allowance kept for new clients (tests/mail-ceiling-owner.test.ts).
+    expect(mailsTo(h, OWNER)).toHaveLength(25);
+    // What a distributed attacker can still do (docs/security.md): with both spent by nine clients
+    // this hour, the owner's own request this hour is answered but not mailed.
     h.client.address = OWNER_CLIENT;
     expect((await h.post('/register', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(202);
-    expect(mailsTo(h, OWNER)).toHaveLength(20);
+    expect(mailsTo(h, OWNER)).toHaveLength(25);
     // The next hour the ceiling is fresh and the owner gets through.
     h.clock.now += 3600_000;
     await ownerRegistersAndActivates(h);
@@ -118,7 +120,7 @@ describe(`the allowances still stop mail bombing (${backend.name})`, () => {
 
 describe(`an answer over an allowance is the answer under it (${backend.name})`, () => {
   it('register and resend, as JSON and as a form: the same status, body and headers, and no Retry-After', async () => {
-    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS_CLIENT: '1/3600', LIMIT_MAIL_PER_ADDRESS: '2/3600' });
+    const h = await createHarness({ LIMIT_MAIL_PER_ADDRESS_CLIENT: '1/3600', LIMIT_MAIL_PER_ADDRESS: '2/3600', LIMIT_MAIL_PER_ADDRESS_NEW_CLIENTS: '1/3600' });
     await h.registerAndGetToken('pending@example.com');
     h.clock.now += 3600_000;
     const requests: Array<[string, () => Promise<Response>]> = [
@@ -135,11 +137,14 @@ describe(`an answer over an allowance is the answer under it (${backend.name})`,
       h.client.address = '198.51.100.99';
       await send(); // a second client spends the ceiling...
       h.client.address = '198.51.100.100';
-      const overCeiling = await answer(await send()); // ...so a third is over it
+      const newClient = await answer(await send()); // ...a third, new to the address, spends the new clients' one...
+      h.client.address = '198.51.100.101';
+      const overCeiling = await answer(await send()); // ...so a fourth is over both
       h.client.address = '192.0.2.1';
-      expect(h.mails.length, name).toBe(mails + 2);
+      expect(h.mails.length, name).toBe(mails + 3);
       expect(under.status, name).toBe(202);
       expect(overOwn, name).toEqual(under);
+      expect(newClient, name).toEqual(under);
       expect(overCeiling, name).toEqual(under);
     }
   });

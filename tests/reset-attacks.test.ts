@@ -136,7 +136,8 @@ describe(`password reset attacks (${backend.name})`, () => {
       }
     }
     expect(mailsTo(h, OWNER).length - start).toBe(5);
-    // Many clients together: 20 an hour at most to the address, however the requests are spread.
+    // Many clients together: the ceiling of 20 an hour, and one each for the next five clients new
+    // to the address (the owner's way past a spent ceiling), however the requests are spread.
     for (let c = 0; c < 10; c++) {
       h.client.address = `203.0.113.${c + 1}`;
       for (let i = 0; i < 3; i++) {
@@ -146,7 +147,7 @@ describe(`password reset attacks (${backend.name})`, () => {
     }
     // (The owner's own activation mail counted too: it went out within the same hour.)
     expect(start).toBe(1);
-    expect(mailsTo(h, OWNER)).toHaveLength(20);
+    expect(mailsTo(h, OWNER)).toHaveLength(25);
     // The answers never said so, and the hour after, the owner gets a link again.
     h.clock.now += 3600 * 1000;
     h.client.address = OWNER_CLIENT;

@@ -92,11 +92,17 @@ describe(`a fixed window, one condition at a time (${backend.name})`, () => {
     expect(await row(db, 'k')).toEqual({ hits: 1, waitUntil: 0, forgetAt: T0 + 120_000 });
   });
 
-  it('writes nothing for a mail that would not be sent, and nothing to the ceiling for a client over its own allowance', async () => {
+  it('counts nothing for a mail that would not be sent, and nothing to the ceiling for a client over its own allowance', async () => {
     const db = await backend.freshDatabase();
-    const policy = { mailPerAddressClient: { limit: 1, windowSeconds: 600 }, mailPerAddress: { limit: 5, windowSeconds: 600 } };
+    const policy = {
+      mailPerAddressClient: { limit: 1, windowSeconds: 600 },
+      mailPerAddress: { limit: 5, windowSeconds: 600 },
+      mailNewClients: { limit: 0, windowSeconds: 600 },
+    };
     expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0, false)).toBe(false);
-    expect(await db.prepare('SELECT count(*) AS n FROM throttle').first()).toEqual({ n: 0 });
+    // It still changes a row, the throwaway one, so that its cost is a counted hit's (issue 23 §2).
+    expect(await db.prepare("SELECT count(*) AS n FROM throttle WHERE key LIKE 'mail:%'").first()).toEqual({ n: 0 });
+    expect((await db.prepare('SELECT key FROM throttle').all()).results).toEqual([{ key: 'uncounted' }]);
     expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0)).toBe(true);
     expect(await chargeMail(db, policy, 'a@example.com', 'c1', T0)).toBe(false);
     expect(await row(db, 'mail:a@example.com')).toEqual({ hits: 1, waitUntil: 0, forgetAt: T0 + 600_000 });

@@ -12,36 +12,52 @@ import { mailboxPage } from '../../lib/pages/mailbox-page.ts';
 
 export const MAILBOX_PATH = '/dev/mail';
 
-/** The node a Forwarded element's `for=` names (RFC 7239): quotes, brackets and a port taken off. */
-function forwardedNode(value: string): string {
-  const node = value.trim().replace(/^"(.*)"$/, '$1');
-  if (node.startsWith('[')) {
-    const end = node.indexOf(']');
-    return node.slice(1, end < 0 ? undefined : end);
-  }
-  return /^[\d.]+:\d+$/.test(node) ? node.slice(0, node.indexOf(':')) : node;
-}
+/**
+ * Headers by which a proxy, tunnel or CDN in front of this server names the client it relays, or
+ * says that it is there. Any one of them means the request came through a relay, and a relay's
+ * word for where its client is cannot be checked (issue 23 §3c).
+ */
+const RELAY_HEADERS = new Set([
+  'forwarded',
+  'via',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'client-ip',
+  'cf-connecting-ipv6',
+  'x-original-forwarded-for',
+]);
 
-/** Every client address that a proxy's headers name for this request. */
-function forwardedClients(c: AppContext): string[] {
-  const list = (name: string) => c.req.header(name)?.split(',') ?? [];
-  const forwarded = list('forwarded').flatMap((element) =>
-    element.split(';').flatMap((pair) => (/^\s*for=/i.test(pair) ? [forwardedNode(pair.slice(pair.indexOf('=') + 1))] : [])),
-  );
-  return [...list('x-forwarded-for'), ...list('x-real-ip'), ...forwarded];
+/**
+ * On Workers (and under wrangler dev, npm run dev:edge) CF-Connecting-IP is how the runtime says who
+ * the client is (lib/http/client-address.ts), so there it is no relay's mark; on Node only a relay
+ * (cloudflared, say) sets it.
+ */
+const ON_WORKERS = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
+
+function relayed(headers: Headers): boolean {
+  for (const [name] of headers) {
+    if (name.startsWith('x-forwarded-') || RELAY_HEADERS.has(name)) return true;
+    if (name === 'cf-connecting-ip' && !ON_WORKERS) return true;
+  }
+  return false;
 }
 
 /**
  * The mailbox this request may see, if any. The links in it are credentials: even in development
  * mode a server listening on a network address (HOST=0.0.0.0) shows them only to this machine.
- * A tunnel or reverse proxy on this machine (ngrok, cloudflared, nginx) that TRUSTED_PROXIES does
- * not list connects from loopback for clients anywhere; the forwarding headers it adds give those
- * away, so a request whose headers name any client not on this machine gets no mailbox either.
+ * A tunnel or reverse proxy on this machine (ngrok, cloudflared, nginx) connects from loopback for
+ * clients anywhere, listed in TRUSTED_PROXIES or not; the headers it adds give it away, so a
+ * request with any forwarding header gets no mailbox, whatever address the header names. A plain
+ * port forward adds none and cannot be told from a local browser: the README says not to forward
+ * a development server.
  */
 export function mailboxFor(c: AppContext): Mailbox | undefined {
   const { config, mailbox } = c.get('deps');
   if (config.mode !== 'development' || !isLoopbackAddress(c.get('client'))) return undefined;
-  return forwardedClients(c).every(isLoopbackAddress) ? mailbox : undefined;
+  return relayed(c.req.raw.headers) ? undefined : mailbox;
 }
 
 export const devMailEndpoint = createRouter().get(MAILBOX_PATH, async function showMailbox(c) {

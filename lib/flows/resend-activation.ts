@@ -9,8 +9,8 @@ import { activationMail, alreadyActiveMail, type Mail } from '../mail/mail.ts';
 import { mailAllowed, type MailQueue, type QueuedMail } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { accountExists, findAccount, latestRegistration, registrationStored, renewal, type Account } from '../storage/accounts.ts';
-import { allOf, not, type Condition, type Database, type Statement } from '../storage/db.ts';
-import { chargeMail } from '../storage/throttle.ts';
+import { allOf, not, softWrites, type Condition, type Database, type Statement } from '../storage/db.ts';
+import { chargeMail, markMailRequest } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
 
@@ -55,10 +55,10 @@ export interface RenewalOptions {
 
 /**
  * The part of a resend that a forgotten password shares (lib/flows/reset-password.ts): a pending
- * address gets a fresh activation link. The same lookups, the same two allowance statements and
- * the same guarded insert for every address; only the mail differs. Only a request that would mail
- * is charged (one for an unknown address costs nobody's allowance), and one over an allowance is
- * accepted all the same. The mail goes only once the writes have committed.
+ * address gets a fresh activation link. The same lookups, the same three allowance statements and
+ * the same batch for every address, committing on every branch; only the mail differs. Only a
+ * request that would mail is charged (one for an unknown address costs nobody's allowance), and one
+ * over an allowance is accepted all the same. The mail goes only once the writes have committed.
  */
 export async function renewActivation(
   services: ResendServices,
@@ -71,7 +71,9 @@ export async function renewActivation(
   const { db, config, mail, log } = services;
   const account = await findAccount(db, key);
   const pending = await latestRegistration(db, key);
-  const mayMail = await chargeMail(db, config.throttle, key, clientKey, now, Boolean(account || pending));
+  // The allowances are soft writes and the batch always commits (markMailRequest), so every
+  // branch waits for exactly one fsync, the batch's, which takes the allowances to disk with it.
+  const mayMail = await chargeMail(softWrites(db), config.throttle, key, clientKey, now, Boolean(account || pending));
   if (!mayMail && (account || pending)) log('throttled', { rule: 'mail' });
   const link = newLink(config, now);
   // Both mails are sealed and queued on every branch, each guarded in SQL, so an unknown address
@@ -82,10 +84,11 @@ export async function renewActivation(
   const activation = await mail.queue(letter, { now, usefulForSeconds: config.tokenTtlSeconds, onlyIf: allOf(allowed, renewed) });
   const own = ownMail?.(renewed, account);
   const ownQueued: QueuedMail | undefined = own && (await mail.queue(own.mail, { now, usefulForSeconds: own.usefulForSeconds, onlyIf: allOf(allowed, own.onlyIf) }));
-  // The mails last, so that their guards see the batch's other writes.
-  const statements = [renewal(db, key, link), ...alongside, activation.statement, ...(ownQueued ? [ownQueued.statement] : [])];
+  // The mails last, so that their guards see the batch's other writes; markMailRequest makes the
+  // batch commit (and fsync) on every branch, the unknown address's too.
+  const statements = [renewal(db, key, link), ...alongside, markMailRequest(db, now), activation.statement, ...(ownQueued ? [ownQueued.statement] : [])];
   const [renewedRows, ...rest] = await db.batch(statements);
-  const others = rest.splice(0, alongside.length);
+  const others = rest.splice(0, alongside.length + 1).slice(0, alongside.length);
   const [activationRows, ownRows] = rest;
   const wasRenewed = renewedRows?.meta.changes === 1;
   mail.committed(activation, activationRows?.meta.changes, mayMail && wasRenewed);

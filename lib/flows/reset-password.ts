@@ -43,7 +43,7 @@ export async function forgotPassword(services: ForgotServices, request: ForgotRe
   const { key, display } = parsed.email;
 
   // The same statements on every branch, unknown, pending or active: the renewal's two lookups,
-  // two allowance charges and guarded insert, the guarded insert of a reset link, which stores a
+  // three allowance charges and guarded insert, the guarded insert of a reset link, which stores a
   // row only for an account, and both mails, each queued only if its guard holds at commit. The
   // allowance is the one register and resend charge. All commit in one batch, or none does.
   const link = newResetLink(config, now);

@@ -6,6 +6,24 @@
  */
 import type { HonoRequest } from 'hono';
 
+/**
+ * The body could not be read to its end: the client went away or its stream broke. The client's
+ * doing, answered 400 and logged as a bad request (functions/app.ts), never as our failure. The
+ * cause is kept for the log's decision only; its text never reaches an answer.
+ */
+export class BodyReadError extends Error {
+  override name = 'BodyReadError';
+}
+
+/** Reads the body, turning a failure of the stream itself into BodyReadError. */
+export async function readBody(read: () => Promise<ArrayBuffer>): Promise<ArrayBuffer> {
+  try {
+    return await read();
+  } catch (cause) {
+    throw new BodyReadError('the request body could not be read to its end', { cause });
+  }
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 // A run of percent escapes in a form body: decoded together, since one character may span several.
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
@@ -33,10 +51,10 @@ function formEscapesDecode(body: string): boolean {
 /**
  * True if the body is valid UTF-8 (and, for a form, so are its percent escapes). The decoded text
  * is left in the request's body cache, so the JSON validator parses exactly what was checked.
- * Errors from reading the body itself (the size limit) are not caught here.
+ * A body whose stream fails throws BodyReadError.
  */
 export async function isUtf8Body(req: HonoRequest, kind: 'json' | 'form'): Promise<boolean> {
-  const text = decodes(await req.arrayBuffer());
+  const text = decodes(await readBody(() => req.arrayBuffer()));
   if (text === null) return false;
   if (kind === 'form') return formEscapesDecode(text);
   // Hono keeps promises in the cache, whatever its type says.

@@ -7,7 +7,8 @@
  *
  * Two shapes of limit share the `throttle` table:
  * - windows: at most `limit` hits per `windowSeconds` (fixed window) — per client and endpoint,
- *   and mails per (address, client) under a larger per-address ceiling (chargeMail());
+ *   and mails per (address, client) under a larger per-address ceiling, with a small allowance
+ *   past it for clients new to the address (chargeMail());
  * - back-off: failed logins per address. A few are free, then each further attempt must wait a
  *   time that doubles up to a ceiling; after NIST_FAILURE_CEILING of them no attempt counts until
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
@@ -40,6 +41,11 @@ export interface ThrottlePolicy {
   mailPerAddressClient: WindowLimit;
   /** Mails one address may receive from all clients together. */
   mailPerAddress: WindowLimit;
+  /**
+   * Mails past that ceiling for a client asking for the address for the first time in its own
+   * window: the owner's way through when other clients have spent the ceiling (docs/security.md).
+   */
+  mailNewClients: WindowLimit;
   loginFailures: BackoffPolicy;
 }
 
@@ -55,6 +61,10 @@ export const keys = {
   client: (endpoint: Endpoint, clientKey: string) => `client:${endpoint}:${clientKey}`,
   mail: (emailKey: string) => `mail:${emailKey}`,
   mailFrom: (emailKey: string, clientKey: string) => `mail:${emailKey}:from:${clientKey}`,
+  mailNewClients: (emailKey: string) => `mail:${emailKey}:new-clients`,
+  mailRequests: 'mail-requests',
+  /** Where a charge that counts nothing writes: a window of no length, so every hit starts it anew. */
+  uncounted: 'uncounted',
   login: (emailKey: string) => `login:${emailKey}`,
   /** A session's own password checks (lib/flows/password-check.ts): its id, never its token. */
   session: (sessionId: string) => `session:${sessionId}`,
@@ -69,23 +79,25 @@ async function refusal(db: Database, key: string, now: number, until: string): P
 
 /**
  * One hit against a fixed window if `counts`: allowed while the window holds fewer than `limit`
- * hits. When `counts` is false the statement selects no row, so it writes nothing (the table holds
- * no empty counters) and answers false, but it is the same statement: callers that must not differ
- * in the work they do can run it on every branch. True if the hit was counted.
+ * hits; the window's hits with this one if it was counted, else 0. When `counts` is false the same
+ * statement runs against a throwaway row whose window has always just ended (keys.uncounted), so
+ * it counts nothing that matters yet changes a row as a counted hit does: callers that must not
+ * differ in the work they do can run it on every branch, and on Node the journal line it costs is
+ * the same too (issue 23 §2).
  */
-async function charge(db: Database, key: string, rule: WindowLimit, now: number, counts = true): Promise<boolean> {
+async function charge(db: Database, key: string, rule: WindowLimit, now: number, counts = true): Promise<number> {
   const counted = await db
     .prepare(
-      `INSERT INTO throttle (key, hits, wait_until, forget_at) SELECT ?1, 1, 0, ?2 + ?3 WHERE ?5 = 1
+      `INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2 + ?3)
        ON CONFLICT (key) DO UPDATE SET
          hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
          forget_at = CASE WHEN throttle.forget_at <= ?2 THEN ?2 + ?3 ELSE throttle.forget_at END
        WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4
        RETURNING hits`,
     )
-    .bind(key, now, rule.windowSeconds * 1000, rule.limit, counts ? 1 : 0)
+    .bind(counts ? key : keys.uncounted, now, counts ? rule.windowSeconds * 1000 : 0, counts ? rule.limit : Number.MAX_SAFE_INTEGER)
     .first<{ hits: number }>();
-  return counted !== null;
+  return counts ? (counted?.hits ?? 0) : 0;
 }
 
 /**
@@ -97,30 +109,52 @@ async function charge(db: Database, key: string, rule: WindowLimit, now: number,
  */
 export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
   if (rule.limit === 0) return ALLOWED;
-  return (await charge(softWrites(db), key, rule, now)) ? ALLOWED : refusal(db, key, now, 'forget_at');
+  return (await charge(softWrites(db), key, rule, now)) > 0 ? ALLOWED : refusal(db, key, now, 'forget_at');
 }
 
 /**
- * May a mail go to this address on behalf of this client? Two allowances: one per (address,
- * client), so that no client can spend another's, and a larger ceiling per address, so that many
- * clients together cannot bomb one inbox. A client over its own allowance does not touch the
- * ceiling. `mails` is false when the request would send nothing (a resend for an unknown address):
- * then nothing is counted, yet the same two statements run, so that the work depends on the
- * address's state no more than the insert that follows does. The caller answers the same whatever
- * this returns.
+ * May a mail go to this address on behalf of this client? Three allowances: one per (address,
+ * client), so that no client can spend another's; a larger ceiling per address, so that many
+ * clients together cannot bomb one inbox; and, once that ceiling is spent, a few more for a client
+ * whose first request for the address this is (in its own window), so that clients which spent the
+ * ceiling cannot keep the owner, asking from a device of their own, from getting a link. Those few
+ * are counted per address too, so a botnet of new clients gets no more than ceiling + that many.
+ * A client over its own allowance touches neither of the others.
+ *
+ * `mails` is false when the request would send nothing (a resend for an unknown address): then
+ * nothing is counted, yet the same three statements run and change a row each (charge()), as they
+ * do for a known address under its allowances, so that neither the work nor its time depends on
+ * the address's state. The caller answers the same whatever this returns.
  */
 export async function chargeMail(
   db: Database,
-  policy: Pick<ThrottlePolicy, 'mailPerAddressClient' | 'mailPerAddress'>,
+  policy: Pick<ThrottlePolicy, 'mailPerAddressClient' | 'mailPerAddress' | 'mailNewClients'>,
   emailKey: string,
   clientKey: string,
   now: number,
   mails = true,
 ): Promise<boolean> {
-  const { mailPerAddressClient: own, mailPerAddress: ceiling } = policy;
-  const ownOk = own.limit === 0 ? mails : await charge(db, keys.mailFrom(emailKey, clientKey), own, now, mails);
-  const ceilingOk = ceiling.limit === 0 ? ownOk : await charge(db, keys.mail(emailKey), ceiling, now, ownOk);
-  return ownOk && ceilingOk;
+  const { mailPerAddressClient: own, mailPerAddress: ceiling, mailNewClients: newClients } = policy;
+  // With no allowance of its own, every request of a client is its first.
+  const ownHits = own.limit === 0 ? (mails ? 1 : 0) : await charge(db, keys.mailFrom(emailKey, clientKey), own, now, mails);
+  const ownOk = ownHits > 0;
+  const ceilingOk = ceiling.limit === 0 ? ownOk : (await charge(db, keys.mail(emailKey), ceiling, now, ownOk)) > 0;
+  if (ceiling.limit === 0 || newClients.limit === 0) return ceilingOk;
+  const newClientOk = (await charge(db, keys.mailNewClients(emailKey), newClients, now, ownHits === 1 && !ceilingOk)) > 0;
+  return ceilingOk || newClientOk;
+}
+
+/**
+ * A write that changes one row on every branch of a mail request, for the batch that ends it: the
+ * batch then commits, and waits for its fsync, whatever the address is, instead of only when it
+ * stores a link (issue 23 §2: over HTTP that fsync told known addresses from unknown ones). It
+ * marks when the last such request came, under one fixed key, so it stores nothing about the
+ * address, and the purge may drop it like any expired counter.
+ */
+export function markMailRequest(db: Database, now: number): Statement {
+  return db
+    .prepare(`INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2) ON CONFLICT (key) DO UPDATE SET forget_at = ?2`)
+    .bind(keys.mailRequests, now + 3600_000);
 }
 
 /** The wait imposed after the n-th consecutive failure, in seconds. */

@@ -12,7 +12,7 @@ import { DEFAULT_NODE_SERVER_LIMITS, loadNodeServerLimits } from '../../lib/conf
 import { journalPathOf, lockPathOf } from '../../lib/storage/sqljs/files.ts';
 import { RESPONSE_HEADERS } from '../../lib/http/security-headers.ts';
 import { NO_LIMITS } from '../support/limits.ts';
-import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
+import { lineOf, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -187,6 +187,26 @@ describe('sockets (HEADERS_TIMEOUT_MS=1000, REQUEST_TIMEOUT_MS=2000, MAX_CONNECT
       expect(logged.filter((l) => l.event === 'internal_error')).toEqual([]);
     });
   }
+
+  it('answers an HTTP/1.1 request without Host with a 400 problem that carries the security headers, logged once as bad_request', async () => {
+    // Node's HTTP server answered this one by itself: a bare 400, no security headers, no log line.
+    for (const request of ['GET /health HTTP/1.1\r\nConnection: close\r\n\r\n', `POST /register HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`]) {
+      const before = server.lines.length;
+      const { text } = await raw(port, request).closed;
+      const answer = statusAndHeaders(text);
+      expect(answer.status, request).toBe(400);
+      expectSecurityHeaders(answer.headers);
+      expect(answer.headers.get('connection')).toBe('close');
+      expect(answer.headers.get('content-type')).toBe('application/problem+json');
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 400, type: 'urn:latchkey:problem:missing-host' });
+      const line = await lineOf(server, (l) => server.lines.indexOf(l) >= before && l.event === 'bad_request');
+      expect(line).toMatchObject({ event: 'bad_request', reason: 'missing-host', status: 400, client: '127.0.0.1' });
+      expect(server.lines.slice(before).filter((l) => l.event === 'bad_request')).toHaveLength(1);
+    }
+    // With a Host, the same request is served as ever.
+    const ok = statusAndHeaders((await raw(port, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n').closed).text);
+    expect(ok.status).toBe(200);
+  });
 
   it('logs a chunked body that the client breaks off as bad_request, not as an internal error, however many times', async () => {
     const before = server.lines.length;
