@@ -23,6 +23,12 @@ export interface Deps {
   /** Milliseconds since the epoch. */
   now: () => number;
   /**
+   * Starts work that must wait for the answer (the courier's sends); the promise settles when the
+   * work has. Unset: on the next turn of the event loop (lib/http/after-response.ts). Tests set it
+   * to decide themselves when that work runs.
+   */
+  later?: (work: () => Promise<unknown>) => Promise<unknown>;
+  /**
    * The client's address, from what the runtime vouches for (lib/http/client-address.ts); a plain
    * function of the request so that tests, which have no socket, can choose it.
    */

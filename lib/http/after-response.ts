@@ -9,12 +9,15 @@ import { mailQueue, type MailQueue } from '../mail/outbox.ts';
 import type { AppContext } from './context.ts';
 
 /**
- * Starts `work` on the next turn of the event loop, once the handler has returned its answer, so
- * the answer goes out before the work's first statement runs, and a request that queued mail
- * costs its client no more than one that did not.
+ * By default `work` starts on the next turn of the event loop, once the handler has returned its
+ * answer, so the answer goes out before the work's first statement runs, and a request that
+ * queued mail costs its client no more than one that did not.
  */
+const nextTurn = (work: () => Promise<unknown>) => new Promise((resolve) => setTimeout(resolve, 0)).then(work);
+
 function afterResponse(c: AppContext, work: () => Promise<unknown>): void {
-  const settled = new Promise((resolve) => setTimeout(resolve, 0)).then(work).catch(() => undefined);
+  const start = c.get('deps').later ?? nextTurn;
+  const settled = start(work).catch(() => undefined);
   try {
     c.executionCtx.waitUntil(settled);
   } catch {

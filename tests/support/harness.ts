@@ -54,21 +54,31 @@ export interface Harness {
 }
 
 /**
- * The app's fetch with an execution context that collects what a request leaves for after its
- * answer (its mails' sends, as a Worker's waitUntil). By default that work is finished before the
- * answer is handed to the test, as the runtime would finish it, so a test reads a request's mails
- * at once; with `later.hold` set it waits until `later.settled()`, for tests that look between.
+ * What requests leave for after their answers (the outbox's sends), held in the harness: by default
+ * run as soon as a request's answer is back, before the test sees it, as the runtime would run it;
+ * with `hold` set, not started until `settled()`, so a test can look at a request's own work alone.
  */
+function afterResponseQueue(): AfterResponse & { later: (work: () => Promise<unknown>) => Promise<unknown> } {
+  const queued: Array<() => Promise<void>> = [];
+  const queue = {
+    hold: false,
+    later(work: () => Promise<unknown>) {
+      return new Promise<unknown>((resolve, reject) => queued.push(() => work().then(resolve, reject)));
+    },
+    async settled() {
+      while (queued.length > 0) await queued.shift()!().catch(() => undefined);
+    },
+  };
+  return queue;
+}
+
+/** The app's fetch, running what a request left for after its answer unless the test holds it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function finishingAfterResponse<A extends { fetch: (request: Request, ...rest: any[]) => Response | Promise<Response> }>(app: A, later: AfterResponse): A {
   const inner = app.fetch.bind(app);
-  const pending: Promise<unknown>[] = [];
-  later.settled = async () => {
-    while (pending.length > 0) await pending.shift();
-  };
-  app.fetch = async (request: Request, env?: unknown, ctx?: unknown) => {
-    const context = ctx ?? { waitUntil: (work: Promise<unknown>) => void pending.push(work), passThroughOnException: () => undefined, props: {} };
-    const response = await inner(request, env, context);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  app.fetch = async (request: Request, ...rest: any[]) => {
+    const response = await inner(request, ...rest);
     if (!later.hold) await later.settled();
     return response;
   };
@@ -121,6 +131,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
   const hashes: HashCounts = { hash: 0, verify: 0 };
   const clock = { now: Date.UTC(2026, 0, 15, 12, 0, 0) };
   const client = { address: '192.0.2.1' };
+  const later = afterResponseQueue();
   const deps: Deps = {
     db,
     config,
@@ -135,9 +146,9 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
     clientAddress: () => client.address,
+    later: later.later,
   };
   // Every response a handler test sees must be one the OpenAPI document promises (tests/support/contract.ts).
-  const later: AfterResponse = { hold: false, settled: async () => undefined };
   const app = finishingAfterResponse(enforceContract(createApp(() => deps)), later);
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     Promise.resolve(
