@@ -115,6 +115,22 @@ describe(`a failing mail transport (${backend.name})`, () => {
     expect(eventsNamed(h, 'mail_failed')).toHaveLength(3);
   });
 
+  it("a new row is its request's to send first: a drain leaves it until its claim time has passed, then sends it once", async () => {
+    const h = await createHarness({ MAIL_TIMEOUT_MS: '1000' });
+    h.later.hold = true; // the request's own send has not run (a crash would leave it so)
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    expect(await drainOutbox(courierOf(h.deps))).toMatchObject({ sent: 0 });
+    // MAIL_TIMEOUT_MS and the claim's 5 s margin later, a timer or cron takes it.
+    h.clock.now += 5_999;
+    expect(await drainOutbox(courierOf(h.deps))).toMatchObject({ sent: 0 });
+    h.clock.now += 1;
+    expect(await drainOutbox(courierOf(h.deps))).toMatchObject({ sent: 1 });
+    // The request's own send, late, finds it gone: one mail in all.
+    h.later.hold = false;
+    await h.later.settled();
+    expect(h.mails).toHaveLength(1);
+  });
+
   it('two couriers at the same row: one send, whichever claims it first', async () => {
     const h = await createHarness({ MAIL_TIMEOUT_MS: '50' });
     h.deps.transport = broken.rejects!();

@@ -4,7 +4,7 @@
  * event loop keeps the promise alive.
  */
 import { courierOf } from '../deps.ts';
-import { deliverQueued } from '../mail/courier.ts';
+import { claimMs, deliverQueued } from '../mail/courier.ts';
 import { mailQueue, type MailQueue } from '../mail/outbox.ts';
 import type { AppContext } from './context.ts';
 
@@ -32,8 +32,9 @@ export function mailQueueFor(c: AppContext): MailQueue {
     db: deps.db,
     sealer: deps.sealer,
     capacity: deps.config.mail.outboxCapacity,
+    firstSendMs: claimMs(deps.config.mail.timeoutMs),
     log: c.get('log'),
-    send: (id) => afterResponse(c, () => deliverQueued({ ...courierOf(deps), log: c.get('log') }, id)),
+    send: (id) => afterResponse(c, () => deliverQueued({ ...courierOf(deps), log: c.get('log') }, id, { first: true })),
   });
 }
 

@@ -34,6 +34,13 @@ export class MailTimeoutError extends Error {
 
 /** How long a claim holds a row beyond the send's own time limit: the delete after it, say. */
 const CLAIM_MARGIN_MS = 5_000;
+
+/**
+ * How long a claim holds a row: a send's time limit and the margin. A new row waits as long for
+ * its request's own send before a timer or cron takes it (on Workers another isolate, which with
+ * the log transport's isolate key could not even open it).
+ */
+export const claimMs = (timeoutMs: number) => timeoutMs + CLAIM_MARGIN_MS;
 /** Rows one drain takes on; the next timer tick or cron run takes the rest. */
 export const OUTBOX_DRAIN_BATCH = 50;
 
@@ -73,12 +80,15 @@ async function open(services: CourierServices, row: OutboxRow): Promise<Mail | n
   }
 }
 
-/** One send of one outbox row, if it is due and no other courier holds it. Never rejects. */
-export async function deliverQueued(services: CourierServices, id: string): Promise<Fate> {
+/**
+ * One send of one outbox row, if it is due (or, `first`, never tried: the request's own send) and
+ * no other courier holds it. Never rejects.
+ */
+export async function deliverQueued(services: CourierServices, id: string, { first = false } = {}): Promise<Fate> {
   const { db, transport, settings, log } = services;
   try {
     const claimedAt = services.now();
-    const row = await claim(db, id, claimedAt, claimedAt + settings.timeoutMs + CLAIM_MARGIN_MS);
+    const row = await claim(db, id, claimedAt, claimedAt + claimMs(settings.timeoutMs), first);
     if (!row) return 'skipped';
     const about = { template: row.template, domain: row.domain, outbox: row.id };
     const mail = await open(services, row);

@@ -40,6 +40,8 @@ export interface MailQueueServices {
   db: Database;
   sealer: Sealer;
   capacity: number;
+  /** How long a new row is left to the request's own send before a timer or cron may take it. */
+  firstSendMs: number;
   log: EventLog;
   /** Sends one queued mail; it runs after the answer, and the queue does not wait for it. */
   send: (id: string) => void;
@@ -60,7 +62,7 @@ export function mailQueue(services: MailQueueServices): MailQueue {
       const id = crypto.randomUUID();
       const domain = domainOf(mail.to);
       const sealed = await services.sealer.seal(JSON.stringify(mail), id);
-      const row = { id, template: mail.template, domain, sealed, createdAt: now, giveUpAt: now + usefulForSeconds * 1000 };
+      const row = { id, template: mail.template, domain, sealed, createdAt: now, firstDueAt: now + services.firstSendMs, giveUpAt: now + usefulForSeconds * 1000 };
       return { id, template: mail.template, domain, statement: queueStatement(services.db, row, services.capacity, onlyIf) };
     },
     committed(queued, changes, expected) {
