@@ -73,6 +73,12 @@ describe('layers', () => {
     expect(upwardImports(edges)).toEqual([]);
   });
 
+  it('only the composition root builds the services: no other file writes a Deps object', () => {
+    const everywhere = ['functions', 'lib', 'tests', 'bench', 'scripts'].flatMap(sources);
+    const builders = everywhere.filter((file) => /:\s*Deps\s*=\s*\{/.test(readFileSync(join(ROOT, file), 'utf8')));
+    expect(builders).toEqual(['functions/latchkey.ts']);
+  });
+
   it('names an upward import when there is one, and lets the same layer and lower ones pass', () => {
     expect(upwardImports([['lib/config/config.ts', 'lib/http/client-address.ts']])).toEqual([
       'lib/config/config.ts (config) imports lib/http/client-address.ts (http)',
