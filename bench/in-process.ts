@@ -3,14 +3,11 @@
  * what the app itself does (bench/enumeration-branches.ts, bench/lockout.ts) rather than a server:
  * no network, no process, a clock the caller decides, and the activation links kept from the mail.
  */
-import { createApp } from '../functions/app.ts';
-import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.ts';
+import { createLatchkey, optionsFromEnv } from '../functions/latchkey.ts';
+import type { Config, ConfigVars } from '../lib/config/config.ts';
 import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase, type SqlJsDatabase } from '../lib/storage/sqljs/open.ts';
-import type { Deps } from '../lib/deps.ts';
 import type { Database } from '../lib/storage/db.ts';
-import { createPasswordHasher } from '../lib/crypto/passwords.ts';
-import { newKeyBytes, sealerFromKey } from '../lib/crypto/seal.ts';
 
 export interface InProcessApp {
   db: SqlJsDatabase;
@@ -30,21 +27,20 @@ export interface InProcessApp {
 const DEFAULT_CLIENT = '192.0.2.1';
 
 export async function inProcessApp(vars: ConfigVars, now: () => number, wrap: (db: Database) => Database = (db) => db): Promise<InProcessApp> {
-  const config = loadConfig({ PUBLIC_URL: 'https://bench.example', ...vars });
+  const settings = optionsFromEnv({ PUBLIC_URL: 'https://bench.example', ...vars });
   const db = await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) });
   let client = DEFAULT_CLIENT;
   let lastLink = '';
-  const deps: Deps = {
-    db: wrap(db),
-    config,
-    hasher: createPasswordHasher(config.scrypt),
+  // Wired by the composition root as the server is (its hash queue and database guard included).
+  const { app, deps } = createLatchkey({
+    ...settings,
+    database: wrap(db),
     transport: { name: 'log', send: async (m) => void (lastLink = m.link ?? lastLink) },
-    sealer: sealerFromKey(newKeyBytes()),
     log: () => undefined,
     now,
     clientAddress: () => client,
-  };
-  const app = createApp(() => deps);
+  });
+  const config = deps.config;
   // What a request leaves to do after its answer (its mails' sends), for settled() to wait on.
   const pending: Promise<unknown>[] = [];
   const context = { waitUntil: (work: Promise<unknown>) => void pending.push(work), passThroughOnException: () => undefined, props: {} };

@@ -10,27 +10,19 @@ import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { proxiedClientAddress, undeclaredProxyWarning, UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
-import { describeMode, loadConfig, mailWarning, type Config } from '../lib/config/config.ts';
+import { describeMode, mailWarning, type Config } from '../lib/config/config.ts';
 import { loadNodeServerLimits } from '../lib/config/node-server-limits.ts';
-import { guardDatabase } from '../lib/storage/db.ts';
 import { makePrivateDirectory } from '../lib/storage/sqljs/files.ts';
 import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
-import type { Deps } from '../lib/deps.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
-import { queuedHasher } from '../lib/crypto/hash-queue.ts';
-import { mailboxFor } from '../lib/mail/mailbox.ts';
-import { drainOutbox, OUTBOX_DRAIN_BATCH, outboxTickMs } from '../lib/mail/courier.ts';
+import { OUTBOX_DRAIN_BATCH, outboxTickMs } from '../lib/mail/courier.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { smtpTransport } from '../lib/mail/transports/smtp.ts';
-import { sealerFromKey } from '../lib/crypto/seal.ts';
 import { dataKeyBesideDatabase } from '../lib/storage/sqljs/data-key-file.ts';
-import { courierOf } from '../lib/deps.ts';
 import { readFileSync } from 'node:fs';
-import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 import { hashCapacity, hashSlots, poolThreads } from '../lib/crypto/threadpool.ts';
-import { purge } from '../lib/storage/purge.ts';
-import { createApp } from './app.ts';
+import { createLatchkey, optionsFromEnv } from './latchkey.ts';
 import { MAILBOX_PATH } from './endpoints/dev-mail.ts';
 import { guardNodeServer, nodeServerOptions, withHostRequired } from './node-http.ts';
 
@@ -38,7 +30,7 @@ import { guardNodeServer, nodeServerOptions, withHostRequired } from './node-htt
  * The socket's peer; X-Forwarded-For only from the proxies TRUSTED_PROXIES names. The first time
  * another peer sends that header, `log` hears of it (see undeclaredProxyWarning).
  */
-export function nodeClientAddress(config: Config, log: EventLog = () => undefined) {
+export function nodeClientAddress(config: Pick<Config, 'trustedProxies'>, log: EventLog = () => undefined) {
   const warn = undeclaredProxyWarning(config.trustedProxies, log);
   return (c: Context): string => {
     let socket: string | undefined;
@@ -63,7 +55,7 @@ const writeLine = (line: string) => void process.stdout.write(`${line}\n`);
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const port = Number(env.PORT ?? 8787);
   const host = env.HOST ?? '127.0.0.1';
-  const config = loadConfig({ ...env, PUBLIC_URL: env.PUBLIC_URL || `http://localhost:${port}` });
+  const settings = optionsFromEnv({ ...env, PUBLIC_URL: env.PUBLIC_URL || `http://localhost:${port}` });
   const path = resolve(env.DATABASE_PATH ?? './data/accounts.sqlite');
   const limits = loadNodeServerLimits(env);
   makePrivateDirectory(dirname(path));
@@ -81,23 +73,22 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   // wait there, each holding its memory. Waiting in our queue instead costs almost nothing.
   // `npm start` (functions/start.ts) sized the pool for them before it was first used.
   const threadpool = poolThreads(env.UV_THREADPOOL_SIZE);
-  const slots = hashSlots(hashCapacity(config), env.UV_THREADPOOL_SIZE);
-  const deps: Deps = {
-    db: guardDatabase(database),
-    config,
-    hasher: queuedHasher(createPasswordHasher(config.scrypt), { maxInFlight: slots, maxQueued: config.hashMaxQueued }),
-    transport: chooseTransport(config.mail, {
+  const slots = hashSlots(hashCapacity(settings), env.UV_THREADPOOL_SIZE);
+  const latchkey = createLatchkey({
+    ...settings,
+    database,
+    hashSlots: slots,
+    transport: chooseTransport(settings.mail, {
       runtime: 'Node',
       writeLine,
       smtp: ({ url, caFile }, timeoutMs) => smtpTransport({ url, timeoutMs, ...(caFile ? { caPem: readFileSync(caFile, 'utf8') } : {}) }),
     }),
-    sealer: sealerFromKey(config.mail.dataKey ?? dataKeyBesideDatabase(path)),
-    mailbox: mailboxFor(config),
+    dataKey: settings.mail.dataKey ?? dataKeyBesideDatabase(path),
     log,
-    now: Date.now,
-    clientAddress: nodeClientAddress(config, log),
-  };
-  const app = createApp(() => deps);
+    clientAddress: nodeClientAddress(settings, log),
+  });
+  const { app, deps } = latchkey;
+  const config = deps.config;
   const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: nodeServerOptions(limits), createServer: withHostRequired(log) }, (info) => {
     // PORT=0 lets the system pick a free port; the default links must then name the one it picked.
     // This runs on 'listening', before any connection is handled.
@@ -120,7 +111,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   // Housekeeping in the server itself, since it holds the database file's lock (npm run purge
   // refuses while it runs). unref: the timer never keeps a stopping process alive.
   const purgeNow = () =>
-    purge(deps.db, deps.now(), config.purgeGraceSeconds, config.sessions).then(
+    latchkey.purge().then(
       (removed) => log('purge', { ...removed, trigger: 'timer' }),
       (error: unknown) => log('purge_failed', { reason: error instanceof Error ? error.name : 'unknown' }),
     );
@@ -136,7 +127,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     draining = true;
     try {
       for (;;) {
-        const sent = await drainOutbox(courierOf(deps));
+        const sent = await latchkey.drainOutbox();
         if (sent.sent + sent.retry + sent['given-up'] > 0) log('outbox_drained', { ...sent, trigger: 'timer' });
         if (sent.sent + sent.retry + sent['given-up'] + sent.skipped < OUTBOX_DRAIN_BATCH) break;
       }

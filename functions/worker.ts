@@ -1,19 +1,13 @@
 /**
  * Cloudflare Workers entry: the app over the D1 binding, configured from [vars] and secrets.
  */
-import { createApp } from './app.ts';
+import { appFindingLatchkey, createLatchkey, optionsFromEnv, type Latchkey } from './latchkey.ts';
 import { cloudflareClientAddress } from '../lib/http/client-address.ts';
-import { purge } from '../lib/storage/purge.ts';
-import { describeMode, loadConfig, mailWarning } from '../lib/config/config.ts';
-import { guardDatabase, type Database } from '../lib/storage/db.ts';
-import type { Deps } from '../lib/deps.ts';
+import { describeMode, mailWarning } from '../lib/config/config.ts';
+import type { Database } from '../lib/storage/db.ts';
 import { jsonEventLog } from '../lib/log.ts';
-import { queuedHasher } from '../lib/crypto/hash-queue.ts';
-import { mailboxFor, memoryMailbox } from '../lib/mail/mailbox.ts';
-import { createPasswordHasher } from '../lib/crypto/passwords.ts';
-import { newKeyBytes, sealerFromKey } from '../lib/crypto/seal.ts';
-import { courierOf } from '../lib/deps.ts';
-import { drainOutbox } from '../lib/mail/courier.ts';
+import { memoryMailbox } from '../lib/mail/mailbox.ts';
+import { newKeyBytes } from '../lib/crypto/seal.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import type { SendEmailBinding } from '../lib/mail/transports/cloudflare.ts';
 import { ConfigError } from '../lib/config/vars.ts';
@@ -41,10 +35,8 @@ function dataKey(mail: MailSettings): Uint8Array {
   return newKeyBytes();
 }
 
-const WORKER_HASH_SLOTS = 4;
-
 // An isolate serves many requests with the same env: build what they share once, not per request.
-let cached: { env: WorkerEnv; deps: Deps } | undefined;
+let cached: { env: WorkerEnv; latchkey: Latchkey } | undefined;
 // Development mode only: the isolate's memory is the mailbox (wrangler dev runs one isolate).
 const isolateMailbox = memoryMailbox();
 
@@ -52,42 +44,41 @@ const isolateMailbox = memoryMailbox();
  * A Worker has no start to refuse: a setting that cannot work fails every request, and each says
  * why in one line naming the setting (the answer itself is a plain 500, which names nothing).
  */
-function depsFor(env: WorkerEnv): Deps {
+function latchkeyFor(env: WorkerEnv): Latchkey {
   try {
-    return buildDeps(env);
+    return buildLatchkey(env);
   } catch (error) {
     if (error instanceof ConfigError) jsonEventLog()('worker_misconfigured', { reason: error.message });
     throw error;
   }
 }
 
-function buildDeps(env: WorkerEnv): Deps {
-  if (cached?.env === env) return cached.deps;
+function buildLatchkey(env: WorkerEnv): Latchkey {
+  if (cached?.env === env) return cached.latchkey;
   const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
-  const config = loadConfig(vars);
-  const deps: Deps = {
-    db: guardDatabase(env.DB),
-    config,
-    // workerd runs each scrypt to its end on the isolate's one thread, so hashes barely overlap
-    // here; the cap mainly bounds how many requests one isolate lets wait.
-    hasher: queuedHasher(createPasswordHasher(config.scrypt), {
-      maxInFlight: config.hashMaxInFlight ?? WORKER_HASH_SLOTS,
-      maxQueued: config.hashMaxQueued,
-    }),
-    transport: chooseTransport(config.mail, { runtime: 'Workers', writeLine: (line) => console.log(line), emailBinding: env.EMAIL }),
-    sealer: sealerFromKey(dataKey(config.mail)),
-    mailbox: mailboxFor(config, isolateMailbox),
+  const settings = optionsFromEnv(vars);
+  const latchkey = createLatchkey({
+    ...settings,
+    // No hashSlots: workerd runs each scrypt to its end on the isolate's one thread, so hashes
+    // barely overlap here; the queue's cap (HASH_MAX_IN_FLIGHT, else the root's 4) mainly bounds
+    // how many requests one isolate lets wait.
+    database: env.DB,
+    transport: chooseTransport(settings.mail, { runtime: 'Workers', writeLine: (line) => console.log(line), emailBinding: env.EMAIL }),
+    dataKey: dataKey(settings.mail),
+    mailbox: isolateMailbox,
     log: jsonEventLog(),
-    now: Date.now,
     clientAddress: (c) => cloudflareClientAddress(c.req.raw.headers),
-  };
-  cached = { env, deps };
+  });
+  cached = { env, latchkey };
+  const { deps } = latchkey;
+  const config = deps.config;
   // A Worker has no start of its own: its first request in an isolate is where it says its mode.
   deps.log('worker_started', { publicUrl: config.publicUrl, mode: config.mode, modeNote: describeMode(config), mailTransport: config.mail.transport, ...mailWarning(config) });
-  return deps;
+  return latchkey;
 }
 
-const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));
+// One app for the isolate; its env, and so its Latchkey, comes with each request.
+const app = appFindingLatchkey((c) => latchkeyFor(c.env as unknown as WorkerEnv));
 
 /**
  * The cron triggers in wrangler.toml: every minute, send what the outbox holds that is due (a mail
@@ -95,12 +86,13 @@ const app = createApp((c) => depsFor(c.env as unknown as WorkerEnv));
  * request can use any more (lib/storage/purge.ts).
  */
 async function scheduled(controller: ScheduledController, env: WorkerEnv): Promise<void> {
-  const deps = depsFor(env);
-  const sent = await drainOutbox(courierOf(deps));
-  if (sent.sent + sent.retry + sent['given-up'] > 0) deps.log('outbox_drained', { ...sent, trigger: 'cron' });
+  const latchkey = latchkeyFor(env);
+  const { log } = latchkey.deps;
+  const sent = await latchkey.drainOutbox();
+  if (sent.sent + sent.retry + sent['given-up'] > 0) log('outbox_drained', { ...sent, trigger: 'cron' });
   if (controller.cron !== PURGE_CRON) return;
-  const removed = await purge(deps.db, deps.now(), deps.config.purgeGraceSeconds, deps.config.sessions);
-  deps.log('purge', { ...removed, trigger: 'cron' });
+  const removed = await latchkey.purge();
+  log('purge', { ...removed, trigger: 'cron' });
 }
 
 export default {

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../policy/password-policy.ts';
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from '../crypto/passwords.ts';
-import { isLoopbackAddress, parseAddressRanges, type AddressRange } from '../policy/ip-addresses.ts';
+import { parseAddressRanges, type AddressRange } from '../policy/ip-addresses.ts';
 import { DEFAULT_DEVICES, type DevicePolicy } from '../storage/devices.ts';
 import type { SessionPolicy } from '../storage/sessions.ts';
 import { mailSettings, type MailSettings } from './mail-settings.ts';
@@ -13,6 +13,7 @@ import { sessionPolicy } from './session-settings.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
 import type { ThrottlePolicy, WindowLimit } from '../storage/throttle.ts';
 import { throttlePolicy } from './throttle-settings.ts';
+import { modeOf, type Mode } from './mode.ts';
 
 export interface Config {
   /** Origin (and optional path prefix) that activation links are built from. Never from request headers. */
@@ -46,8 +47,6 @@ export interface Config {
   purgeIntervalSeconds: number;
 }
 
-export type Mode = 'development' | 'production';
-
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** Short, as OWASP and the Copenhagen Book ask; NIST SP 800-63B-4 allows a mailed secret 24 h at most. */
 const DEFAULT_RESET_TOKEN_TTL_SECONDS = 60 * 60;
@@ -69,17 +68,6 @@ function publicUrl(raw: string | undefined): string {
     throw new ConfigError(`PUBLIC_URL must have no query, fragment or credentials, got "${raw}"`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-
-/**
- * A fact, not a flag: when PUBLIC_URL's host is this machine (localhost and *.localhost, which
- * RFC 6761 reserves for loopback, 127.0.0.0/8, ::1), every link points here and no real user can
- * be served, so the server is in development mode.
- */
-export function modeOf(publicUrl: string): Mode {
-  const host = new URL(publicUrl).hostname.toLowerCase();
-  const loopback = host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
-  return loopback ? 'development' : 'production';
 }
 
 export const DEFAULT_PURGE_GRACE_SECONDS = 7 * 24 * 60 * 60;
@@ -171,4 +159,5 @@ export function mailWarning(config: Config): { mailWarning?: string } {
 }
 
 export { ConfigError, type ConfigVars } from './vars.ts';
+export { modeOf, type Mode } from './mode.ts';
 export { DEFAULT_THROTTLE } from './throttle-settings.ts';

@@ -3,7 +3,7 @@
  * LIMIT_* and LOGIN_* variables, with the defaults and why each is what it is.
  */
 import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from '../storage/throttle.ts';
-import type { Mode } from './config.ts';
+import type { Mode } from './mode.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
 
 /**

@@ -5,7 +5,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { accepts as negotiate } from 'hono/accepts';
 import type { AppContext, AppEnv, PageMode } from './context.ts';
-import type { EdgeKind } from './respond.ts';
+import type { EdgeKind } from './edge-outcomes.ts';
 
 // JSON as RFC 8259 has it: UTF-8, so a charset parameter may only say utf-8.
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;

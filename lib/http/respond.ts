@@ -5,6 +5,7 @@
 import { errorPage, formErrorPage, tooManyRequestsPage, unavailablePage } from '../pages/pages.ts';
 import { answerFor, type AnswerHeaders, type AnswerTable, type AnswerWithBody, type HeaderName, type Outcome } from './answers.ts';
 import type { AppContext } from './context.ts';
+import type { EdgeOutcome } from './edge-outcomes.ts';
 import { wantsPage } from './media.ts';
 import { details, problemResponse, type FieldError, type ProblemDetails } from './problems.ts';
 import { responseWith } from './security-headers.ts';
@@ -14,21 +15,7 @@ const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 // The hash queue drains in about a second at any sensible queue length and scrypt cost.
 const BUSY_RETRY_AFTER_SECONDS = 1;
 
-/** What can go wrong around any flow, before or after it runs. */
-export type EdgeOutcome =
-  | { kind: 'malformed-body'; detail: string }
-  | { kind: 'body-too-large' }
-  | { kind: 'unsupported-media-type'; accepted: string[] }
-  | { kind: 'invalid-fields'; errors: FieldError[] }
-  | { kind: 'throttled'; retryAfterSeconds: number }
-  | { kind: 'not-found' }
-  | { kind: 'method-not-allowed'; allowed: string[] }
-  | { kind: 'unauthenticated' }
-  | { kind: 'unavailable' }
-  | { kind: 'busy' }
-  | { kind: 'internal' };
-
-export type EdgeKind = EdgeOutcome['kind'];
+export type { EdgeKind, EdgeOutcome } from './edge-outcomes.ts';
 
 
 export const validationDetails = (errors: FieldError[]) =>

@@ -5,15 +5,11 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../functions/app.ts';
+import { createLatchkey, optionsFromEnv } from '../../functions/latchkey.ts';
 import { nodeClientAddress } from '../../functions/server.ts';
-import { loadConfig, type ConfigVars } from '../../lib/config/config.ts';
-import { guardDatabase } from '../../lib/storage/db.ts';
+import type { ConfigVars } from '../../lib/config/config.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
-import { newKeyBytes, sealerFromKey } from '../../lib/crypto/seal.ts';
-import type { Deps } from '../../lib/deps.ts';
-import { createPasswordHasher } from '../../lib/crypto/passwords.ts';
 import { FAST_SCRYPT, PUBLIC_URL } from '../support/harness.ts';
 
 const migrations = readMigrations(new URL('../../migrations', import.meta.url).pathname);
@@ -24,20 +20,17 @@ afterEach(async () => {
 });
 
 async function start(vars: ConfigVars) {
-  const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
+  const settings = optionsFromEnv({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
   const events: Array<Record<string, unknown>> = [];
-  const deps: Deps = {
-    db: guardDatabase(await openSqlJsDatabase({ migrations })),
-    config,
-    hasher: createPasswordHasher(config.scrypt),
+  const { app } = createLatchkey({
+    ...settings,
+    database: await openSqlJsDatabase({ migrations }),
     transport: { name: 'log', send: async () => undefined },
-    sealer: sealerFromKey(newKeyBytes()),
     log: (event, fields) => void events.push({ event, ...fields }),
-    now: Date.now,
-    clientAddress: nodeClientAddress(config, (event, fields) => void events.push({ event, ...fields })),
-  };
+    clientAddress: nodeClientAddress(settings, (event, fields) => void events.push({ event, ...fields })),
+  });
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: createApp(() => deps).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
   servers.push(server);
   const { port } = server.address() as AddressInfo;

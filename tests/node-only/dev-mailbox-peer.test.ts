@@ -13,14 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../functions/app.ts';
+import { createLatchkey, optionsFromEnv } from '../../functions/latchkey.ts';
 import { nodeClientAddress } from '../../functions/server.ts';
-import { loadConfig } from '../../lib/config/config.ts';
-import { createPasswordHasher } from '../../lib/crypto/passwords.ts';
-import type { Deps } from '../../lib/deps.ts';
-import { mailboxFor, memoryMailbox } from '../../lib/mail/mailbox.ts';
-import { newKeyBytes, sealerFromKey } from '../../lib/crypto/seal.ts';
-import { guardDatabase } from '../../lib/storage/db.ts';
+import { memoryMailbox } from '../../lib/mail/mailbox.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { FAST_SCRYPT, GOOD_PASSWORD } from '../support/harness.ts';
@@ -89,19 +84,15 @@ describe('the development mailbox is for this machine only, whatever a peer clai
 
   /** The app as `npm start` wires it, with a database and a mailbox, and TRUSTED_PROXIES as given. */
   async function appWith(trustedProxies?: string) {
-    const config = loadConfig({ PUBLIC_URL: 'http://localhost:8787', ...FAST_SCRYPT, ...(trustedProxies ? { TRUSTED_PROXIES: trustedProxies } : {}) });
-    const deps: Deps = {
-      db: guardDatabase(await openSqlJsDatabase({ migrations: readMigrations(new URL('../../migrations', import.meta.url).pathname) })),
-      config,
-      hasher: createPasswordHasher(config.scrypt),
+    const settings = optionsFromEnv({ PUBLIC_URL: 'http://localhost:8787', ...FAST_SCRYPT, ...(trustedProxies ? { TRUSTED_PROXIES: trustedProxies } : {}) });
+    const { app } = createLatchkey({
+      ...settings,
+      database: await openSqlJsDatabase({ migrations: readMigrations(new URL('../../migrations', import.meta.url).pathname) }),
       transport: { name: 'log', send: async () => undefined },
-      sealer: sealerFromKey(newKeyBytes()),
-      mailbox: mailboxFor(config, memoryMailbox()),
+      mailbox: memoryMailbox(),
       log: () => undefined,
-      now: Date.now,
-      clientAddress: nodeClientAddress(config),
-    };
-    const app = createApp(() => deps);
+      clientAddress: nodeClientAddress(settings),
+    });
     // What @hono/node-server hands the app for a request from `remoteAddress` (its getConnInfo reads it).
     return (remoteAddress: string, headers: Record<string, string> = {}) =>
       Promise.resolve(app.request('/dev/mail', { headers }, { incoming: { socket: { remoteAddress, remotePort: 50000, remoteFamily: remoteAddress.includes(':') ? 'IPv6' : 'IPv4' } } }));

@@ -9,9 +9,13 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** The composition root (functions/latchkey.ts) and the app it builds: under the entries, over the endpoints. */
+const COMPOSITION_ROOT = ['functions/latchkey.ts', 'functions/app.ts'];
+
 /** Top to bottom; a file belongs to the first layer whose test matches its path. */
 const LAYERS: { name: string; holds: (path: string) => boolean }[] = [
-  { name: 'runtime entries', holds: (p) => /^functions\/[^/]+\.ts$/.test(p) },
+  { name: 'runtime entries', holds: (p) => /^functions\/[^/]+\.ts$/.test(p) && !COMPOSITION_ROOT.includes(p) },
+  { name: 'composition root', holds: (p) => COMPOSITION_ROOT.includes(p) },
   { name: 'endpoints', holds: (p) => p.startsWith('functions/endpoints/') },
   { name: 'http', holds: (p) => p.startsWith('lib/http/') },
   { name: 'pages', holds: (p) => p.startsWith('lib/pages/') },
@@ -67,6 +71,12 @@ describe('layers', () => {
     );
     expect(edges.length).toBeGreaterThan(200);
     expect(upwardImports(edges)).toEqual([]);
+  });
+
+  it('only the composition root builds the services: no other file writes a Deps object', () => {
+    const everywhere = ['functions', 'lib', 'tests', 'bench', 'scripts'].flatMap(sources);
+    const builders = everywhere.filter((file) => /:\s*Deps\s*=\s*\{/.test(readFileSync(join(ROOT, file), 'utf8')));
+    expect(builders).toEqual(['functions/latchkey.ts']);
   });
 
   it('names an upward import when there is one, and lets the same layer and lower ones pass', () => {

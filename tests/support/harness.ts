@@ -3,16 +3,15 @@
  * watch: the mails, the security events, a clock it can move, and a count of password hashes.
  */
 import { backend } from '#backend';
-import { createApp } from '../../functions/app.ts';
-import { loadConfig, type ConfigVars } from '../../lib/config/config.ts';
-import { guardDatabase, type Database } from '../../lib/storage/db.ts';
+import { createLatchkey, optionsFromEnv, type LatchkeyApp } from '../../functions/latchkey.ts';
+import type { ConfigVars } from '../../lib/config/config.ts';
+import type { Database } from '../../lib/storage/db.ts';
 import type { Deps } from '../../lib/deps.ts';
 import type { EventFields } from '../../lib/log.ts';
 import type { OutgoingMail } from '../../lib/mail/transport.ts';
-import { queuedHasher } from '../../lib/crypto/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/crypto/passwords.ts';
 import { enforceContract } from './contract.ts';
-import { newKeyBytes, sealerFromKey } from '../../lib/crypto/seal.ts';
+import { newKeyBytes } from '../../lib/crypto/seal.ts';
 export { NO_LIMITS } from './limits.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
@@ -28,7 +27,7 @@ export interface HashCounts {
 }
 
 export interface Harness {
-  app: ReturnType<typeof createApp>;
+  app: LatchkeyApp;
   deps: Deps;
   db: Database;
   mails: OutgoingMail[];
@@ -109,9 +108,6 @@ export function tokenFromLink(link: string | undefined): string {
   return token;
 }
 
-/** Hash slots when HASH_MAX_IN_FLIGHT is unset: what a small server would have. */
-const HARNESS_HASH_SLOTS = 4;
-
 type WrapHasher = (hasher: PasswordHasher) => PasswordHasher;
 
 export async function createHarness(
@@ -124,32 +120,33 @@ export async function createHarness(
 
 /** A second app over an existing database (another configuration, say), without resetting it. */
 export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: WrapHasher = (hasher) => hasher): Harness {
-  const db = guardDatabase(raw);
-  const config = loadConfig({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
+  const settings = optionsFromEnv({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
   const mails: OutgoingMail[] = [];
   const events: Harness['events'] = [];
   const hashes: HashCounts = { hash: 0, verify: 0 };
   const clock = { now: Date.UTC(2026, 0, 15, 12, 0, 0) };
   const client = { address: '192.0.2.1' };
   const later = afterResponseQueue();
-  const deps: Deps = {
-    db,
-    config,
-    // The same queue as the entry points put in front of the hasher (see lib/crypto/hash-queue.ts).
-    hasher: queuedHasher(wrapHasher(countingHasher(createPasswordHasher(config.scrypt), hashes)), {
-      maxInFlight: config.hashMaxInFlight ?? HARNESS_HASH_SLOTS,
-      maxQueued: config.hashMaxQueued,
-    }),
+  // Built by the composition root as the entries build theirs; what a test watches is swapped in.
+  const latchkey = createLatchkey({
+    ...settings,
+    database: raw,
+    // Counted, under the same queue as the entries' (the root puts it in front; 4 slots unless HASH_MAX_IN_FLIGHT).
+    hasher: wrapHasher(countingHasher(createPasswordHasher(settings.scrypt), hashes)),
     // A transport that keeps what it is given: the mails as the courier renders and sends them.
     transport: { name: 'log', send: async (mail) => void mails.push(mail) },
-    sealer: sealerFromKey(newKeyBytes()),
+    // A key of its own, whatever DATA_KEY says; no development mailbox (a test adds one to deps).
+    dataKey: newKeyBytes(),
+    mailbox: false,
     log: (event, fields = {}) => void events.push({ event, ...fields }),
     now: () => clock.now,
     clientAddress: () => client.address,
     later: later.later,
-  };
+  });
+  const { deps } = latchkey;
+  const db = deps.db;
   // Every response a handler test sees must be one the OpenAPI document promises (tests/support/contract.ts).
-  const app = finishingAfterResponse(enforceContract(createApp(() => deps)), later);
+  const app = finishingAfterResponse(enforceContract(latchkey.app), later);
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     Promise.resolve(
       app.request(path, {

@@ -4,31 +4,12 @@
  * journal entry is durable before it commits and before the call returns (group-commit.ts runs
  * them; journal.ts says how that survives a crash).
  */
-import type { Database as SqlJsDb } from 'sql.js';
 import type { Database, RunResult, SqlValue, Statement } from '../db.ts';
-import { commitWrite, type Unit } from './group-commit.ts';
-import type { Journal } from './journal.ts';
-import type { Snapshots } from './snapshot.ts';
-import { execute, type Row, type Statements } from './statements.ts';
+import type { Engine } from './engine.ts';
+import { commitWrite } from './group-commit.ts';
+import { execute, type Row } from './statements.ts';
 
-/** The state behind one open database. */
-export interface Engine {
-  readonly db: SqlJsDb;
-  readonly statements: Statements;
-  /** Absent for a database that lives only in memory. */
-  readonly journal: Journal | undefined;
-  readonly snapshots: Snapshots | undefined;
-  readonly onSnapshotFailed: ((error: unknown) => void) | undefined;
-  /** Told when the deferred flush of soft writes failed (a snapshot is then taken instead). */
-  readonly onSyncFailed: ((error: unknown) => void) | undefined;
-  /** How long soft writes may wait for an fsync (group-commit.ts). */
-  readonly softSyncMs: number;
-  syncTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The last write the database holds, as numbered in the journal. */
-  seq: number;
-  /** Write units waiting for the next group commit. */
-  readonly waiting: Unit[];
-}
+export type { Engine } from './engine.ts';
 
 interface BoundStatement extends Statement {
   readonly sql: string;

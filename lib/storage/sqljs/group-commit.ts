@@ -22,18 +22,12 @@
  * requests then pay no fsync at all (docs/performance.md).
  */
 import type { SqlValue } from '../db.ts';
-import type { Engine } from './adapter.ts';
+import type { Engine, Unit } from './engine.ts';
 import { appendEntries, cutBack, storeSeq, syncJournal, type JournalEntry } from './journal.ts';
 import { snapshotDue, writeSnapshot } from './snapshot.ts';
 import { execute, rollbackQuietly, type Executed } from './statements.ts';
 
-export interface Unit {
-  readonly ops: Array<[string, SqlValue[]]>;
-  /** Soft state: durable against a process crash at once, against a machine crash within softSyncMs. */
-  readonly soft: boolean;
-  readonly resolve: (results: Executed[]) => void;
-  readonly reject: (error: unknown) => void;
-}
+export type { Unit } from './engine.ts';
 
 /** Runs the ops atomically and durably, with whatever other units are waiting. */
 export function commitWrite(engine: Engine, ops: Array<[string, SqlValue[]]>, soft = false): Promise<Executed[]> {

@@ -1,0 +1,139 @@
+/**
+ * The composition root: the one place where Latchkey's services are built from typed options and
+ * put together into the app. Every entry comes in here: the Worker (functions/worker.ts), the Node
+ * server (functions/server.ts), the purge script, the tests' harness and the in-process bench. An
+ * entry passes what only it can give (the database, where log lines go, the client's address, a
+ * transport that needs a binding or node:net); the rest has today's defaults, or comes from the
+ * environment's strings through optionsFromEnv, the one adapter from variables to options.
+ *
+ * It lives in functions/ rather than lib/ because it builds the app, which mounts the endpoints
+ * (functions/endpoints/), and lib/ never imports functions/ (docs/architecture.md).
+ */
+import { createApp } from './app.ts';
+import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.ts';
+import type { MailSettings } from '../lib/config/mail-settings.ts';
+import { courierOf, type Deps } from '../lib/deps.ts';
+import { queuedHasher } from '../lib/crypto/hash-queue.ts';
+import { createPasswordHasher, type PasswordHasher } from '../lib/crypto/passwords.ts';
+import { newKeyBytes, sealerFromKey, type Sealer } from '../lib/crypto/seal.ts';
+import { UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
+import type { AppContext } from '../lib/http/context.ts';
+import { jsonEventLog, type EventLog } from '../lib/log.ts';
+import { drainOutbox } from '../lib/mail/courier.ts';
+import { mailboxFor, type Mailbox } from '../lib/mail/mailbox.ts';
+import type { MailTransport } from '../lib/mail/transport.ts';
+import { chooseTransport } from '../lib/mail/transports/choose.ts';
+import { guardDatabase, type Database } from '../lib/storage/db.ts';
+import { purge, type PurgeResult } from '../lib/storage/purge.ts';
+
+/** The settings part of the options: every part of Config but the mode, which PUBLIC_URL decides. */
+export type LatchkeySettings = Omit<Config, 'mode'>;
+
+export interface LatchkeyOptions extends Partial<Omit<LatchkeySettings, 'publicUrl' | 'mail'>> {
+  /** The D1-shaped database (a D1 binding, or sql.js through lib/storage/sqljs/open.ts); guarded here. */
+  database: Database;
+  /** Origin (and optional path prefix) that links are built from; checked as PUBLIC_URL is. */
+  publicUrl: string;
+  /** Mail settings; what is left out is what an unset MAIL_* variable gives. */
+  mail?: Partial<MailSettings>;
+  /**
+   * What carries the mails, or how to make it from the mail settings. Default: the transport the
+   * settings name, built as on Node (log lines to console.log, webhook); smtp and cloudflare need
+   * what only their entry can pass.
+   */
+  transport?: MailTransport | ((mail: MailSettings) => MailTransport);
+  /** The password hasher under the hash queue. Default: scrypt with the `scrypt` parameters. */
+  hasher?: PasswordHasher;
+  /** Hashes at once when hashMaxInFlight is unset (the Node server sizes it to its threads). Default 4. */
+  hashSlots?: number;
+  /** Seals the outbox's bodies. Default: a sealer over `dataKey`. */
+  sealer?: Sealer;
+  /** Default: mail.dataKey (DATA_KEY), else a key of this instance's own, gone with it. */
+  dataKey?: Uint8Array;
+  /** Where the mails are kept for GET /dev/mail, in development mode only; false: none at all. Default: a new one in memory. */
+  mailbox?: Mailbox | false;
+  /** Default: JSON lines to console.log. */
+  log?: EventLog;
+  /** Milliseconds since the epoch. Default: Date.now. */
+  now?: () => number;
+  /** The client's address, from what the runtime vouches for (lib/http/client-address.ts). Default: one unknown client for all. */
+  clientAddress?: Deps['clientAddress'];
+  /** When work after an answer starts (the courier's sends); unset: the next turn of the event loop. */
+  later?: Deps['later'];
+}
+
+export type LatchkeyApp = ReturnType<typeof createApp>;
+
+export interface Latchkey {
+  /** The Hono app: every endpoint over these services. */
+  readonly app: LatchkeyApp;
+  /** The services a request uses; a test may swap a part here. */
+  readonly deps: Deps;
+  /** Deletes what no request can use any more (lib/storage/purge.ts), as of `now` (default: deps.now()). */
+  purge(now?: number): Promise<PurgeResult>;
+  /** Sends what the outbox holds that is due: one batch (lib/mail/courier.ts). */
+  drainOutbox(): ReturnType<typeof drainOutbox>;
+}
+
+/** Hash slots when neither hashMaxInFlight nor the entry says: what a small server would have. */
+export const DEFAULT_HASH_SLOTS = 4;
+
+/**
+ * The options that the variables give (PUBLIC_URL, MAIL_*, LIMIT_*, …: lib/config/config.ts, with
+ * the same names and the same refusals), together with the parts only the runtime has.
+ */
+export function optionsFromEnv<P extends Partial<LatchkeyOptions> = Record<never, never>>(vars: ConfigVars, runtimeParts?: P): LatchkeySettings & P {
+  const { mode: _decidedByPublicUrl, ...settings } = loadConfig(vars);
+  return { ...settings, ...(runtimeParts as P) };
+}
+
+/** Today's defaults: exactly what an environment with only PUBLIC_URL gives, one copy of each. */
+function configOf(options: LatchkeyOptions): Config {
+  const defaults = loadConfig({ PUBLIC_URL: options.publicUrl });
+  const { database, publicUrl, mail, transport, hasher, hashSlots, sealer, dataKey, mailbox, log, now, clientAddress, later, ...settings } = options;
+  const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
+  const mailGiven = Object.fromEntries(Object.entries(mail ?? {}).filter(([, value]) => value !== undefined));
+  return { ...defaults, ...given, mail: { ...defaults.mail, ...mailGiven } };
+}
+
+const consoleLine = (line: string) => console.log(line);
+
+export function createLatchkey(options: LatchkeyOptions): Latchkey {
+  const config = configOf(options);
+  const transport = options.transport ?? ((mail: MailSettings) => chooseTransport(mail, { runtime: 'Node', writeLine: consoleLine }));
+  const deps: Deps = {
+    db: guardDatabase(options.database),
+    config,
+    // The queue in front of the hasher bounds the hashes at once and the requests that wait (lib/crypto/hash-queue.ts).
+    hasher: queuedHasher(options.hasher ?? createPasswordHasher(config.scrypt), {
+      maxInFlight: options.hashSlots ?? config.hashMaxInFlight ?? DEFAULT_HASH_SLOTS,
+      maxQueued: config.hashMaxQueued,
+    }),
+    transport: typeof transport === 'function' ? transport(config.mail) : transport,
+    sealer: options.sealer ?? sealerFromKey(options.dataKey ?? config.mail.dataKey ?? newKeyBytes()),
+    mailbox: options.mailbox === false ? undefined : mailboxFor(config, options.mailbox),
+    log: options.log ?? jsonEventLog(),
+    now: options.now ?? Date.now,
+    clientAddress: options.clientAddress ?? (() => UNKNOWN_CLIENT),
+    ...(options.later ? { later: options.later } : {}),
+  };
+  // Built when first asked for: the Worker serves its own app (appFindingLatchkey), and the purge script none.
+  let app: LatchkeyApp | undefined;
+  return {
+    get app() {
+      return (app ??= createApp(() => deps));
+    },
+    deps,
+    purge: (now = deps.now()) => purge(deps.db, now, deps.config.purgeGraceSeconds, deps.config.sessions),
+    drainOutbox: () => drainOutbox(courierOf(deps)),
+  };
+}
+
+/**
+ * One app whose Latchkey is found for each request, for a runtime that hands its settings to every
+ * request rather than once at start (a Worker's env). Finding it, and any refusal of a setting,
+ * happen inside the app, so a setting that cannot work is answered as any other failure is.
+ */
+export function appFindingLatchkey(find: (c: AppContext) => Latchkey): LatchkeyApp {
+  return createApp((c) => find(c).deps);
+}
