@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { courierOf } from '../lib/deps.ts';
-import { deliverQueued, drainOutbox } from '../lib/mail/courier.ts';
-import { MailRefusedError, type MailTransport, type OutgoingMail } from '../lib/mail/transport.ts';
+import { deliverQueued, drainOutbox, outboxTickMs } from '../lib/mail/courier.ts';
+import { MailRefusedError, MailTransportError, type MailTransport, type OutgoingMail } from '../lib/mail/transport.ts';
+import type { Database } from '../lib/storage/db.ts';
 import { createHarness, dump, GOOD_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
 import { schemaQuery } from './support/schema-query.ts';
 
@@ -212,5 +213,70 @@ describe(`a flood while the transport is down (${backend.name})`, () => {
     // With room again, a flooded address that asks anew gets its link.
     expect((await h.post('/resend-activation', { email: 'flood0@example.org' })).status).toBe(202);
     expect(h.mails.at(-1)).toMatchObject({ to: 'flood0@example.org', template: 'activation' });
+  });
+});
+
+describe(`the courier's edges (${backend.name})`, () => {
+  it('aborts a send at MAIL_TIMEOUT_MS through its signal, and retries it', async () => {
+    const h = await createHarness({ MAIL_TIMEOUT_MS: '50' });
+    let aborted = false;
+    h.deps.transport = {
+      name: 'smtp',
+      send: (_mail, signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(new Error('aborted'))))),
+    };
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    expect(aborted).toBe(true);
+    expect(eventsNamed(h, 'mail_failed')).toEqual([expect.objectContaining({ reason: 'MailTimeoutError' })]);
+  });
+
+  it('a link that would expire exactly at the next try is given up, not retried at its last moment', async () => {
+    const h = await createHarness({ TOKEN_TTL_SECONDS: '180', MAIL_RETRY_SECONDS: '60' });
+    h.deps.transport = broken.rejects!();
+    const start = h.clock.now;
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    expect((await outboxRows(h))[0]!.due - start).toBe(60_000);
+    // Failing again at 60 s: the next try would be at 60 + 120 = 180 s, the link's last moment.
+    await drainWhenDue(h);
+    expect(eventsNamed(h, 'mail_given_up')).toEqual([expect.objectContaining({ reason: 'expired', attempts: 2 })]);
+  });
+
+  it("words a transport's own failure for the log, at most 300 characters; the log transport's line is the mail, so no mail event", async () => {
+    const h = await createHarness();
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    expect(h.mails).toHaveLength(1);
+    expect(eventsNamed(h, 'mail')).toEqual([]);
+    h.deps.transport = { name: 'webhook', send: async () => Promise.reject(new MailTransportError(`mail webhook at hooks.example answered HTTP 503 ${'x'.repeat(400)}`)) };
+    expect((await h.post('/register', { email: 'bob@example.com', password: GOOD_PASSWORD })).status).toBe(202);
+    const [failed] = eventsNamed(h, 'mail_failed');
+    expect(failed!.detail).toMatch(/^mail webhook at hooks\.example answered HTTP 503 x+$/);
+    expect(String(failed!.detail)).toHaveLength(300);
+  });
+
+  it('a claim another courier holds is skipped quietly; a database that fails around a send is logged, and the mail goes later', async () => {
+    const h = await createHarness({ MAIL_TIMEOUT_MS: '50' });
+    h.later.hold = true;
+    expect((await h.post('/register', { email: EMAIL, password: GOOD_PASSWORD })).status).toBe(202);
+    const [row] = await outboxRows(h);
+    const failing = (db: Database): Database => ({
+      prepare: (sql) => (/mail_outbox/.test(sql) ? { ...db.prepare('SELECT 1'), bind: () => { throw new Error('disk I/O error'); } } : db.prepare(sql)),
+      batch: (statements) => db.batch(statements),
+    });
+    expect(await deliverQueued({ ...courierOf(h.deps), db: failing(h.db) }, row!.id, { first: true })).toBe('skipped');
+    expect(await drainOutbox({ ...courierOf(h.deps), db: failing(h.db) })).toMatchObject({ sent: 0 });
+    expect(eventsNamed(h, 'mail_outbox_failed')).toEqual([
+      expect.objectContaining({ outbox: row!.id, reason: 'Error' }),
+      expect.objectContaining({ reason: 'Error' }),
+    ]);
+    // The request's own send, then a second try at the same row: sent once, the second skipped
+    // without a word (another courier had it, which is no failure).
+    h.later.hold = false;
+    await h.later.settled();
+    expect(await deliverQueued(courierOf(h.deps), row!.id, { first: true })).toBe('skipped');
+    expect(eventsNamed(h, 'mail_outbox_failed')).toHaveLength(2);
+    expect(h.mails).toHaveLength(1);
+  });
+
+  it('the Node timer looks for due mail every half retry delay, between 1 and 5 seconds', () => {
+    expect([1, 2, 3, 10, 60, 3600].map(outboxTickMs)).toEqual([1000, 1000, 1500, 5000, 5000, 5000]);
   });
 });
