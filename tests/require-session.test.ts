@@ -18,13 +18,23 @@ const DAY = 24 * HOUR;
 const COOKIE = '__Host-session';
 const EMAIL = 'ada@example.com';
 
+const failing = (): never => {
+  throw new Error('SQLITE_IOERR: disk I/O error');
+};
+
 async function hostApp() {
   const mails: OutgoingMail[] = [];
   const sending: Promise<unknown>[] = [];
   const events: Array<{ event: string; [field: string]: unknown }> = [];
   const clock = { now: Date.UTC(2026, 0, 15, 12) };
+  const database = await backend.freshDatabase();
+  const outage = { on: false };
   const latchkey = createLatchkey({
-    database: await backend.freshDatabase(),
+    // Fails every statement while `outage.on`: the driver's own error, which the root's guard turns into DatabaseUnavailableError.
+    database: {
+      prepare: (sql) => (outage.on ? failing() : database.prepare(sql)),
+      batch: (statements) => database.batch(statements),
+    },
     publicUrl: 'https://host.example/auth',
     scrypt: { logN: Number(FAST_SCRYPT.SCRYPT_LOG_N), r: Number(FAST_SCRYPT.SCRYPT_R), p: Number(FAST_SCRYPT.SCRYPT_P) },
     transport: { name: 'log', send: async (mail) => void mails.push(mail) },
@@ -64,7 +74,7 @@ async function hostApp() {
   const passwordHash = async () =>
     (await latchkey.deps.db.prepare('SELECT password_hash AS h FROM accounts').first<{ h: string }>())!.h;
 
-  return { app, latchkey, clock, events, post, bearer, cookie, signUp, passwordHash };
+  return { app, latchkey, clock, events, outage, post, bearer, cookie, signUp, passwordHash };
 }
 
 async function expectLatchkeys401(res: Response) {
@@ -134,6 +144,27 @@ describe(`requireSession() in a host's Hono app (${backend.name})`, () => {
     await expectLatchkeys401(await h.cookie('/api/cookie-me', token));
     await expectLatchkeys401(await h.bearer('/auth/session', token));
     expect(h.events.filter((e) => e.event === 'session_rejected').map((e) => e.reason)).toEqual(['expired', 'expired', 'expired']);
+  });
+
+  it("answers Latchkey's 503 with Retry-After when the database is down, as GET /session does, and the host's routes go on", async () => {
+    const h = await hostApp();
+    const token = await h.signUp();
+    h.outage.on = true;
+    for (const path of ['/api/me', '/auth/session']) {
+      const res = await h.bearer(path, token);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      const text = await res.text();
+      expect(JSON.parse(text)).toMatchObject({ type: 'urn:latchkey:problem:unavailable', status: 503 });
+      expect(text).not.toContain('SQLITE');
+    }
+    expect(h.events.filter((e) => e.event === 'database_unavailable').map((e) => [e.reason, e.path])).toEqual([
+      ['Error', '/api/me'],
+      ['Error', '/auth/session'],
+    ]);
+    h.outage.on = false;
+    expect((await h.bearer('/api/me', token)).status).toBe(200);
   });
 
   it("keeps Latchkey's 404 and 405 under the prefix, and the host's own answers outside it", async () => {
