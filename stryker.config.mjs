@@ -25,6 +25,7 @@ export default {
     'lib/storage/sessions.ts',
     'lib/storage/account-changes.ts',
     'lib/http/bearer.ts',
+    'lib/http/host-session.ts',
     'lib/flows/change-password.ts',
     'lib/flows/delete-account.ts',
     'lib/flows/password-check.ts',

@@ -6,6 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { MiddlewareHandler } from 'hono';
+import { basePath } from 'hono/route';
 import { HashQueueFullError } from '../lib/crypto/hash-queue.ts';
 import type { Deps } from '../lib/deps.ts';
 import type { AppContext, AppEnv } from '../lib/http/context.ts';
@@ -144,8 +145,12 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   });
 
   // A path the document lists, asked with a method it does not list: 405 with the ones it does.
-  app.notFound(function answerNoRoute(c) {
-    const allowed = methodsAt(app, c.req.path);
+  // A last route rather than app.notFound: mounted in a host's app (app.route('/auth', app)),
+  // Hono would answer with the host's notFound, and every path under the prefix is Latchkey's.
+  app.all('*', function answerNoRoute(c) {
+    // The document's paths are below the prefix this app is mounted at ('/' when it is not).
+    const prefix = basePath(c).replace(/\/$/, '');
+    const allowed = methodsAt(app, c.req.path.slice(prefix.length) || '/');
     return respondEdge(c, allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' });
   });
 

@@ -12,12 +12,14 @@
 import { createApp } from './app.ts';
 import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.ts';
 import type { MailSettings } from '../lib/config/mail-settings.ts';
+import type { MiddlewareHandler } from 'hono';
 import { courierOf, type Deps } from '../lib/deps.ts';
 import { queuedHasher } from '../lib/crypto/hash-queue.ts';
 import { createPasswordHasher, type PasswordHasher } from '../lib/crypto/passwords.ts';
 import { newKeyBytes, sealerFromKey, type Sealer } from '../lib/crypto/seal.ts';
 import { UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
 import type { AppContext } from '../lib/http/context.ts';
+import { hostSessionGuard, type LatchkeyVariables, type RequireSessionOptions } from '../lib/http/host-session.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
 import { drainOutbox } from '../lib/mail/courier.ts';
 import { mailboxFor, type Mailbox } from '../lib/mail/mailbox.ts';
@@ -64,6 +66,8 @@ export interface LatchkeyOptions extends Partial<Omit<LatchkeySettings, 'publicU
 
 export type LatchkeyApp = ReturnType<typeof createApp>;
 
+export type { LatchkeySession, LatchkeyUser, LatchkeyVariables, RequireSessionOptions } from '../lib/http/host-session.ts';
+
 export interface Latchkey {
   /** The Hono app: every endpoint over these services. */
   readonly app: LatchkeyApp;
@@ -73,6 +77,11 @@ export interface Latchkey {
   purge(now?: number): Promise<PurgeResult>;
   /** Sends what the outbox holds that is due: one batch (lib/mail/courier.ts). */
   drainOutbox(): ReturnType<typeof drainOutbox>;
+  /**
+   * Middleware for a host app's own routes: sets `c.var.user` and `c.var.session` for a live
+   * session (the bearer token, or the cookie named), as GET /session decides; 401 otherwise.
+   */
+  requireSession(options?: RequireSessionOptions): MiddlewareHandler<{ Variables: LatchkeyVariables }>;
 }
 
 /** Hash slots when neither hashMaxInFlight nor the entry says: what a small server would have. */
@@ -126,6 +135,7 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
     deps,
     purge: (now = deps.now()) => purge(deps.db, now, deps.config.purgeGraceSeconds, deps.config.sessions),
     drainOutbox: () => drainOutbox(courierOf(deps)),
+    requireSession: (sessionOptions) => hostSessionGuard(deps, sessionOptions),
   };
 }
 

@@ -52,7 +52,8 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 // refused request. Synchronous for files and pipes on Linux, as console.log is.
 const writeLine = (line: string) => void process.stdout.write(`${line}\n`);
 
-export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+// A plain record rather than NodeJS.ProcessEnv: a consumer of 'latchkey/node' needs no Node types to compile.
+export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
   const port = Number(env.PORT ?? 8787);
   const host = env.HOST ?? '127.0.0.1';
   const settings = optionsFromEnv({ ...env, PUBLIC_URL: env.PUBLIC_URL || `http://localhost:${port}` });

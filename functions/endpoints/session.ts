@@ -9,7 +9,7 @@ import { sessionOf } from '../../lib/http/bearer.ts';
 import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerRoute } from '../../lib/http/bearer-routes.ts';
-import { isoTime, User, userView } from '../../lib/http/schemas.ts';
+import { sessionView, User, userView } from '../../lib/http/schemas.ts';
 
 const CurrentSession = z
   .object({ id: z.string(), createdAt: z.string().datetime(), expiresAt: z.string().datetime() })
@@ -21,7 +21,7 @@ const CURRENT: AnswerTable<CurrentOutcome> = {
     description: 'The session is live: its account, and when it ends unless used again',
     json: json(z.object({ user: User, session: CurrentSession }), ({ session: s }: CurrentOutcome) => ({
       user: userView(s.account),
-      session: { id: s.id, createdAt: isoTime(s.createdAt), expiresAt: isoTime(s.expiresAt) },
+      session: sessionView(s),
     })),
   },
 };

@@ -71,10 +71,11 @@ function formatHash(params: ScryptParams, salt: Uint8Array, key: Uint8Array): st
   return `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$${b64(salt)}$${b64(key)}`;
 }
 
+// Uint8Array rather than Buffer (which these are): the package's declarations then need no Node types.
 interface ParsedHash {
   params: ScryptParams;
-  salt: Buffer;
-  key: Buffer;
+  salt: Uint8Array;
+  key: Uint8Array;
 }
 
 const HASH_PATTERN = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,3}),p=(\d{1,3})\$([A-Za-z0-9+/]{16,})\$([A-Za-z0-9+/]{16,})$/;

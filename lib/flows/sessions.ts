@@ -6,7 +6,7 @@
 import type { Config } from '../config/config.ts';
 import type { EventLog } from '../log.ts';
 import type { Database } from '../storage/db.ts';
-import { liveSessions, revokeSession, type LiveSession, type SessionRow } from '../storage/sessions.ts';
+import { authenticate, expiryOf, liveSessions, revokeSession, slideSession, type LiveSession, type SessionRow } from '../storage/sessions.ts';
 
 export interface SessionServices {
   db: Database;
@@ -18,6 +18,28 @@ export type CurrentOutcome = { kind: 'current'; session: LiveSession };
 export type LogoutOutcome = { kind: 'ended' };
 export type ListOutcome = { kind: 'listed'; currentId: string; sessions: Array<SessionRow & { expiresAt: number }> };
 export type EndOneOutcome = { kind: 'ended' } | { kind: 'unknown' };
+
+export type SessionCheck = { ok: true; session: LiveSession } | { ok: false };
+
+/**
+ * The live session a token names, its idle expiry slid if "last seen" is an hour old. The one
+ * check behind every route that needs a session: Latchkey's own (lib/http/bearer.ts) and a host
+ * app's (lib/http/host-session.ts), so both decide expiry and sliding alike. Why a token failed
+ * goes to the log only (a revoked token in use may be a stolen one); the caller learns no more.
+ */
+export async function checkSession(services: SessionServices, token: string | undefined, now: number): Promise<SessionCheck> {
+  const { db, config } = services;
+  const verdict = await authenticate(db, token, config.sessions, now);
+  if (!verdict.ok) {
+    services.log('session_rejected', { reason: verdict.reason });
+    return { ok: false };
+  }
+  const session = verdict.session;
+  const slide = slideSession(db, session, config.sessions, now);
+  if (!slide) return { ok: true, session };
+  await slide.run();
+  return { ok: true, session: { ...session, lastSeenAt: now, expiresAt: expiryOf({ ...session, lastSeenAt: now }, config.sessions) } };
+}
 
 export const current = (session: LiveSession): CurrentOutcome => ({ kind: 'current', session });
 

@@ -5,7 +5,8 @@
  * one SHA-256, one constant-time compare: lib/storage/sessions.ts), so that neither the answer nor
  * its timing tells a guesser which ids exist. A live session's "last seen" moves at most hourly.
  */
-import { authenticate, expiryOf, slideSession, type LiveSession } from '../storage/sessions.ts';
+import { checkSession } from '../flows/sessions.ts';
+import type { LiveSession } from '../storage/sessions.ts';
 import type { AppContext } from './context.ts';
 import { answering, type AnsweringMiddleware } from './media.ts';
 import { respondEdge } from './respond.ts';
@@ -13,7 +14,7 @@ import { respondEdge } from './respond.ts';
 const BEARER = /^Bearer +(\S+) *$/i;
 
 /** The token in an Authorization header; anything else there counts as a malformed token. */
-function bearerToken(header: string | undefined): string | undefined {
+export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   return BEARER.exec(header)?.[1] ?? '';
 }
@@ -22,18 +23,9 @@ export function requireSession(): AnsweringMiddleware {
   return answering(
     async function authenticateBearer(c, next) {
       const { db, config, now } = c.get('deps');
-      const at = now();
-      const verdict = await authenticate(db, bearerToken(c.req.header('authorization')), config.sessions, at);
-      if (!verdict.ok) {
-        // A revoked token in use may be a stolen one: the reason is for the log, never the answer.
-        c.get('log')('session_rejected', { reason: verdict.reason });
-        return respondEdge(c, { kind: 'unauthenticated' });
-      }
-      const session = verdict.session;
-      const slide = slideSession(db, session, config.sessions, at);
-      if (slide) await slide.run();
-      const seen = slide ? { ...session, lastSeenAt: at, expiresAt: expiryOf({ ...session, lastSeenAt: at }, config.sessions) } : session;
-      c.set('session', seen);
+      const checked = await checkSession({ db, config, log: c.get('log') }, bearerToken(c.req.header('authorization')), now());
+      if (!checked.ok) return respondEdge(c, { kind: 'unauthenticated' });
+      c.set('session', checked.session);
       await next();
     },
     ['unauthenticated', 'unavailable'],

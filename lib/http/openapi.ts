@@ -9,8 +9,8 @@ import type { PageMode } from './context.ts';
 import type { AnsweringMiddleware } from './media.ts';
 import { EDGE, type EdgeKind } from './respond.ts';
 
-/** One entry of a route's `responses`, in the shape @hono/zod-openapi takes. */
-interface ResponseConfig {
+/** One entry of a route's `responses`, in the shape @hono/zod-openapi takes (exported: the build's .d.ts of every route names it). */
+export interface ResponseConfig {
   description: string;
   content?: Record<string, { schema: z.ZodType }>;
   headers?: Record<string, { description: string; required: boolean; schema: { type: 'integer' | 'string'; minimum?: number } }>;

@@ -125,3 +125,13 @@ const JSON_TYPE = 'application/json';
 
 /** An answer from the edge table: for middleware, the validation hook and the error handler. */
 export const respondEdge = (c: AppContext, outcome: EdgeOutcome) => respond(c, EDGE, outcome, undefined);
+
+/**
+ * An edge answer where Latchkey's app is not the one answering (a host's route behind
+ * requireSession: lib/http/host-session.ts): the same problem+json and headers, never a page.
+ */
+export function edgeProblem(outcome: EdgeOutcome): Response {
+  const entry = answerFor(EDGE, outcome);
+  if (!('problem' in entry)) throw new Error(`edge answer ${outcome.kind} has no problem`);
+  return problemResponse({ ...entry.problem(outcome), status: entry.status }, entry.headers && headerValues(entry.headers, outcome));
+}

@@ -103,6 +103,13 @@ export const userView = (a: Account) => ({
 
 export const isoTime = (ms: number) => new Date(ms).toISOString();
 
+/** A session as GET /session shows it, and as a host's route behind requireSession() finds it. */
+export const sessionView = (s: { id: string; createdAt: number; expiresAt: number }) => ({
+  id: s.id,
+  createdAt: isoTime(s.createdAt),
+  expiresAt: isoTime(s.expiresAt),
+});
+
 /** A password asked again before a change (change-password, delete-account) was not the account's. */
 export const WRONG_PASSWORD: AnswerWithBody<unknown> = {
   status: 401,
