@@ -11,7 +11,8 @@ import {
   type WebhookPayload,
 } from '../lib/mail/transports/webhook.ts';
 import type { ReceivedWebhook } from './support/webhook-receiver.global.ts';
-import { outgoingMail, until } from './support/outgoing-mail.ts';
+import { outgoingMail } from './support/outgoing-mail.ts';
+import { until } from './support/until.ts';
 
 const receiver = inject('webhookReceiverUrl');
 const secret = inject('webhookTestSecret');

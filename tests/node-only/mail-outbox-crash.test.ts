@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataKeyPathOf } from '../../lib/storage/sqljs/data-key-file.ts';
-import { until } from '../support/outgoing-mail.ts';
+import { until } from '../support/until.ts';
 import { freePort } from '../support/server-process.ts';
 import { serversForEachTest } from '../support/servers-per-test.ts';
 

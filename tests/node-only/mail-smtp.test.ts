@@ -11,7 +11,8 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailRefusedError } from '../../lib/mail/transport.ts';
 import { isLoopbackHost, parseSmtpUrl, smtpTransport, smtpUrlProblem } from '../../lib/mail/transports/smtp.ts';
-import { outgoingMail, until } from '../support/outgoing-mail.ts';
+import { outgoingMail } from '../support/outgoing-mail.ts';
+import { until } from '../support/until.ts';
 
 const USER = 'latchkey@relay.test';
 // Characters that must be %-escaped in a URL, to show the transport decodes them.

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { until } from '../support/outgoing-mail.ts';
+import { until } from '../support/until.ts';
 import { journalPathOf, lockPathOf } from '../../lib/storage/sqljs/files.ts';
 import { lockIsFree } from '../support/lock-holder.ts';
 import { lineOf, spawnServer, stopNodeServer } from '../support/server-node.ts';

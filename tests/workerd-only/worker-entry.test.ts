@@ -3,7 +3,7 @@
 import { applyD1Migrations, reset } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { until } from '../support/outgoing-mail.ts';
+import { until } from '../support/until.ts';
 
 const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
 const post = (path: string, body: unknown) =>
