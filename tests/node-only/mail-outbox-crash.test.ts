@@ -2,7 +2,8 @@
 // registrations acknowledged while the SMTP server is down, the server killed with SIGKILL right
 // after, restarted with SMTP up: twenty mails arrive, one each, with no new request, and every
 // link works. Then a reset through SMTP, whose link works too. No event line carries a link.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { journalPathOf } from '../../lib/storage/sqljs/files.ts';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,6 +81,11 @@ describe('the outbox across a SIGKILL, with SMTP down then up (npm start)', () =
     await until(() => (arrivals.length >= 20 ? arrivals : undefined), '20 mails after the restart', 30_000);
     const mails = arrivals.map(linkIn);
     expect(mails.map((m) => m.to).sort()).toEqual([...people].sort());
+    // The files on disk (the database and its journal, which held the twenty queued mails across
+    // the kill) never held a link: the mails were sealed.
+    const onDisk = [readFileSync(env.DATABASE_PATH), readFileSync(journalPathOf(env.DATABASE_PATH))].map((b) => b.toString('latin1')).join('');
+    for (const { link } of mails) expect(onDisk).not.toContain(new URL(link).searchParams.get('token'));
+    expect(onDisk).not.toContain('activate?token=');
     for (const { link } of mails) {
       const token = new URL(link).searchParams.get('token');
       expect((await post(second.url, '/activate', { token, password: PASSWORD })).status).toBe(200);
