@@ -19,13 +19,15 @@ import { createPasswordHasher, type PasswordHasher } from '../lib/crypto/passwor
 import { newKeyBytes, sealerFromKey, type Sealer } from '../lib/crypto/seal.ts';
 import { UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
 import type { AppContext } from '../lib/http/context.ts';
-import { hostSessionGuard, type LatchkeyVariables, type RequireSessionOptions } from '../lib/http/host-session.ts';
-import { jsonEventLog, type EventLog } from '../lib/log.ts';
+import { hostSessionGuard, type LatchkeySession, type LatchkeyUser, type LatchkeyVariables, type RequireSessionOptions } from '../lib/http/host-session.ts';
+import { sessionView, userView } from '../lib/http/schemas.ts';
+import { checkSession, logout, type SessionServices } from '../lib/flows/sessions.ts';
+import { jsonEventLog, type EventFields, type EventLog } from '../lib/log.ts';
 import { drainOutbox } from '../lib/mail/courier.ts';
 import { mailboxFor, type Mailbox } from '../lib/mail/mailbox.ts';
 import type { MailTransport } from '../lib/mail/transport.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
-import { guardDatabase, type Database } from '../lib/storage/db.ts';
+import { DatabaseUnavailableError, guardDatabase, type Database } from '../lib/storage/db.ts';
 import { purge, type PurgeResult } from '../lib/storage/purge.ts';
 
 /** The settings part of the options: every part of Config but the mode, which PUBLIC_URL decides. */
@@ -82,6 +84,36 @@ export interface Latchkey {
    * session (the bearer token, or the cookie named), as GET /session decides; 401 otherwise.
    */
   requireSession(options?: RequireSessionOptions): MiddlewareHandler<{ Variables: LatchkeyVariables }>;
+  /**
+   * The account and session a token names, exactly as GET /session's 200 body holds them, decided
+   * as GET /session decides (expiry, the hourly slide, session_rejected in the log); null without a
+   * live session. For a caller that holds a token but no request: the Worker's RPC entry.
+   */
+  verifySession(token: string, call?: SessionCall): Promise<VerifiedSession | null>;
+  /** Ends the session a token names, as POST /logout does; false when it named no live session. */
+  revokeSession(token: string, call?: SessionCall): Promise<boolean>;
+}
+
+/** GET /session's 200 body: no token, no hash. */
+export interface VerifiedSession {
+  user: LatchkeyUser;
+  session: LatchkeySession;
+}
+
+export interface SessionCall {
+  /** Added to the events this call logs, in place of the client and path a request would give (`via: 'rpc'`). */
+  logFields?: EventFields;
+}
+
+/**
+ * What verifySession and revokeSession throw when the database does not answer: a caller must not
+ * take an outage for "not logged in". Its message names no driver and no token.
+ */
+export class LatchkeyUnavailableError extends Error {
+  constructor() {
+    super('Latchkey is unavailable: its database did not answer; try again shortly');
+    this.name = 'LatchkeyUnavailableError';
+  }
 }
 
 /** Hash slots when neither hashMaxInFlight nor the entry says: what a small server would have. */
@@ -136,7 +168,38 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
     purge: (now = deps.now()) => purge(deps.db, now, deps.config.purgeGraceSeconds, deps.config.sessions),
     drainOutbox: () => drainOutbox(courierOf(deps)),
     requireSession: (sessionOptions) => hostSessionGuard(deps, sessionOptions),
+    async verifySession(token, call) {
+      const checked = await checkedSession(deps, token, call);
+      return checked ? { user: userView(checked.session.account), session: sessionView(checked.session) } : null;
+    },
+    async revokeSession(token, call) {
+      const checked = await checkedSession(deps, token, call);
+      if (!checked) return false;
+      await guardOutage(checked.services.log, () => logout(checked.services, checked.session, deps.now()));
+      return true;
+    },
   };
+}
+
+/** The live session behind a token, through the check every session route uses (lib/flows/sessions.ts). */
+async function checkedSession(deps: Deps, token: unknown, call: SessionCall = {}) {
+  // Read at the call, not when made: the Node server may replace deps.config once it listens.
+  const { db, config, now } = deps;
+  const log: EventLog = (event, fields) => deps.log(event, { ...fields, ...call.logFields });
+  const services: SessionServices = { db, config, log };
+  // A caller over RPC is not typed: anything but a string is a missing token, never a thrown error.
+  const checked = await guardOutage(log, () => checkSession(services, typeof token === 'string' ? token : undefined, now()));
+  return checked.ok ? { services, session: checked.session } : undefined;
+}
+
+async function guardOutage<T>(log: EventLog, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof DatabaseUnavailableError)) throw error;
+    log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
+    throw new LatchkeyUnavailableError();
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * its own Hono app on any runtime. Nothing here loads a driver: the Worker passes its D1 binding,
  * Node opens sql.js through 'latchkey/node' (functions/node.ts).
  */
-export { createLatchkey, optionsFromEnv, DEFAULT_HASH_SLOTS } from './latchkey.ts';
+export { createLatchkey, optionsFromEnv, DEFAULT_HASH_SLOTS, LatchkeyUnavailableError } from './latchkey.ts';
 export type {
   Latchkey,
   LatchkeyApp,
@@ -13,6 +13,8 @@ export type {
   LatchkeyUser,
   LatchkeyVariables,
   RequireSessionOptions,
+  SessionCall,
+  VerifiedSession,
 } from './latchkey.ts';
 export { ConfigError } from '../lib/config/vars.ts';
 export type { ConfigVars } from '../lib/config/config.ts';

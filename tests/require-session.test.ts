@@ -8,7 +8,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { createLatchkey } from '../functions/latchkey.ts';
+import { createLatchkey, LatchkeyUnavailableError } from '../functions/latchkey.ts';
 import { newKeyBytes } from '../lib/crypto/seal.ts';
 import type { OutgoingMail } from '../lib/mail/transport.ts';
 import { FAST_SCRYPT, GOOD_PASSWORD, tokenFromLink } from './support/harness.ts';
@@ -182,5 +182,61 @@ describe(`requireSession() in a host's Hono app (${backend.name})`, () => {
     expect(other.headers.get('content-type')).not.toContain('problem+json');
     expect(await other.text()).toBe('404 Not Found'); // Hono's default: the host's
     expect((await h.app.request('/auth/health')).status).toBe(200);
+  });
+});
+
+// The calls behind the Worker's RPC entry (functions/worker.ts): a token in, GET /session's body out.
+describe(`verifySession() and revokeSession(): a token without a request (${backend.name})`, () => {
+  const RPC = { logFields: { via: 'rpc' } };
+
+  it("gives GET /session's body to the letter, slides as it does, and logs why a token failed", async () => {
+    const h = await hostApp();
+    expect(await h.latchkey.verifySession('', RPC)).toBeNull();
+    const token = await h.signUp();
+    const official = await (await h.bearer('/auth/session', token)).json();
+    expect(await h.latchkey.verifySession(token, RPC)).toEqual(official);
+    const text = JSON.stringify(await h.latchkey.verifySession(token, RPC));
+    expect(text).not.toContain(await h.passwordHash());
+    expect(text).not.toContain(token.split('.')[1]);
+
+    const loggedIn = h.clock.now;
+    h.clock.now = loggedIn + 2 * HOUR;
+    expect((await h.latchkey.verifySession(token, RPC))?.session.expiresAt).toBe(new Date(h.clock.now + 7 * DAY).toISOString());
+    h.clock.now = loggedIn + 2 * HOUR + 7 * DAY - 60_000;
+    expect(await h.latchkey.verifySession(token, RPC)).not.toBeNull();
+    h.clock.now += 7 * DAY;
+    expect(await h.latchkey.verifySession(token, RPC)).toBeNull();
+    // Not a string at all (an untyped RPC caller): a missing token, not a thrown error.
+    expect(await h.latchkey.verifySession(42 as unknown as string, RPC)).toBeNull();
+    expect(h.events.filter((e) => e.event === 'session_rejected').map((e) => [e.reason, e.via])).toEqual([
+      ['malformed', 'rpc'],
+      ['expired', 'rpc'],
+      ['missing', 'rpc'],
+    ]);
+  });
+
+  it('ends the session as POST /logout does: true once, then false, and the token is dead for GET /session too', async () => {
+    const h = await hostApp();
+    const token = await h.signUp();
+    expect(await h.latchkey.revokeSession(token, RPC)).toBe(true);
+    expect(h.events.filter((e) => e.event === 'session_ended')).toEqual([expect.objectContaining({ reason: 'logout', session: token.split('.')[0], via: 'rpc' })]);
+    expect(await h.latchkey.revokeSession(token, RPC)).toBe(false);
+    expect(await h.latchkey.verifySession(token, RPC)).toBeNull();
+    await expectLatchkeys401(await h.bearer('/auth/session', token));
+    expect(JSON.stringify(h.events)).not.toContain(token.split('.')[1]);
+  });
+
+  it('throws LatchkeyUnavailableError when the database is down: an outage is not a logged-out user', async () => {
+    const h = await hostApp();
+    const token = await h.signUp();
+    h.outage.on = true;
+    await expect(h.latchkey.verifySession(token, RPC)).rejects.toThrow(LatchkeyUnavailableError);
+    await expect(h.latchkey.revokeSession(token, RPC)).rejects.toThrow(/^Latchkey is unavailable/);
+    expect(h.events.filter((e) => e.event === 'database_unavailable').map((e) => [e.reason, e.via])).toEqual([
+      ['Error', 'rpc'],
+      ['Error', 'rpc'],
+    ]);
+    h.outage.on = false;
+    expect(await h.latchkey.verifySession(token, RPC)).not.toBeNull();
   });
 });
