@@ -1,5 +1,8 @@
 /**
- * Cloudflare Workers entry: the app over the D1 binding, configured from [vars] and secrets.
+ * What the Worker does, as plain functions of its env: the app over the D1 binding, configured from
+ * [vars] and secrets; the cron; the sessions that RPC callers ask about. The entry itself, a
+ * WorkerEntrypoint class, is functions/worker.ts; this is apart so that Node (tests/purge.test.ts)
+ * can import it without `cloudflare:workers`, which only workerd has.
  */
 import { appFindingLatchkey, createLatchkey, optionsFromEnv, type Latchkey } from './latchkey.ts';
 import { cloudflareClientAddress } from '../lib/http/client-address.ts';
@@ -21,7 +24,6 @@ export interface WorkerEnv {
 }
 
 /** The cron in wrangler.toml that also purges; every other run only drains the outbox. */
-// Not exported: a Worker module's named exports must be handlers.
 const PURGE_CRON = '17 * * * *';
 
 /**
@@ -44,7 +46,7 @@ const isolateMailbox = memoryMailbox();
  * A Worker has no start to refuse: a setting that cannot work fails every request, and each says
  * why in one line naming the setting (the answer itself is a plain 500, which names nothing).
  */
-function latchkeyFor(env: WorkerEnv): Latchkey {
+export function latchkeyFor(env: WorkerEnv): Latchkey {
   try {
     return buildLatchkey(env);
   } catch (error) {
@@ -95,7 +97,8 @@ async function scheduled(controller: ScheduledController, env: WorkerEnv): Promi
   log('purge', { ...removed, trigger: 'cron' });
 }
 
-export default {
+/** The Worker's fetch and cron as an object handler: what functions/worker.ts's class calls. */
+export const workerHandlers = {
   fetch: app.fetch,
   scheduled,
 } satisfies ExportedHandler<WorkerEnv>;

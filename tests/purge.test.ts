@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend } from '#backend';
-import worker from '../functions/worker.ts';
+import { workerHandlers as worker } from '../functions/worker-handlers.ts';
 import { DEFAULT_PURGE_GRACE_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from '../lib/config/config.ts';
 import { purge } from '../lib/storage/purge.ts';
 import { authenticate } from '../lib/storage/sessions.ts';
@@ -151,7 +151,7 @@ describe(`purge (${backend.name})`, () => {
     const controller = { cron: '17 * * * *', scheduledTime: Date.now(), noRetry() {} } as ScheduledController;
     await worker.scheduled(controller, env);
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    // A fresh isolate first says its mode (functions/worker.ts), then purges.
+    // A fresh isolate first says its mode (functions/worker-handlers.ts), then purges.
     expect(events.filter((e) => e.event !== 'worker_started')).toEqual([expect.objectContaining({ event: 'purge', registrations: 0, throttle: 1, trigger: 'cron' })]);
   });
 });

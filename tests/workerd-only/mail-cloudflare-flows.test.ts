@@ -5,7 +5,7 @@
 import { applyD1Migrations, createExecutionContext, reset, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import worker from '../../functions/worker.ts';
+import { workerHandlers as worker } from '../../functions/worker-handlers.ts';
 import type { SendEmailBinding } from '../../lib/mail/transports/cloudflare.ts';
 
 const PASSWORD = 'a password typed at the edge';
