@@ -1,7 +1,8 @@
 // Two projects run the same test files: "node" against sql.js, "workerd" inside workerd against
 // a local D1 database. `#backend` resolves to the project's own way of making a fresh database.
 // tests/node-only/ needs real processes and files; tests/workerd-only/ tests the Worker entry itself.
-import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { cloudflareTest, getRunnerName, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -10,6 +11,23 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // An HTTP peer on 127.0.0.1 for the webhook transport's tests, started in Node for either project
 // (a test inside workerd cannot listen) and handed to the tests with provide/inject.
 const webhookReceiver = here('./tests/support/webhook-receiver.global.ts');
+
+/**
+ * examples/app-worker as the workerd project's second Worker, for tests/workerd-only/app-worker.test.ts.
+ * Miniflare runs JavaScript modules only, so its TypeScript is bundled here first, as wrangler would.
+ */
+async function appWorker() {
+  const toml = readFileSync(here('./examples/app-worker/wrangler.toml'), 'utf8');
+  const bundled = await build({ entryPoints: [here('./examples/app-worker/src/index.ts')], bundle: true, format: 'esm', write: false, external: ['cloudflare:*'] });
+  return {
+    name: /^name = "([^"]+)"/m.exec(toml)![1]!,
+    compatibilityDate: /^compatibility_date = "([^"]+)"/m.exec(toml)![1]!,
+    modules: [{ type: 'ESModule' as const, path: 'index.js', contents: bundled.outputFiles[0]!.text }],
+    // Its AUTH names Latchkey's Worker ("latchkey"); under the plugin, Latchkey's entry runs inside
+    // the project's runner Worker, which takes the project's name, so the binding points there.
+    serviceBindings: { AUTH: getRunnerName({ name: 'workerd' } as Parameters<typeof getRunnerName>[0]) },
+  };
+}
 
 export default defineConfig({
   test: {
@@ -29,21 +47,27 @@ export default defineConfig({
       {
         resolve: { alias: { '#backend': here('./tests/support/backend.workerd.ts') } },
         plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              d1Databases: { DB: 'latchkey-test', SCHEMA_DB: 'latchkey-schema-check' },
-              // The local send_email binding for tests/workerd-only/mail-cloudflare.test.ts (wrangler.toml keeps
-              // the real one commented: a deploy without a verified sending domain would fail).
-              email: {
-                send_email: [{ name: 'EMAIL', allowed_sender_addresses: ['no-reply@latchkey.example'], allowed_destination_addresses: ['person@example.com'] }],
+          cloudflareTest(async () => {
+            const app = await appWorker();
+            return {
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                d1Databases: { DB: 'latchkey-test', SCHEMA_DB: 'latchkey-schema-check' },
+                // The local send_email binding for tests/workerd-only/mail-cloudflare.test.ts (wrangler.toml keeps
+                // the real one commented: a deploy without a verified sending domain would fail).
+                email: {
+                  send_email: [{ name: 'EMAIL', allowed_sender_addresses: ['no-reply@latchkey.example'], allowed_destination_addresses: ['person@example.com'] }],
+                },
+                workers: [app],
+                // The tests reach the app's Worker as a client would: through a binding's fetch.
+                serviceBindings: { APP_WORKER: app.name },
+                bindings: {
+                  TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
+                  TEST_SCHEMA_SQL: readFileSync(here('./schema.sql'), 'utf8'),
+                },
               },
-              bindings: {
-                TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
-                TEST_SCHEMA_SQL: readFileSync(here('./schema.sql'), 'utf8'),
-              },
-            },
-          })),
+            };
+          }),
         ],
         test: {
           name: 'workerd',

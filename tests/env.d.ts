@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
     TEST_SCHEMA_SQL: string;
     EMAIL: SendEmail;
+    /** examples/app-worker, the second Worker of the workerd project (vitest.config.ts). */
+    APP_WORKER: Fetcher;
   }
 }
 
