@@ -36,6 +36,8 @@ beforeEach(async () => {
 describe('another Worker calling Latchkey over a service binding (examples/app-worker)', () => {
   it("register → activate → login → the app's /api/me by RPC shows the user, no hash → revokeSession → 401", async () => {
     const lines: string[] = [];
+    // Before this file's first request: the isolate's Latchkey, built by that request and kept for
+    // the env (functions/worker-handlers.ts), writes its log lines to the console.log of that moment.
     const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
     try {
       expect((await app('/api/me')).status).toBe(401);

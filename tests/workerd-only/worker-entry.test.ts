@@ -1,8 +1,9 @@
 // The deployed entry (functions/worker.ts) as workerd runs it: the D1 binding and the [vars] from
 // wrangler.toml, with mail going to console.log.
-import { applyD1Migrations, reset } from 'cloudflare:test';
+import { applyD1Migrations, createExecutionContext, createScheduledController, reset } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import LatchkeyWorker, { type WorkerEnv } from '../../functions/worker.ts';
 import { until } from '../support/until.ts';
 
 const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
@@ -36,6 +37,24 @@ describe('the Worker entry', () => {
     const login = await post('/login', { email: 'edge@example.com', password: 'a password typed at the edge' });
     expect(login.status).toBe(200);
     expect(login.headers.get('cache-control')).toBe('no-store');
+  });
+});
+
+describe('the Worker entry as a class (a WorkerEntrypoint, for RPC)', () => {
+  it('still runs the crons: the hourly one purges, the every-minute one only drains the outbox', async () => {
+    await env.DB.prepare('INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?, 1, 0, ?)').bind('mail:old@example.com', Date.now() - 1000).run();
+    const spent = async () => (await env.DB.prepare('SELECT COUNT(*) AS n FROM throttle').first<{ n: number }>())!.n;
+    // As workerd does for a cron: a new instance over the env, its scheduled() with the trigger.
+    const run = (cron: string) => new LatchkeyWorker(createExecutionContext(), env as unknown as WorkerEnv).scheduled(createScheduledController({ cron }));
+    const spy = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await run('* * * * *');
+      expect(await spent()).toBe(1);
+      await run('17 * * * *');
+      expect(await spent()).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
