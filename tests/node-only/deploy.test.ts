@@ -31,4 +31,12 @@ describe('deployment', () => {
     const supported = /(\d{4}-\d{2}-\d{2})/.exec(version)?.[1];
     expect(date && supported && date <= supported).toBe(true);
   });
+
+  it('asks for a compatibility date with RPC on, in Latchkey and in the example that calls it over a service binding', () => {
+    // RPC (WorkerEntrypoint methods over a service binding) is on from 2024-04-03, with no flag.
+    for (const toml of ['wrangler.toml', 'examples/app-worker/wrangler.toml']) {
+      const date = /^compatibility_date = "(\d{4}-\d{2}-\d{2})"/m.exec(readFileSync(join(ROOT, toml), 'utf8'))?.[1];
+      expect(date! >= '2024-04-03', toml).toBe(true);
+    }
+  });
 });
