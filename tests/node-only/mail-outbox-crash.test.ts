@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { journalPathOf } from '../../lib/storage/sqljs/files.ts';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { dataKeyPathOf } from '../../lib/storage/sqljs/data-key-file.ts';
 import { until } from '../support/until.ts';
 import { freePort } from '../support/server-process.ts';
@@ -105,5 +105,29 @@ describe('the outbox across a SIGKILL, with SMTP down then up (npm start)', () =
     const log = JSON.stringify([...first.lines, ...second.lines]);
     expect(log).not.toMatch(/token=|\/activate\?|\/reset-password\?/);
     expect(second.lines.find((l) => l.event === 'server_started')).toMatchObject({ mailTransport: 'smtp' });
+  });
+});
+
+describe('the webhook transport through npm start', () => {
+  it('a registration\'s mail reaches a receiver that checks its signature, and its link activates', async () => {
+    const key = crypto.randomUUID();
+    const server = await npmStart({
+      DATABASE_PATH: databasePath('latchkey-webhook-'),
+      PUBLIC_URL: 'https://accounts.example.test',
+      MAIL_TRANSPORT: 'webhook',
+      MAIL_FROM: 'Latchkey <no-reply@accounts.example.test>',
+      // The receiver answers 200 only to a body whose Latchkey-Signature verifies with this secret.
+      MAIL_WEBHOOK_URL: `${inject('webhookReceiverUrl')}/verify/${key}`,
+      MAIL_WEBHOOK_SECRET: inject('webhookTestSecret'),
+    });
+    expect((await post(server.url, '/register', { email: 'hook@example.com', password: PASSWORD })).status).toBe(202);
+    await server.waitForLine((l) => l.event === 'mail' && l.transport === 'webhook');
+    const received = (await (await fetch(`${inject('webhookReceiverUrl')}/received/${key}`)).json()) as Array<{ body: string }>;
+    expect(received).toHaveLength(1);
+    const mail = JSON.parse(received[0]!.body) as { to: string; text: string };
+    expect(mail.to).toBe('hook@example.com');
+    const link = /https:\/\/accounts\.example\.test\/activate\?token=[\w-]{43}/.exec(mail.text)![0];
+    expect((await post(server.url, '/activate', { token: new URL(link).searchParams.get('token'), password: PASSWORD })).status).toBe(200);
+    expect(JSON.stringify(server.lines)).not.toMatch(/token=/);
   });
 });
