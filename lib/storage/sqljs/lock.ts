@@ -40,6 +40,13 @@ interface Held {
 const held = new Map<string, Held>();
 
 const SQLITE_BUSY = 5;
+/** Tries after a refusal, for two servers that collided at start (see acquireLock). */
+const BUSY_RETRIES = 4;
+
+/** A synchronous wait: the lock is taken before the server serves anything, so nothing else waits on it. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 const SQLITE_NOTADB = 26;
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 const USER_VERSION_OFFSET = 60;
@@ -51,14 +58,23 @@ export function acquireLock(lockPath: string, dbPath: string): Lock {
   // stands for a restart after a kill (the crash-window tests do this). The new engine takes over
   // the process's lock; the old one's release no longer touches it.
   if (mine) return ownedBy(key, mine);
-  for (let attempt = 0; attempt < 3; attempt++) {
+  let busy = 0;
+  for (let attempt = 0; attempt < 3 + BUSY_RETRIES; attempt++) {
     const outcome = tryLock(lockPath);
     if (typeof outcome === 'object') {
       const entry: Held = { db: outcome, owner: {} };
       held.set(key, entry);
       return ownedBy(key, entry);
     }
-    if (outcome === 'busy') throw inUse(dbPath, lockPath, holderOf(lockPath));
+    if (outcome === 'busy') {
+      // Two servers starting at the same moment can each take SQLite's shared lock on the lock
+      // file before either asks for the exclusive one, and then both are refused (locking_mode
+      // EXCLUSIVE keeps a shared lock once taken). Both let go when they close; after a short
+      // random wait one of them wins. A server that really holds the lock refuses every try.
+      if (++busy > BUSY_RETRIES) throw inUse(dbPath, lockPath, holderOf(lockPath));
+      pause(5 + Math.floor(Math.random() * 45));
+      continue;
+    }
     if (outcome === 'foreign') {
       // Not a lock database: a lock file written by a version before this lock (a bare PID), or
       // one cut short by a crash. Its PID counts if a process that is not a zombie has it.
