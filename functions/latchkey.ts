@@ -24,7 +24,7 @@ import { sessionView, userView } from '../lib/http/schemas.ts';
 import { checkSession, logout, type SessionServices } from '../lib/flows/sessions.ts';
 import { jsonEventLog, type EventFields, type EventLog } from '../lib/log.ts';
 import { drainOutbox } from '../lib/mail/courier.ts';
-import { mailboxFor, type Mailbox } from '../lib/mail/mailbox.ts';
+import { developmentMailbox, type Mailbox } from '../lib/mail/mailbox.ts';
 import type { MailTransport } from '../lib/mail/transport.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { DatabaseUnavailableError, guardDatabase, type Database } from '../lib/storage/db.ts';
@@ -152,7 +152,7 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
     }),
     transport: typeof transport === 'function' ? transport(config.mail) : transport,
     sealer: options.sealer ?? sealerFromKey(options.dataKey ?? config.mail.dataKey ?? newKeyBytes()),
-    mailbox: options.mailbox === false ? undefined : mailboxFor(config, options.mailbox),
+    mailbox: options.mailbox === false ? undefined : developmentMailbox(config, options.mailbox),
     log: options.log ?? jsonEventLog(),
     now: options.now ?? Date.now,
     clientAddress: options.clientAddress ?? (() => UNKNOWN_CLIENT),

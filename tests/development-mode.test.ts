@@ -10,7 +10,7 @@ import { createApp } from '../functions/app.ts';
 import { undeclaredProxyWarning } from '../lib/http/client-address.ts';
 import { parseAddressRanges } from '../lib/policy/ip-addresses.ts';
 import { DEFAULT_THROTTLE, describeMode, loadConfig, modeOf } from '../lib/config/config.ts';
-import { MAILBOX_CAPACITY, mailboxFor, memoryMailbox } from '../lib/mail/mailbox.ts';
+import { developmentMailbox, MAILBOX_CAPACITY, memoryMailbox } from '../lib/mail/mailbox.ts';
 import { mailboxPage } from '../lib/pages/mailbox-page.ts';
 import { PAGE_CSP } from '../lib/pages/pages.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';
@@ -31,7 +31,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 /** A harness whose deps are wired as the entry points wire them: mails also kept in a mailbox. */
 async function withMailbox(vars: Record<string, string>) {
   const h = await createHarness(vars);
-  h.deps.mailbox = mailboxFor(h.deps.config, memoryMailbox());
+  h.deps.mailbox = developmentMailbox(h.deps.config, memoryMailbox());
   h.client.address = '127.0.0.1';
   // The mailbox is not part of the API, so its document does not describe it: these requests go
   // to the app without the harness's contract check (the 404s below do go through it).

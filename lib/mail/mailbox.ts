@@ -33,6 +33,6 @@ export function memoryMailbox(capacity = MAILBOX_CAPACITY): Mailbox {
 }
 
 /** The development mailbox, in development mode only: a link is a credential. */
-export function mailboxFor(config: Pick<Config, 'mode'>, mailbox: Mailbox = memoryMailbox()): Mailbox | undefined {
+export function developmentMailbox(config: Pick<Config, 'mode'>, mailbox: Mailbox = memoryMailbox()): Mailbox | undefined {
   return config.mode === 'development' ? mailbox : undefined;
 }
