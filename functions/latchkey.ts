@@ -78,7 +78,8 @@ export interface Latchkey {
   /** Deletes what no request can use any more (lib/storage/purge.ts), as of `now` (default: deps.now()). */
   purge(now?: number): Promise<PurgeResult>;
   /** Sends what the outbox holds that is due: one batch (lib/mail/courier.ts). */
-  drainOutbox(): ReturnType<typeof drainOutbox>;
+  /** `trigger` names the timer or cron in the `outbox_drained` line; a drain that did nothing logs none. */
+  drainOutbox(trigger?: 'timer' | 'cron'): ReturnType<typeof drainOutbox>;
   /**
    * Middleware for a host app's own routes: sets `c.var.user` and `c.var.session` for a live
    * session (the bearer token, or the cookie named), as GET /session decides; 401 otherwise.
@@ -166,7 +167,7 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
     },
     deps,
     purge: (now = deps.now()) => purge(deps.db, now, deps.config.purgeGraceSeconds, deps.config.sessions),
-    drainOutbox: () => drainOutbox(courierOf(deps)),
+    drainOutbox: (trigger) => drainOutbox(courierOf(deps), trigger),
     requireSession: (sessionOptions) => hostSessionGuard(deps, sessionOptions),
     async verifySession(token, call) {
       const checked = await checkedSession(deps, token, call);

@@ -16,7 +16,7 @@ import { makePrivateDirectory } from '../lib/storage/sqljs/files.ts';
 import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
-import { OUTBOX_DRAIN_BATCH, outboxTickMs } from '../lib/mail/courier.ts';
+import { outboxTickMs } from '../lib/mail/courier.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { smtpTransport } from '../lib/mail/transports/smtp.ts';
 import { dataKeyBesideDatabase } from '../lib/storage/sqljs/data-key-file.ts';
@@ -127,11 +127,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     if (draining) return;
     draining = true;
     try {
-      for (;;) {
-        const sent = await latchkey.drainOutbox();
-        if (sent.sent + sent.retry + sent['given-up'] > 0) log('outbox_drained', { ...sent, trigger: 'timer' });
-        if (sent.sent + sent.retry + sent['given-up'] + sent.skipped < OUTBOX_DRAIN_BATCH) break;
-      }
+      while ((await latchkey.drainOutbox('timer')).more);
     } finally {
       draining = false;
     }

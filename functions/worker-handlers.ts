@@ -90,8 +90,7 @@ const app = appFindingLatchkey((c) => latchkeyFor(c.env as unknown as WorkerEnv)
 async function scheduled(controller: ScheduledController, env: WorkerEnv): Promise<void> {
   const latchkey = latchkeyFor(env);
   const { log } = latchkey.deps;
-  const sent = await latchkey.drainOutbox();
-  if (sent.sent + sent.retry + sent['given-up'] > 0) log('outbox_drained', { ...sent, trigger: 'cron' });
+  await latchkey.drainOutbox('cron');
   if (controller.cron !== PURGE_CRON) return;
   const removed = await latchkey.purge();
   log('purge', { ...removed, trigger: 'cron' });

@@ -204,7 +204,9 @@ describe(`a flood while the transport is down (${backend.name})`, () => {
     expect(eventsNamed(h, 'mail_outbox_full')[0]).toMatchObject({ template: 'activation', domain: 'example.org' });
     // The transport is back: the first three get their links, and they work.
     h.deps.transport = working;
-    expect(await drainWhenDue(h)).toMatchObject({ sent: 3 });
+    h.clock.now = (await outboxRows(h))[0]!.due;
+    expect(await drainOutbox(courierOf(h.deps), 'timer')).toMatchObject({ sent: 3, more: false });
+    expect(eventsNamed(h, 'outbox_drained')).toEqual([expect.objectContaining({ sent: 3, retry: 0, 'given-up': 0, trigger: 'timer' })]);
     expect(h.mails.map((m) => m.to)).toEqual(people);
     for (const [i, email] of people.entries()) {
       expect((await h.post('/activate', { token: tokenFromLink(h.mails[i]!.link), password: GOOD_PASSWORD })).status).toBe(200);

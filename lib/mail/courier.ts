@@ -42,7 +42,7 @@ const CLAIM_MARGIN_MS = 5_000;
  */
 export const claimMs = (timeoutMs: number) => timeoutMs + CLAIM_MARGIN_MS;
 /** Rows one drain takes on; the next timer tick or cron run takes the rest. */
-export const OUTBOX_DRAIN_BATCH = 50;
+const OUTBOX_DRAIN_BATCH = 50;
 
 /** How often the Node server looks for due mail: often enough that a retry waits little past its delay. */
 export const outboxTickMs = (retrySeconds: number) => Math.max(1, Math.min(retrySeconds, 10) / 2) * 1000;
@@ -130,15 +130,20 @@ export async function deliverQueued(services: CourierServices, id: string, { fir
  * Sends what is due: run by the Node server's timer and the Workers cron, and at start, so that a
  * mail whose first send failed, or whose server died before sending it, goes out without a request.
  */
-export async function drainOutbox(services: CourierServices): Promise<Record<Fate, number>> {
+export async function drainOutbox(services: CourierServices, trigger?: 'timer' | 'cron'): Promise<Drained> {
   const counts: Record<Fate, number> = { sent: 0, retry: 0, 'given-up': 0, skipped: 0 };
   let ids: string[];
   try {
     ids = await dueIds(services.db, services.now(), OUTBOX_DRAIN_BATCH);
   } catch (error) {
     services.log('mail_outbox_failed', { reason: error instanceof Error ? error.name : 'unknown' });
-    return counts;
+    return { ...counts, more: false };
   }
   for (const id of ids) counts[await deliverQueued(services, id)]++;
-  return counts;
+  // A drain that did something says so, once, for whichever entry ran it.
+  if (trigger && counts.sent + counts.retry + counts['given-up'] > 0) services.log('outbox_drained', { ...counts, trigger });
+  return { ...counts, more: ids.length === OUTBOX_DRAIN_BATCH };
 }
+
+/** What one drain did with each row it took, and whether it took a full batch (more may be due). */
+export type Drained = Record<Fate, number> & { more: boolean };
