@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RESPONSE_HEADERS } from '../../lib/http/security-headers.ts';
 import { freePort, ROOT } from '../support/server-process.ts';
+import { until } from '../support/until.ts';
 
 const state = mkdtempSync(join(tmpdir(), 'latchkey-dev-edge-body-'));
 let child: ChildProcess | undefined;
@@ -30,15 +31,6 @@ afterAll(async () => {
   }
   rmSync(state, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, check: () => T | undefined | false, ms = 20_000): Promise<T> {
-  for (const deadline = Date.now() + ms; ; ) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Sends `head`, then closes its writing side (`half`) or the whole connection; what came back. */
 function brokenOff(port: number, head: string, half: boolean): Promise<string> {
@@ -76,10 +68,13 @@ describe('npm run dev:edge: a body the client breaks off', () => {
         if (!ready) await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    await until('dev:edge to answer /health', () => ready || (child!.exitCode !== null && (() => { throw new Error(output); })()), 90_000);
+    await until(() => {
+      if (child!.exitCode !== null) throw new Error(output);
+      return ready || undefined;
+    }, 'dev:edge to answer /health', 90_000);
 
     const answer = await brokenOff(port, CHUNKED(port), true);
-    await until('the bad_request line', () => /"event":"bad_request".*"reason":"body-cut-off".*"path":"\/forgot-password"/.test(output));
+    await until(() => /"event":"bad_request".*"reason":"body-cut-off".*"path":"\/forgot-password"/.test(output) || undefined, 'the bad_request line');
     if (/^HTTP\/1\.1 400 /.test(answer)) {
       // The runtime let the app's answer through.
       for (const [name, value] of RESPONSE_HEADERS) expect(answer.toLowerCase()).toContain(`${name.toLowerCase()}: ${value.toLowerCase()}`);
