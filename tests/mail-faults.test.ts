@@ -200,6 +200,9 @@ describe(`a flood while the transport is down (${backend.name})`, () => {
       expect((await h.post('/register', { email: `flood${i}@example.org`, password: GOOD_PASSWORD })).status).toBe(202);
     }
     expect(await outboxRows(h)).toHaveLength(3);
+    // What the cap bounds: a row, sealed body and all, stays under 2 KB (docs/reliability.md).
+    const widest = await h.db.prepare('SELECT max(length(sealed) + length(id) + length(template) + length(domain) + 24) AS n FROM mail_outbox').first<{ n: number }>();
+    expect(widest!.n).toBeLessThan(2048);
     expect(eventsNamed(h, 'mail_outbox_full')).toHaveLength(12);
     expect(eventsNamed(h, 'mail_outbox_full')[0]).toMatchObject({ template: 'activation', domain: 'example.org' });
     // The transport is back: the first three get their links, and they work.
