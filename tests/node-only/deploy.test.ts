@@ -32,6 +32,13 @@ describe('deployment', () => {
     expect(date && supported && date <= supported).toBe(true);
   });
 
+  it('runs the Worker near its database (Smart Placement), as wrangler reads the configuration', async () => {
+    // A flow makes several trips to D1; docs/scale.md ("Where the Worker runs") says why placement follows them.
+    const { unstable_readConfig } = await import('wrangler');
+    const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') });
+    expect(config.placement).toEqual({ mode: 'smart' });
+  });
+
   it('asks for a compatibility date with RPC on, in Latchkey and in the example that calls it over a service binding', () => {
     // RPC (WorkerEntrypoint methods over a service binding) is on from 2024-04-03, with no flag.
     for (const toml of ['wrangler.toml', 'examples/app-worker/wrangler.toml']) {
