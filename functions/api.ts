@@ -219,9 +219,11 @@ export function createApi(deps: Deps): LatchkeyApi {
         return activateFlow({ db, hasher, policy: config.passwordPolicy, log: ctx.log, hooks }, body.value, now());
       }),
 
-    login: ({ deviceToken, ...input }, call) =>
+    login: (input, call) =>
       limited('login', 'login', call, async (ctx): Promise<LoginOutcome> => {
-        const body = validated(LoginRequest, input);
+        // The device token is the route's header, not its body: taken apart before the body's schema.
+        const { deviceToken, ...fields } = typeof input === 'object' && input !== null ? input : ({} as Partial<typeof input>);
+        const body = validated(LoginRequest, typeof input === 'object' && input !== null ? fields : input);
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now } = deps;
         const request = { ...body.value, deviceToken: typeof deviceToken === 'string' ? deviceToken : undefined, client: ctx.client };

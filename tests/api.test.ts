@@ -151,6 +151,7 @@ describe('the api answers as HTTP does', () => {
       const outcome = await h.api.register(body as never);
       expect(outcome).toEqual({ kind: 'invalid', errors: await errorsOf(await h.post('/register', body)) });
     }
+    expect(await h.api.login(null as never)).toEqual({ kind: 'invalid', errors: await errorsOf(await h.post('/login', 'null')) });
     const login = await h.api.login({ email: 'x'.repeat(2000), password: GOOD_PASSWORD });
     expect(login).toEqual({ kind: 'invalid', errors: await errorsOf(await h.post('/login', { email: 'x'.repeat(2000), password: GOOD_PASSWORD })) });
     const activate = await h.api.activate({ token: 'x'.repeat(200), password: '' });
