@@ -10,6 +10,7 @@
  * (functions/endpoints/), and lib/ never imports functions/ (docs/architecture.md).
  */
 import { createApp } from './app.ts';
+import { checkedSession, createApi, guardOutage, verifiedSession, type LatchkeyApi, type SessionCall, type VerifiedSession } from './api.ts';
 import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.ts';
 import type { MailSettings } from '../lib/config/mail-settings.ts';
 import type { MiddlewareHandler } from 'hono';
@@ -19,15 +20,16 @@ import { createPasswordHasher, type PasswordHasher } from '../lib/crypto/passwor
 import { newKeyBytes, sealerFromKey, type Sealer } from '../lib/crypto/seal.ts';
 import { UNKNOWN_CLIENT } from '../lib/http/client-address.ts';
 import type { AppContext } from '../lib/http/context.ts';
-import { hostSessionGuard, type LatchkeySession, type LatchkeyUser, type LatchkeyVariables, type RequireSessionOptions } from '../lib/http/host-session.ts';
-import { sessionView, userView } from '../lib/http/schemas.ts';
-import { checkSession, logout, type SessionServices } from '../lib/flows/sessions.ts';
-import { jsonEventLog, type EventFields, type EventLog } from '../lib/log.ts';
+import { hostSessionGuard, type LatchkeyUser, type LatchkeyVariables, type RequireSessionOptions } from '../lib/http/host-session.ts';
+import { userView } from '../lib/http/schemas.ts';
+import type { AccountHooks } from '../lib/flows/hooks.ts';
+import { logout } from '../lib/flows/sessions.ts';
+import { jsonEventLog, type EventLog } from '../lib/log.ts';
 import { drainOutbox } from '../lib/mail/courier.ts';
 import { developmentMailbox, type Mailbox } from '../lib/mail/mailbox.ts';
 import type { MailTransport } from '../lib/mail/transport.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
-import { DatabaseUnavailableError, guardDatabase, type Database } from '../lib/storage/db.ts';
+import { guardDatabase, type Database } from '../lib/storage/db.ts';
 import { purge, type PurgeResult } from '../lib/storage/purge.ts';
 
 /** The settings part of the options: every part of Config but the mode, which PUBLIC_URL decides. */
@@ -64,17 +66,32 @@ export interface LatchkeyOptions extends Partial<Omit<LatchkeySettings, 'publicU
   clientAddress?: Deps['clientAddress'];
   /** When work after an answer starts (the courier's sends); unset: the next turn of the event loop. */
   later?: Deps['later'];
+  /**
+   * Called once an account has become active (by its link, over HTTP or the api), after the
+   * commit, with the account as GET /session shows it (never a hash). Awaited before the answer,
+   * so the host's own row exists when the client hears "active"; a throw is logged as
+   * `hook_failed` and the answer stands, since the account is active. The same holds for the others.
+   */
+  onActivated?: (user: LatchkeyUser) => unknown;
+  /** Called once a password has been changed (POST /change-password) or reset (POST /reset-password), after the commit. */
+  onPasswordChanged?: (user: LatchkeyUser) => unknown;
+  /** Called once an account has been deleted, after the commit: its id and address, all that is left of it. */
+  onAccountDeleted?: (account: { id: string; email: string }) => unknown;
 }
 
 export type LatchkeyApp = ReturnType<typeof createApp>;
 
 export type { LatchkeySession, LatchkeyUser, LatchkeyVariables, RequireSessionOptions } from '../lib/http/host-session.ts';
+export type { SessionCall, VerifiedSession } from './api.ts';
+export { LatchkeyUnavailableError } from './api.ts';
 
 export interface Latchkey {
   /** The Hono app: every endpoint over these services. */
   readonly app: LatchkeyApp;
   /** The services a request uses; a test may swap a part here. */
   readonly deps: Deps;
+  /** The flows without HTTP, with the endpoints' validation, limits and outcomes (functions/api.ts). */
+  readonly api: LatchkeyApi;
   /** Deletes what no request can use any more (lib/storage/purge.ts), as of `now` (default: deps.now()). */
   purge(now?: number): Promise<PurgeResult>;
   /** Sends what the outbox holds that is due: one batch (lib/mail/courier.ts). */
@@ -95,28 +112,6 @@ export interface Latchkey {
   revokeSession(token: string, call?: SessionCall): Promise<boolean>;
 }
 
-/** GET /session's 200 body: no token, no hash. */
-export interface VerifiedSession {
-  user: LatchkeyUser;
-  session: LatchkeySession;
-}
-
-export interface SessionCall {
-  /** Added to the events this call logs, in place of the client and path a request would give (`via: 'rpc'`). */
-  logFields?: EventFields;
-}
-
-/**
- * What verifySession and revokeSession throw when the database does not answer: a caller must not
- * take an outage for "not logged in". Its message names no driver and no token.
- */
-export class LatchkeyUnavailableError extends Error {
-  constructor() {
-    super('Latchkey is unavailable: its database did not answer; try again shortly');
-    this.name = 'LatchkeyUnavailableError';
-  }
-}
-
 /** Hash slots when neither hashMaxInFlight nor the entry says: what a small server would have. */
 export const DEFAULT_HASH_SLOTS = 4;
 
@@ -132,7 +127,8 @@ export function optionsFromEnv<P extends Partial<LatchkeyOptions> = Record<never
 /** Today's defaults: exactly what an environment with only PUBLIC_URL gives, one copy of each. */
 function configOf(options: LatchkeyOptions): Config {
   const defaults = loadConfig({ PUBLIC_URL: options.publicUrl });
-  const { database, publicUrl, mail, transport, hasher, hashSlots, sealer, dataKey, mailbox, log, now, clientAddress, later, ...settings } = options;
+  const { database, publicUrl, mail, transport, hasher, hashSlots, sealer, dataKey, mailbox, log, now, clientAddress, later, onActivated, onPasswordChanged, onAccountDeleted, ...settings } =
+    options;
   const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
   const mailGiven = Object.fromEntries(Object.entries(mail ?? {}).filter(([, value]) => value !== undefined));
   return { ...defaults, ...given, mail: { ...defaults.mail, ...mailGiven } };
@@ -157,8 +153,10 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
     log: options.log ?? jsonEventLog(),
     now: options.now ?? Date.now,
     clientAddress: options.clientAddress ?? (() => UNKNOWN_CLIENT),
+    hooks: hooksOf(options),
     ...(options.later ? { later: options.later } : {}),
   };
+  const api = createApi(deps);
   // Built when first asked for: the Worker serves its own app (appFindingLatchkey), and the purge script none.
   let app: LatchkeyApp | undefined;
   return {
@@ -166,41 +164,39 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
       return (app ??= createApp(() => deps));
     },
     deps,
+    api,
     purge: (now = deps.now()) => purge(deps.db, now, deps.config.purgeGraceSeconds, deps.config.sessions),
     drainOutbox: (trigger) => drainOutbox(courierOf(deps), trigger),
     requireSession: (sessionOptions) => hostSessionGuard(deps, sessionOptions),
     async verifySession(token, call) {
-      const checked = await checkedSession(deps, token, call);
-      return checked ? { user: userView(checked.session.account), session: sessionView(checked.session) } : null;
+      const log = rpcLog(deps, call);
+      const checked = await guardOutage(log, () => checkedSession(deps, log, token));
+      return checked ? verifiedSession(checked.session) : null;
     },
     async revokeSession(token, call) {
-      const checked = await checkedSession(deps, token, call);
-      if (!checked) return false;
-      await guardOutage(checked.services.log, () => logout(checked.services, checked.session, deps.now()));
-      return true;
+      const log = rpcLog(deps, call);
+      return guardOutage(log, async () => {
+        const checked = await checkedSession(deps, log, token);
+        if (!checked) return false;
+        await logout(checked.services, checked.session, deps.now());
+        return true;
+      });
     },
   };
 }
 
-/** The live session behind a token, through the check every session route uses (lib/flows/sessions.ts). */
-async function checkedSession(deps: Deps, token: unknown, call: SessionCall = {}) {
-  // Read at the call, not when made: the Node server may replace deps.config once it listens.
-  const { db, config, now } = deps;
-  const log: EventLog = (event, fields) => deps.log(event, { ...fields, ...call.logFields });
-  const services: SessionServices = { db, config, log };
-  // A caller over RPC is not typed: anything but a string is a missing token, never a thrown error.
-  const checked = await guardOutage(log, () => checkSession(services, typeof token === 'string' ? token : undefined, now()));
-  return checked.ok ? { services, session: checked.session } : undefined;
-}
+const rpcLog = (deps: Deps, call: SessionCall = {}): EventLog => (event, fields) => deps.log(event, { ...fields, ...call.logFields });
 
-async function guardOutage<T>(log: EventLog, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof DatabaseUnavailableError)) throw error;
-    log('database_unavailable', { reason: error.cause instanceof Error ? error.cause.name : 'unknown' });
-    throw new LatchkeyUnavailableError();
-  }
+/**
+ * The host's hooks as the flows call them (lib/flows/hooks.ts): each sees the account's public
+ * view, made here from what the flow hands over, so that no hook can be given a hash.
+ */
+function hooksOf({ onActivated, onPasswordChanged, onAccountDeleted }: LatchkeyOptions): AccountHooks {
+  return {
+    ...(onActivated && { onActivated: (account) => onActivated(userView(account)) }),
+    ...(onPasswordChanged && { onPasswordChanged: (account) => onPasswordChanged(userView(account)) }),
+    ...(onAccountDeleted && { onAccountDeleted: ({ id, email }) => onAccountDeleted({ id, email }) }),
+  };
 }
 
 /**

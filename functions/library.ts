@@ -16,6 +16,26 @@ export type {
   SessionCall,
   VerifiedSession,
 } from './latchkey.ts';
+export { API_CLIENT } from './api.ts';
+export type {
+  ApiCall,
+  LatchkeyApi,
+  Invalid,
+  Throttled,
+  Unauthenticated,
+  RegisterOutcome,
+  ActivateOutcome,
+  LoginOutcome,
+  ResendActivationOutcome,
+  ForgotPasswordOutcome,
+  ResetPasswordOutcome,
+  ChangePasswordOutcome,
+  DeleteAccountOutcome,
+  LogoutOutcome,
+  ListSessionsOutcome,
+  EndSessionOutcome,
+} from './api.ts';
+export type { FieldError } from '../lib/flows/field-error.ts';
 export { ConfigError } from '../lib/config/vars.ts';
 export type { ConfigVars } from '../lib/config/config.ts';
 export type { MailSettings } from '../lib/config/mail-settings.ts';

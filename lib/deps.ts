@@ -8,6 +8,7 @@ import type { MailTransport } from './mail/transport.ts';
 import type { Sealer } from './crypto/seal.ts';
 import type { Mailbox } from './mail/mailbox.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
+import type { AccountHooks } from './flows/hooks.ts';
 
 export interface Deps {
   db: Database;
@@ -33,6 +34,8 @@ export interface Deps {
    * function of the request so that tests, which have no socket, can choose it.
    */
   clientAddress: (c: Context) => string;
+  /** The host app's hooks (lib/flows/hooks.ts), each called after the commit it tells of; none by default. */
+  hooks: AccountHooks;
 }
 
 /** What the courier (lib/mail/courier.ts) needs of the deps: after a request, on a timer, from cron. */

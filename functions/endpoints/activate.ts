@@ -14,7 +14,8 @@ import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageCont
 import { text } from '../../lib/http/schemas.ts';
 import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage } from '../../lib/pages/pages.ts';
 
-const TokenBody = z
+/** The body, as functions/api.ts validates it too. */
+export const TokenBody = z
   .object({
     token: text(128),
     password: text(1024).openapi({
@@ -121,8 +122,8 @@ const activateRoute = jsonOrFormPost({
 });
 
 export const activateEndpoints = openapiRequiringBody(showing, activateRoute, async function activateAccount(c) {
-  const { db, hasher, config, now } = c.get('deps');
+  const { db, hasher, config, now, hooks } = c.get('deps');
   const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const outcome = await activate({ db, hasher, policy: config.passwordPolicy, log: c.get('log') }, request, now());
+  const outcome = await activate({ db, hasher, policy: config.passwordPolicy, log: c.get('log'), hooks }, request, now());
   return respond(c, ACTIVATE_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

@@ -12,7 +12,8 @@ import { createRouter } from '../../lib/http/router.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 
-const ChangePasswordBody = z
+/** The body, as functions/api.ts validates it too. */
+export const ChangePasswordBody = z
   .object({ currentPassword: text(1024), newPassword: text(1024).openapi({ example: 'purple elephants dance at noon' }) })
   .strict()
   .openapi('ChangePasswordRequest');
@@ -46,9 +47,9 @@ const route = bearerPost({
 });
 
 export const changePasswordEndpoint = createRouter().openapi(route, async function changeOwnPassword(c) {
-  const { db, hasher, config, now } = c.get('deps');
+  const { db, hasher, config, now, hooks } = c.get('deps');
   const { currentPassword, newPassword } = c.req.valid('json');
-  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log') };
+  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log'), hooks };
   const outcome = await changePassword(services, { session: sessionOf(c), currentPassword, newPassword }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -12,7 +12,8 @@ import { createRouter } from '../../lib/http/router.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 
-const DeleteAccountBody = z.object({ password: text(1024) }).strict().openapi('DeleteAccountRequest');
+/** The body, as functions/api.ts validates it too. */
+export const DeleteAccountBody = z.object({ password: text(1024) }).strict().openapi('DeleteAccountRequest');
 
 const ANSWERS: AnswerTable<DeleteAccountOutcome> = {
   deleted: {
@@ -39,8 +40,8 @@ const route = bearerPost({
 });
 
 export const deleteAccountEndpoint = createRouter().openapi(route, async function deleteOwnAccount(c) {
-  const { db, hasher, config, now } = c.get('deps');
+  const { db, hasher, config, now, hooks } = c.get('deps');
   const { password } = c.req.valid('json');
-  const outcome = await deleteAccount({ db, hasher, config, mail: mailQueueFor(c), log: c.get('log') }, sessionOf(c), password, now());
+  const outcome = await deleteAccount({ db, hasher, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, sessionOf(c), password, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

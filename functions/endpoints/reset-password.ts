@@ -15,7 +15,8 @@ import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageCont
 import { text } from '../../lib/http/schemas.ts';
 import { expiredResetLinkPage, invalidResetLinkPage, passwordChangedPage, resetPasswordPage } from '../../lib/pages/reset-pages.ts';
 
-const ResetBody = z
+/** The body, as functions/api.ts validates it too. */
+export const ResetBody = z
   .object({
     token: text(128),
     password: text(1024).openapi({ description: 'The new password; the registration policy applies' }),
@@ -96,9 +97,9 @@ const resetRoute = jsonOrFormPost({
 });
 
 export const resetPasswordEndpoints = openapiRequiringBody(showing, resetRoute, async function resetForgottenPassword(c) {
-  const { db, hasher, config, now } = c.get('deps');
+  const { db, hasher, config, now, hooks } = c.get('deps');
   const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const services = { db, hasher, policy: config.passwordPolicy, mail: mailQueueFor(c), log: c.get('log') };
+  const services = { db, hasher, policy: config.passwordPolicy, mail: mailQueueFor(c), log: c.get('log'), hooks };
   const outcome = await resetPassword(services, request, now());
   return respond(c, RESET_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

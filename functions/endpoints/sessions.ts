@@ -58,13 +58,16 @@ const listRoute = bearerRoute({
   answers: LIST,
   edges: [],
 });
+/** The path's parameters, as functions/api.ts validates them too. */
+export const SessionIdParams = z.object({ id: text(64).openapi({ param: { name: 'id', in: 'path' }, description: 'A session id from GET /sessions' }) });
+
 const endRoute = bearerRouteWithParams({
   method: 'delete',
   path: '/sessions/{id}',
   operationId: 'endSession',
   summary: 'End one of the account\'s sessions',
   description: "Only the account's own sessions: another account's session id is a 404, like an unknown one.",
-  params: z.object({ id: text(64).openapi({ param: { name: 'id', in: 'path' }, description: 'A session id from GET /sessions' }) }),
+  params: SessionIdParams,
   answers: END_ONE,
   edges: ['invalid-fields'],
 });

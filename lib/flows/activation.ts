@@ -17,6 +17,7 @@ import type { PasswordHasher } from '../crypto/passwords.ts';
 import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
 import type { EventLog } from '../log.ts';
 import { findByToken } from './links.ts';
+import { afterCommit, type AccountHooks } from './hooks.ts';
 
 export type LinkState =
   | { kind: 'invalid' }
@@ -50,6 +51,8 @@ export interface ActivationServices {
   hasher: PasswordHasher;
   policy: PasswordPolicy;
   log: EventLog;
+  /** The host's; onActivated hears of each account that became active. */
+  hooks?: AccountHooks;
 }
 
 export async function linkState(db: Database, token: unknown, now: number): Promise<LinkState> {
@@ -100,6 +103,9 @@ async function attemptActivation(services: ActivationServices, request: Activati
   const accountId = randomUUID();
   const activation = { tokenHash: registration.tokenHash, emailKey: registration.emailKey, accountId, passwordHash: confirmed.hash };
   if (await activateRegistration(db, activation, now)) {
+    // The row as the insert made it from the registration's: no read needed.
+    const account = { id: accountId, email: registration.email, createdAt: registration.createdAt, activatedAt: now };
+    await afterCommit(services.hooks, 'onActivated', () => account, services.log);
     return { kind: 'activated', email: registration.email, accountId };
   }
   // Another request activated the address first (or the link expired meanwhile): say how it stands now.

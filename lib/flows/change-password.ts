@@ -14,10 +14,13 @@ import { accountHasHash } from '../storage/accounts.ts';
 import type { LiveSession } from '../storage/sessions.ts';
 import type { FieldError } from './field-error.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
+import { afterCommit, type AccountHooks } from './hooks.ts';
 
 export interface ChangePasswordServices extends PasswordCheckServices {
   config: Pick<Config, 'throttle' | 'passwordPolicy'>;
   mail: MailQueue;
+  /** The host's; onPasswordChanged hears of the change once it has committed. */
+  hooks?: AccountHooks;
 }
 
 export interface ChangePasswordRequest {
@@ -65,5 +68,6 @@ export async function changePassword(services: ChangePasswordServices, request: 
   }
   log('password_changed', { accountId: account.id, session: session.id });
   if (sessionsEnded > 0) log('session_revoked', { accountId: account.id, count: sessionsEnded, reason: 'password-changed' });
+  await afterCommit(services.hooks, 'onPasswordChanged', () => account, log);
   return { kind: 'changed', sessionsEnded };
 }

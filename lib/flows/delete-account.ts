@@ -11,9 +11,12 @@ import { accountExists } from '../storage/accounts.ts';
 import { not } from '../storage/db.ts';
 import type { LiveSession } from '../storage/sessions.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
+import { afterCommit, type AccountHooks } from './hooks.ts';
 
 export interface DeleteAccountServices extends PasswordCheckServices {
   mail: MailQueue;
+  /** The host's; onAccountDeleted hears of the deletion once it has committed. */
+  hooks?: AccountHooks;
 }
 
 export type DeleteAccountOutcome = { kind: 'deleted' } | { kind: 'wrong' } | { kind: 'throttled'; retryAfterSeconds: number };
@@ -45,5 +48,6 @@ export async function deleteAccount(services: DeleteAccountServices, session: Li
   }
   log('session_ended', { accountId: account.id, reason: 'account-deleted' });
   log('account_deleted', { accountId: account.id });
+  await afterCommit(services.hooks, 'onAccountDeleted', () => ({ id: account.id, email: account.email }), log);
   return { kind: 'deleted' };
 }

@@ -23,7 +23,8 @@ import { parseEmail } from '../policy/emails.ts';
 import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
 import type { Database } from '../storage/db.ts';
 import { addPasswordReset, commitReset, findPasswordReset, resetStored, type ResetLink } from '../storage/resets.ts';
-import { accountHasHash, type Account } from '../storage/accounts.ts';
+import { accountHasHash, findAccount, type Account } from '../storage/accounts.ts';
+import { afterCommit, type AccountHooks } from './hooks.ts';
 import type { Condition } from '../storage/db.ts';
 import { findByToken, newResetLink } from './links.ts';
 import { NOTICE_USEFUL_SECONDS } from '../mail/mail.ts';
@@ -88,6 +89,8 @@ export interface ResetServices {
   policy: PasswordPolicy;
   mail: MailQueue;
   log: EventLog;
+  /** The host's; onPasswordChanged hears of the reset once it has committed. */
+  hooks?: AccountHooks;
 }
 
 /** What a reset link can do now. A used link is `invalid`, exactly as an unknown one. */
@@ -125,6 +128,8 @@ export async function resetPassword(services: ResetServices, request: ResetReque
   if (changed) {
     log('password_reset', { accountId: link.accountId });
     if (sessionsEnded > 0) log('session_revoked', { accountId: link.accountId, count: sessionsEnded, reason: 'password-reset' });
+    // The link holds no dates of the account: one read, made only when the host has the hook.
+    await afterCommit(services.hooks, 'onPasswordChanged', () => findAccount(db, link.emailKey), log);
     return { kind: 'changed', email, accountId: link.accountId };
   }
   // The link was usable at `now` and the batch checks it at the same `now`, so it cannot have

@@ -5,6 +5,8 @@
  */
 import { courierOf } from '../deps.ts';
 import { claimMs, deliverQueued } from '../mail/courier.ts';
+import type { Deps } from '../deps.ts';
+import type { EventLog } from '../log.ts';
 import { mailQueue, type MailQueue } from '../mail/outbox.ts';
 import type { AppContext } from './context.ts';
 
@@ -15,26 +17,42 @@ import type { AppContext } from './context.ts';
  */
 const nextTurn = (work: () => Promise<unknown>) => new Promise((resolve) => setTimeout(resolve, 0)).then(work);
 
-function afterResponse(c: AppContext, work: () => Promise<unknown>): void {
-  const start = c.get('deps').later ?? nextTurn;
+/** Hands the promise of work after the answer to the runtime (a Worker's waitUntil), if there is one. */
+export type KeepAlive = (settled: Promise<unknown>) => void;
+
+function afterResponse(deps: Deps, keepAlive: KeepAlive | undefined, work: () => Promise<unknown>): void {
+  const start = deps.later ?? nextTurn;
   const settled = start(work).catch(() => undefined);
+  keepAlive?.(settled);
+}
+
+/** On Node there is no execution context (Hono throws when asked for it). */
+function waitUntilOf(c: AppContext): KeepAlive | undefined {
   try {
-    c.executionCtx.waitUntil(settled);
+    const context = c.executionCtx;
+    return (settled) => context.waitUntil(settled);
   } catch {
-    void settled;
+    return undefined;
   }
 }
 
-/** The outbox for this request's flow: what it queues is sent after the answer has gone. */
-export function mailQueueFor(c: AppContext): MailQueue {
-  const deps = c.get('deps');
+/**
+ * The outbox for one flow's call: what it queues is sent after the call has answered, by the
+ * courier through deps.later, whether the call came over HTTP or through the api.
+ */
+export function mailQueueOf(deps: Deps, log: EventLog, keepAlive?: KeepAlive): MailQueue {
   return mailQueue({
     db: deps.db,
     sealer: deps.sealer,
     capacity: deps.config.mail.outboxCapacity,
     firstSendMs: claimMs(deps.config.mail.timeoutMs),
-    log: c.get('log'),
-    send: (id) => afterResponse(c, () => deliverQueued({ ...courierOf(deps), log: c.get('log') }, id, { first: true })),
+    log,
+    send: (id) => afterResponse(deps, keepAlive, () => deliverQueued({ ...courierOf(deps), log }, id, { first: true })),
   });
+}
+
+/** The outbox for this request's flow: what it queues is sent after the answer has gone. */
+export function mailQueueFor(c: AppContext): MailQueue {
+  return mailQueueOf(c.get('deps'), c.get('log'), waitUntilOf(c));
 }
 

@@ -94,7 +94,7 @@ export const User = z
   })
   .openapi('User');
 
-export const userView = (a: Account) => ({
+export const userView = (a: Pick<Account, 'id' | 'email' | 'createdAt' | 'activatedAt'>) => ({
   id: a.id,
   email: a.email,
   createdAt: new Date(a.createdAt).toISOString(),

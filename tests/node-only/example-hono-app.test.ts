@@ -2,7 +2,8 @@
  * Latchkey as a package (issue 24): `npm pack` makes the tarball a consumer installs, and
  * examples/hono-app, copied out of the repository and given that tarball, typechecks under
  * --strict against the package's own declarations and runs the whole story in Node: register, the
- * mailed link, activate, login, its own /api/me by bearer token and by cookie, logout, 401. It
+ * mailed link, activate (its onActivated hook keeps a row of its own), login, its own /api/me by
+ * bearer token and by cookie, its own login form through latchkey.api, logout, 401. It
  * imports nothing of ours but what the tarball holds, so a file missing from "files", an entry
  * missing from "exports" or a declaration that needs our dev dependencies fails here. The README's
  * code block is the example's app, to the letter.
@@ -60,15 +61,34 @@ describe('examples/hono-app on the packed tarball', () => {
     writeFileSync(
       join(app, 'src/types-bite.ts'),
       `import { Hono } from 'hono';
-import { createLatchkey } from 'latchkey';
+import { createLatchkey, type LatchkeyUser, type LoginOutcome, type RegisterOutcome } from 'latchkey';
 import { openSqlJsDatabase } from 'latchkey/node';
-const latchkey = createLatchkey({ database: await openSqlJsDatabase(), publicUrl: 'https://host.example/auth' });
+const latchkey = createLatchkey({
+  database: await openSqlJsDatabase(),
+  publicUrl: 'https://host.example/auth',
+  onPasswordChanged: (user: LatchkeyUser) => user.id,
+  // @ts-expect-error a deleted account is its id and address only
+  onAccountDeleted: (account: LatchkeyUser) => account.createdAt,
+});
 export const guard = new Hono().get('/x', latchkey.requireSession(), (c) => {
   const email: string = c.var.user.email;
   // @ts-expect-error the public view of an account has no hash
   const hash: string = c.var.user.passwordHash;
   return c.json({ email, hash });
 });
+const login: LoginOutcome = await latchkey.api.login({ email: 'a@example.com', password: 'x' }, { client: '192.0.2.1' });
+if (login.kind === 'ok') {
+  const token: string = login.session.token;
+  // @ts-expect-error the api's login answers with the public view too
+  const hash: string = login.user.passwordHash;
+  void [token, hash];
+} else if (login.kind === 'throttled') {
+  const seconds: number = login.retryAfterSeconds;
+  void seconds;
+}
+const registered: RegisterOutcome = await latchkey.api.register({ email: 'a@example.com', password: 'x' });
+// @ts-expect-error register answers the same for every address: no 'exists'
+if (registered.kind === 'exists') void registered;
 `,
     );
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
@@ -101,9 +121,19 @@ export const guard = new Hono().get('/x', latchkey.requireSession(), (c) => {
     const body = (await me.json()) as { user: Record<string, string>; session: Record<string, string> };
     expect(Object.keys(body.user).sort()).toEqual(['activatedAt', 'createdAt', 'email', 'id']);
     expect(body.user.email).toBe(email);
+    // The example's own row, written by its onActivated hook before /auth/activate answered.
+    expect(body).toMatchObject({ profile: { email, plan: 'free' } });
     expect(JSON.stringify(body)).not.toMatch(/scrypt|token/);
     const byCookie = await host.request('/api/me', { headers: { Cookie: `__Host-session=${token}` } });
     expect(((await byCookie.json()) as typeof body).user.id).toBe(body.user.id);
+
+    // Its own login form, through latchkey.api: the same account, a session of its own.
+    const form = (fields: Record<string, string>) => host.request('/api/login', { method: 'POST', body: new URLSearchParams(fields) });
+    expect((await form({ email, password: 'not the password at all' })).status).toBe(401);
+    const viaApi = await form({ email, password });
+    expect(viaApi.status).toBe(200);
+    const apiToken = ((await viaApi.json()) as { token: string }).token;
+    expect((await host.request('/api/me', { headers: { Authorization: `Bearer ${apiToken}` } })).status).toBe(200);
 
     expect((await host.request('/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).status).toBe(204);
     const after = await host.request('/api/me', { headers: { Authorization: `Bearer ${token}` } });

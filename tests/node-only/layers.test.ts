@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** The composition root (functions/latchkey.ts) and the app it builds: under the entries, over the endpoints. */
-const COMPOSITION_ROOT = ['functions/latchkey.ts', 'functions/app.ts'];
+const COMPOSITION_ROOT = ['functions/latchkey.ts', 'functions/api.ts', 'functions/app.ts'];
 
 /** Top to bottom; a file belongs to the first layer whose test matches its path. */
 const LAYERS: { name: string; holds: (path: string) => boolean }[] = [

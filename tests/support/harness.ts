@@ -3,7 +3,7 @@
  * watch: the mails, the security events, a clock it can move, and a count of password hashes.
  */
 import { backend } from '#backend';
-import { createLatchkey, optionsFromEnv, type LatchkeyApp } from '../../functions/latchkey.ts';
+import { createLatchkey, optionsFromEnv, type Latchkey, type LatchkeyApp, type LatchkeyOptions } from '../../functions/latchkey.ts';
 import type { ConfigVars } from '../../lib/config/config.ts';
 import type { Database } from '../../lib/storage/db.ts';
 import type { Deps } from '../../lib/deps.ts';
@@ -28,6 +28,8 @@ export interface HashCounts {
 
 export interface Harness {
   app: LatchkeyApp;
+  /** The flows without HTTP over the same services (functions/api.ts); their mail waits in `later` until settled(). */
+  api: Latchkey['api'];
   deps: Deps;
   db: Database;
   mails: OutgoingMail[];
@@ -110,16 +112,20 @@ export function tokenFromLink(link: string | undefined): string {
 
 type WrapHasher = (hasher: PasswordHasher) => PasswordHasher;
 
+/** Options a test adds to the harness's own (the host's hooks, say). */
+export type ExtraOptions = Partial<Pick<LatchkeyOptions, 'onActivated' | 'onPasswordChanged' | 'onAccountDeleted'>>;
+
 export async function createHarness(
   vars: ConfigVars = {},
   wrap: (db: Database) => Database = (db) => db,
   wrapHasher: WrapHasher = (hasher) => hasher,
+  extra: ExtraOptions = {},
 ): Promise<Harness> {
-  return harnessOn(wrap(await backend.freshDatabase()), vars, wrapHasher);
+  return harnessOn(wrap(await backend.freshDatabase()), vars, wrapHasher, extra);
 }
 
 /** A second app over an existing database (another configuration, say), without resetting it. */
-export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: WrapHasher = (hasher) => hasher): Harness {
+export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: WrapHasher = (hasher) => hasher, extra: ExtraOptions = {}): Harness {
   const settings = optionsFromEnv({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
   const mails: OutgoingMail[] = [];
   const events: Harness['events'] = [];
@@ -142,6 +148,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     now: () => clock.now,
     clientAddress: () => client.address,
     later: later.later,
+    ...extra,
   });
   const { deps } = latchkey;
   const db = deps.db;
@@ -194,7 +201,7 @@ export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: Wrap
     await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
     return tokenFromLink(mails.slice(before).find((m) => m.template === 'password-reset')?.link);
   };
-  return { app, deps, db, mails, events, hashes, clock, client, later, post, get, bearer, logIn, registerAndGetToken, createActiveAccount, forgotAndGetToken };
+  return { app, api: latchkey.api, deps, db, mails, events, hashes, clock, client, later, post, get, bearer, logIn, registerAndGetToken, createActiveAccount, forgotAndGetToken };
 }
 
 /**

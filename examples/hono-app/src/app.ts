@@ -10,10 +10,14 @@ export interface AppOptions {
 }
 
 export async function createApp({ origin, transport }: AppOptions) {
+  // Your own rows about each account, kept in step by the hooks (each runs after Latchkey's commit).
+  const profiles = new Map<string, { email: string; plan: 'free' | 'paid' }>();
   const latchkey = createLatchkey({
     database: await openSqlJsDatabase(), // in memory; { path: 'data/accounts.sqlite' } keeps it
     publicUrl: `${origin}/auth`,
     ...(transport ? { transport } : {}),
+    onActivated: (user) => void profiles.set(user.id, { email: user.email, plan: 'free' }),
+    onAccountDeleted: ({ id }) => void profiles.delete(id),
   });
 
   const app = new Hono();
@@ -21,7 +25,14 @@ export async function createApp({ origin, transport }: AppOptions) {
   app.route('/auth', latchkey.app);
   // Your routes: the session's token as a bearer token, or in the cookie your pages set.
   app.get('/api/me', latchkey.requireSession({ cookie: '__Host-session' }), (c) => {
-    return c.json({ user: c.var.user, session: c.var.session });
+    return c.json({ user: c.var.user, session: c.var.session, profile: profiles.get(c.var.user.id) });
+  });
+  // Or the flows themselves, with the endpoints' checks, limits and outcomes: a login form of your own.
+  app.post('/api/login', async (c) => {
+    const form = await c.req.parseBody();
+    const outcome = await latchkey.api.login({ email: String(form.email ?? ''), password: String(form.password ?? '') });
+    if (outcome.kind === 'ok') return c.json({ user: outcome.user, token: outcome.session.token });
+    return c.text(outcome.kind === 'throttled' ? 'Try again later.' : 'Wrong email or password.', outcome.kind === 'throttled' ? 429 : 401);
   });
   return app;
 }
