@@ -29,6 +29,7 @@ import type { MailTransport } from '../lib/mail/transport.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { DatabaseUnavailableError, guardDatabase, type Database } from '../lib/storage/db.ts';
 import { purge, type PurgeResult } from '../lib/storage/purge.ts';
+import { breachCheck } from '../lib/policy/breached-passwords.ts';
 
 /** The settings part of the options: every part of Config but the mode, which PUBLIC_URL decides. */
 export type LatchkeySettings = Omit<Config, 'mode'>;
@@ -151,6 +152,7 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
       maxInFlight: options.hashSlots ?? config.hashMaxInFlight ?? DEFAULT_HASH_SLOTS,
       maxQueued: config.hashMaxQueued,
     }),
+    breachedPasswords: breachCheck(config.breachedPasswords),
     transport: typeof transport === 'function' ? transport(config.mail) : transport,
     sealer: options.sealer ?? sealerFromKey(options.dataKey ?? config.mail.dataKey ?? newKeyBytes()),
     mailbox: options.mailbox === false ? undefined : developmentMailbox(config, options.mailbox),

@@ -33,9 +33,9 @@ const route = jsonPost({
 });
 
 export const registerEndpoint = createRouter().openapi(route, async function registerAccount(c) {
-  const { db, hasher, config, now } = c.get('deps');
+  const { db, hasher, config, now, breachedPasswords } = c.get('deps');
   const { email, password } = c.req.valid('json');
-  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log') };
+  const services = { db, hasher, breachedPasswords, config, mail: mailQueueFor(c), log: c.get('log') };
   const outcome = await register(services, { email, password, clientKey: clientLimitKey(c.get('client')) }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });
