@@ -80,6 +80,19 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
     problem: () => details('unauthenticated', 'Not logged in', 'Log in again to get a new session token, and send it as "Authorization: Bearer <token>".'),
     headers: { 'WWW-Authenticate': () => 'Bearer realm="latchkey"' },
   },
+  // The bot check (lib/http/turnstile.ts): 403, not 422, because nothing in the body is wrong that
+  // the person could correct; the widget must be solved again.
+  'bot-check-refused': {
+    status: 403,
+    description: 'The Turnstile token was refused (invalid, expired or already used); nothing was done',
+    problem: () => details('bot-check-refused', 'The bot check failed', 'Complete the check on the page again and resend with its new token.'),
+    page: () => formErrorPage([{ pointer: '', detail: 'The check that you are not a bot failed or expired. Go back, complete it again and resend.' }]),
+  },
+  'bot-check-unavailable': retryLater(
+    'The bot check could not be verified (Cloudflare did not answer); nothing was done; see Retry-After',
+    details('bot-check-unavailable', 'Temporarily unavailable', 'The check that you are not a bot could not be verified. Nothing was done. Try again shortly.'),
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+  ),
   unavailable: retryLater(
     'The database is unavailable; nothing was changed; see Retry-After',
     details('unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'),
