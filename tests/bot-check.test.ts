@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { backend } from '#backend';
 import { loadConfig } from '../lib/config/config.ts';
 import { PASSING, TURNSTILE_TEST_SECRET, TURNSTILE_TEST_SITE_KEY, type SiteverifyRequest } from './support/breach-fixtures.ts';
-import { createHarness, dump, GOOD_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';
+import { createHarness, dump, GOOD_PASSWORD, PUBLIC_URL, tokenFromLink, type Harness } from './support/harness.ts';
 
 const siteverify = inject('siteverifyUrl');
 const deadServer = inject('deadServerUrl');
@@ -168,5 +168,50 @@ describe('the bot check settings', () => {
     expect(() => loadConfig({ PUBLIC_URL, TURNSTILE_SITE_KEY: 'k"><script>', TURNSTILE_SECRET_KEY: 's' })).toThrow(/TURNSTILE_SITE_KEY must be letters/);
     expect(() => loadConfig({ PUBLIC_URL, TURNSTILE_ON_OUTAGE: 'maybe' })).toThrow(/TURNSTILE_ON_OUTAGE must be closed or open/);
     expect(() => loadConfig({ PUBLIC_URL, TURNSTILE_VERIFY_URL: 'nope' })).toThrow(/TURNSTILE_VERIFY_URL must be an absolute/);
+  });
+});
+
+describe(`the widget on pages (${backend.name})`, () => {
+  const WIDGET = `<div class="cf-turnstile" data-sitekey="${TURNSTILE_TEST_SITE_KEY}"></div>`;
+  const SCRIPT = '<script src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>';
+
+  it("with a site key: in the demo page's four checked forms and in every ask-for-a-link form, and the policy lets Cloudflare's script and frame in", async () => {
+    const h = await createHarness(botChecked());
+    const home = await h.get('/');
+    const body = await home.text();
+    expect(body.split(WIDGET)).toHaveLength(5);
+    expect(body.split(SCRIPT)).toHaveLength(2);
+    for (const endpoint of ['register', 'login', 'resend-activation', 'forgot-password']) {
+      const form = body.slice(body.indexOf(`data-endpoint="${endpoint}"`), body.indexOf('</form>', body.indexOf(`data-endpoint="${endpoint}"`)));
+      expect(form, endpoint).toContain(WIDGET);
+    }
+    const csp = home.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self' https://challenges.cloudflare.com");
+    expect(csp).toContain('frame-src https://challenges.cloudflare.com');
+    expect(csp).toContain("connect-src 'self';");
+
+    // A dead reset link's page asks for a new one with a form to forgot-password: the widget is in it.
+    const dead = await h.get('/reset-password?token=nope');
+    expect(dead.status).toBe(400);
+    const page = await dead.text();
+    expect(page).toContain(WIDGET);
+    expect(page).toContain(SCRIPT);
+    expect(dead.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src [^;]+; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; script-src https:\/\/challenges\.cloudflare\.com; frame-src https:\/\/challenges\.cloudflare\.com$/);
+  });
+
+  it('a page without such a form, and every page without a site key, load nothing from Cloudflare', async () => {
+    const on = await createHarness(botChecked());
+    const token = tokenFromLink((await on.post('/register', { email: 'pat@example.com', password: GOOD_PASSWORD, turnstileToken: passing() }), on.mails[0]?.link));
+    const confirm = await on.get(`/activate?token=${token}`);
+    expect(confirm.status).toBe(200);
+    expect(await confirm.text()).not.toMatch(/cf-turnstile|challenges\.cloudflare\.com|bot-check/);
+    expect(confirm.headers.get('content-security-policy')).not.toContain('cloudflare');
+
+    const off = await createHarness();
+    for (const path of ['/', '/reset-password?token=nope', '/activate?token=nope']) {
+      const res = await off.get(path);
+      expect(await res.text(), path).not.toMatch(/cf-turnstile|challenges\.cloudflare\.com|bot-check/);
+      expect(res.headers.get('content-security-policy'), path).not.toContain('cloudflare');
+    }
   });
 });

@@ -2,7 +2,8 @@
  * The one responder: an outcome and its table entry become problem+json, JSON or a page, and the
  * answers that every route shares (the edge: bodies, limits, failures) are one more table here.
  */
-import { errorPage, formErrorPage, tooManyRequestsPage, unavailablePage } from '../pages/pages.ts';
+import { errorPage, formErrorPage, PAGE_CSP, tooManyRequestsPage, unavailablePage, type Page } from '../pages/pages.ts';
+import { allowingTurnstile, BOT_CHECK_SLOT, fillBotCheckSlots } from '../pages/bot-check-widget.ts';
 import { answerFor, type AnswerHeaders, type AnswerTable, type AnswerWithBody, type HeaderName, type Outcome } from './answers.ts';
 import type { AppContext } from './context.ts';
 import type { EdgeOutcome } from './edge-outcomes.ts';
@@ -126,10 +127,23 @@ export async function respond<O extends Outcome, X>(c: AppContext, table: Answer
   const entry = answerFor(table, outcome);
   const headers = { ...c.get('headers'), ...(entry.headers && headerValues(entry.headers, outcome)) };
   if ('empty' in entry) return responseWith(null, entry.status, headers);
-  if (entry.page && wantsPage(c)) return responseWith((await entry.page(outcome, extra)).body, entry.status, { 'Content-Type': HTML, ...headers });
+  if (entry.page && wantsPage(c)) return pageResponse(c, await entry.page(outcome, extra), entry.status, headers);
   if ('json' in entry) return responseWith(JSON.stringify(entry.json.body(outcome)), entry.status, { 'Content-Type': JSON_TYPE, ...headers });
-  if (!('problem' in entry)) return responseWith((await entry.page(outcome, extra)).body, entry.status, { 'Content-Type': HTML, ...headers });
+  if (!('problem' in entry)) return pageResponse(c, await entry.page(outcome, extra), entry.status, headers);
   return problemResponse({ ...entry.problem(outcome), status: entry.status }, headers);
+}
+
+/**
+ * A page, with the bot check's widget in the forms that post to a checked endpoint when a site key
+ * is set (lib/pages/bot-check-widget.ts), and only then a policy that lets Cloudflare's script in.
+ */
+function pageResponse(c: AppContext, page: Page, status: number, headers: Record<string, string>): Response {
+  // Only a page with a slot reads the configuration: the failure pages must render whatever it is.
+  if (!page.body.includes(BOT_CHECK_SLOT)) return responseWith(page.body, status, { 'Content-Type': HTML, ...headers });
+  const siteKey = c.get('deps').config.turnstile?.siteKey;
+  const body = fillBotCheckSlots(page.body, siteKey);
+  const csp: Record<string, string> = siteKey === undefined ? {} : { 'Content-Security-Policy': allowingTurnstile(headers['Content-Security-Policy'] ?? PAGE_CSP) };
+  return responseWith(body, status, { 'Content-Type': HTML, ...headers, ...csp });
 }
 
 // What Hono's c.html() and c.json() would send.
