@@ -61,6 +61,9 @@ export default defineConfig({
                   send_email: [{ name: 'EMAIL', allowed_sender_addresses: ['no-reply@latchkey.example'], allowed_destination_addresses: ['person@example.com'] }],
                 },
                 workers: [app],
+                // A real Rate Limiting binding for tests/workerd-only/first-layer.test.ts, under a name of its own
+                // so that no other test meets it; the test hands it to the Worker as RATE_LIMITER.
+                ratelimits: { TEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 3, period: 60 } } },
                 // The tests reach the app's Worker as a client would: through a binding's fetch.
                 serviceBindings: { APP_WORKER: app.name },
                 bindings: {
