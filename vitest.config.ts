@@ -11,6 +11,8 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // An HTTP peer on 127.0.0.1 for the webhook transport's tests, started in Node for either project
 // (a test inside workerd cannot listen) and handed to the tests with provide/inject.
 const webhookReceiver = here('./tests/support/webhook-receiver.global.ts');
+// The same for the range API (breached passwords) and Turnstile's siteverify.
+const thirdPartyPeers = here('./tests/support/third-party-peers.global.ts');
 
 /**
  * examples/app-worker as the workerd project's second Worker, for tests/workerd-only/app-worker.test.ts.
@@ -39,7 +41,7 @@ export default defineConfig({
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/workerd-only/**'],
           environment: 'node',
-          globalSetup: [webhookReceiver],
+          globalSetup: [webhookReceiver, thirdPartyPeers],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -59,6 +61,9 @@ export default defineConfig({
                   send_email: [{ name: 'EMAIL', allowed_sender_addresses: ['no-reply@latchkey.example'], allowed_destination_addresses: ['person@example.com'] }],
                 },
                 workers: [app],
+                // A real Rate Limiting binding for tests/workerd-only/first-layer.test.ts, under a name of its own
+                // so that no other test meets it; the test hands it to the Worker as RATE_LIMITER.
+                ratelimits: { TEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 3, period: 60 } } },
                 // The tests reach the app's Worker as a client would: through a binding's fetch.
                 serviceBindings: { APP_WORKER: app.name },
                 bindings: {
@@ -73,7 +78,7 @@ export default defineConfig({
           name: 'workerd',
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/node-only/**'],
-          globalSetup: [webhookReceiver],
+          globalSetup: [webhookReceiver, thirdPartyPeers],
           testTimeout: 30_000,
         },
       },

@@ -116,6 +116,7 @@ async function overHttp(samples: number) {
   // every request is one under them, as an observer's few probes of an address are.
   const server = await startLatchkeyNode(path, {
     PUBLIC_URL: 'https://accounts.example.com',
+    BREACHED_PASSWORDS: 'off',
     LIMIT_MAIL_PER_ADDRESS_CLIENT: '1000000/3600',
     LIMIT_MAIL_PER_ADDRESS: '2000000/3600',
     ...JSON.parse(process.env.BENCH_VARS ?? '{}'),

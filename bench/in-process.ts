@@ -27,7 +27,7 @@ export interface InProcessApp {
 const DEFAULT_CLIENT = '192.0.2.1';
 
 export async function inProcessApp(vars: ConfigVars, now: () => number, wrap: (db: Database) => Database = (db) => db): Promise<InProcessApp> {
-  const settings = optionsFromEnv({ PUBLIC_URL: 'https://bench.example', ...vars });
+  const settings = optionsFromEnv({ PUBLIC_URL: 'https://bench.example', BREACHED_PASSWORDS: 'off', ...vars });
   const db = await openSqlJsDatabase({ migrations: readMigrations(new URL('../migrations', import.meta.url).pathname) });
   let client = DEFAULT_CLIENT;
   let lastLink = '';

@@ -207,16 +207,16 @@ export function createApi(deps: Deps): LatchkeyApi {
       limited('register', 'register', call, async (ctx) => {
         const body = validated(RegisterRequest, input);
         if (!body.ok) return body.refusal;
-        const { db, hasher, config, now } = deps;
-        return registerFlow({ db, hasher, config, mail: ctx.mail(), log: ctx.log }, { ...body.value, clientKey: ctx.clientKey }, now());
+        const { db, hasher, config, now, breachedPasswords } = deps;
+        return registerFlow({ db, hasher, breachedPasswords, config, mail: ctx.mail(), log: ctx.log }, { ...body.value, clientKey: ctx.clientKey }, now());
       }),
 
     activate: (input, call) =>
       limited('activate', 'activate', call, async (ctx) => {
         const body = validated(TokenBody, input);
         if (!body.ok) return body.refusal;
-        const { db, hasher, config, now, hooks } = deps;
-        return activateFlow({ db, hasher, policy: config.passwordPolicy, log: ctx.log, hooks }, body.value, now());
+        const { db, hasher, config, now, hooks, breachedPasswords } = deps;
+        return activateFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, log: ctx.log, hooks }, body.value, now());
       }),
 
     login: (input, call) =>
@@ -241,8 +241,8 @@ export function createApi(deps: Deps): LatchkeyApi {
       limited('resetPassword', 'reset', call, async (ctx) => {
         const body = validated(ResetBody, input);
         if (!body.ok) return body.refusal;
-        const { db, hasher, config, now, hooks } = deps;
-        return resetFlow({ db, hasher, policy: config.passwordPolicy, mail: ctx.mail(), log: ctx.log, hooks }, body.value, now());
+        const { db, hasher, config, now, hooks, breachedPasswords } = deps;
+        return resetFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, mail: ctx.mail(), log: ctx.log, hooks }, body.value, now());
       }),
 
     // A password asked again counts in the login's allowance, as POST /change-password's does.
@@ -251,8 +251,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         withSession(ctx, token, async (session) => {
           const body = validated(ChangePasswordBody, input);
           if (!body.ok) return body.refusal;
-          const { db, hasher, config, now, hooks } = deps;
-          return changePasswordFlow({ db, hasher, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
+          const { db, hasher, config, now, hooks, breachedPasswords } = deps;
+          return changePasswordFlow({ db, hasher, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
         }),
       ),
 

@@ -13,6 +13,7 @@ import { createApp } from './app.ts';
 import { checkedSession, createApi, guardOutage, verifiedSession, type LatchkeyApi, type SessionCall, type VerifiedSession } from './api.ts';
 import { loadConfig, type Config, type ConfigVars } from '../lib/config/config.ts';
 import type { MailSettings } from '../lib/config/mail-settings.ts';
+import type { BreachedPasswordSettings } from '../lib/policy/breached-passwords.ts';
 import type { MiddlewareHandler } from 'hono';
 import { courierOf, type Deps } from '../lib/deps.ts';
 import { queuedHasher } from '../lib/crypto/hash-queue.ts';
@@ -31,17 +32,20 @@ import type { MailTransport } from '../lib/mail/transport.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { guardDatabase, type Database } from '../lib/storage/db.ts';
 import { purge, type PurgeResult } from '../lib/storage/purge.ts';
+import { breachCheck } from '../lib/policy/breached-passwords.ts';
 
 /** The settings part of the options: every part of Config but the mode, which PUBLIC_URL decides. */
 export type LatchkeySettings = Omit<Config, 'mode'>;
 
-export interface LatchkeyOptions extends Partial<Omit<LatchkeySettings, 'publicUrl' | 'mail'>> {
+export interface LatchkeyOptions extends Partial<Omit<LatchkeySettings, 'publicUrl' | 'mail' | 'breachedPasswords'>> {
   /** The D1-shaped database (a D1 binding, or sql.js through lib/storage/sqljs/open.ts); guarded here. */
   database: Database;
   /** Origin (and optional path prefix) that links are built from; checked as PUBLIC_URL is. */
   publicUrl: string;
   /** Mail settings; what is left out is what an unset MAIL_* variable gives. */
   mail?: Partial<MailSettings>;
+  /** The breached-password lookup; what is left out is what unset BREACHED_PASSWORDS* give (`{ check: 'off' }` turns it off). */
+  breachedPasswords?: Partial<BreachedPasswordSettings>;
   /**
    * What carries the mails, or how to make it from the mail settings. Default: the transport the
    * settings name, built as on Node (log lines to console.log, webhook); smtp and cloudflare need
@@ -127,11 +131,16 @@ export function optionsFromEnv<P extends Partial<LatchkeyOptions> = Record<never
 /** Today's defaults: exactly what an environment with only PUBLIC_URL gives, one copy of each. */
 function configOf(options: LatchkeyOptions): Config {
   const defaults = loadConfig({ PUBLIC_URL: options.publicUrl });
-  const { database, publicUrl, mail, transport, hasher, hashSlots, sealer, dataKey, mailbox, log, now, clientAddress, later, onActivated, onPasswordChanged, onAccountDeleted, ...settings } =
+  const { database, publicUrl, mail, breachedPasswords, transport, hasher, hashSlots, sealer, dataKey, mailbox, log, now, clientAddress, later, onActivated, onPasswordChanged, onAccountDeleted, ...settings } =
     options;
   const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
-  const mailGiven = Object.fromEntries(Object.entries(mail ?? {}).filter(([, value]) => value !== undefined));
-  return { ...defaults, ...given, mail: { ...defaults.mail, ...mailGiven } };
+  const definedIn = <T extends object>(part: T | undefined) => Object.fromEntries(Object.entries(part ?? {}).filter(([, value]) => value !== undefined));
+  return {
+    ...defaults,
+    ...given,
+    mail: { ...defaults.mail, ...definedIn(mail) },
+    breachedPasswords: { ...defaults.breachedPasswords, ...definedIn(breachedPasswords) },
+  };
 }
 
 const consoleLine = (line: string) => console.log(line);
@@ -147,6 +156,7 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
       maxInFlight: options.hashSlots ?? config.hashMaxInFlight ?? DEFAULT_HASH_SLOTS,
       maxQueued: config.hashMaxQueued,
     }),
+    breachedPasswords: breachCheck(config.breachedPasswords),
     transport: typeof transport === 'function' ? transport(config.mail) : transport,
     sealer: options.sealer ?? sealerFromKey(options.dataKey ?? config.mail.dataKey ?? newKeyBytes()),
     mailbox: options.mailbox === false ? undefined : developmentMailbox(config, options.mailbox),

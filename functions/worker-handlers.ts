@@ -15,11 +15,14 @@ import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import type { SendEmailBinding } from '../lib/mail/transports/cloudflare.ts';
 import { ConfigError } from '../lib/config/vars.ts';
 import type { MailSettings } from '../lib/config/mail-settings.ts';
+import { firstLayerRefusal, type RateLimitBinding } from '../lib/http/first-layer.ts';
 
 export interface WorkerEnv {
   DB: Database;
   /** Cloudflare Email Service's send_email binding, for MAIL_TRANSPORT=cloudflare. */
   EMAIL?: SendEmailBinding;
+  /** A Workers Rate Limiting binding: when declared, a coarse per-client first layer (lib/http/first-layer.ts). */
+  RATE_LIMITER?: RateLimitBinding;
   [variable: string]: unknown;
 }
 
@@ -96,8 +99,20 @@ async function scheduled(controller: ScheduledController, env: WorkerEnv): Promi
   log('purge', { ...removed, trigger: 'cron' });
 }
 
+/**
+ * The first layer, when declared, answers before the app: no Latchkey is built and no D1 is asked.
+ * Its refusal is logged as the app's per-client one is, with rule `edge`.
+ */
+async function fetchBehindFirstLayer(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+  const client = cloudflareClientAddress(request.headers);
+  const refusal = await firstLayerRefusal(env.RATE_LIMITER, request, client);
+  if (!refusal) return app.fetch(request, env, ctx);
+  jsonEventLog()('throttled', { rule: 'edge', retryAfter: Number(refusal.headers.get('Retry-After')), client, path: new URL(request.url).pathname });
+  return refusal;
+}
+
 /** The Worker's fetch and cron as an object handler: what functions/worker.ts's class calls. */
 export const workerHandlers = {
-  fetch: app.fetch,
+  fetch: fetchBehindFirstLayer,
   scheduled,
 } satisfies ExportedHandler<WorkerEnv>;

@@ -9,11 +9,14 @@ import type { Sealer } from './crypto/seal.ts';
 import type { Mailbox } from './mail/mailbox.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
 import type { AccountHooks } from './flows/hooks.ts';
+import type { BreachCheck } from './policy/breached-passwords.ts';
 
 export interface Deps {
   db: Database;
   config: Config;
   hasher: PasswordHasher;
+  /** Whether a chosen password is known from breaches (lib/policy/breached-passwords.ts); its cache lives as long as these deps. */
+  breachedPasswords: BreachCheck;
   /** Carries the outbox's mails to people (lib/mail/transport.ts); chosen by MAIL_TRANSPORT. */
   transport: MailTransport;
   /** Seals what is kept at rest, the outbox's bodies (lib/crypto/seal.ts), with DATA_KEY. */

@@ -7,6 +7,8 @@ declare namespace Cloudflare {
     EMAIL: SendEmail;
     /** examples/app-worker, the second Worker of the workerd project (vitest.config.ts). */
     APP_WORKER: Fetcher;
+    /** A Rate Limiting binding (3 per 60 s) for tests/workerd-only/first-layer.test.ts. */
+    TEST_RATE_LIMITER: RateLimit;
   }
 }
 

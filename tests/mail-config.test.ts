@@ -60,6 +60,8 @@ describe(`configuration (${backend.name})`, () => {
       corsOrigins: [],
       purgeGraceSeconds: 7 * 86400,
       purgeIntervalSeconds: 3600,
+      breachedPasswords: { check: 'pwned', url: 'https://api.pwnedpasswords.com/range/', timeoutMs: 1500 },
+      turnstile: undefined,
     });
     expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
   });

@@ -122,8 +122,8 @@ const activateRoute = jsonOrFormPost({
 });
 
 export const activateEndpoints = openapiRequiringBody(showing, activateRoute, async function activateAccount(c) {
-  const { db, hasher, config, now, hooks } = c.get('deps');
+  const { db, hasher, config, now, hooks, breachedPasswords } = c.get('deps');
   const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const outcome = await activate({ db, hasher, policy: config.passwordPolicy, log: c.get('log'), hooks }, request, now());
+  const outcome = await activate({ db, hasher, breachedPasswords, policy: config.passwordPolicy, log: c.get('log'), hooks }, request, now());
   return respond(c, ACTIVATE_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

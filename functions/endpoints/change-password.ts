@@ -47,9 +47,9 @@ const route = bearerPost({
 });
 
 export const changePasswordEndpoint = createRouter().openapi(route, async function changeOwnPassword(c) {
-  const { db, hasher, config, now, hooks } = c.get('deps');
+  const { db, hasher, config, now, hooks, breachedPasswords } = c.get('deps');
   const { currentPassword, newPassword } = c.req.valid('json');
-  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log'), hooks };
+  const services = { db, hasher, breachedPasswords, config, mail: mailQueueFor(c), log: c.get('log'), hooks };
   const outcome = await changePassword(services, { session: sessionOf(c), currentPassword, newPassword }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

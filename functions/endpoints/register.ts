@@ -27,15 +27,16 @@ const route = jsonPost({
     'Starts an account: the address gets a mail with an activation link (or, if it already has an account, a mail ' +
     'saying so). The answer is the same 202 whatever the address is, so it tells nobody which addresses have accounts.',
   limit: 'register',
+  botCheck: true,
   body: RegisterRequest,
   answers: ANSWERS,
   edges: ['unavailable', 'busy'],
 });
 
 export const registerEndpoint = createRouter().openapi(route, async function registerAccount(c) {
-  const { db, hasher, config, now } = c.get('deps');
+  const { db, hasher, config, now, breachedPasswords } = c.get('deps');
   const { email, password } = c.req.valid('json');
-  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log') };
+  const services = { db, hasher, breachedPasswords, config, mail: mailQueueFor(c), log: c.get('log') };
   const outcome = await register(services, { email, password, clientKey: clientLimitKey(c.get('client')) }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

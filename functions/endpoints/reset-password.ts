@@ -97,9 +97,9 @@ const resetRoute = jsonOrFormPost({
 });
 
 export const resetPasswordEndpoints = openapiRequiringBody(showing, resetRoute, async function resetForgottenPassword(c) {
-  const { db, hasher, config, now, hooks } = c.get('deps');
+  const { db, hasher, config, now, hooks, breachedPasswords } = c.get('deps');
   const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const services = { db, hasher, policy: config.passwordPolicy, mail: mailQueueFor(c), log: c.get('log'), hooks };
+  const services = { db, hasher, breachedPasswords, policy: config.passwordPolicy, mail: mailQueueFor(c), log: c.get('log'), hooks };
   const outcome = await resetPassword(services, request, now());
   return respond(c, RESET_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

@@ -14,6 +14,9 @@ import { ConfigError, integer, type ConfigVars } from './vars.ts';
 import type { ThrottlePolicy, WindowLimit } from '../storage/throttle.ts';
 import { throttlePolicy } from './throttle-settings.ts';
 import { modeOf, type Mode } from './mode.ts';
+import { breachedPasswordSettings, turnstileSettings } from './bot-and-breach-settings.ts';
+import type { BreachedPasswordSettings } from '../policy/breached-passwords.ts';
+import type { TurnstileSettings } from '../policy/turnstile.ts';
 
 export interface Config {
   /** Origin (and optional path prefix) that activation links are built from. Never from request headers. */
@@ -45,6 +48,10 @@ export interface Config {
   purgeGraceSeconds: number;
   /** How often the Node server purges (the Workers cron schedule is in wrangler.toml). */
   purgeIntervalSeconds: number;
+  /** Passwords known from breaches, asked of the range API when one is chosen (lib/policy/breached-passwords.ts). */
+  breachedPasswords: BreachedPasswordSettings;
+  /** The bot check on register, login, forgot and resend; undefined: off (lib/policy/turnstile.ts). */
+  turnstile: TurnstileSettings | undefined;
 }
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
@@ -130,6 +137,8 @@ export function loadConfig(vars: ConfigVars): Config {
     corsOrigins: corsOrigins(vars.CORS_ORIGINS),
     purgeGraceSeconds: integer(vars, 'PURGE_GRACE_SECONDS', DEFAULT_PURGE_GRACE_SECONDS, 0, 365 * 86_400),
     purgeIntervalSeconds: integer(vars, 'PURGE_INTERVAL_SECONDS', DEFAULT_PURGE_INTERVAL_SECONDS, 60, 7 * 86_400),
+    breachedPasswords: breachedPasswordSettings(vars, mode),
+    turnstile: turnstileSettings(vars),
   };
 }
 

@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { activateRegistration, findAccount, findRegistration, type Registration } from '../storage/accounts.ts';
 import type { Database } from '../storage/db.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
-import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
+import type { PasswordPolicy } from '../policy/password-policy.ts';
+import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
 import type { EventLog } from '../log.ts';
 import { findByToken } from './links.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
@@ -46,7 +47,7 @@ export interface ActivationRequest {
   confirmPassword?: string | undefined;
 }
 
-export interface ActivationServices {
+export interface ActivationServices extends ChosenPasswordServices {
   db: Database;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
@@ -79,7 +80,7 @@ async function confirmedHash(
   if (await hasher.verify(request.password, registration.passwordHash)) return { hash: registration.passwordHash };
   if (request.confirmPassword === undefined) return { kind: 'unconfirmed', email };
   if (request.confirmPassword !== request.password) return { kind: 'confirmation-differs', email };
-  const problems = passwordProblems(request.password, registration.emailKey, policy);
+  const problems = await chosenPasswordProblems(services, request.password, registration.emailKey, policy);
   if (problems.length > 0) return { kind: 'weak', email, problems };
   return { hash: await hasher.hash(request.password) };
 }

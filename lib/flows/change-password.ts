@@ -8,15 +8,15 @@
 import type { Config } from '../config/config.ts';
 import { NOTICE_USEFUL_SECONDS, noticeMail } from '../mail/mail.ts';
 import type { MailQueue } from '../mail/outbox.ts';
-import { passwordProblems } from '../policy/password-policy.ts';
 import { changePasswordBatch } from '../storage/account-changes.ts';
 import { accountHasHash } from '../storage/accounts.ts';
 import type { LiveSession } from '../storage/sessions.ts';
 import type { FieldError } from './field-error.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
+import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
 
-export interface ChangePasswordServices extends PasswordCheckServices {
+export interface ChangePasswordServices extends PasswordCheckServices, ChosenPasswordServices {
   config: Pick<Config, 'throttle' | 'passwordPolicy'>;
   mail: MailQueue;
   /** The host's; onPasswordChanged hears of the change once it has committed. */
@@ -39,7 +39,7 @@ export async function changePassword(services: ChangePasswordServices, request: 
   const { db, hasher, config, log, mail } = services;
   const { session } = request;
   const account = session.account;
-  const weak = passwordProblems(request.newPassword, account.emailKey, config.passwordPolicy);
+  const weak = await chosenPasswordProblems(services, request.newPassword, account.emailKey, config.passwordPolicy);
   if (weak.length > 0) return { kind: 'invalid', errors: weak.map((detail) => ({ pointer: '/newPassword', detail })) };
 
   const check = await checkPassword(services, session, request.currentPassword, now);

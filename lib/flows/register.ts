@@ -17,8 +17,9 @@ import { allOf, not, type Database } from '../storage/db.ts';
 import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
+import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
 
-export interface RegisterServices {
+export interface RegisterServices extends ChosenPasswordServices {
   db: Database;
   hasher: PasswordHasher;
   config: Pick<Config, 'publicUrl' | 'tokenTtlSeconds' | 'passwordPolicy' | 'throttle'>;
@@ -40,9 +41,13 @@ export async function register(services: RegisterServices, request: RegisterRequ
   const parsed = parseEmail(request.email);
   const errors: FieldError[] = [];
   if (!parsed.ok) errors.push({ pointer: '/email', detail: parsed.detail });
-  const weak = passwordProblems(request.password, parsed.ok ? parsed.email.key : null, config.passwordPolicy);
-  errors.push(...weak.map((detail) => ({ pointer: '/password', detail })));
-  if (!parsed.ok || errors.length > 0) return { kind: 'invalid', errors };
+  if (!parsed.ok) {
+    const weak = passwordProblems(request.password, null, config.passwordPolicy);
+    return { kind: 'invalid', errors: [...errors, ...weak.map((detail) => ({ pointer: '/password', detail }))] };
+  }
+  // The lookup depends on the password alone, so it tells nothing about the address.
+  const weak = await chosenPasswordProblems(services, request.password, parsed.email.key, config.passwordPolicy);
+  if (weak.length > 0) return { kind: 'invalid', errors: weak.map((detail) => ({ pointer: '/password', detail })) };
   const email = parsed.email;
 
   // Every register mails the address (a link, or "already registered"), so every one is charged

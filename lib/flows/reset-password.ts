@@ -20,7 +20,8 @@ import type { EventLog } from '../log.ts';
 import { noticeMail, resetMail } from '../mail/mail.ts';
 import type { MailQueue } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
-import { passwordProblems, type PasswordPolicy } from '../policy/password-policy.ts';
+import type { PasswordPolicy } from '../policy/password-policy.ts';
+import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
 import type { Database } from '../storage/db.ts';
 import { addPasswordReset, commitReset, findPasswordReset, resetStored, type ResetLink } from '../storage/resets.ts';
 import { accountHasHash, findAccount, type Account } from '../storage/accounts.ts';
@@ -83,7 +84,7 @@ export interface ResetRequest {
   confirmPassword?: string | undefined;
 }
 
-export interface ResetServices {
+export interface ResetServices extends ChosenPasswordServices {
   db: Database;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
@@ -111,7 +112,7 @@ export async function resetPassword(services: ResetServices, request: ResetReque
   const { link, email } = state;
   // Refusals write nothing, so the link still works for the next try.
   if (request.confirmPassword !== undefined && request.confirmPassword !== request.password) return { kind: 'confirmation-differs', email };
-  const problems = passwordProblems(request.password, link.emailKey, policy);
+  const problems = await chosenPasswordProblems(services, request.password, link.emailKey, policy);
   if (problems.length > 0) return { kind: 'weak', email, problems };
 
   refuseWhenBusy(hasher);

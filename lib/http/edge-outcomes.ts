@@ -15,6 +15,8 @@ export type EdgeOutcome =
   | { kind: 'not-found' }
   | { kind: 'method-not-allowed'; allowed: string[] }
   | { kind: 'unauthenticated' }
+  | { kind: 'bot-check-refused' }
+  | { kind: 'bot-check-unavailable' }
   | { kind: 'unavailable' }
   | { kind: 'busy' }
   | { kind: 'internal' };

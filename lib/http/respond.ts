@@ -2,7 +2,8 @@
  * The one responder: an outcome and its table entry become problem+json, JSON or a page, and the
  * answers that every route shares (the edge: bodies, limits, failures) are one more table here.
  */
-import { errorPage, formErrorPage, tooManyRequestsPage, unavailablePage } from '../pages/pages.ts';
+import { errorPage, formErrorPage, PAGE_CSP, tooManyRequestsPage, unavailablePage, type Page } from '../pages/pages.ts';
+import { allowingTurnstile, BOT_CHECK_SLOT, fillBotCheckSlots } from '../pages/bot-check-widget.ts';
 import { answerFor, type AnswerHeaders, type AnswerTable, type AnswerWithBody, type HeaderName, type Outcome } from './answers.ts';
 import type { AppContext } from './context.ts';
 import type { EdgeOutcome } from './edge-outcomes.ts';
@@ -80,6 +81,19 @@ export const EDGE: AnswerTable<EdgeOutcome> = {
     problem: () => details('unauthenticated', 'Not logged in', 'Log in again to get a new session token, and send it as "Authorization: Bearer <token>".'),
     headers: { 'WWW-Authenticate': () => 'Bearer realm="latchkey"' },
   },
+  // The bot check (lib/http/turnstile.ts): 403, not 422, because nothing in the body is wrong that
+  // the person could correct; the widget must be solved again.
+  'bot-check-refused': {
+    status: 403,
+    description: 'The Turnstile token was refused (invalid, expired or already used); nothing was done',
+    problem: () => details('bot-check-refused', 'The bot check failed', 'Complete the check on the page again and resend with its new token.'),
+    page: () => formErrorPage([{ pointer: '', detail: 'The check that you are not a bot failed or expired. Go back, complete it again and resend.' }]),
+  },
+  'bot-check-unavailable': retryLater(
+    'The bot check could not be verified (Cloudflare did not answer); nothing was done; see Retry-After',
+    details('bot-check-unavailable', 'Temporarily unavailable', 'The check that you are not a bot could not be verified. Nothing was done. Try again shortly.'),
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+  ),
   unavailable: retryLater(
     'The database is unavailable; nothing was changed; see Retry-After',
     details('unavailable', 'Temporarily unavailable', 'Nothing was changed. Try again shortly.'),
@@ -113,10 +127,23 @@ export async function respond<O extends Outcome, X>(c: AppContext, table: Answer
   const entry = answerFor(table, outcome);
   const headers = { ...c.get('headers'), ...(entry.headers && headerValues(entry.headers, outcome)) };
   if ('empty' in entry) return responseWith(null, entry.status, headers);
-  if (entry.page && wantsPage(c)) return responseWith((await entry.page(outcome, extra)).body, entry.status, { 'Content-Type': HTML, ...headers });
+  if (entry.page && wantsPage(c)) return pageResponse(c, await entry.page(outcome, extra), entry.status, headers);
   if ('json' in entry) return responseWith(JSON.stringify(entry.json.body(outcome)), entry.status, { 'Content-Type': JSON_TYPE, ...headers });
-  if (!('problem' in entry)) return responseWith((await entry.page(outcome, extra)).body, entry.status, { 'Content-Type': HTML, ...headers });
+  if (!('problem' in entry)) return pageResponse(c, await entry.page(outcome, extra), entry.status, headers);
   return problemResponse({ ...entry.problem(outcome), status: entry.status }, headers);
+}
+
+/**
+ * A page, with the bot check's widget in the forms that post to a checked endpoint when a site key
+ * is set (lib/pages/bot-check-widget.ts), and only then a policy that lets Cloudflare's script in.
+ */
+function pageResponse(c: AppContext, page: Page, status: number, headers: Record<string, string>): Response {
+  // Only a page with a slot reads the configuration: the failure pages must render whatever it is.
+  if (!page.body.includes(BOT_CHECK_SLOT)) return responseWith(page.body, status, { 'Content-Type': HTML, ...headers });
+  const siteKey = c.get('deps').config.turnstile?.siteKey;
+  const body = fillBotCheckSlots(page.body, siteKey);
+  const csp: Record<string, string> = siteKey === undefined ? {} : { 'Content-Security-Policy': allowingTurnstile(headers['Content-Security-Policy'] ?? PAGE_CSP) };
+  return responseWith(body, status, { 'Content-Type': HTML, ...headers, ...csp });
 }
 
 // What Hono's c.html() and c.json() would send.

@@ -9,6 +9,7 @@ import type { Endpoint } from '../storage/throttle.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import type { AppEnv } from './context.ts';
 import { limitPerClient } from './limit-per-client.ts';
+import { botCheck } from './turnstile.ts';
 import { accepts } from './accept-body.ts';
 import { responsesOf, type Tag } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
@@ -35,7 +36,11 @@ interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> 
   answers: AnswerTable<O, X>;
   /** Edge answers the flow can lead to besides those of the body and the allowance. */
   edges: readonly EdgeKind[];
+  /** Whether the Turnstile check (lib/http/turnstile.ts) guards it, before everything else, when configured. */
+  botCheck?: boolean;
 }
+
+const guarded = (spec: { botCheck?: boolean }) => (spec.botCheck ? [botCheck()] : []);
 
 export interface JsonPostSpec<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X> extends PostSpec<P, S, O, X> {
   /** Request headers the endpoint reads, for the document, if it reads any. */
@@ -51,7 +56,7 @@ export const operation = <P extends string>(spec: OperationSpec<P>) => ({
 });
 
 export function jsonPost<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X>(spec: JsonPostSpec<P, S, H, O, X>) {
-  const middleware = [limitPerClient(spec.limit), accepts('json')];
+  const middleware = [...guarded(spec), limitPerClient(spec.limit), accepts('json')];
   return createRoute({
     method: 'post',
     ...operation(spec),
@@ -74,7 +79,7 @@ const PAGES_RULE =
  * each in kind. Mount it with `openapiRequiringBody()`.
  */
 export function jsonOrFormPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: PostSpec<P, S, O, X>) {
-  const middleware = [limitPerClient(spec.limit), accepts('json', 'form')];
+  const middleware = [...guarded(spec), limitPerClient(spec.limit), accepts('json', 'form')];
   return createRoute({
     method: 'post',
     ...operation(spec),

@@ -57,9 +57,14 @@ const PASSWORD_RULES =
 const newPasswordField = (description: string) =>
   fromConfig(text(1024), 'password-policy').openapi({ description: `${description} ${PASSWORD_RULES}`, example: 'correct horse battery staple' });
 
+/** The bot check's token (lib/http/turnstile.ts): read before validation, declared here so a strict body may carry it. */
+const turnstileTokenField = text(2048)
+  .optional()
+  .openapi({ description: 'The token of a solved Cloudflare Turnstile widget. Required when the server has TURNSTILE_SITE_KEY set (GET / shows the widget); ignored otherwise.' });
+
 /** The body of register: an address and a password the policy must accept. */
 export const RegisterRequest = z
-  .object({ email: emailField(), password: newPasswordField('The password to choose.') })
+  .object({ email: emailField(), password: newPasswordField('The password to choose.'), turnstileToken: turnstileTokenField })
   .strict()
   .openapi('RegisterRequest');
 
@@ -71,12 +76,20 @@ export const LoginRequest = z
       description: 'The account\'s password, tried as sent: no policy applies at login, so a password chosen under an older policy still works.',
       example: 'correct horse battery staple',
     }),
+    turnstileToken: turnstileTokenField,
   })
   .strict()
   .openapi('LoginRequest');
 
 /** Just an address: the body of the requests that ask for a mail. */
-export const AddressOnly = z.object({ email: emailField() }).strict().openapi('ResendRequest');
+export const AddressOnly = z
+  .object({
+    email: emailField(),
+    turnstileToken: turnstileTokenField,
+    'cf-turnstile-response': text(2048).optional().openapi({ description: 'The same token as the Turnstile widget names it in a page\'s form.' }),
+  })
+  .strict()
+  .openapi('ResendRequest');
 
 export const Pending = z.object({ status: z.literal('pending'), message: z.string() }).openapi('Pending');
 

@@ -6,7 +6,8 @@
  * endpoint); the page says so when JavaScript is off. It loads only this origin's script.
  */
 import { createHash } from 'node:crypto';
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
+import { BOT_CHECK_SLOT } from './bot-check-widget.ts';
 import { DEMO_SCRIPT } from './demo-script.ts';
 import { renderPage, STYLE_HASH } from './pages.ts';
 
@@ -24,6 +25,9 @@ ${hint === undefined ? '' : html`<p class="note" id="${hintId}">${hint}</p>`}
 <input id="${id}" name="${name}" type="${type}" autocomplete="${autocomplete}" required${hint === undefined ? '' : html` aria-describedby="${hintId}"`}>`;
 }
 
+/** The endpoints behind the bot check (lib/http/turnstile.ts): their forms get the widget when it is on. */
+const BOT_CHECKED = new Set(['register', 'login', 'resend-activation', 'forgot-password']);
+
 function apiForm(endpoint: string, heading: string, intro: string, fields: unknown, button: string, level = 2) {
   const title = level === 2 ? html`<h2 id="${endpoint}-heading">${heading}</h2>` : html`<h3 id="${endpoint}-heading">${heading}</h3>`;
   return html`<section aria-labelledby="${endpoint}-heading">
@@ -32,6 +36,7 @@ ${title}
 <form data-endpoint="${endpoint}" method="post" action="#" novalidate>
 <fieldset disabled>
 ${fields}
+${BOT_CHECKED.has(endpoint) ? raw(BOT_CHECK_SLOT) : ''}
 <button type="submit">${button}</button>
 </fieldset>
 <div class="result" role="status" aria-live="polite"></div>

@@ -144,8 +144,12 @@ export const DEMO_SCRIPT = String.raw`'use strict';
       event.preventDefault();
       var data = {};
       new FormData(form).forEach(function (value, name) {
-        data[name] = String(value);
+        // The Turnstile widget's field, when the server has a bot check: the JSON API calls it turnstileToken.
+        data[name === 'cf-turnstile-response' ? 'turnstileToken' : name] = String(value);
       });
+      // A token works once: the next submit needs a fresh one.
+      var widget = form.querySelector('.cf-turnstile');
+      if (widget && window.turnstile) window.turnstile.reset(widget);
       show(form.querySelector('.result'), form.querySelector('button'), form, endpoint, 'POST', data);
     });
   });

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import { BOT_CHECK_SLOT } from './bot-check-widget.ts';
 
 const STYLE = `body{font:1rem/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}button{font:inherit;padding:.5rem 1rem;cursor:pointer}
@@ -205,6 +206,7 @@ export function addressForm(action: keyof typeof ADDRESS_FORMS, email: string, e
 <label for="email">Email address</label>
 ${error === undefined ? '' : html`<p class="error" id="email-error">${error}</p>`}
 <input id="email" name="email" type="email" autocomplete="email" required value="${email}"${described}>
+${raw(BOT_CHECK_SLOT)}
 <button type="submit">${ADDRESS_FORMS[action]}</button>
 </form>`;
 }

@@ -10,7 +10,7 @@ import { nodeClientAddress } from '../../functions/server.ts';
 import type { ConfigVars } from '../../lib/config/config.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
-import { FAST_SCRYPT, PUBLIC_URL } from '../support/harness.ts';
+import { FAST_SCRYPT, NO_LOOKUPS, PUBLIC_URL } from '../support/harness.ts';
 
 const migrations = readMigrations(new URL('../../migrations', import.meta.url).pathname);
 const servers: ServerType[] = [];
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 async function start(vars: ConfigVars) {
-  const settings = optionsFromEnv({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
+  const settings = optionsFromEnv({ PUBLIC_URL, ...FAST_SCRYPT, ...NO_LOOKUPS, ...vars });
   const events: Array<Record<string, unknown>> = [];
   const { app } = createLatchkey({
     ...settings,

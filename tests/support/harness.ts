@@ -21,6 +21,12 @@ export const OTHER_PASSWORD = 'purple elephants dance at noon';
 /** Cheap scrypt parameters: the behaviour is the same, the cost is not (one test uses the real ones). */
 export const FAST_SCRYPT = { SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1' };
 
+/**
+ * The harness's PUBLIC_URL is a production one, where the breached-password lookup is on by default:
+ * no test asks the real range API (tests/breached-passwords.test.ts points it at a local one).
+ */
+export const NO_LOOKUPS = { BREACHED_PASSWORDS: 'off' };
+
 export interface HashCounts {
   hash: number;
   verify: number;
@@ -126,7 +132,7 @@ export async function createHarness(
 
 /** A second app over an existing database (another configuration, say), without resetting it. */
 export function harnessOn(raw: Database, vars: ConfigVars = {}, wrapHasher: WrapHasher = (hasher) => hasher, extra: ExtraOptions = {}): Harness {
-  const settings = optionsFromEnv({ PUBLIC_URL, ...FAST_SCRYPT, ...vars });
+  const settings = optionsFromEnv({ PUBLIC_URL, ...FAST_SCRYPT, ...NO_LOOKUPS, ...vars });
   const mails: OutgoingMail[] = [];
   const events: Harness['events'] = [];
   const hashes: HashCounts = { hash: 0, verify: 0 };

@@ -437,6 +437,8 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+            /** @description The token of a solved Cloudflare Turnstile widget. Required when the server has TURNSTILE_SITE_KEY set (GET / shows the widget); ignored otherwise. */
+            turnstileToken?: string;
         };
         Active: {
             /** @enum {string} */
@@ -484,6 +486,8 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+            /** @description The token of a solved Cloudflare Turnstile widget. Required when the server has TURNSTILE_SITE_KEY set (GET / shows the widget); ignored otherwise. */
+            turnstileToken?: string;
         };
         ResendRequest: {
             /**
@@ -491,6 +495,10 @@ export interface components {
              * @example ada@example.com
              */
             email: string;
+            /** @description The token of a solved Cloudflare Turnstile widget. Required when the server has TURNSTILE_SITE_KEY set (GET / shows the widget); ignored otherwise. */
+            turnstileToken?: string;
+            /** @description The same token as the Turnstile widget names it in a page's form. */
+            "cf-turnstile-response"?: string;
         };
         PasswordChanged: {
             /** @enum {string} */
@@ -631,6 +639,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Turnstile token was refused (invalid, expired or already used); nothing was done */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than 16 KiB */
             413: {
                 headers: {
@@ -651,7 +668,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is missing or invalid; `errors` names each one */
+            /** @description A field is missing or invalid; `errors` names each one; or: A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -680,7 +697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
+            /** @description The bot check could not be verified (Cloudflare did not answer); nothing was done; see Retry-After; or: The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -931,6 +948,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Turnstile token was refused (invalid, expired or already used); nothing was done */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than 16 KiB */
             413: {
                 headers: {
@@ -951,7 +977,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is missing or invalid; `errors` names each one */
+            /** @description A field is missing or invalid; `errors` names each one; or: A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -980,7 +1006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
+            /** @description The bot check could not be verified (Cloudflare did not answer); nothing was done; see Retry-After; or: The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1027,6 +1053,16 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description The Turnstile token was refused (invalid, expired or already used); nothing was done */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
             /** @description The body is larger than 16 KiB */
             413: {
                 headers: {
@@ -1047,7 +1083,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is missing or invalid; `errors` names each one */
+            /** @description A field is missing or invalid; `errors` names each one; or: A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1079,7 +1115,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The database is unavailable; nothing was changed; see Retry-After */
+            /** @description The bot check could not be verified (Cloudflare did not answer); nothing was done; see Retry-After; or: The database is unavailable; nothing was changed; see Retry-After */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1127,6 +1163,16 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description The Turnstile token was refused (invalid, expired or already used); nothing was done */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
             /** @description The body is larger than 16 KiB */
             413: {
                 headers: {
@@ -1147,7 +1193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is missing or invalid; `errors` names each one */
+            /** @description A field is missing or invalid; `errors` names each one; or: A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1179,7 +1225,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The database is unavailable; nothing was changed; see Retry-After */
+            /** @description The bot check could not be verified (Cloudflare did not answer); nothing was done; see Retry-After; or: The database is unavailable; nothing was changed; see Retry-After */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */

@@ -42,6 +42,8 @@ function edge(options: { failFirst?: number } = {}) {
   const vars = {
     ...env,
     PUBLIC_URL: 'https://accounts.latchkey.example',
+    // A production URL: no lookup of the real range API from a test.
+    BREACHED_PASSWORDS: 'off',
     MAIL_TRANSPORT: 'cloudflare',
     MAIL_FROM: 'Latchkey <no-reply@latchkey.example>',
     MAIL_RETRY_SECONDS: '1',

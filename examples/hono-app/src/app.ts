@@ -7,15 +7,18 @@ export interface AppOptions {
   origin: string;
   /** Your mailer; unset, mails are written to the log. */
   transport?: MailTransport;
+  /** Breached-password lookups; unset, api.pwnedpasswords.com is asked in production. */
+  breachedPasswords?: { check: 'pwned' | 'off' };
 }
 
-export async function createApp({ origin, transport }: AppOptions) {
+export async function createApp({ origin, transport, breachedPasswords }: AppOptions) {
   // Your own rows about each account, kept in step by the hooks (each runs after Latchkey's commit).
   const profiles = new Map<string, { email: string; plan: 'free' | 'paid' }>();
   const latchkey = createLatchkey({
     database: await openSqlJsDatabase(), // in memory; { path: 'data/accounts.sqlite' } keeps it
     publicUrl: `${origin}/auth`,
     ...(transport ? { transport } : {}),
+    ...(breachedPasswords ? { breachedPasswords } : {}),
     onActivated: (user) => void profiles.set(user.id, { email: user.email, plan: 'free' }),
     onAccountDeleted: ({ id }) => void profiles.delete(id),
   });
