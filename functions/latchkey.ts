@@ -28,7 +28,7 @@ import { developmentMailbox, type Mailbox } from '../lib/mail/mailbox.ts';
 import type { MailTransport } from '../lib/mail/transport.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { DatabaseUnavailableError, guardDatabase, type Database } from '../lib/storage/db.ts';
-import { purge, type PurgeResult } from '../lib/storage/purge.ts';
+import { purge, type PurgeResult } from '../lib/flows/purge.ts';
 
 /** The settings part of the options: every part of Config but the mode, which PUBLIC_URL decides. */
 export type LatchkeySettings = Omit<Config, 'mode'>;
@@ -75,7 +75,7 @@ export interface Latchkey {
   readonly app: LatchkeyApp;
   /** The services a request uses; a test may swap a part here. */
   readonly deps: Deps;
-  /** Deletes what no request can use any more (lib/storage/purge.ts), as of `now` (default: deps.now()). */
+  /** Deletes what no request can use any more (lib/flows/purge.ts), as of `now` (default: deps.now()). */
   purge(now?: number): Promise<PurgeResult>;
   /** Sends what the outbox holds that is due: one batch (lib/mail/courier.ts). */
   /** `trigger` names the timer or cron in the `outbox_drained` line; a drain that did nothing logs none. */

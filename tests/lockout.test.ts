@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config/config.ts';
 import { DEFAULT_DEVICES, DEVICE_HEADER, DEVICES_PER_ACCOUNT } from '../lib/storage/devices.ts';
-import { purge } from '../lib/storage/purge.ts';
+import { purge } from '../lib/flows/purge.ts';
 import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/storage/throttle.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';

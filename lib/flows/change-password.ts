@@ -11,7 +11,7 @@ import type { MailQueue } from '../mail/outbox.ts';
 import { passwordProblems } from '../policy/password-policy.ts';
 import { changePasswordBatch } from '../storage/account-changes.ts';
 import { accountHasHash } from '../storage/accounts.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import type { LiveSession } from './sessions.ts';
 import type { FieldError } from './field-error.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 

@@ -9,7 +9,7 @@ import type { MailQueue } from '../mail/outbox.ts';
 import { deleteAccountStatements } from '../storage/account-changes.ts';
 import { accountExists } from '../storage/accounts.ts';
 import { not } from '../storage/db.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import type { LiveSession } from './sessions.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 
 export interface DeleteAccountServices extends PasswordCheckServices {

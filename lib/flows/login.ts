@@ -14,7 +14,7 @@ import { parseEmail } from '../policy/emails.ts';
 import { accountHasHash, findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
 import type { Database, Statement } from '../storage/db.ts';
 import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice } from '../storage/devices.ts';
-import { newSession, type IssuedSession } from '../storage/sessions.ts';
+import { newSession, type IssuedSession } from './sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 
