@@ -11,6 +11,7 @@ import type { MailQueue } from '../mail/outbox.ts';
 import { passwordProblems } from '../policy/password-policy.ts';
 import { changePasswordBatch } from '../storage/account-changes.ts';
 import { accountHasHash } from '../storage/accounts.ts';
+import { runBatch } from '../storage/db.ts';
 import type { LiveSession } from './sessions.ts';
 import type { FieldError } from './field-error.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
@@ -54,9 +55,9 @@ export async function changePassword(services: ChangePasswordServices, request: 
     usefulForSeconds: NOTICE_USEFUL_SECONDS,
     onlyIf: accountHasHash(account.id, newHash),
   });
-  const results = await db.batch([...batch.statements, notice.statement]);
-  const { changed, sessionsEnded } = batch.changed(results);
-  mail.committed(notice, results.at(-1)?.meta.changes, changed);
+  const done = await runBatch(db, { change: batch.statements, notice: notice.statement });
+  const { changed, sessionsEnded } = batch.changed(done.change);
+  mail.committed(notice, done.notice.meta.changes, changed);
   if (!changed) {
     // Another change (or a logout of this session) came first: the password verified is no longer
     // the account's, and nothing was written.

@@ -6,9 +6,9 @@
  */
 import { NOTICE_USEFUL_SECONDS, noticeMail } from '../mail/mail.ts';
 import type { MailQueue } from '../mail/outbox.ts';
-import { deleteAccountStatements } from '../storage/account-changes.ts';
+import { accountDeleted, deleteAccountStatements } from '../storage/account-changes.ts';
 import { accountExists } from '../storage/accounts.ts';
-import { not } from '../storage/db.ts';
+import { not, runBatch } from '../storage/db.ts';
 import type { LiveSession } from './sessions.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 
@@ -34,10 +34,9 @@ export async function deleteAccount(services: DeleteAccountServices, session: Li
     usefulForSeconds: NOTICE_USEFUL_SECONDS,
     onlyIf: not(accountExists(account.emailKey)),
   });
-  const statements = deleteAccountStatements(db, account);
-  const results = await db.batch([...statements, notice.statement]);
-  const deleted = results[statements.length - 1]?.meta.changes === 1;
-  mail.committed(notice, results.at(-1)?.meta.changes, deleted);
+  const done = await runBatch(db, { deletion: deleteAccountStatements(db, account), notice: notice.statement });
+  const deleted = accountDeleted(done.deletion);
+  mail.committed(notice, done.notice.meta.changes, deleted);
   if (!deleted) {
     // The password changed in between: the one verified no longer opens the account.
     log('account_delete_failed', { accountId: account.id, reason: 'concurrent' });
