@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HASH_MAX_QUEUED } from '../lib/config/config.ts';
 import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } from '../lib/crypto/passwords.ts';
-import { NIST_FAILURE_CEILING } from '../lib/storage/throttle.ts';
+import { NIST_FAILURE_CEILING } from '../lib/policy/login-backoff.ts';
 import { measureHashRate, type HashRate } from './hash-limit.ts';
 import { lockoutFigures } from './lockout.ts';
 import { watchPool } from '../tests/support/pool-threads.ts';

@@ -17,7 +17,7 @@ import { MAX_BODY_BYTES, respondEdge } from '../lib/http/respond.ts';
 import { createRouter } from '../lib/http/router.ts';
 import { withResponseHeaders } from '../lib/http/security-headers.ts';
 import { DatabaseUnavailableError } from '../lib/storage/db.ts';
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { BEARER_SCHEME } from '../lib/http/bearer-routes.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
 import { changePasswordEndpoint } from './endpoints/change-password.ts';

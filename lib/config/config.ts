@@ -6,12 +6,11 @@
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../policy/password-policy.ts';
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from '../crypto/passwords.ts';
 import { parseAddressRanges, type AddressRange } from '../policy/ip-addresses.ts';
-import { DEFAULT_DEVICES, type DevicePolicy } from '../storage/devices.ts';
+import { DEFAULT_DEVICES, type DevicePolicy } from './device-settings.ts';
 import { mailSettings, type MailSettings } from './mail-settings.ts';
 import { sessionPolicy, type SessionPolicy } from './session-settings.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
-import type { ThrottlePolicy, WindowLimit } from '../storage/throttle.ts';
-import { throttlePolicy } from './throttle-settings.ts';
+import { throttlePolicy, type ThrottlePolicy, type WindowLimit } from './throttle-settings.ts';
 import { modeOf, type Mode } from './mode.ts';
 
 export interface Config {

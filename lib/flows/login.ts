@@ -13,7 +13,8 @@ import type { EventLog } from '../log.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { accountHasHash, findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
 import { runBatch, type Database, type Statement } from '../storage/db.ts';
-import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice } from '../storage/devices.ts';
+import type { DevicePolicy } from '../config/device-settings.ts';
+import { chargeDevice, newDevice, presentedDigest, type IssuedDevice, type TrustedDevice } from '../storage/devices.ts';
 import { newSession, type IssuedSession } from './sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
@@ -39,6 +40,9 @@ export type LoginOutcome =
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'wrong' }
   | { kind: 'ok'; account: Account; device: IssuedDevice; session: IssuedSession };
+
+/** True once the account's devices have used up their failures with this attempt. */
+const lockedNow = (device: TrustedDevice, policy: DevicePolicy) => device.failures >= policy.maxFailures;
 
 /**
  * Upgrades a hash made with older parameters, now that we hold the password that matches it: the

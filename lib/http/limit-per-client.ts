@@ -2,7 +2,8 @@
 import { clientLimitKey } from './client-address.ts';
 import { answering, type AnsweringMiddleware } from './media.ts';
 import { respondEdge } from './respond.ts';
-import { hit, keys, type Endpoint } from '../storage/throttle.ts';
+import type { Endpoint } from '../config/throttle-settings.ts';
+import { hit, keys } from '../storage/throttle.ts';
 
 export function limitPerClient(endpoint: Endpoint): AnsweringMiddleware {
   return answering(

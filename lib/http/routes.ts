@@ -5,7 +5,7 @@
  * OpenAPI entry (operationId, tag, description, responses, a required body) comes with it.
  */
 import { createRoute, z, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
-import type { Endpoint } from '../storage/throttle.ts';
+import type { Endpoint } from '../config/throttle-settings.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import type { AppEnv } from './context.ts';
 import { limitPerClient } from './limit-per-client.ts';
