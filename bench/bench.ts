@@ -25,7 +25,7 @@ import { DEFAULT_SCRYPT, hashPassword, scryptMemoryBytes, type ScryptParams } fr
 import { NIST_FAILURE_CEILING } from '../lib/policy/login-backoff.ts';
 import { measureHashRate, type HashRate } from './hash-limit.ts';
 import { lockoutFigures } from './lockout.ts';
-import { watchPool } from '../tests/support/pool-threads.ts';
+import { watchPool } from '../scripts/support/pool-threads.ts';
 import { databaseCostFigures } from './database-cost.ts';
 import { SLOW_SMTP_MS, slowMailFigures } from './slow-mail.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
