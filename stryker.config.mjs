@@ -13,6 +13,7 @@ export default {
     'lib/http/client-address.ts',
     'lib/policy/ip-addresses.ts',
     'lib/storage/throttle.ts',
+    'lib/policy/login-backoff.ts',
     'lib/storage/accounts.ts',
     'lib/flows/activation.ts',
     'lib/flows/login.ts',

@@ -5,7 +5,7 @@
  * that means for one D1 primary: at *t* of the primary's time per trip it serves 1 / (trips × t)
  * of a flow per second (docs/scale.md). Counts, not timings: the same on any machine.
  */
-import { counting, zero, type Cost } from '../tests/support/database-cost.ts';
+import { counting, zero, type Cost } from '../scripts/support/database-cost.ts';
 import { inProcessApp } from './in-process.ts';
 
 const PASSWORD = 'correct horse battery staple';

@@ -105,6 +105,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const start = performance.now();
   let last = start;
   // autocannon's own duration is rounded to its one-second ticks: time the answers ourselves.
+  // The cast: without a callback autocannon returns one object that is both the event emitter and the promise, and its types name only one.
   const tracker = autocannon({
     url: spec.url,
     connections: spec.connections,

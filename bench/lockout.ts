@@ -16,8 +16,8 @@
  *
  *   node --disable-warning=ExperimentalWarning bench/lockout.ts [days] [accounts] [hoarded]
  */
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
-import { worstCaseFailures } from '../lib/storage/throttle.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
+import { worstCaseFailures } from '../lib/policy/login-backoff.ts';
 import { inProcessApp } from './in-process.ts';
 
 const OLD_PASSWORD = 'correct horse battery staple';

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { NO_LIMITS } from '../tests/support/limits.ts';
-import { freePort } from '../tests/support/server-process.ts';
+import { NO_LIMITS } from '../scripts/support/limits.ts';
+import { freePort } from '../scripts/support/server-process.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];

@@ -39,8 +39,8 @@ import type { LatchkeySession, LatchkeyUser } from '../lib/http/host-session.ts'
 import { AddressOnly, LoginRequest, RegisterRequest, sessionView, userView } from '../lib/http/schemas.ts';
 import type { EventFields, EventLog } from '../lib/log.ts';
 import { DatabaseUnavailableError } from '../lib/storage/db.ts';
-import type { LiveSession } from '../lib/storage/sessions.ts';
-import type { Endpoint } from '../lib/storage/throttle.ts';
+import type { LiveSession } from '../lib/flows/sessions.ts';
+import type { Endpoint } from '../lib/config/throttle-settings.ts';
 import { TokenBody } from './endpoints/activate.ts';
 import { ChangePasswordBody } from './endpoints/change-password.ts';
 import { DeleteAccountBody } from './endpoints/delete-account.ts';

@@ -10,20 +10,20 @@ import { basePath } from 'hono/route';
 import { HashQueueFullError } from '../lib/crypto/hash-queue.ts';
 import type { Deps } from '../lib/deps.ts';
 import type { AppContext, AppEnv } from '../lib/http/context.ts';
-import { offersPages } from '../lib/http/media.ts';
+import { offersPages, pageRoutesOf } from '../lib/http/media.ts';
 import { BodyReadError } from '../lib/http/request-body.ts';
 import { documentFor, documentRoute, methodsAt } from '../lib/http/openapi-document.ts';
 import { MAX_BODY_BYTES, respondEdge } from '../lib/http/respond.ts';
 import { createRouter } from '../lib/http/router.ts';
 import { withResponseHeaders } from '../lib/http/security-headers.ts';
 import { DatabaseUnavailableError } from '../lib/storage/db.ts';
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { BEARER_SCHEME } from '../lib/http/bearer-routes.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
 import { changePasswordEndpoint } from './endpoints/change-password.ts';
 import { deleteAccountEndpoint } from './endpoints/delete-account.ts';
 import { devicesEndpoints } from './endpoints/devices.ts';
-import { devMailEndpoint, MAILBOX_PATH } from './endpoints/dev-mail.ts';
+import { devMailEndpoint } from './endpoints/dev-mail.ts';
 import { healthEndpoint } from './endpoints/health.ts';
 import { forgotPasswordEndpoint } from './endpoints/forgot-password.ts';
 import { homeEndpoints } from './endpoints/home.ts';
@@ -105,10 +105,10 @@ const ENDPOINTS = [
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
   const app = createRouter();
 
-  // The routes that answer people with pages, marked before any shared middleware runs, so that
-  // even a failure there answers with a page. The one place that knows which routes are pages.
-  app.on('GET', ['/', '/activate', '/reset-password', MAILBOX_PATH], offersPages('always'));
-  app.on('POST', ['/activate', '/resend-activation', '/forgot-password', '/reset-password'], offersPages('negotiated'));
+  // The routes that answer people with pages, as their declarations say (offersPages among their
+  // middleware), marked again before any shared middleware runs, so that even a failure there
+  // answers with a page.
+  for (const { method, path, mode } of pageRoutesOf(ENDPOINTS)) app.on(method, path, offersPages(mode));
 
   // The responder makes each answer with the shared headers (responseWith); an answer made any
   // other way (Hono's own, a route's c.json) gets them here, once everything inside has run.

@@ -31,7 +31,7 @@ import { developmentMailbox, type Mailbox } from '../lib/mail/mailbox.ts';
 import type { MailTransport } from '../lib/mail/transport.ts';
 import { chooseTransport } from '../lib/mail/transports/choose.ts';
 import { guardDatabase, type Database } from '../lib/storage/db.ts';
-import { purge, type PurgeResult } from '../lib/storage/purge.ts';
+import { purge, type PurgeResult } from '../lib/flows/purge.ts';
 import { breachCheck } from '../lib/policy/breached-passwords.ts';
 
 /** The settings part of the options: every part of Config but the mode, which PUBLIC_URL decides. */
@@ -96,7 +96,7 @@ export interface Latchkey {
   readonly deps: Deps;
   /** The flows without HTTP, with the endpoints' validation, limits and outcomes (functions/api.ts). */
   readonly api: LatchkeyApi;
-  /** Deletes what no request can use any more (lib/storage/purge.ts), as of `now` (default: deps.now()). */
+  /** Deletes what no request can use any more (lib/flows/purge.ts), as of `now` (default: deps.now()). */
   purge(now?: number): Promise<PurgeResult>;
   /** Sends what the outbox holds that is due: one batch (lib/mail/courier.ts). */
   /** `trigger` names the timer or cron in the `outbox_drained` line; a drain that did nothing logs none. */

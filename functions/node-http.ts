@@ -41,7 +41,7 @@ export function withHostRequired(log: EventLog): typeof createServer {
       res.writeHead(400, headers);
       res.end(body);
     });
-  // The adapter calls it as createServer(options, listener) only, the one overload this provides.
+  // The cast: createServer's overloads cannot all be met by one function; the adapter calls only (options, listener), which this provides.
   return create as unknown as typeof createServer;
 }
 

@@ -149,7 +149,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       process.exit(0);
     });
     // Idle keep-alive connections would hold close() open; in-flight requests still complete.
-    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

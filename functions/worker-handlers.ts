@@ -82,8 +82,9 @@ function buildLatchkey(env: WorkerEnv): Latchkey {
   return latchkey;
 }
 
-// One app for the isolate; its env, and so its Latchkey, comes with each request.
-const app = appFindingLatchkey((c) => latchkeyFor(c.env as unknown as WorkerEnv));
+// One app for the isolate; its env, and so its Latchkey, comes with each request. The app's
+// Bindings are typed for any runtime; here they are the Worker's (wrangler.toml), hence the cast.
+const app = appFindingLatchkey((c) => latchkeyFor(c.env as WorkerEnv));
 
 /**
  * The cron triggers in wrangler.toml: every minute, send what the outbox holds that is due (a mail

@@ -15,7 +15,7 @@ import { DatabaseInUseError } from '../lib/storage/sqljs/lock.ts';
 import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import { jsonEventLog } from '../lib/log.ts';
-import { purge } from '../lib/storage/purge.ts';
+import { purge } from '../lib/flows/purge.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import type { Database, Statement } from '../lib/storage/db.ts';
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { createHarness, dump, FAST_SCRYPT, GOOD_PASSWORD, harnessOn, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';

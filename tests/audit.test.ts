@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { jsonEventLog } from '../lib/log.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink } from './support/harness.ts';
 
 describe(`security events (${backend.name})`, () => {

@@ -12,8 +12,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
-import { counting, zero, type Cost } from './support/database-cost.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
+import { counting, zero, type Cost } from '../scripts/support/database-cost.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 interface Meter {

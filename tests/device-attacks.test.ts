@@ -7,8 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { DEFAULT_THROTTLE } from '../lib/config/config.ts';
-import { DEFAULT_DEVICES, DEVICE_HEADER } from '../lib/storage/devices.ts';
-import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/storage/throttle.ts';
+import { DEFAULT_DEVICES } from '../lib/config/device-settings.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
+import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/policy/login-backoff.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 

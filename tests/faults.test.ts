@@ -4,7 +4,7 @@
 // request succeeds once the database is back.
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 import { faultPlan, faultyDatabase } from './support/faults.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';

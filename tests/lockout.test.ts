@@ -7,9 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config/config.ts';
-import { DEFAULT_DEVICES, DEVICE_HEADER, DEVICES_PER_ACCOUNT } from '../lib/storage/devices.ts';
-import { purge } from '../lib/storage/purge.ts';
-import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/storage/throttle.ts';
+import { DEFAULT_DEVICES, DEVICES_PER_ACCOUNT } from '../lib/config/device-settings.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
+import { purge } from '../lib/flows/purge.ts';
+import { NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/policy/login-backoff.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL, type Harness } from './support/harness.ts';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import type { Database } from '../lib/storage/db.ts';
-import { purge } from '../lib/storage/purge.ts';
+import { purge } from '../lib/flows/purge.ts';
 
 describe(`purge query plans (${backend.name})`, () => {
   it('no purge statement scans a table: each term of each OR has its index', async () => {

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend } from '#backend';
 import { workerHandlers as worker } from '../functions/worker-handlers.ts';
 import { DEFAULT_PURGE_GRACE_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from '../lib/config/config.ts';
-import { purge } from '../lib/storage/purge.ts';
-import { authenticate } from '../lib/storage/sessions.ts';
+import { purge } from '../lib/flows/purge.ts';
+import { authenticate } from '../lib/flows/sessions.ts';
 import { createHarness, GOOD_PASSWORD, harnessOn, PUBLIC_URL } from './support/harness.ts';
 
 const DAY = 86_400_000;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { DEVICE_HEADER } from '../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { DEFAULT_THROTTLE } from '../lib/config/config.ts';
-import { worstCaseFailures } from '../lib/storage/throttle.ts';
+import { worstCaseFailures } from '../lib/policy/login-backoff.ts';
 import { createHarness, GOOD_PASSWORD, NO_LIMITS, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';

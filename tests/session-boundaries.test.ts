@@ -1,4 +1,4 @@
-// The guards that live inside the session statements (lib/storage/sessions.ts and
+// The guards that live inside the session statements (lib/flows/sessions.ts, lib/storage/sessions.ts and
 // lib/storage/account-changes.ts), each at the edge of one condition while the others hold, asserting
 // on what the statement did to the database (the pattern of tests/statement-boundaries.test.ts).
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,8 @@ import { backend } from '#backend';
 import type { Account } from '../lib/storage/accounts.ts';
 import { changePasswordBatch, deleteAccountStatements } from '../lib/storage/account-changes.ts';
 import type { Database } from '../lib/storage/db.ts';
-import { authenticate, endEverySession, newSession, revokeSession, slideSession, SLIDE_EVERY_SECONDS } from '../lib/storage/sessions.ts';
+import { authenticate, newSession, revokeSession, slideSession, SLIDE_EVERY_SECONDS } from '../lib/flows/sessions.ts';
+import { endEverySession } from '../lib/storage/sessions.ts';
 import { dump } from './support/harness.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -51,18 +52,18 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
     const db = await withAccounts();
     const s = await session(db, A.id);
     const seen = { id: s.id, accountId: A.id, client: 'x', createdAt: T0, lastSeenAt: T0, revokedAt: null };
-    expect(slideSession(db, seen, POLICY, T0 + HOUR - 1)).toBeNull();
+    expect(slideSession(db, seen, T0 + HOUR - 1)).toBeNull();
     const before = await dump(db);
     // Due by the caller's reading, but another request already wrote: the guard writes nothing.
     await db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id = ?').bind(T0 + 1, s.id).run();
-    expect((await slideSession(db, seen, POLICY, T0 + HOUR)!.run()).meta.changes).toBe(0);
+    expect((await slideSession(db, seen, T0 + HOUR)!.run()).meta.changes).toBe(0);
     await db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id = ?').bind(T0, s.id).run();
     expect(await dump(db)).toBe(before);
-    expect((await slideSession(db, seen, POLICY, T0 + 3 * HOUR)!.run()).meta.changes).toBe(1);
+    expect((await slideSession(db, seen, T0 + 3 * HOUR)!.run()).meta.changes).toBe(1);
     expect(await row(db, s.id)).toEqual({ lastSeen: T0 + 3 * HOUR, revokedAt: null });
     expect(await authenticate(db, s.token, POLICY, T0 + 4 * HOUR)).toEqual({ ok: false, reason: 'expired' });
     await revokeSession(db, A.id, s.id, POLICY, T0 + 3 * HOUR).run();
-    expect((await slideSession(db, { ...seen, lastSeenAt: T0 + 3 * HOUR }, POLICY, T0 + 4 * HOUR)!.run()).meta.changes).toBe(0);
+    expect((await slideSession(db, { ...seen, lastSeenAt: T0 + 3 * HOUR }, T0 + 4 * HOUR)!.run()).meta.changes).toBe(0);
   });
 
   it('revoking needs the right account and a live session; ending every session spares the one named, and other accounts', async () => {

@@ -2,7 +2,7 @@
 // token can do, and the one 401 that every token that cannot do it gets.
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { purge } from '../lib/storage/purge.ts';
+import { purge } from '../lib/flows/purge.ts';
 import { endEverySession } from '../lib/storage/sessions.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { faultPlan, faultyDatabase } from './support/faults.ts';

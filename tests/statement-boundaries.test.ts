@@ -14,9 +14,11 @@ import {
   replacePasswordHash,
 } from '../lib/storage/accounts.ts';
 import type { Database } from '../lib/storage/db.ts';
-import { chargeDevice, DEVICES_PER_ACCOUNT, newDevice } from '../lib/storage/devices.ts';
+import { DEVICES_PER_ACCOUNT } from '../lib/config/device-settings.ts';
+import { chargeDevice, newDevice } from '../lib/storage/devices.ts';
 import { addPasswordReset, commitReset } from '../lib/storage/resets.ts';
-import { DEFAULT_SESSIONS, newSession } from '../lib/storage/sessions.ts';
+import { DEFAULT_SESSIONS } from '../lib/config/session-settings.ts';
+import { newSession } from '../lib/flows/sessions.ts';
 import { chargeLoginAttempt, chargeMail, hit, keys } from '../lib/storage/throttle.ts';
 import { newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { dump } from './support/harness.ts';

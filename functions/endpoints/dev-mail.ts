@@ -7,6 +7,7 @@
 import { isLoopbackAddress } from '../../lib/policy/ip-addresses.ts';
 import type { AppContext } from '../../lib/http/context.ts';
 import { createRouter } from '../../lib/http/router.ts';
+import { offersPages } from '../../lib/http/media.ts';
 import { respondEdge } from '../../lib/http/respond.ts';
 import { MAILBOX_CAPACITY, type Mailbox } from '../../lib/mail/mailbox.ts';
 import { mailboxPage } from '../../lib/pages/mailbox-page.ts';
@@ -61,7 +62,7 @@ export function mailboxFor(c: AppContext): Mailbox | undefined {
   return relayed(c.req.raw.headers) ? undefined : mailbox;
 }
 
-export const devMailEndpoint = createRouter().get(MAILBOX_PATH, async function showMailbox(c) {
+export const devMailEndpoint = createRouter().get(MAILBOX_PATH, offersPages('always'), async function showMailbox(c) {
   const mailbox = mailboxFor(c);
   // The app's own 404, as for any path it does not serve (Hono's notFound would be a host's when mounted).
   if (!mailbox) return respondEdge(c, { kind: 'not-found' });

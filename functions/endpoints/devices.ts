@@ -11,7 +11,7 @@ import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerRoute, bearerRouteWithParams } from '../../lib/http/bearer-routes.ts';
 import { isoTime, text } from '../../lib/http/schemas.ts';
-import { DEVICE_HEADER } from '../../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../../lib/http/device-header.ts';
 
 const DeviceEntry = z
   .object({

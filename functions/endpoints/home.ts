@@ -7,6 +7,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AnswerTable } from '../../lib/http/answers.ts';
+import { offersPages } from '../../lib/http/media.ts';
 import { responsesOf } from '../../lib/http/openapi.ts';
 import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
@@ -25,6 +26,8 @@ const PAGE_ANSWERS: AnswerTable<DemoView> = {
   demo: { status: 200, description: 'The demo page', page: async (o) => ({ status: 200, body: await demoPage(o.minLength, o.mailbox) }) },
 };
 
+const PAGE_MIDDLEWARE = [offersPages('always')];
+
 const pageRoute = createRoute({
   method: 'get',
   path: '/',
@@ -32,7 +35,8 @@ const pageRoute = createRoute({
   summary: 'A demo page for people: register, log in and ask for a new link through this API',
   description: 'Forms that call the JSON API with fetch and show its answers in words. It shows nothing that curl could not.',
   tags: ['pages'],
-  responses: responsesOf(PAGE_ANSWERS, { pages: 'always' }),
+  middleware: PAGE_MIDDLEWARE,
+  responses: responsesOf(PAGE_ANSWERS, { middleware: PAGE_MIDDLEWARE }),
 });
 
 const scriptRoute = createRoute({

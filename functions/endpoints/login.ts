@@ -11,7 +11,7 @@ import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { jsonPost } from '../../lib/http/routes.ts';
 import { LoginRequest, User, userView } from '../../lib/http/schemas.ts';
-import { DEVICE_HEADER } from '../../lib/storage/devices.ts';
+import { DEVICE_HEADER } from '../../lib/http/device-header.ts';
 
 const Device = z
   .object({

@@ -6,13 +6,11 @@
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../policy/password-policy.ts';
 import { DEFAULT_SCRYPT, scryptParamsProblem, type ScryptParams } from '../crypto/passwords.ts';
 import { parseAddressRanges, type AddressRange } from '../policy/ip-addresses.ts';
-import { DEFAULT_DEVICES, type DevicePolicy } from '../storage/devices.ts';
-import type { SessionPolicy } from '../storage/sessions.ts';
+import { DEFAULT_DEVICES, type DevicePolicy } from './device-settings.ts';
 import { mailSettings, type MailSettings } from './mail-settings.ts';
-import { sessionPolicy } from './session-settings.ts';
+import { sessionPolicy, type SessionPolicy } from './session-settings.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
-import type { ThrottlePolicy, WindowLimit } from '../storage/throttle.ts';
-import { throttlePolicy } from './throttle-settings.ts';
+import { throttlePolicy, type ThrottlePolicy, type WindowLimit } from './throttle-settings.ts';
 import { modeOf, type Mode } from './mode.ts';
 import { breachedPasswordSettings, turnstileSettings } from './bot-and-breach-settings.ts';
 import type { BreachedPasswordSettings } from '../policy/breached-passwords.ts';
@@ -38,7 +36,7 @@ export interface Config {
   throttle: ThrottlePolicy;
   /** Device tokens from earlier logins, which skip the address's back-off (lib/storage/devices.ts). */
   devices: DevicePolicy;
-  /** Session expiries, enforced on every read (lib/storage/sessions.ts). */
+  /** Session expiries, enforced on every read (lib/flows/sessions.ts). */
   sessions: SessionPolicy;
   /** Proxies whose X-Forwarded-For is believed (Node only; Workers use CF-Connecting-IP). */
   trustedProxies: AddressRange[];

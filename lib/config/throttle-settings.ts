@@ -2,9 +2,31 @@
  * The throttle settings: the per-client windows, the mail allowances and the login back-off, from
  * LIMIT_* and LOGIN_* variables, with the defaults and why each is what it is.
  */
-import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy, type ThrottlePolicy, type WindowLimit } from '../storage/throttle.ts';
+import { NIST_FAILURE_CEILING, worstCaseFailures, type BackoffPolicy } from '../policy/login-backoff.ts';
 import type { Mode } from './mode.ts';
 import { ConfigError, integer, type ConfigVars } from './vars.ts';
+
+export interface WindowLimit {
+  /** Hits allowed per window; 0 switches the limit off. */
+  limit: number;
+  windowSeconds: number;
+}
+
+export type Endpoint = 'register' | 'login' | 'resend' | 'activate' | 'forgot' | 'reset';
+
+export interface ThrottlePolicy {
+  perClient: Record<Endpoint, WindowLimit>;
+  /** Mails one client may cause to one address. */
+  mailPerAddressClient: WindowLimit;
+  /** Mails one address may receive from all clients together. */
+  mailPerAddress: WindowLimit;
+  /**
+   * Mails past that ceiling for a client asking for the address for the first time in its own
+   * window: the owner's way through when other clients have spent the ceiling (docs/security.md).
+   */
+  mailNewClients: WindowLimit;
+  loginFailures: BackoffPolicy;
+}
 
 /**
  * Defaults and why (docs/security.md has the long form):

@@ -27,7 +27,7 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /**
- * Session tokens, `id.secret` (lib/storage/sessions.ts): the id finds the row through its primary
+ * Session tokens, `id.secret` (lib/flows/sessions.ts): the id finds the row through its primary
  * key, and the secret (256 random bits) is compared in constant time against its stored SHA-256,
  * so that neither a leaked table nor a timing difference in the index lookup yields a usable token.
  */

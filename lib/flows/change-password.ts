@@ -10,7 +10,8 @@ import { NOTICE_USEFUL_SECONDS, noticeMail } from '../mail/mail.ts';
 import type { MailQueue } from '../mail/outbox.ts';
 import { changePasswordBatch } from '../storage/account-changes.ts';
 import { accountHasHash } from '../storage/accounts.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import { runBatch } from '../storage/db.ts';
+import type { LiveSession } from './sessions.ts';
 import type { FieldError } from './field-error.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
@@ -57,9 +58,9 @@ export async function changePassword(services: ChangePasswordServices, request: 
     usefulForSeconds: NOTICE_USEFUL_SECONDS,
     onlyIf: accountHasHash(account.id, newHash),
   });
-  const results = await db.batch([...batch.statements, notice.statement]);
-  const { changed, sessionsEnded } = batch.changed(results);
-  mail.committed(notice, results.at(-1)?.meta.changes, changed);
+  const done = await runBatch(db, { change: batch.statements, notice: notice.statement });
+  const { changed, sessionsEnded } = batch.changed(done.change);
+  mail.committed(notice, done.notice.meta.changes, changed);
   if (!changed) {
     // Another change (or a logout of this session) came first: the password verified is no longer
     // the account's, and nothing was written.

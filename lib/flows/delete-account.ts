@@ -6,10 +6,10 @@
  */
 import { NOTICE_USEFUL_SECONDS, noticeMail } from '../mail/mail.ts';
 import type { MailQueue } from '../mail/outbox.ts';
-import { deleteAccountStatements } from '../storage/account-changes.ts';
+import { accountDeleted, deleteAccountStatements } from '../storage/account-changes.ts';
 import { accountExists } from '../storage/accounts.ts';
-import { not } from '../storage/db.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import { not, runBatch } from '../storage/db.ts';
+import type { LiveSession } from './sessions.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
 
@@ -37,10 +37,9 @@ export async function deleteAccount(services: DeleteAccountServices, session: Li
     usefulForSeconds: NOTICE_USEFUL_SECONDS,
     onlyIf: not(accountExists(account.emailKey)),
   });
-  const statements = deleteAccountStatements(db, account);
-  const results = await db.batch([...statements, notice.statement]);
-  const deleted = results[statements.length - 1]?.meta.changes === 1;
-  mail.committed(notice, results.at(-1)?.meta.changes, deleted);
+  const done = await runBatch(db, { deletion: deleteAccountStatements(db, account), notice: notice.statement });
+  const deleted = accountDeleted(done.deletion);
+  mail.committed(notice, done.notice.meta.changes, deleted);
   if (!deleted) {
     // The password changed in between: the one verified no longer opens the account.
     log('account_delete_failed', { accountId: account.id, reason: 'concurrent' });

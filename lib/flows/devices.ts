@@ -7,7 +7,7 @@ import { constantTimeEqual } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import type { Database } from '../storage/db.ts';
 import { endDevice as endDeviceRow, liveDevices, presentedDigest } from '../storage/devices.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import type { LiveSession } from './sessions.ts';
 
 export interface DeviceServices {
   db: Database;

@@ -12,9 +12,10 @@ import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { accountHasHash, findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
-import type { Database, Statement } from '../storage/db.ts';
-import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice } from '../storage/devices.ts';
-import { newSession, type IssuedSession } from '../storage/sessions.ts';
+import { runBatch, type Database, type Statement } from '../storage/db.ts';
+import type { DevicePolicy } from '../config/device-settings.ts';
+import { chargeDevice, newDevice, presentedDigest, type IssuedDevice, type TrustedDevice } from '../storage/devices.ts';
+import { newSession, type IssuedSession } from './sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 
@@ -39,6 +40,9 @@ export type LoginOutcome =
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'wrong' }
   | { kind: 'ok'; account: Account; device: IssuedDevice; session: IssuedSession };
+
+/** True once the account's devices have used up their failures with this attempt. */
+const lockedNow = (device: TrustedDevice, policy: DevicePolicy) => device.failures >= policy.maxFailures;
 
 /**
  * Upgrades a hash made with older parameters, now that we hold the password that matches it: the
@@ -94,8 +98,8 @@ export async function login(services: LoginServices, request: LoginRequest, now:
     const fresh = newDevice(db, account.id, presented, config.devices, now, verified);
     // Last: it replaces the verified hash, and is itself guarded on it.
     const rehash = await rehashIfOutdated(services, account, request.password);
-    const [opened] = await db.batch([session.statement, ...clear, ...fresh.statements, ...rehash]);
-    if (opened?.meta.changes === 1) {
+    const done = await runBatch(db, { session: session.statement, clear, device: fresh.statements, rehash });
+    if (done.session.meta.changes === 1) {
       if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
       log('login_ok', { accountId: account.id, device: device !== null });
       log('session_created', { accountId: account.id, session: session.issued.id });

@@ -13,7 +13,7 @@ import { refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
 import type { Database } from '../storage/db.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import type { LiveSession } from './sessions.ts';
 import { chargeLoginAttempt, countFailure, keys } from '../storage/throttle.ts';
 
 export interface PasswordCheckServices {

@@ -13,7 +13,7 @@ import { mailAllowed, type MailQueue } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { passwordProblems } from '../policy/password-policy.ts';
 import { accountExists, addRegistration, findAccount, registrationStored } from '../storage/accounts.ts';
-import { allOf, not, type Database } from '../storage/db.ts';
+import { allOf, not, runBatch, type Database } from '../storage/db.ts';
 import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
@@ -72,15 +72,15 @@ export async function register(services: RegisterServices, request: RegisterRequ
     ...options,
     onlyIf: allOf(allowed, not(stored), accountExists(email.key)),
   });
-  const [inserted, activationQueued, noticeQueued] = await db.batch([
-    addRegistration(db, { tokenHash, email: email.display, emailKey: email.key, passwordHash, createdAt, expiresAt }),
-    activation.statement,
-    notice.statement,
-  ]);
+  const done = await runBatch(db, {
+    registration: addRegistration(db, { tokenHash, email: email.display, emailKey: email.key, passwordHash, createdAt, expiresAt }),
+    activation: activation.statement,
+    notice: notice.statement,
+  });
 
-  const wasStored = inserted?.meta.changes === 1;
-  mail.committed(activation, activationQueued?.meta.changes, mayMail && wasStored);
-  mail.committed(notice, noticeQueued?.meta.changes, mayMail && !wasStored && account !== null);
+  const wasStored = done.registration.meta.changes === 1;
+  mail.committed(activation, done.activation.meta.changes, mayMail && wasStored);
+  mail.committed(notice, done.notice.meta.changes, mayMail && !wasStored && account !== null);
   if (wasStored) log('registered', { email: email.key });
   else if (account) log('register_existing', { accountId: account.id });
   return { kind: 'accepted' };

@@ -9,7 +9,7 @@ import { activationMail, alreadyActiveMail, type Mail } from '../mail/mail.ts';
 import { mailAllowed, type MailQueue, type QueuedMail } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { accountExists, findAccount, latestRegistration, registrationStored, renewal, type Account } from '../storage/accounts.ts';
-import { allOf, not, softWrites, type Condition, type Database, type Statement } from '../storage/db.ts';
+import { allOf, not, runBatch, softWrites, type Condition, type Database, type Statement } from '../storage/db.ts';
 import { chargeMail, markMailRequest } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
@@ -86,13 +86,16 @@ export async function renewActivation(
   const ownQueued: QueuedMail | undefined = own && (await mail.queue(own.mail, { now, usefulForSeconds: own.usefulForSeconds, onlyIf: allOf(allowed, own.onlyIf) }));
   // The mails last, so that their guards see the batch's other writes; markMailRequest makes the
   // batch commit (and fsync) on every branch, the unknown address's too.
-  const statements = [renewal(db, key, link), ...alongside, markMailRequest(db, now), activation.statement, ...(ownQueued ? [ownQueued.statement] : [])];
-  const [renewedRows, ...rest] = await db.batch(statements);
-  const others = rest.splice(0, alongside.length + 1).slice(0, alongside.length);
-  const [activationRows, ownRows] = rest;
-  const wasRenewed = renewedRows?.meta.changes === 1;
-  mail.committed(activation, activationRows?.meta.changes, mayMail && wasRenewed);
-  return { account, mayMail, renewed: wasRenewed, alongside: others.map((r) => r.meta.changes), ownMail: ownQueued && { queued: ownQueued, changes: ownRows?.meta.changes } };
+  const done = await runBatch(db, {
+    renewal: renewal(db, key, link),
+    alongside,
+    mark: markMailRequest(db, now),
+    activation: activation.statement,
+    own: ownQueued?.statement,
+  });
+  const wasRenewed = done.renewal.meta.changes === 1;
+  mail.committed(activation, done.activation.meta.changes, mayMail && wasRenewed);
+  return { account, mayMail, renewed: wasRenewed, alongside: done.alongside.map((r) => r.meta.changes), ownMail: ownQueued && { queued: ownQueued, changes: done.own?.meta.changes } };
 }
 
 export async function resendActivation(services: ResendServices, request: ResendRequest, now: number): Promise<ResendOutcome> {

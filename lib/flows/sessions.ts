@@ -1,18 +1,51 @@
 /**
- * What a session can do with itself and its siblings: say who it is, end itself (logout), list the
- * account's live sessions, and end one of them. Only the account's own sessions can be seen or
- * ended: another account's session id is answered exactly as an id that does not exist.
+ * Sessions, the one module that owns them (the Copenhagen Book / Lucia v3's design): minting a
+ * token at login, validating one (the expiry and the hourly slide decided together, in
+ * checkSession), ending one or listing an account's live ones. Latchkey's bearer routes
+ * (lib/http/bearer.ts), a host's requireSession() (lib/http/host-session.ts) and the RPC entry all
+ * come here; lib/storage/sessions.ts only reads and writes the rows.
+ *
+ * - A token is `id.secret` (lib/crypto/tokens.ts); the row is found by its id and only the SHA-256
+ *   of the secret is kept, so a leaked table holds no usable token (ASVS 5.0 7.4.1).
+ * - Both expiries are enforced from the settings of the moment, when a session is read and when
+ *   the purge deletes it: idle (`idleSeconds` since it was last seen) and absolute (`maxSeconds`
+ *   since the login). No expiry is stored, so a changed setting applies to every session at once.
+ * - "Last seen" moves at most once an hour per session (SLIDE_EVERY_SECONDS), so checking a session
+ *   is one indexed read and, once an hour, one write.
+ * - Only the account's own sessions can be seen or ended: another account's session id is
+ *   answered exactly as an id that does not exist.
  */
+import { SLIDE_EVERY_SECONDS, type SessionPolicy } from '../config/session-settings.ts';
 import type { Config } from '../config/config.ts';
+import { constantTimeEqual, newSessionToken, parseSessionToken, tokenDigest } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
-import type { Database } from '../storage/db.ts';
-import { authenticate, expiryOf, liveSessions, revokeSession, slideSession, type LiveSession, type SessionRow } from '../storage/sessions.ts';
+import type { Account } from '../storage/accounts.ts';
+import type { Condition, Database, Statement } from '../storage/db.ts';
+import { insertSession, revokeLiveSession, sessionById, touchSession, unrevokedSessions, type EndedBy, type SessionRow } from '../storage/sessions.ts';
+
+export { SLIDE_EVERY_SECONDS, type SessionPolicy, type SessionRow };
 
 export interface SessionServices {
   db: Database;
   config: Pick<Config, 'sessions'>;
   log: EventLog;
 }
+
+/** What a login answers with: the token itself appears here and nowhere else. */
+export interface IssuedSession {
+  id: string;
+  token: string;
+  expiresAt: string;
+}
+
+/** A live session and its account, as a check of its token found them. */
+export interface LiveSession extends SessionRow {
+  expiresAt: number;
+  account: Account;
+}
+
+/** Why a token does not authenticate (for the log only: the answer is the same). */
+export type Rejection = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 
 export type CurrentOutcome = { kind: 'current'; session: LiveSession };
 export type LogoutOutcome = { kind: 'ended' };
@@ -21,11 +54,66 @@ export type EndOneOutcome = { kind: 'ended' } | { kind: 'unknown' };
 
 export type SessionCheck = { ok: true; session: LiveSession } | { ok: false };
 
+/** When a session seen at `lastSeenAt` ends, whichever of the two expiries comes first. */
+export const expiryOf = (row: Pick<SessionRow, 'createdAt' | 'lastSeenAt'>, policy: SessionPolicy) =>
+  Math.min(row.lastSeenAt + policy.idleSeconds * 1000, row.createdAt + policy.maxSeconds * 1000);
+
+/** expiryOf() turned around, for SQL: the cut-offs at or before which a session has ended at `now`. */
+export const endedBefore = (policy: SessionPolicy, now: number): EndedBy => ({
+  seenBy: now - policy.idleSeconds * 1000,
+  createdBy: now - policy.maxSeconds * 1000,
+});
+
+/** A fresh session for an account that just logged in: the statement for the login's batch, and what to answer. */
+export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number, onlyIf?: Condition) {
+  const { id, secret, token } = newSessionToken();
+  const expiresAt = expiryOf({ createdAt: now, lastSeenAt: now }, policy);
+  const statement = insertSession(db, { id, secretHash: tokenDigest(secret), accountId, client: client.slice(0, 64), createdAt: now }, onlyIf);
+  return { statement, issued: { id, token, expiresAt: new Date(expiresAt).toISOString() } satisfies IssuedSession };
+}
+
+// A well-formed id that no session has (ids are random base64url, never all dots), and the digest
+// that a malformed token is compared against, so that every token costs one lookup and one compare.
+const NO_ID = '.'.repeat(22);
+const NO_SECRET_DIGEST = tokenDigest('');
+
 /**
- * The live session a token names, its idle expiry slid if "last seen" is an hour old. The one
- * check behind every route that needs a session: Latchkey's own (lib/http/bearer.ts) and a host
- * app's (lib/http/host-session.ts), so both decide expiry and sliding alike. Why a token failed
- * goes to the log only (a revoked token in use may be a stolen one); the caller learns no more.
+ * The session a bearer token names, with its account, if it is live: one indexed read, one SHA-256
+ * and one constant-time compare, whatever the token is — missing, malformed, unknown, revoked,
+ * expired or good — so that neither the answer nor its timing tells a guesser which ids exist.
+ */
+export async function authenticate(
+  db: Database,
+  token: string | undefined,
+  policy: SessionPolicy,
+  now: number,
+): Promise<{ ok: true; session: LiveSession } | { ok: false; reason: Rejection }> {
+  const parsed = parseSessionToken(token);
+  const row = await sessionById(db, parsed?.id ?? NO_ID);
+  const matches = constantTimeEqual(row?.secretHash ?? NO_SECRET_DIGEST, tokenDigest(parsed?.secret ?? ''));
+  if (!parsed) return { ok: false, reason: token === undefined ? 'missing' : 'malformed' };
+  if (!row || !matches) return { ok: false, reason: 'unknown' };
+  if (row.revokedAt !== null) return { ok: false, reason: 'revoked' };
+  const expiresAt = expiryOf(row, policy);
+  if (expiresAt <= now) return { ok: false, reason: 'expired' };
+  const { id, accountId, client, createdAt, lastSeenAt, revokedAt, account } = row;
+  return { ok: true, session: { id, accountId, client, createdAt, lastSeenAt, revokedAt, expiresAt, account } };
+}
+
+/**
+ * Moves "last seen" (and so the idle expiry) to now if it is an hour old; the guard is in the
+ * statement, so concurrent requests of one session write once between them. Null when no write is due.
+ */
+export function slideSession(db: Database, session: SessionRow, now: number): Statement | null {
+  if (now - session.lastSeenAt < SLIDE_EVERY_SECONDS * 1000) return null;
+  return touchSession(db, session.id, now, now - SLIDE_EVERY_SECONDS * 1000);
+}
+
+/**
+ * The live session a token names, its idle expiry slid if "last seen" is an hour old: the one
+ * check behind every route that needs a session, Latchkey's own and a host app's, so both decide
+ * expiry and sliding alike. Why a token failed goes to the log only (a revoked token in use may
+ * be a stolen one); the caller learns no more.
  */
 export async function checkSession(services: SessionServices, token: string | undefined, now: number): Promise<SessionCheck> {
   const { db, config } = services;
@@ -35,10 +123,24 @@ export async function checkSession(services: SessionServices, token: string | un
     return { ok: false };
   }
   const session = verdict.session;
-  const slide = slideSession(db, session, config.sessions, now);
+  const slide = slideSession(db, session, now);
   if (!slide) return { ok: true, session };
   await slide.run();
   return { ok: true, session: { ...session, lastSeenAt: now, expiresAt: expiryOf({ ...session, lastSeenAt: now }, config.sessions) } };
+}
+
+/**
+ * Ends one live session of an account: another account's id, an ended one, or one that `policy`
+ * says has expired at `now` changes nothing, so the caller can answer all of them as unknown.
+ */
+export function revokeSession(db: Database, accountId: string, sessionId: string, policy: SessionPolicy, now: number): Statement {
+  return revokeLiveSession(db, accountId, sessionId, now, endedBefore(policy, now));
+}
+
+/** The account's sessions that are still live now, newest first. */
+export async function liveSessions(db: Database, accountId: string, policy: SessionPolicy, now: number): Promise<Array<SessionRow & { expiresAt: number }>> {
+  const rows = await unrevokedSessions(db, accountId);
+  return rows.map((row) => ({ ...row, expiresAt: expiryOf(row, policy) })).filter((row) => row.expiresAt > now);
 }
 
 export const current = (session: LiveSession): CurrentOutcome => ({ kind: 'current', session });

@@ -3,7 +3,7 @@
  * with or without a JSON body: one declaration each, as routes.ts does for the public ones.
  */
 import { createRoute, type z } from '@hono/zod-openapi';
-import type { Endpoint } from '../storage/throttle.ts';
+import type { Endpoint } from '../config/throttle-settings.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import { accepts } from './accept-body.ts';
 import { requireSession } from './bearer.ts';

@@ -1,12 +1,11 @@
 /**
  * Bearer authentication (RFC 6750) for the routes that act for a logged-in account: the session
  * that `Authorization: Bearer <token>` names, or one 401 for a token that is missing, malformed,
- * unknown, expired or ended — after the same work in every one of those cases (one indexed read,
- * one SHA-256, one constant-time compare: lib/storage/sessions.ts), so that neither the answer nor
- * its timing tells a guesser which ids exist. A live session's "last seen" moves at most hourly.
+ * unknown, expired or ended. Every decision about the token is the sessions module's
+ * (lib/flows/sessions.ts checkSession: the same work for every token, expiry and the hourly slide);
+ * this file only reads the header and answers.
  */
-import { checkSession } from '../flows/sessions.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import { checkSession, type LiveSession } from '../flows/sessions.ts';
 import type { AppContext } from './context.ts';
 import { answering, type AnsweringMiddleware } from './media.ts';
 import { respondEdge } from './respond.ts';

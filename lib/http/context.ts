@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import type { EventLog } from '../log.ts';
-import type { LiveSession } from '../storage/sessions.ts';
+import type { LiveSession } from '../flows/sessions.ts';
 
 /** Whether a route answers people with pages: always (a page a browser opens), or when asked. */
 export type PageMode = 'always' | 'negotiated';

@@ -4,7 +4,8 @@ import type { EventLog } from '../log.ts';
 import { clientLimitKey } from './client-address.ts';
 import { answering, type AnsweringMiddleware } from './media.ts';
 import { respondEdge } from './respond.ts';
-import { hit, keys, type Endpoint } from '../storage/throttle.ts';
+import type { Endpoint } from '../config/throttle-settings.ts';
+import { hit, keys } from '../storage/throttle.ts';
 
 export type ClientCharge = { ok: true } | { ok: false; retryAfterSeconds: number };
 

@@ -6,7 +6,7 @@
 import type { ResendOutcome, ResendRequest } from '../flows/resend-activation.ts';
 import type { ForgotServices } from '../flows/reset-password.ts';
 import type { Page } from '../pages/pages.ts';
-import type { Endpoint } from '../storage/throttle.ts';
+import type { Endpoint } from '../config/throttle-settings.ts';
 import { mailQueueFor } from './after-response.ts';
 import type { AnswerTable } from './answers.ts';
 import { clientLimitKey } from './client-address.ts';

@@ -29,12 +29,29 @@ export function answering(handler: MiddlewareHandler<AppEnv>, answers: readonly 
   return Object.assign(handler, { answers });
 }
 
-/** Marks a route that answers people with pages (functions/app.ts applies it, before anything else). */
-export const offersPages = (mode: PageMode): MiddlewareHandler<AppEnv> =>
-  async function marksPages(c, next) {
+/** A route's mark that it answers people with pages, and when. */
+export type PageMark = AnsweringMiddleware & { pages: PageMode };
+
+/**
+ * Marks a route that answers people with pages: a route declares it among its middleware, its
+ * document entry gets the pages' media type from it (responsesOf), and functions/app.ts finds
+ * the marked routes (pageRoutesOf) to mark them again before any shared middleware, so that even
+ * a failure there answers with a page.
+ */
+export function offersPages(mode: PageMode): PageMark {
+  const mark: MiddlewareHandler<AppEnv> = async function marksPages(c, next) {
     c.set('pages', mode);
     await next();
   };
+  return Object.assign(mark, { answers: [], pages: mode });
+}
+
+const isPageMark = (handler: unknown): handler is PageMark => typeof handler === 'function' && 'pages' in handler;
+
+/** The routes of these routers that declare pages (offersPages), with how: the one list of page routes. */
+export function pageRoutesOf(routers: ReadonlyArray<{ routes: ReadonlyArray<{ method: string; path: string; handler: unknown }> }>) {
+  return routers.flatMap((router) => router.routes.flatMap((route) => (isPageMark(route.handler) ? [{ method: route.method, path: route.path, mode: route.handler.pages }] : [])));
+}
 
 /**
  * A page for a route that offers pages, when the route is one a browser opens, or the request is

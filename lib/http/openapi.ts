@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Answer, AnswerTable, HeaderName, Outcome } from './answers.ts';
 import type { PageMode } from './context.ts';
-import type { AnsweringMiddleware } from './media.ts';
+import type { AnsweringMiddleware, PageMark } from './media.ts';
 import { EDGE, type EdgeKind } from './respond.ts';
 
 /** One entry of a route's `responses`, in the shape @hono/zod-openapi takes (exported: the build's .d.ts of every route names it). */
@@ -99,9 +99,11 @@ export interface ResponsesOptions {
   middleware?: readonly AnsweringMiddleware[];
   /** Edge answers the handler itself can lead to (the database, the hash queue, the body limit). */
   edges?: readonly EdgeKind[];
-  /** Whether the route answers with pages, and when (functions/app.ts marks those routes). */
-  pages?: PageMode;
 }
+
+/** Whether the route answers with pages, and when: as its middleware declares (offersPages). */
+const pagesOf = (middleware: readonly AnsweringMiddleware[]): PageMode | undefined =>
+  middleware.map((m) => (m as Partial<PageMark>).pages).find((mode) => mode !== undefined);
 
 /**
  * The `responses` of a route: one entry per status, merging outcomes that share one. Every route
@@ -113,11 +115,12 @@ export function responsesOf<O extends Outcome, X>(table: AnswerTable<O, X>, opti
   const byStatus = new Map<number, AnyAnswer[]>();
   for (const answer of answers.sort((a, b) => a.status - b.status)) byStatus.set(answer.status, [...(byStatus.get(answer.status) ?? []), answer]);
   const out: Record<string, ResponseConfig> = {};
+  const pages = pagesOf(options.middleware ?? []);
   for (const [status, shared] of byStatus) {
     const headers = headersOf(shared);
     out[status] = {
       description: shared.map((answer) => answer.description).join('; or: '),
-      content: Object.assign({}, ...shared.map((answer) => contentOf(answer, options.pages))),
+      content: Object.assign({}, ...shared.map((answer) => contentOf(answer, pages))),
       ...(headers && { headers }),
     };
   }

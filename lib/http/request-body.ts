@@ -57,7 +57,7 @@ export async function isUtf8Body(req: HonoRequest, kind: 'json' | 'form'): Promi
   const text = decodes(await readBody(() => req.arrayBuffer()));
   if (text === null) return false;
   if (kind === 'form') return formEscapesDecode(text);
-  // Hono keeps promises in the cache, whatever its type says.
+  // The write: Hono's json() parses bodyCache.text when set, so the validator parses the text checked here, not a second decode (a promise, whatever the cache's type says).
   (req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
   return true;
 }

@@ -5,12 +5,13 @@
  * OpenAPI entry (operationId, tag, description, responses, a required body) comes with it.
  */
 import { createRoute, z, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
-import type { Endpoint } from '../storage/throttle.ts';
+import type { Endpoint } from '../config/throttle-settings.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import type { AppEnv } from './context.ts';
 import { limitPerClient } from './limit-per-client.ts';
 import { botCheck } from './turnstile.ts';
 import { accepts } from './accept-body.ts';
+import { offersPages } from './media.ts';
 import { responsesOf, type Tag } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
 import { createRouter } from './router.ts';
@@ -79,7 +80,7 @@ const PAGES_RULE =
  * each in kind. Mount it with `openapiRequiringBody()`.
  */
 export function jsonOrFormPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: PostSpec<P, S, O, X>) {
-  const middleware = [...guarded(spec), limitPerClient(spec.limit), accepts('json', 'form')];
+  const middleware = [offersPages('negotiated'), ...guarded(spec), limitPerClient(spec.limit), accepts('json', 'form')];
   return createRoute({
     method: 'post',
     ...operation(spec),
@@ -91,7 +92,7 @@ export function jsonOrFormPost<P extends string, S extends z.ZodType, O extends 
         content: { 'application/json': { schema: spec.body }, 'application/x-www-form-urlencoded': { schema: spec.body } },
       },
     },
-    responses: responsesOf(spec.answers, { middleware, edges: ['body-too-large', ...spec.edges], pages: 'negotiated' }),
+    responses: responsesOf(spec.answers, { middleware, edges: ['body-too-large', ...spec.edges] }),
   });
 }
 
@@ -129,13 +130,13 @@ interface LinkPageSpec<P extends string, O extends Outcome, X> extends Omit<Oper
  * allowance for the endpoint the page's form posts to.
  */
 function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, O, X>) {
-  const middleware = [limitPerClient(spec.limit)];
+  const middleware = [offersPages('always'), limitPerClient(spec.limit)];
   return createRoute({
     method: 'get',
     ...operation({ ...spec, tag: 'pages' }),
     middleware,
     request: { query: z.object({ token: z.string().optional().openapi({ description: 'The token from the link in the mail' }) }) },
-    responses: responsesOf(spec.answers, { middleware, edges: ['invalid-fields', 'unavailable'], pages: 'always' }),
+    responses: responsesOf(spec.answers, { middleware, edges: ['invalid-fields', 'unavailable'] }),
   });
 }
 

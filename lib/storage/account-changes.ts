@@ -4,7 +4,7 @@
  * once with the same old password only one takes effect, and the other changes nothing at all.
  */
 import { accountHasHash, type Account } from './accounts.ts';
-import type { Database, Statement } from './db.ts';
+import type { Database, RunResult, Statement } from './db.ts';
 import { endEveryDevice } from './devices.ts';
 import { retireResetLinks } from './resets.ts';
 import { endEverySession } from './sessions.ts';
@@ -41,12 +41,15 @@ export function changePasswordBatch(db: Database, change: PasswordChange, now: n
     // Device tokens skip the back-off; one earned with the old password must not outlive it.
     endEveryDevice(db, account.id, accountHasHash(account.id, newHash)),
   ];
-  const changed = (results: Array<{ meta: { changes: number } }>) => ({
+  const changed = (results: readonly RunResult[]) => ({
     changed: results[0]?.meta.changes === 1,
     sessionsEnded: results[1]?.meta.changes ?? 0,
   });
   return { statements, changed };
 }
+
+/** Whether deleteAccountStatements() deleted the account: its own row is the last statement. */
+export const accountDeleted = (results: readonly RunResult[]): boolean => results.at(-1)?.meta.changes === 1;
 
 /**
  * Everything kept about an account and its address, the account last (its rows reference it):

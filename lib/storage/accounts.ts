@@ -3,7 +3,7 @@
  * The rules that need atomicity live in the statements themselves, so that they hold under
  * concurrent requests on D1, which has no interactive transactions.
  */
-import type { Condition, Database, Statement } from './db.ts';
+import { runBatch, type Condition, type Database, type Statement } from './db.ts';
 
 export interface Account {
   id: string;
@@ -113,8 +113,8 @@ export async function activateRegistration(
   now: number,
 ): Promise<boolean> {
   const { tokenHash, emailKey, accountId, passwordHash } = activation;
-  const [created] = await db.batch([
-    db
+  const done = await runBatch(db, {
+    account: db
       .prepare(
         `INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at)
          SELECT ?, email, email_key, ?, created_at, ? FROM registrations
@@ -122,15 +122,15 @@ export async function activateRegistration(
          ON CONFLICT (email_key) DO NOTHING`,
       )
       .bind(accountId, passwordHash, now, tokenHash, now),
-    db
+    consumeOthers: db
       .prepare(
         `UPDATE registrations SET consumed_at = ?
          WHERE email_key = ? AND consumed_at IS NULL
            AND EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)`,
       )
       .bind(now, emailKey, emailKey),
-  ]);
-  return (created?.meta.changes ?? 0) === 1;
+  });
+  return done.account.meta.changes === 1;
 }
 
 /**

@@ -44,6 +44,29 @@ export interface Database {
   readonly soft?: Database;
 }
 
+/** Each part of a named batch (runBatch), a statement, a list of them, or none, and what it gives back. */
+type BatchPart = Statement | readonly Statement[] | undefined;
+type ResultOf<T> = T extends readonly Statement[] ? RunResult[] : T extends Statement ? RunResult : undefined;
+export type BatchResults<P extends Record<string, BatchPart>> = { [K in keyof P]: ResultOf<P[K]> };
+
+/**
+ * One db.batch() of named parts, run in the order they are written (their guards see the writes
+ * of the parts before them), answered by the same names: a flow reads `changes.session`, never
+ * the third result.
+ */
+export async function runBatch<P extends Record<string, BatchPart>>(db: Database, parts: P): Promise<BatchResults<P>> {
+  const entries = Object.entries(parts);
+  const results = await db.batch(entries.flatMap(([, part]) => (part === undefined ? [] : Array.isArray(part) ? part : [part as Statement])));
+  let at = 0;
+  const named: Record<string, RunResult | RunResult[] | undefined> = {};
+  for (const [name, part] of entries) {
+    if (part === undefined) named[name] = undefined;
+    else if (Array.isArray(part)) named[name] = results.slice(at, (at += part.length));
+    else named[name] = results[at++];
+  }
+  return named as BatchResults<P>;
+}
+
 /** Where soft state goes: `db.soft` where the driver has it, `db` itself otherwise. */
 export const softWrites = (db: Database): Database => db.soft ?? db;
 

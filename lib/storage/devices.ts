@@ -23,23 +23,9 @@
  *   exactly as no token: the same statement runs, nothing is written, the login goes the address's
  *   way. Its presence therefore tells nobody anything about an address.
  */
+import { DEVICES_PER_ACCOUNT, type DevicePolicy } from '../config/device-settings.ts';
 import type { Condition, Database, Statement } from './db.ts';
 import { constantTimeEqual, isWellFormedToken, newPublicId, newToken, tokenDigest } from '../crypto/tokens.ts';
-
-export interface DevicePolicy {
-  /** How long a device token is trusted after the login that issued it. */
-  ttlSeconds: number;
-  /** Failed logins through the account's tokens together after which none of them is trusted. */
-  maxFailures: number;
-}
-
-export const DEFAULT_DEVICES: DevicePolicy = { ttlSeconds: 90 * 86_400, maxFailures: 5 };
-
-/** The request header a client sends its device token in. */
-export const DEVICE_HEADER = 'Latchkey-Device';
-
-/** Tokens kept per account; the least recently used go first. */
-export const DEVICES_PER_ACCOUNT = 50;
 
 /** What a successful login answers with: the token itself appears here and nowhere else. */
 export interface IssuedDevice {
@@ -84,9 +70,6 @@ export async function chargeDevice(db: Database, digest: string, emailKey: strin
   if (!row || !constantTimeEqual(row.tokenHash, digest)) return null;
   return { accountId: row.accountId, failures: row.failures };
 }
-
-/** True once the account's devices have used up their failures with this attempt. */
-export const lockedNow = (device: TrustedDevice, policy: DevicePolicy) => device.failures >= policy.maxFailures;
 
 /**
  * A fresh token for an account that just logged in. The statements put it in place of the

@@ -8,8 +8,9 @@
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
  * - Device tokens past their expiry (lib/storage/devices.ts): no login trusts them any more.
  * - Password reset links expired or used more than the grace period ago (lib/storage/resets.ts).
- * - Sessions expired under the session policy of the moment, the same rule authenticate() applies
- *   (lib/storage/sessions.ts), so raising SESSION_IDLE_SECONDS keeps what a request still accepts;
+ * - Sessions ended by the cut-offs the caller passes: lib/flows/purge.ts gives those of the session
+ *   policy of the moment, the rule a request applies (lib/flows/sessions.ts), so raising
+ *   SESSION_IDLE_SECONDS keeps what a request still accepts;
  *   and sessions ended (logout, revoked) more than the grace period ago. The grace keeps a use of
  *   an ended token, a hint of theft, logged as `revoked` rather than `unknown`.
  *
@@ -17,7 +18,7 @@
  * Deletes go in slices so that no single statement runs long on D1.
  */
 import type { Database } from './db.ts';
-import { DEFAULT_SESSIONS, endedBefore, type SessionPolicy } from './sessions.ts';
+import type { EndedBy } from './sessions.ts';
 
 export interface PurgeResult {
   registrations: number;
@@ -40,8 +41,7 @@ async function deleteInSlices(db: Database, sql: string, ...values: number[]): P
   return total;
 }
 
-/** `sessionPolicy`: the running service's (config.sessions), so the purge ends what a request would refuse. */
-export async function purge(db: Database, now: number, graceSeconds: number, sessionPolicy: SessionPolicy = DEFAULT_SESSIONS): Promise<PurgeResult> {
+export async function purgeRows(db: Database, now: number, graceSeconds: number, sessionsEnded: EndedBy): Promise<PurgeResult> {
   const cutoff = now - graceSeconds * 1000;
   const registrations = await deleteInSlices(
     db,
@@ -67,7 +67,7 @@ export async function purge(db: Database, now: number, graceSeconds: number, ses
        SELECT token_hash FROM password_resets WHERE expires_at <= ?1 OR used_at <= ?1 LIMIT ?2)`,
     cutoff,
   );
-  const { seenBy, createdBy } = endedBefore(sessionPolicy, now);
+  const { seenBy, createdBy } = sessionsEnded;
   const sessions = await deleteInSlices(
     db,
     `DELETE FROM sessions WHERE id IN (

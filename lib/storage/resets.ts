@@ -6,7 +6,7 @@
  * transactions, changes a password at most once per link however many confirmations race.
  */
 import { accountHasHash } from './accounts.ts';
-import type { Condition, Database, Statement } from './db.ts';
+import { runBatch, type Condition, type Database, type Statement } from './db.ts';
 import { endEveryDevice } from './devices.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
@@ -106,12 +106,11 @@ export async function commitReset(
   now: number,
   alongside: Statement[] = [],
 ): Promise<{ changed: boolean; sessionsEnded: number; alongside: number[] }> {
-  const statements = resetStatements(db, change, now);
-  const results = await db.batch([...statements, ...alongside]);
+  const done = await runBatch(db, { reset: resetStatements(db, change, now), alongside });
   return {
-    changed: results[0]?.meta.changes === 1,
-    sessionsEnded: results[statements.length - 1]?.meta.changes ?? 0,
-    alongside: results.slice(statements.length).map((r) => r.meta.changes),
+    changed: done.reset[0]?.meta.changes === 1,
+    sessionsEnded: done.reset.at(-1)?.meta.changes ?? 0,
+    alongside: done.alongside.map((r) => r.meta.changes),
   };
 }
 

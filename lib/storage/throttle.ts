@@ -14,48 +14,13 @@
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
  *   can keep it waiting for ever, so the owner's known devices skip it (lib/storage/devices.ts).
  */
+import type { Endpoint, ThrottlePolicy, WindowLimit } from '../config/throttle-settings.ts';
+import { MAX_SHIFT, NIST_FAILURE_CEILING, type BackoffPolicy } from '../policy/login-backoff.ts';
 import { softWrites, type Condition, type Database, type Statement } from './db.ts';
-
-export interface WindowLimit {
-  /** Hits allowed per window; 0 switches the limit off. */
-  limit: number;
-  windowSeconds: number;
-}
-
-export interface BackoffPolicy {
-  /** Failed attempts that cost no wait. */
-  freeFailures: number;
-  /** Wait after the first failure past the free ones; doubles with each further failure. */
-  baseSeconds: number;
-  /** The longest wait: the back-off never grows beyond it. */
-  maxSeconds: number;
-  /** Quiet time after which the failures are forgotten. */
-  resetSeconds: number;
-}
-
-export type Endpoint = 'register' | 'login' | 'resend' | 'activate' | 'forgot' | 'reset';
-
-export interface ThrottlePolicy {
-  perClient: Record<Endpoint, WindowLimit>;
-  /** Mails one client may cause to one address. */
-  mailPerAddressClient: WindowLimit;
-  /** Mails one address may receive from all clients together. */
-  mailPerAddress: WindowLimit;
-  /**
-   * Mails past that ceiling for a client asking for the address for the first time in its own
-   * window: the owner's way through when other clients have spent the ceiling (docs/security.md).
-   */
-  mailNewClients: WindowLimit;
-  loginFailures: BackoffPolicy;
-}
 
 export type Verdict = { ok: true } | { ok: false; retryAfterSeconds: number };
 
-/** NIST SP 800-63B: no more than 100 consecutive failed attempts on one account. */
-export const NIST_FAILURE_CEILING = 100;
-
 const ALLOWED: Verdict = { ok: true };
-const MAX_SHIFT = 40;
 
 export const keys = {
   client: (endpoint: Endpoint, clientKey: string) => `client:${endpoint}:${clientKey}`,
@@ -157,13 +122,6 @@ export function markMailRequest(db: Database, now: number): Statement {
     .bind(keys.mailRequests, now + 3600_000);
 }
 
-/** The wait imposed after the n-th consecutive failure, in seconds. */
-export function backoffSeconds(failures: number, policy: BackoffPolicy): number {
-  if (failures <= policy.freeFailures) return 0;
-  const doublings = Math.min(failures - policy.freeFailures - 1, MAX_SHIFT);
-  return Math.min(policy.baseSeconds * 2 ** doublings, policy.maxSeconds);
-}
-
 /** backoffSeconds() in SQL, in milliseconds, for the failure count that `n` evaluates to. */
 function waitSql(n: string, policy: BackoffPolicy): string {
   const free = policy.freeFailures;
@@ -225,23 +183,4 @@ export function countFailure(db: Database, key: string, policy: BackoffPolicy, n
 export function clearLoginFailures(db: Database, key: string, onlyIf?: Condition): Statement {
   if (!onlyIf) return db.prepare('DELETE FROM throttle WHERE key = ?').bind(key);
   return db.prepare(`DELETE FROM throttle WHERE key = ? AND ${onlyIf.sql}`).bind(key, ...onlyIf.values);
-}
-
-/**
- * The most failed attempts an attacker who never pauses can make against one address within
- * `horizonSeconds`, starting from a clean slate: every attempt made the moment it is allowed.
- * Waits never shrink as failures grow, so the densest stretch is the one that starts fresh, and a
- * fresh start needs `resetSeconds` of quiet; with resetSeconds ≥ the horizon this bounds every
- * window of that length.
- */
-export function worstCaseFailures(policy: BackoffPolicy, horizonSeconds: number): number {
-  let t = 0;
-  let n = 0;
-  while (t < horizonSeconds) {
-    n += 1;
-    const wait = backoffSeconds(n, policy);
-    if (wait === 0 && n > 10_000) return Infinity;
-    t += wait;
-  }
-  return n;
 }

@@ -14,7 +14,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PASSING, TURNSTILE_TEST_SECRET, TURNSTILE_TEST_SITE_KEY, type SiteverifyRequest } from '../support/breach-fixtures.ts';
 import { LAUNCH_TIMEOUT, launchChromium } from '../support/chromium.ts';
-import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
+import { freePort, startServer, type ServerProcess } from '../../scripts/support/server-process.ts';
 
 const siteverify = inject('siteverifyUrl');
 const TIMEOUT = 120_000;

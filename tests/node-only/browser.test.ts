@@ -19,7 +19,7 @@ import { expiredResetLinkPage, forgotRefusedPage } from '../../lib/pages/reset-p
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { ARTIFACTS, axeViolations as audit, LAUNCH_TIMEOUT, launchChromium } from '../support/chromium.ts';
-import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
+import { freePort, startServer, type ServerProcess } from '../../scripts/support/server-process.ts';
 
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../../migrations', import.meta.url)));
 const PASSWORD = 'correct horse battery staple';

@@ -9,7 +9,7 @@ import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { tokenFromLink } from '../support/harness.ts';
 import { lineOf, postStatus, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
-import { NO_LIMITS } from '../support/limits.ts';
+import { NO_LIMITS } from '../../scripts/support/limits.ts';
 import { fileURLToPath } from 'node:url';
 
 const KILLS = 24;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RESPONSE_HEADERS } from '../../lib/http/security-headers.ts';
-import { freePort, ROOT } from '../support/server-process.ts';
+import { freePort, ROOT } from '../../scripts/support/server-process.ts';
 import { until } from '../support/until.ts';
 
 const state = mkdtempSync(join(tmpdir(), 'latchkey-dev-edge-body-'));

@@ -19,7 +19,7 @@ import { memoryMailbox } from '../../lib/mail/mailbox.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { FAST_SCRYPT, GOOD_PASSWORD } from '../support/harness.ts';
-import { freePort, startServer, type ServerProcess } from '../support/server-process.ts';
+import { freePort, startServer, type ServerProcess } from '../../scripts/support/server-process.ts';
 
 /** Every way a client might try to say "I am this machine". */
 const LOOPBACK_CLAIMS: Array<Record<string, string>> = [

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { firstHour, mailAllowance } from '../../scripts/first-hour.ts';
-import { freePort, ROOT } from '../support/server-process.ts';
+import { freePort, ROOT } from '../../scripts/support/server-process.ts';
 
 const state = mkdtempSync(join(tmpdir(), 'latchkey-dev-edge-'));
 const running: ChildProcess[] = [];

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { firstHour, mailAllowance, PASSWORD } from '../../scripts/first-hour.ts';
-import { freePort } from '../support/server-process.ts';
+import { freePort } from '../../scripts/support/server-process.ts';
 import { serversForEachTest } from '../support/servers-per-test.ts';
 
 const { npmStart, stop, databasePath: newDatabase } = serversForEachTest();

@@ -9,7 +9,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { dataKeyPathOf } from '../../lib/storage/sqljs/data-key-file.ts';
 import { until } from '../support/until.ts';
-import { freePort } from '../support/server-process.ts';
+import { freePort } from '../../scripts/support/server-process.ts';
 import { serversForEachTest } from '../support/servers-per-test.ts';
 
 const PASSWORD = 'correct horse battery staple';

@@ -11,7 +11,7 @@ import { ConfigError } from '../../lib/config/config.ts';
 import { DEFAULT_NODE_SERVER_LIMITS, loadNodeServerLimits } from '../../lib/config/node-server-limits.ts';
 import { journalPathOf, lockPathOf } from '../../lib/storage/sqljs/files.ts';
 import { RESPONSE_HEADERS } from '../../lib/http/security-headers.ts';
-import { NO_LIMITS } from '../support/limits.ts';
+import { NO_LIMITS } from '../../scripts/support/limits.ts';
 import { lineOf, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-files-'));

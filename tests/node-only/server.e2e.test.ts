@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer } from '../support/server-process.ts';
+import { startServer } from '../../scripts/support/server-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tokenFromLink } from '../support/harness.ts';
-import { NO_LIMITS } from '../support/limits.ts';
+import { NO_LIMITS } from '../../scripts/support/limits.ts';
 import { processState } from '../support/lock-holder.ts';
 import { postStatus } from '../support/server-node.ts';
-import { startServer, type ServerProcess } from '../support/server-process.ts';
+import { startServer, type ServerProcess } from '../../scripts/support/server-process.ts';
 
 const ROUNDS = 20;
 // Few writes per round: every round checks every write acknowledged so far, and each login it

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SCRYPT, scryptMemoryBytes } from '../../lib/crypto/passwords.ts';
 import { hashSlots, LIBUV_DEFAULT_THREADS, poolThreads, threadpoolSize, type HashCapacity } from '../../lib/crypto/threadpool.ts';
-import { poolThreadStates, watchPool } from '../support/pool-threads.ts';
+import { poolThreadStates, watchPool } from '../../scripts/support/pool-threads.ts';
 import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 
 const MiB = 1024 * 1024;

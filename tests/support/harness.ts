@@ -12,7 +12,7 @@ import type { OutgoingMail } from '../../lib/mail/transport.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../lib/crypto/passwords.ts';
 import { enforceContract } from './contract.ts';
 import { newKeyBytes } from '../../lib/crypto/seal.ts';
-export { NO_LIMITS } from './limits.ts';
+export { NO_LIMITS } from '../../scripts/support/limits.ts';
 
 export const PUBLIC_URL = 'https://accounts.example.test';
 export const GOOD_PASSWORD = 'correct horse battery staple';
