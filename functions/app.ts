@@ -20,7 +20,9 @@ import { DatabaseUnavailableError } from '../lib/storage/db.ts';
 import { DEVICE_HEADER } from '../lib/storage/devices.ts';
 import { BEARER_SCHEME } from '../lib/http/bearer-routes.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
+import { changeEmailEndpoint } from './endpoints/change-email.ts';
 import { changePasswordEndpoint } from './endpoints/change-password.ts';
+import { confirmEmailEndpoints } from './endpoints/confirm-email.ts';
 import { deleteAccountEndpoint } from './endpoints/delete-account.ts';
 import { devicesEndpoints } from './endpoints/devices.ts';
 import { devMailEndpoint, MAILBOX_PATH } from './endpoints/dev-mail.ts';
@@ -33,6 +35,7 @@ import { resendActivationEndpoint } from './endpoints/resend-activation.ts';
 import { resetPasswordEndpoints } from './endpoints/reset-password.ts';
 import { sessionEndpoints } from './endpoints/session.ts';
 import { sessionsEndpoints } from './endpoints/sessions.ts';
+import { undoEmailChangeEndpoints } from './endpoints/undo-email-change.ts';
 
 export { MAX_BODY_BYTES };
 
@@ -99,6 +102,9 @@ const ENDPOINTS = [
   sessionsEndpoints,
   devicesEndpoints,
   changePasswordEndpoint,
+  changeEmailEndpoint,
+  confirmEmailEndpoints,
+  undoEmailChangeEndpoints,
   deleteAccountEndpoint,
 ];
 
@@ -107,8 +113,8 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
 
   // The routes that answer people with pages, marked before any shared middleware runs, so that
   // even a failure there answers with a page. The one place that knows which routes are pages.
-  app.on('GET', ['/', '/activate', '/reset-password', MAILBOX_PATH], offersPages('always'));
-  app.on('POST', ['/activate', '/resend-activation', '/forgot-password', '/reset-password'], offersPages('negotiated'));
+  app.on('GET', ['/', '/activate', '/reset-password', '/confirm-email', '/undo-email-change', MAILBOX_PATH], offersPages('always'));
+  app.on('POST', ['/activate', '/resend-activation', '/forgot-password', '/reset-password', '/confirm-email', '/undo-email-change'], offersPages('negotiated'));
 
   // The responder makes each answer with the shared headers (responseWith); an answer made any
   // other way (Hono's own, a route's c.json) gets them here, once everything inside has run.
