@@ -141,6 +141,27 @@ describe(`change of address (${backend.name})`, () => {
     expect((await h.post('/undo-email-change', { token: undo })).status).toBe(400);
   });
 
+  it('a thief who moves the account twice and undoes the second move cannot spend the owner\'s undo link', async () => {
+    const h = await createHarness(NO_LIMITS);
+    await owner(h);
+    h.client.address = THIEF_CLIENT;
+    const thief = await h.logIn(OWNER);
+    expect((await h.post('/confirm-email', { token: await askAndGetToken(h, thief, THIEF) })).status).toBe(200);
+    const second = 'second@evil.example';
+    expect((await h.post('/confirm-email', { token: await askAndGetToken(h, thief, second) })).status).toBe(200);
+    // The thief holds the second change's undo link (mailed to the first address, the thief's own).
+    expect((await h.post('/undo-email-change', { token: lastLink(h, THIEF, 'email-changed') })).status).toBe(200);
+    expect(await login(h, THIEF)).toBe(200);
+    // The owner's link still works, and ends every session the thief has.
+    h.client.address = OWNER_CLIENT;
+    const thiefAgain = await h.logIn(THIEF);
+    expect((await h.post('/undo-email-change', { token: lastLink(h, OWNER, 'email-changed') })).status).toBe(200);
+    expect(await whoAmI(h, thiefAgain)).toBe(401);
+    expect(await login(h, OWNER)).toBe(200);
+    expect(await login(h, THIEF)).toBe(401);
+    expect(await login(h, second)).toBe(401);
+  });
+
   it('the undo page as a form answers with a page telling the person to reset the password', async () => {
     const h = await createHarness(NO_LIMITS);
     const session = await owner(h);

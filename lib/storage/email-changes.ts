@@ -179,8 +179,8 @@ export const undoWon = (mark: string): Condition => ({
 /**
  * Every write of one undo, in order. The first marks the undo link used, with a fresh `mark`, only
  * while it is unused and unexpired and no other account has the old address; every other one runs
- * only if that row carries the mark. The account gets its old address back; every other request
- * and undo link of the account is retired (so one made by whoever moved it cannot move it again);
+ * only if that row carries the mark. The account gets its old address back; every pending request
+ * and every undo link of a later change is retired (so one made by whoever moved it cannot move it again);
  * every session and device token ends; outstanding reset links are retired and one fresh link
  * (`reset`) is stored, for the notice the caller queues after these. `sessionsEnded` is the
  * result of the statement before the reset link's insert.
@@ -205,9 +205,17 @@ export function undoStatements(
       .bind(now, mark, undoHash, now, oldEmailKey, accountId, accountId),
     db.prepare(`UPDATE accounts SET email = ?, email_key = ? WHERE id = ? AND ${won.sql}`).bind(oldEmail, oldEmailKey, accountId, ...won.values),
     retireEmailChanges(db, accountId, now, won),
+    // Undo links of changes confirmed since this one: an earlier change's link stays, so that whoever
+    // made a second change cannot spend the owner's link by undoing their own. A confirmation retires
+    // every pending request, so a change confirmed later was asked for later: its rowid is larger
+    // (a new row's rowid is above every row's in the table). Not the clock, which may not move.
     db
-      .prepare(`UPDATE email_changes SET undone_at = ? WHERE account_id = ? AND undo_hash IS NOT NULL AND undone_at IS NULL AND ${won.sql}`)
-      .bind(now, accountId, ...won.values),
+      .prepare(
+        `UPDATE email_changes SET undone_at = ?
+         WHERE account_id = ? AND undo_hash IS NOT NULL AND undone_at IS NULL
+           AND rowid > (SELECT rowid FROM email_changes WHERE undo_hash = ?) AND ${won.sql}`,
+      )
+      .bind(now, accountId, undoHash, ...won.values),
     retireResetLinks(db, accountId, now, won),
     endEveryDevice(db, accountId, won),
     endSessions(db, accountId, '', now, won),
