@@ -154,5 +154,7 @@ CREATE TABLE email_changes (
 ) STRICT;
 
 CREATE INDEX email_changes_by_account ON email_changes (account_id, used_at);
+-- lib/storage/purge.ts deletes a row once its link, and its undo window if it has one, are over.
+CREATE INDEX email_changes_by_expiry ON email_changes (expires_at);
 -- The reservation of an old address during its undo window.
 CREATE INDEX email_changes_by_old_address ON email_changes (old_email_key, undo_expires_at) WHERE undo_hash IS NOT NULL AND undone_at IS NULL;

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
+import { purge } from '../lib/storage/purge.ts';
 import { createHarness, dump, GOOD_PASSWORD, NO_LIMITS, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';
@@ -231,6 +232,21 @@ describe(`change of address (${backend.name})`, () => {
     h.clock.now += 7 * 86_400 * 1000;
     expect((await h.post('/register', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(202);
     expect(mailsTo(h, OWNER, 'activation')).toHaveLength(activations + 1);
+  });
+
+  it('the purge keeps a confirmed change while it holds the old address, and deletes it once the undo window and the grace are over', async () => {
+    const h = await createHarness(NO_LIMITS);
+    const session = await owner(h);
+    const stale = await askAndGetToken(h, session, 'never@new.example');
+    const token = await askAndGetToken(h, session, NEW);
+    expect((await h.post('/confirm-email', { token })).status).toBe(200);
+    const start = h.clock.now;
+    const grace = 3600;
+    // Past the links' hour and the grace: the request that was retired goes, the confirmed one stays.
+    expect(await purge(h.db, start + 2 * 3600_000 + 1, grace)).toMatchObject({ emailChanges: 1 });
+    expect((await h.post('/confirm-email', { token: stale })).status).toBe(400);
+    expect(await purge(h.db, start + 7 * 86_400_000 + grace * 1000 - 1, grace)).toMatchObject({ emailChanges: 0 });
+    expect(await purge(h.db, start + 7 * 86_400_000 + grace * 1000, grace)).toMatchObject({ emailChanges: 1 });
   });
 
   it('two accounts confirm the same new address: exactly one holds it, the other gets 409 and keeps its own; a pending registration of it makes no account', async () => {
