@@ -234,6 +234,20 @@ describe(`change of address (${backend.name})`, () => {
     expect(mailsTo(h, OWNER, 'activation')).toHaveLength(activations + 1);
   });
 
+  it('a link mailed before a confirmed change cannot move the account later, even once it is back at the address the link was asked from', async () => {
+    const h = await createHarness({ ...NO_LIMITS, EMAIL_CHANGE_TTL_SECONDS: '86400', EMAIL_UNDO_TTL_SECONDS: '3600' });
+    const session = await owner(h);
+    const older = await askAndGetToken(h, session, 'older@new.example');
+    expect((await h.post('/confirm-email', { token: await askAndGetToken(h, session, NEW) })).status).toBe(200);
+    // The undo window passes, the old address is free again, and the owner moves back to it.
+    h.clock.now += 2 * 3600_000;
+    expect((await h.post('/confirm-email', { token: await askAndGetToken(h, session, OWNER) })).status).toBe(200);
+    expect(await whoAmI(h, session)).toBe(OWNER);
+    const before = await dump(h.db);
+    expect((await h.post('/confirm-email', { token: older })).status).toBe(400);
+    expect(await dump(h.db)).toBe(before);
+  });
+
   it('the purge keeps a confirmed change while it holds the old address, and deletes it once the undo window and the grace are over', async () => {
     const h = await createHarness(NO_LIMITS);
     const session = await owner(h);
