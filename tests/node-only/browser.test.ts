@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expiredResetLinkPage, forgotRefusedPage } from '../../lib/pages/reset-pages.ts';
+import * as emailChangePages from '../../lib/pages/email-change-pages.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { ARTIFACTS, axeViolations as audit, LAUNCH_TIMEOUT, launchChromium } from '../support/chromium.ts';
@@ -422,6 +423,25 @@ describe('in Chromium, against the real server', () => {
 
     // The pages this walk cannot reach in a browser (an hour must pass for the first): audited as served.
     for (const made of [await expiredResetLinkPage(address), await forgotRefusedPage('ada@', 'The part after the @ is not a valid domain.')]) {
+      expect(await axeViolations(made.body), `accessibility of the ${made.status} page`).toEqual([]);
+    }
+  });
+
+  it('every page of a change of address passes the accessibility audit', { timeout: TIMEOUT }, async () => {
+    const [from, to, token] = ['ada@example.com', 'ada@new.example', 'A'.repeat(43)];
+    const pages = [
+      emailChangePages.confirmEmailPage(from, to, token),
+      emailChangePages.emailChangedPage(to),
+      emailChangePages.addressTakenPage(to),
+      emailChangePages.invalidEmailLinkPage(),
+      emailChangePages.expiredEmailLinkPage(to),
+      emailChangePages.undoEmailPage(from, to, token),
+      emailChangePages.restoredPage(from),
+      emailChangePages.invalidUndoLinkPage(),
+      emailChangePages.expiredUndoLinkPage(from),
+    ];
+    expect(pages).toHaveLength(Object.keys(emailChangePages).length);
+    for (const made of await Promise.all(pages)) {
       expect(await axeViolations(made.body), `accessibility of the ${made.status} page`).toEqual([]);
     }
   });
