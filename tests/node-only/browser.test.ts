@@ -250,6 +250,27 @@ describe('in Chromium, against the real server', () => {
     await login.getByLabel('Password').fill(NEW_PASSWORD);
     await login.getByRole('button', { name: 'Log in' }).click();
     await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('200');
+
+    // Change address: the demo form, the link in the new mailbox, its page's one button.
+    const moved = `moved.${address}`;
+    const changeEmail = page.locator('form[data-endpoint="change-email"]');
+    await changeEmail.getByLabel('Password').fill(NEW_PASSWORD);
+    await changeEmail.getByLabel('New email address').fill(moved);
+    await changeEmail.getByRole('button', { name: 'Send me a link' }).click();
+    await expect.poll(() => changeEmail.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
+    const confirmMail = await server.waitForLine((line) => line.event === 'mail' && line.template === 'email-change' && line.to === moved);
+    const confirmTab = await tab(server);
+    await confirmTab.page.goto(confirmMail.link as string);
+    await expect(confirmTab.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Confirm your new address');
+    await shot(confirmTab.page, '07e-confirm-new-address');
+    await confirmTab.page.getByRole('button', { name: `Use ${moved}` }).click();
+    await confirmTab.page.waitForLoadState();
+    await expect(confirmTab.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Address changed');
+    await shot(confirmTab.page, '07f-address-changed');
+    await server.waitForLine((line) => line.event === 'mail' && line.template === 'email-changed' && line.to === address);
+    await actions.getByRole('button', { name: 'Who am I?' }).click();
+    await expect.poll(() => actionResult.innerText(), POLL).toMatch(new RegExp(`^This session belongs to ${moved.replaceAll('.', '\\.')}\\.`));
+    confirmTab.clean();
     clean();
   });
 
