@@ -20,7 +20,9 @@ import { DatabaseUnavailableError } from '../lib/storage/db.ts';
 import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { BEARER_SCHEME } from '../lib/http/bearer-routes.ts';
 import { activateEndpoints } from './endpoints/activate.ts';
+import { changeEmailEndpoint } from './endpoints/change-email.ts';
 import { changePasswordEndpoint } from './endpoints/change-password.ts';
+import { confirmEmailEndpoints } from './endpoints/confirm-email.ts';
 import { deleteAccountEndpoint } from './endpoints/delete-account.ts';
 import { devicesEndpoints } from './endpoints/devices.ts';
 import { devMailEndpoint } from './endpoints/dev-mail.ts';
@@ -33,6 +35,7 @@ import { resendActivationEndpoint } from './endpoints/resend-activation.ts';
 import { resetPasswordEndpoints } from './endpoints/reset-password.ts';
 import { sessionEndpoints } from './endpoints/session.ts';
 import { sessionsEndpoints } from './endpoints/sessions.ts';
+import { undoEmailChangeEndpoints } from './endpoints/undo-email-change.ts';
 
 export { MAX_BODY_BYTES };
 
@@ -99,6 +102,9 @@ const ENDPOINTS = [
   sessionsEndpoints,
   devicesEndpoints,
   changePasswordEndpoint,
+  changeEmailEndpoint,
+  confirmEmailEndpoints,
+  undoEmailChangeEndpoints,
   deleteAccountEndpoint,
 ];
 

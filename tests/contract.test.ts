@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import type { Database } from '../lib/storage/db.ts';
 import { contractChecker, contractLog, type OpenApiDocument } from './support/contract.ts';
-import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
 
 const LIVE_LOOKING = `${'s'.repeat(22)}.${'x'.repeat(43)}`;
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
@@ -94,11 +94,16 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
         'DELETE /devices/{id}',
         'POST /change-password',
         'POST /delete-account',
+        'POST /change-email',
+        'GET /confirm-email',
+        'POST /confirm-email',
+        'GET /undo-email-change',
+        'POST /undo-email-change',
       ].sort(),
     );
     // The session routes say that they take a bearer token, and the document says what one is.
     const security = (path: string, method: string) => (doc.paths[path]![method] as unknown as { security?: unknown }).security;
-    for (const [path, method] of [['/session', 'get'], ['/logout', 'post'], ['/sessions', 'get'], ['/sessions/{id}', 'delete'], ['/devices', 'get'], ['/devices/{id}', 'delete'], ['/change-password', 'post'], ['/delete-account', 'post']] as const) {
+    for (const [path, method] of [['/session', 'get'], ['/logout', 'post'], ['/sessions', 'get'], ['/sessions/{id}', 'delete'], ['/devices', 'get'], ['/devices/{id}', 'delete'], ['/change-password', 'post'], ['/delete-account', 'post'], ['/change-email', 'post']] as const) {
       expect(security(path, method), `${method} ${path}`).toEqual([{ bearer: [] }]);
     }
     expect(security('/login', 'post')).toBeUndefined();
@@ -112,6 +117,9 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     expect(bodyTypes('/resend-activation')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
     expect(bodyTypes('/forgot-password')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
     expect(bodyTypes('/reset-password')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    expect(bodyTypes('/change-email')).toEqual(['application/json']);
+    expect(bodyTypes('/confirm-email')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    expect(bodyTypes('/undo-email-change')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
   });
 
   it('the app sends every answer that the document lists', async () => {
@@ -175,7 +183,7 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.post('/activate', form({ token: old, password: GOOD_PASSWORD }), FORM), 410);
 
     // Requests that cannot be served as sent.
-    for (const path of ['/register', '/login', '/activate', '/resend-activation', '/forgot-password', '/reset-password']) {
+    for (const path of ['/register', '/login', '/activate', '/resend-activation', '/forgot-password', '/reset-password', '/confirm-email', '/undo-email-change']) {
       await expectStatus(h.post(path, '{"email":'), 400);
       await expectStatus(h.post(path, { padding: 'x'.repeat(17 * 1024) }), 413);
       await expectStatus(h.post(path, 'hello', { 'Content-Type': 'text/plain' }), 415);
@@ -185,6 +193,10 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.post('/resend-activation', 'email=%FF%40example.com', FORM), 400);
     await expectStatus(h.post('/activate', form({}), FORM), 422);
     await expectStatus(h.post('/reset-password', form({}), FORM), 422);
+    await expectStatus(h.post('/confirm-email', form({}), FORM), 422);
+    await expectStatus(h.post('/undo-email-change', form({}), FORM), 422);
+    await expectStatus(h.post('/confirm-email', 'token=%FF', FORM), 400);
+    await expectStatus(h.post('/undo-email-change', 'token=%FF', FORM), 400);
     await expectStatus(h.post('/forgot-password', 'email=%FF%40example.com', FORM), 400);
     await expectStatus(h.post('/reset-password', 'token=%FF', FORM), 400);
     await expectStatus(h.post('/resend-activation', form({ email: 'not an address' }), FORM), 422);
@@ -207,18 +219,64 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.bearer('POST', '/change-password', session, { currentPassword: 'not the password at all', newPassword: NEW }), 401);
     await expectStatus(h.bearer('POST', '/change-password', session, { currentPassword: RESET_PASSWORD, newPassword: NEW }), 200);
     await expectStatus(h.bearer('POST', '/delete-account', session, { password: GOOD_PASSWORD }), 401);
-    for (const path of ['/change-password', '/delete-account']) {
+    for (const path of ['/change-password', '/delete-account', '/change-email']) {
       await expectStatus(h.bearer('POST', path, session, '{"password":'), 400);
       await expectStatus(h.bearer('POST', path, session, { padding: 'x'.repeat(17 * 1024) }), 413);
       await expectStatus(h.bearer('POST', path, session, 'hello', { 'Content-Type': 'text/plain' }), 415);
       await expectStatus(h.bearer('POST', path, session, {}), 422);
     }
-    for (const [method, path] of [['GET', '/session'], ['GET', '/sessions'], ['DELETE', '/sessions/x'], ['GET', '/devices'], ['DELETE', '/devices/x'], ['POST', '/logout'], ['POST', '/change-password'], ['POST', '/delete-account']] as const) {
+    for (const [method, path] of [['GET', '/session'], ['GET', '/sessions'], ['DELETE', '/sessions/x'], ['GET', '/devices'], ['DELETE', '/devices/x'], ['POST', '/logout'], ['POST', '/change-password'], ['POST', '/delete-account'], ['POST', '/change-email']] as const) {
       await expectStatus(h.bearer(method, path, 'not-a-token'), 401);
     }
     await expectStatus(h.bearer('POST', '/logout', session), 204);
     const last = await h.logIn('ada@example.com', NEW);
     await expectStatus(h.bearer('POST', '/delete-account', last, { password: NEW }), 204);
+
+    // A change of address, for JSON clients and for the pages: every answer of both links.
+    h.client.address = '192.0.2.55';
+    await h.createActiveAccount('mover@example.com');
+    const mover = await h.logIn('mover@example.com');
+    const move = async (newEmail: string) => {
+      await expectStatus(h.bearer('POST', '/change-email', mover, { password: GOOD_PASSWORD, newEmail }), 202);
+      return tokenFromLink(h.mails.filter((m) => m.template === 'email-change' && m.to === newEmail).at(-1)?.link);
+    };
+    const undoLink = (to: string) => tokenFromLink(h.mails.filter((m) => m.template === 'email-changed' && m.to === to).at(-1)?.link);
+    await expectStatus(h.bearer('POST', '/change-email', mover, { password: 'not the password at all', newEmail: 'moved@example.com' }), 401);
+    await expectStatus(h.bearer('POST', '/change-email', mover, { password: GOOD_PASSWORD, newEmail: 'not an address' }), 422);
+    for (const path of ['/confirm-email', '/undo-email-change']) {
+      await expectStatus(h.get(`${path}?token=${bad}`), 400);
+      await expectStatus(h.get(`${path}?token=${bad}&token=${bad}`), 422);
+      await expectStatus(h.post(path, { token: bad }), 400);
+      await expectStatus(h.post(path, form({ token: bad }), FORM), 400);
+    }
+    const late = await move('late@example.com');
+    h.clock.now += 2 * 60 * 60 * 1000;
+    await expectStatus(h.get(`/confirm-email?token=${late}`), 410);
+    await expectStatus(h.post('/confirm-email', { token: late }), 410);
+    await expectStatus(h.post('/confirm-email', form({ token: late }), FORM), 410);
+    const taken = await move('taken@example.com');
+    await h.createActiveAccount('taken@example.com');
+    await expectStatus(h.post('/confirm-email', { token: taken }), 409);
+    await expectStatus(h.post('/confirm-email', form({ token: taken }), FORM), 409);
+    const first = await move('moved@example.com');
+    await expectStatus(h.get(`/confirm-email?token=${first}`), 200);
+    await expectStatus(h.post('/confirm-email', { token: first }), 200);
+    const second = await move('moved2@example.com');
+    await expectStatus(h.post('/confirm-email', form({ token: second }), FORM), 200);
+    const backToMover = undoLink('mover@example.com');
+    const backToMoved = undoLink('moved@example.com');
+    await expectStatus(h.get(`/undo-email-change?token=${backToMoved}`), 200);
+    await expectStatus(h.post('/undo-email-change', { token: backToMoved }), 200);
+    // The earlier change's undo link outlives the undo of the later one.
+    await expectStatus(h.post('/undo-email-change', form({ token: backToMover }), FORM), 200);
+    const again = await h.logIn('mover@example.com');
+    await expectStatus(h.bearer('POST', '/change-email', again, { password: GOOD_PASSWORD, newEmail: 'moved3@example.com' }), 202);
+    await expectStatus(h.post('/confirm-email', { token: tokenFromLink(h.mails.filter((m) => m.to === 'moved3@example.com').at(-1)?.link) }), 200);
+    const expiredUndo = undoLink('mover@example.com');
+    h.clock.now += 8 * 24 * 60 * 60 * 1000;
+    await expectStatus(h.get(`/undo-email-change?token=${expiredUndo}`), 410);
+    await expectStatus(h.post('/undo-email-change', { token: expiredUndo }), 410);
+    await expectStatus(h.post('/undo-email-change', form({ token: expiredUndo }), FORM), 410);
 
     // The app failing: the database gone (503), and a bug (500), for JSON clients and for pages.
     // The same requests each time: every route, as JSON and as a page's form where it takes one.
@@ -245,6 +303,13 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       x.bearer('POST', '/logout', LIVE_LOOKING),
       x.bearer('POST', '/change-password', LIVE_LOOKING, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }),
       x.bearer('POST', '/delete-account', LIVE_LOOKING, { password: GOOD_PASSWORD }),
+      x.bearer('POST', '/change-email', LIVE_LOOKING, { password: GOOD_PASSWORD, newEmail: 'ada@new.example' }),
+      x.get(`/confirm-email?token=${token}`),
+      x.post('/confirm-email', { token }),
+      x.post('/confirm-email', form({ token }), FORM),
+      x.get(`/undo-email-change?token=${token}`),
+      x.post('/undo-email-change', { token }),
+      x.post('/undo-email-change', form({ token }), FORM),
     ];
     const down = await createHarness({}, brokenDb);
     for (const res of everyRoute(down)) await expectStatus(res, 503);

@@ -76,15 +76,15 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'GET /sessions': { status: 200, trips: 2, statements: 2, writes: 0, rows: 0, commits: 0 },
   'POST /logout': { status: 204, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   'DELETE /sessions/{id}': { status: 204, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
-  // The batch also clears the session's own count, retires the account's reset links (none
-  // outstanding here), ends its 3 device tokens and queues the notice.
-  'change password, one other session': { status: 200, trips: 4, statements: 10, writes: 9, rows: 10, commits: 3 },
+  // The batch also clears the session's own count, retires the account's reset links and pending
+  // changes of address (none outstanding here), ends its 3 device tokens and queues the notice.
+  'change password, one other session': { status: 200, trips: 4, statements: 11, writes: 10, rows: 10, commits: 3 },
   // Charged to the session's own count, then the failure counted for the address.
   'change password, wrong current password': { status: 401, trips: 4, statements: 4, writes: 3, rows: 3, commits: 3 },
   // Rows: the client's login window (change-password and delete-account count against it, as a login
   // does), then what this account had here (2 devices issued since the password change, 1 registration,
   // 1 throttle row: the session's own count, 6 sessions, itself), and the notice queued in the outbox.
-  'delete account': { status: 204, trips: 4, statements: 10, writes: 9, rows: 13, commits: 3 },
+  'delete account': { status: 204, trips: 4, statements: 11, writes: 10, rows: 13, commits: 3 },
   'resend, unknown address': { status: 202, trips: 7, statements: 10, writes: 8, rows: 5, commits: 5 },
   'resend, pending address': { status: 202, trips: 7, statements: 10, writes: 8, rows: 7, commits: 5 },
   'resend, active address': { status: 202, trips: 7, statements: 10, writes: 8, rows: 6, commits: 5 },
@@ -93,7 +93,21 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'forgot, active address': { status: 202, trips: 7, statements: 11, writes: 9, rows: 7, commits: 5 },
   'reset page, working link': { status: 200, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   // Two links outstanding (from the two forgot requests above): the reset retires both.
-  'reset, new password': { status: 200, trips: 3, statements: 8, writes: 7, rows: 5, commits: 2 },
+  'reset, new password': { status: 200, trips: 3, statements: 9, writes: 8, rows: 5, commits: 2 },
+  // The password check as change-password's, then one mail-allowance charge (three upserts) and one
+  // batch: the guarded insert and both guarded mails. The same statements for every address; only
+  // the rows differ (a stored request and its link, or the notice alone).
+  'change email, wrong password': { status: 401, trips: 4, statements: 4, writes: 3, rows: 3, commits: 3 },
+  'change email, free address': { status: 202, trips: 7, statements: 9, writes: 8, rows: 7, commits: 6 },
+  'change email, taken address': { status: 202, trips: 7, statements: 9, writes: 8, rows: 6, commits: 6 },
+  'confirm-email page, working link': { status: 200, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  // One batch of seven guarded statements and the notice: the address, the request, 2 device tokens,
+  // the one other session, the notice (no other request, reset link or registration outstanding).
+  'confirm email': { status: 200, trips: 3, statements: 10, writes: 9, rows: 7, commits: 2 },
+  'confirm email, used token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
+  // One batch of eight guarded statements and the reset mail: the mark, the address, the asking
+  // session (the last one live), the fresh reset link, the mail.
+  'undo email change': { status: 200, trips: 3, statements: 11, writes: 10, rows: 6, commits: 2 },
   'reset, refused password': { status: 422, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   'reset, unknown or used token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
 };
@@ -210,6 +224,26 @@ describe(`what each flow costs the database (${backend.name})`, () => {
       'reset, new password': await measure(() => h.post('/reset-password', { token, password: OTHER_PASSWORD })),
       'reset, unknown or used token': await measure(() => h.post('/reset-password', { token, password: OTHER_PASSWORD })),
     };
+    expect(seen).toEqual(expected(seen));
+  });
+
+  it('change of address: asked for a free and a taken address, with a wrong password; the page, the confirmation and the undo', async () => {
+    const { h, measure } = await meter();
+    await withAccounts(h);
+    const token = await h.logIn(ACTIVE);
+    await h.logIn(ACTIVE); // the other session that the confirmation ends
+    const ask = (newEmail: string, password = GOOD_PASSWORD) => h.bearer('POST', '/change-email', token, { password, newEmail });
+    const linkOf = (template: string) => new URL(h.mails.filter((m) => m.template === template).at(-1)!.link!).searchParams.get('token')!;
+    const seen: Record<string, Cost & { status: number }> = {
+      'change email, wrong password': await measure(() => ask('moved@example.com', OTHER_PASSWORD)),
+      'change email, taken address': await measure(() => ask(ACTIVE)),
+      'change email, free address': await measure(() => ask('moved@example.com')),
+    };
+    const confirm = linkOf('email-change');
+    seen['confirm-email page, working link'] = await measure(() => h.get(`/confirm-email?token=${confirm}`));
+    seen['confirm email'] = await measure(() => h.post('/confirm-email', { token: confirm }));
+    seen['confirm email, used token'] = await measure(() => h.post('/confirm-email', { token: confirm }));
+    seen['undo email change'] = await measure(() => h.post('/undo-email-change', { token: linkOf('email-changed') }));
     expect(seen).toEqual(expected(seen));
   });
 

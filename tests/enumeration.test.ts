@@ -122,6 +122,64 @@ describe(`no account enumeration (${backend.name})`, () => {
   });
 });
 
+describe(`no account enumeration through a change of address (${backend.name})`, () => {
+  it('POST /change-email: free, taken, pending, pending elsewhere, reserved and own addresses get the same 202 after the same work and the same statements', async () => {
+    const statements: string[] = [];
+    const h = await createHarness({}, (db) => ({
+      prepare: (sql) => (statements.push(sql.replace(/\s+/g, ' ').trim()), db.prepare(sql)),
+      batch: (s) => db.batch(s),
+    }));
+    await withAccounts(h);
+    // A change waiting for another account's confirmation, and an address held for an undo.
+    await h.createActiveAccount('elsewhere@example.com');
+    const elsewhere = await h.logIn('elsewhere@example.com');
+    await h.bearer('POST', '/change-email', elsewhere, { password: GOOD_PASSWORD, newEmail: 'wanted@example.com' });
+    await h.createActiveAccount('moved@example.com');
+    const moved = await h.logIn('moved@example.com');
+    await h.bearer('POST', '/change-email', moved, { password: GOOD_PASSWORD, newEmail: 'moved@new.example' });
+    const confirm = h.mails.filter((m) => m.template === 'email-change').at(-1)!.link!;
+    expect((await h.post('/confirm-email', { token: new URL(confirm).searchParams.get('token') })).status).toBe(200);
+    await h.createActiveAccount('asker@example.com');
+    const asker = await h.logIn('asker@example.com');
+
+    const observeChange = async (newEmail: string) => {
+      const hashes = { ...h.hashes };
+      const mailsBefore = h.mails.length;
+      statements.length = 0;
+      h.later.hold = true;
+      const res = await h.bearer('POST', '/change-email', asker, { password: GOOD_PASSWORD, newEmail });
+      const trace = [...statements];
+      h.later.hold = false;
+      await h.later.settled();
+      return {
+        status: res.status,
+        body: await res.text(),
+        type: res.headers.get('content-type'),
+        hash: h.hashes.hash - hashes.hash,
+        verify: h.hashes.verify - hashes.verify,
+        mails: h.mails.length - mailsBefore,
+        trace,
+      };
+    };
+    const seen = {
+      free: await observeChange('free@example.com'),
+      taken: await observeChange('active@example.com'),
+      pending: await observeChange('pending@example.com'),
+      elsewhere: await observeChange('wanted@example.com'),
+      reserved: await observeChange('moved@example.com'),
+      own: await observeChange('asker@example.com'),
+    };
+    expect(seen.free.trace.length).toBeGreaterThanOrEqual(6);
+    for (const branch of Object.values(seen)) {
+      expect(branch).toMatchObject({ status: 202, hash: 0, verify: 1, mails: 1, type: 'application/json' });
+      expect(branch.body).toBe(seen.free.body);
+      expect(branch.trace).toEqual(seen.free.trace);
+    }
+    // Only the mailbox learns which it was: a link for a free address, a notice for one that is not.
+    expect(h.mails.slice(-6).map((m) => m.template)).toEqual(['email-change', 'email-in-use', 'email-change', 'email-change', 'email-in-use', 'email-in-use']);
+  });
+});
+
 describe(`mail is handed off (${backend.name})`, () => {
   const transports: Record<string, MailTransport> = {
     'throws at once': {

@@ -196,7 +196,40 @@ const flows: Flow[] = [
     ok: 204,
     writes: true,
   },
+  { name: 'POST /change-email to a free address', setup: loggedIn, request: (h, token) => changeEmail(h, token, 'ada@new.example'), ok: 202, writes: true },
+  { name: 'POST /change-email to a taken address', setup: loggedInBesideAnother, request: (h, token) => changeEmail(h, token, 'other@example.com'), ok: 202, writes: true },
+  { name: 'POST /confirm-email (JSON)', setup: confirmLink, request: (h, token) => json(h, '/confirm-email', { token }), ok: 200, writes: true },
+  {
+    name: 'POST /confirm-email (the page form)',
+    setup: confirmLink,
+    request: (h, token) => h.post('/confirm-email', new URLSearchParams({ token: token as string }).toString(), { 'Content-Type': 'application/x-www-form-urlencoded' }),
+    ok: 200,
+    writes: true,
+    page: true,
+  },
+  { name: 'GET /confirm-email', setup: confirmLink, request: (h, token) => h.get(`/confirm-email?token=${token}`), ok: 200, writes: false, page: true },
+  { name: 'POST /undo-email-change (JSON)', setup: undoLink, request: (h, token) => json(h, '/undo-email-change', { token }), ok: 200, writes: true },
 ];
+
+function changeEmail(h: Harness, session: string | void, newEmail: string) {
+  return h.bearer('POST', '/change-email', session ?? '', { password: GOOD_PASSWORD, newEmail });
+}
+async function loggedInBesideAnother(h: Harness): Promise<string> {
+  await h.createActiveAccount('other@example.com');
+  return loggedIn(h);
+}
+/** A logged-in account that asked to move to ada@new.example: the link's token. */
+async function confirmLink(h: Harness): Promise<string> {
+  const session = await loggedIn(h);
+  await h.logIn(EMAIL); // another session, which the confirmation ends
+  await changeEmail(h, session, 'ada@new.example');
+  return new URL(h.mails.filter((m) => m.template === 'email-change').at(-1)!.link!).searchParams.get('token')!;
+}
+/** The same account, moved: the undo link's token. */
+async function undoLink(h: Harness): Promise<string> {
+  await json(h, '/confirm-email', { token: await confirmLink(h) });
+  return new URL(h.mails.filter((m) => m.template === 'email-changed').at(-1)!.link!).searchParams.get('token')!;
+}
 
 async function prepared(flow: Flow) {
   const plan = faultPlan();

@@ -38,6 +38,8 @@ describe(`configuration (${backend.name})`, () => {
       mode: 'production',
       tokenTtlSeconds: 86400,
       resetTokenTtlSeconds: 3600,
+      emailChangeTtlSeconds: 3600,
+      emailUndoTtlSeconds: 7 * 86400,
       passwordPolicy: { minLength: 15, maxLength: 256 },
       scrypt: { logN: 14, r: 8, p: 5 },
       mail: {

@@ -219,12 +219,12 @@ describe(`the demo page (${backend.name})`, () => {
     expect(res.status).toBe(200);
     const page = await res.text();
     expectWellFormedPage(page, { script: true });
-    for (const endpoint of ['register', 'login', 'resend-activation', 'forgot-password', 'change-password', 'delete-account']) {
+    for (const endpoint of ['register', 'login', 'resend-activation', 'forgot-password', 'change-password', 'change-email', 'delete-account']) {
       expect(page).toMatch(new RegExp(`<form data-endpoint="${endpoint}" method="post" action="#" novalidate>\\s*<fieldset disabled>`));
     }
     // The session's buttons wait for the script too; "logged in as …" and each result are status regions.
     expect(page).toMatch(/<div data-session-actions>\s*<fieldset disabled>/);
-    expect(page.match(/role="status" aria-live="polite"/g)).toHaveLength(8);
+    expect(page.match(/role="status" aria-live="polite"/g)).toHaveLength(9);
     expect(page).toContain('autocomplete="new-password"');
     expect(page).toContain('autocomplete="current-password"');
     expect(page).toContain('At least 12 characters');

@@ -90,13 +90,16 @@ describe(`the document says what the server does (${backend.name})`, () => {
     const withBodies = operationsOf(doc).filter(({ operation }) => operation.requestBody);
     expect(withBodies.map(({ at }) => at).sort()).toEqual([
       'POST /activate',
+      'POST /change-email',
       'POST /change-password',
+      'POST /confirm-email',
       'POST /delete-account',
       'POST /forgot-password',
       'POST /login',
       'POST /register',
       'POST /resend-activation',
       'POST /reset-password',
+      'POST /undo-email-change',
     ]);
     // The routes behind a session check the token first: give them a live one, so the body is what is missing.
     await h.createActiveAccount('bodies@example.com');
@@ -129,9 +132,9 @@ describe(`the document says what the server does (${backend.name})`, () => {
     const byTag: Record<string, string[]> = {};
     for (const { at, operation } of operations) (byTag[operation.tags[0]] ??= []).push(at);
     expect(Object.fromEntries(Object.entries(byTag).map(([tag, ats]) => [tag, ats.sort()]))).toEqual({
-      accounts: ['POST /activate', 'POST /forgot-password', 'POST /login', 'POST /register', 'POST /resend-activation', 'POST /reset-password'],
-      sessions: ['DELETE /devices/{id}', 'DELETE /sessions/{id}', 'GET /devices', 'GET /session', 'GET /sessions', 'POST /change-password', 'POST /delete-account', 'POST /logout'],
-      pages: ['GET /', 'GET /activate', 'GET /demo.js', 'GET /reset-password'],
+      accounts: ['POST /activate', 'POST /confirm-email', 'POST /forgot-password', 'POST /login', 'POST /register', 'POST /resend-activation', 'POST /reset-password', 'POST /undo-email-change'],
+      sessions: ['DELETE /devices/{id}', 'DELETE /sessions/{id}', 'GET /devices', 'GET /session', 'GET /sessions', 'POST /change-email', 'POST /change-password', 'POST /delete-account', 'POST /logout'],
+      pages: ['GET /', 'GET /activate', 'GET /confirm-email', 'GET /demo.js', 'GET /reset-password', 'GET /undo-email-change'],
       service: ['GET /health', 'GET /openapi.json'],
     });
     expect(doc.servers).toEqual([{ url: 'https://id.example.org/accounts', description: expect.any(String) }]);

@@ -25,6 +25,10 @@ export interface Config {
   tokenTtlSeconds: number;
   /** How long a password reset link stays valid (RESET_TOKEN_TTL_SECONDS). */
   resetTokenTtlSeconds: number;
+  /** How long the link that confirms a new address stays valid (EMAIL_CHANGE_TTL_SECONDS). */
+  emailChangeTtlSeconds: number;
+  /** How long the old address can undo a change of address (EMAIL_UNDO_TTL_SECONDS); it stays reserved meanwhile. */
+  emailUndoTtlSeconds: number;
   passwordPolicy: PasswordPolicy;
   scrypt: ScryptParams;
   /** Password hashes run at once (HASH_MAX_IN_FLIGHT); unset: the runtime's own default. */
@@ -55,6 +59,10 @@ export interface Config {
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** Short, as OWASP and the Copenhagen Book ask; NIST SP 800-63B-4 allows a mailed secret 24 h at most. */
 const DEFAULT_RESET_TOKEN_TTL_SECONDS = 60 * 60;
+/** A mailed secret, like a reset link: short (lib/flows/change-email.ts). */
+const DEFAULT_EMAIL_CHANGE_TTL_SECONDS = 60 * 60;
+/** Long enough for the owner of the old address to read a week's mail and notice. */
+const DEFAULT_EMAIL_UNDO_TTL_SECONDS = 7 * 24 * 60 * 60;
 /** At the default scrypt cost this is several seconds of waiting on a small machine: enough. */
 export const DEFAULT_HASH_MAX_QUEUED = 64;
 
@@ -120,6 +128,8 @@ export function loadConfig(vars: ConfigVars): Config {
     mode,
     tokenTtlSeconds: integer(vars, 'TOKEN_TTL_SECONDS', DEFAULT_TOKEN_TTL_SECONDS, 60, 30 * 24 * 60 * 60),
     resetTokenTtlSeconds: integer(vars, 'RESET_TOKEN_TTL_SECONDS', DEFAULT_RESET_TOKEN_TTL_SECONDS, 60, 24 * 60 * 60),
+    emailChangeTtlSeconds: integer(vars, 'EMAIL_CHANGE_TTL_SECONDS', DEFAULT_EMAIL_CHANGE_TTL_SECONDS, 60, 24 * 60 * 60),
+    emailUndoTtlSeconds: integer(vars, 'EMAIL_UNDO_TTL_SECONDS', DEFAULT_EMAIL_UNDO_TTL_SECONDS, 3600, 30 * 24 * 60 * 60),
     passwordPolicy: { minLength: passwordMin, maxLength: passwordMax },
     scrypt,
     hashMaxInFlight: vars.HASH_MAX_IN_FLIGHT?.trim() ? integer(vars, 'HASH_MAX_IN_FLIGHT', 1, 1, 256) : undefined,

@@ -39,3 +39,13 @@ export async function findByToken<R extends { tokenHash: string }>(token: unknow
   const row = await find(digest);
   return row && constantTimeEqual(row.tokenHash, digest) ? row : null;
 }
+
+/** A fresh link to confirm a new address, valid for EMAIL_CHANGE_TTL_SECONDS from `now`. */
+export function newEmailChangeLink(config: Pick<Config, 'publicUrl' | 'emailChangeTtlSeconds'>, now: number): NewLink {
+  return link(config, 'confirm-email', config.emailChangeTtlSeconds, now);
+}
+
+/** A fresh link that gives a changed address back, valid for EMAIL_UNDO_TTL_SECONDS from `now`. */
+export function newUndoLink(config: Pick<Config, 'publicUrl' | 'emailUndoTtlSeconds'>, now: number): NewLink {
+  return link(config, 'undo-email-change', config.emailUndoTtlSeconds, now);
+}

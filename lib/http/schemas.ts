@@ -39,7 +39,7 @@ export type ConfiguredLimit = keyof typeof FROM_CONFIG;
 /** The schema with the limits named `limit` filled in from the configuration, in the document only. */
 const fromConfig = <S extends z.ZodType>(schema: S, limit: ConfiguredLimit): S => schema.openapi({ 'x-from-config': limit });
 
-const emailField = () =>
+export const emailField = () =>
   text(MAX_EMAIL_LENGTH, `An email address may have at most ${MAX_EMAIL_LENGTH} characters.`).openapi({
     description:
       `An email address in the syntax of HTML's email inputs (no quoted local part, no IP address as the domain), ` +

@@ -5,7 +5,17 @@
  */
 
 export interface Mail {
-  template: 'activation' | 'password-reset' | 'already-registered' | 'already-active' | 'password-changed' | 'account-deleted';
+  template:
+    | 'activation'
+    | 'password-reset'
+    | 'already-registered'
+    | 'already-active'
+    | 'password-changed'
+    | 'account-deleted'
+    // A change of address (lib/mail/email-change-mails.ts).
+    | 'email-change'
+    | 'email-changed'
+    | 'email-in-use';
   to: string;
   subject: string;
   text: string;
@@ -16,7 +26,7 @@ export interface Mail {
 /** How long a notice (a mail without a link) is worth retrying before it is given up. */
 export const NOTICE_USEFUL_SECONDS = 24 * 60 * 60;
 
-function validFor(ttlSeconds: number): string {
+export function validFor(ttlSeconds: number): string {
   const hours = Math.round(ttlSeconds / 3600);
   return hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.round(ttlSeconds / 60)} minutes`;
 }

@@ -22,6 +22,8 @@ export interface Brand {
 const ACTIONS: Partial<Record<Mail['template'], string>> = {
   activation: 'Activate your account',
   'password-reset': 'Choose a new password',
+  'email-change': 'Confirm the new address',
+  'email-changed': 'Undo this change',
 };
 
 // The app's name goes into the Subject header: a line break there would start a header of the

@@ -1,5 +1,5 @@
 /**
- * The demo page at GET /: register, log in, use the session (who am I, log out, change password,
+ * The demo page at GET /: register, log in, use the session (who am I, log out, change password or address,
  * delete the account), ask for a new link and for a password reset link through the JSON API, so
  * that a newcomer can try the whole flow with `npm start` and a browser. The forms are switched off until
  * the script runs (posting them without it would put a password in a URL or hit a JSON-only
@@ -92,6 +92,15 @@ ${apiForm(
   html`${field('change', 'currentPassword', 'Current password', 'password', 'current-password')}
 ${field('change', 'newPassword', 'New password', 'password', 'new-password', `At least ${passwordMinLength} characters.`)}`,
   'Change password',
+  3,
+)}
+${apiForm(
+  'change-email',
+  'Change address',
+  'A link goes to the new address; nothing changes until it is used. The old address then gets a mail that can undo it.',
+  html`${field('change-email', 'password', 'Password', 'password', 'current-password')}
+${field('change-email', 'newEmail', 'New email address', 'email', 'email')}`,
+  'Send me a link',
   3,
 )}
 ${apiForm('delete-account', 'Delete account', 'The account and every session of it are gone for good.', field('delete', 'password', 'Password', 'password', 'current-password'), 'Delete my account', 3)}

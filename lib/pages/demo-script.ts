@@ -7,7 +7,7 @@
  */
 export const DEMO_SCRIPT = String.raw`'use strict';
 (function () {
-  var FIELD_NAMES = { email: 'Email address', password: 'Password', token: 'Link', currentPassword: 'Current password', newPassword: 'New password' };
+  var FIELD_NAMES = { email: 'Email address', password: 'Password', token: 'Link', currentPassword: 'Current password', newPassword: 'New password', newEmail: 'New email address' };
   // The session token lives in this variable only: never in storage, never in the page.
   var session = null;
   var whoami = document.getElementById('whoami');

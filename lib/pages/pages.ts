@@ -23,7 +23,7 @@ export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('
 export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
 export interface Page {
-  status: 200 | 202 | 400 | 410 | 422 | 429 | 500 | 503;
+  status: 200 | 202 | 400 | 409 | 410 | 422 | 429 | 500 | 503;
   body: string;
 }
 

@@ -6,6 +6,7 @@
 import { accountHasHash, type Account } from './accounts.ts';
 import type { Database, RunResult, Statement } from './db.ts';
 import { endEveryDevice } from './devices.ts';
+import { deleteEmailChanges, retireEmailChanges } from './email-changes.ts';
 import { retireResetLinks } from './resets.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
@@ -40,6 +41,8 @@ export function changePasswordBatch(db: Database, change: PasswordChange, now: n
     retireResetLinks(db, account.id, now, accountHasHash(account.id, newHash)),
     // Device tokens skip the back-off; one earned with the old password must not outlive it.
     endEveryDevice(db, account.id, accountHasHash(account.id, newHash)),
+    // A change of address asked for before must be asked for again, by whoever knows the new password.
+    retireEmailChanges(db, account.id, now, accountHasHash(account.id, newHash)),
   ];
   const changed = (results: readonly RunResult[]) => ({
     changed: results[0]?.meta.changes === 1,
@@ -79,6 +82,8 @@ export function deleteAccountStatements(db: Database, account: Account): Stateme
     ),
     guarded('DELETE FROM sessions WHERE account_id = ?', account.id),
     guarded('DELETE FROM password_resets WHERE account_id = ?', account.id),
+    // Its changes of address too, which releases an old address it held for an undo.
+    deleteEmailChanges(db, account.id, verified),
     db.prepare('DELETE FROM accounts WHERE id = ? AND password_hash = ?').bind(account.id, account.passwordHash),
   ];
 }

@@ -4,6 +4,7 @@
  * concurrent requests on D1, which has no interactive transactions.
  */
 import { runBatch, type Condition, type Database, type Statement } from './db.ts';
+import { addressReserved } from './email-changes.ts';
 
 export interface Account {
   id: string;
@@ -40,12 +41,14 @@ export function findAccount(db: Database, emailKey: string): Promise<Account | n
  */
 export function addRegistration(db: Database, registration: Omit<Registration, 'consumedAt'>): Statement {
   const r = registration;
+  // An address held for an undo of a change of address (lib/storage/email-changes.ts) is as taken.
+  const reserved = addressReserved(r.emailKey, r.createdAt);
   return db
     .prepare(
       `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at)
-       SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)`,
+       SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?) AND NOT ${reserved.sql}`,
     )
-    .bind(r.tokenHash, r.email, r.emailKey, r.passwordHash, r.createdAt, r.expiresAt, r.emailKey);
+    .bind(r.tokenHash, r.email, r.emailKey, r.passwordHash, r.createdAt, r.expiresAt, r.emailKey, ...reserved.values);
 }
 
 /** The registration (or renewed link) with this token's digest was stored: a guard for the mail that carries it. */
@@ -113,15 +116,16 @@ export async function activateRegistration(
   now: number,
 ): Promise<boolean> {
   const { tokenHash, emailKey, accountId, passwordHash } = activation;
+  const reserved = addressReserved(emailKey, now);
   const done = await runBatch(db, {
     account: db
       .prepare(
         `INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at)
          SELECT ?, email, email_key, ?, created_at, ? FROM registrations
-         WHERE token_hash = ? AND consumed_at IS NULL AND expires_at > ?
+         WHERE token_hash = ? AND consumed_at IS NULL AND expires_at > ? AND NOT ${reserved.sql}
          ON CONFLICT (email_key) DO NOTHING`,
       )
-      .bind(accountId, passwordHash, now, tokenHash, now),
+      .bind(accountId, passwordHash, now, tokenHash, now, ...reserved.values),
     consumeOthers: db
       .prepare(
         `UPDATE registrations SET consumed_at = ?

@@ -8,6 +8,9 @@
  * - Throttle rows whose window or back-off has run out: they no longer count for anything.
  * - Device tokens past their expiry (lib/storage/devices.ts): no login trusts them any more.
  * - Password reset links expired or used more than the grace period ago (lib/storage/resets.ts).
+ * - Changes of address whose link expired, and whose undo window (if it was confirmed) ended, more
+ *   than the grace period ago (lib/storage/email-changes.ts): until then a confirmed one holds the
+ *   old address for the account.
  * - Sessions ended by the cut-offs the caller passes: lib/flows/purge.ts gives those of the session
  *   policy of the moment, the rule a request applies (lib/flows/sessions.ts), so raising
  *   SESSION_IDLE_SECONDS keeps what a request still accepts;
@@ -25,6 +28,7 @@ export interface PurgeResult {
   throttle: number;
   devices: number;
   resets: number;
+  emailChanges: number;
   sessions: number;
 }
 
@@ -67,6 +71,13 @@ export async function purgeRows(db: Database, now: number, graceSeconds: number,
        SELECT token_hash FROM password_resets WHERE expires_at <= ?1 OR used_at <= ?1 LIMIT ?2)`,
     cutoff,
   );
+  const emailChanges = await deleteInSlices(
+    db,
+    `DELETE FROM email_changes WHERE token_hash IN (
+       SELECT token_hash FROM email_changes
+       WHERE expires_at <= ?1 AND (undo_expires_at IS NULL OR undo_expires_at <= ?1) LIMIT ?2)`,
+    cutoff,
+  );
   const { seenBy, createdBy } = sessionsEnded;
   const sessions = await deleteInSlices(
     db,
@@ -76,5 +87,5 @@ export async function purgeRows(db: Database, now: number, graceSeconds: number,
     createdBy,
     cutoff,
   );
-  return { registrations, throttle, devices, resets, sessions };
+  return { registrations, throttle, devices, resets, emailChanges, sessions };
 }

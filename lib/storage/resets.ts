@@ -8,6 +8,7 @@
 import { accountHasHash } from './accounts.ts';
 import { runBatch, type Condition, type Database, type Statement } from './db.ts';
 import { endEveryDevice } from './devices.ts';
+import { retireEmailChanges } from './email-changes.ts';
 import { endEverySession } from './sessions.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
@@ -83,6 +84,8 @@ export function resetStatements(db: Database, change: ResetChange, now: number):
     retireResetLinks(db, accountId, now, won),
     // Device tokens skip the back-off; one earned with the old password must not outlive it.
     endEveryDevice(db, accountId, won),
+    // A change of address asked for with the old password must not go on after it.
+    retireEmailChanges(db, accountId, now, won),
     // Last, so that commitReset reads its count from the last result.
     endEverySession(db, accountId, now, { whileHash: passwordHash }),
   ];

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expiredResetLinkPage, forgotRefusedPage } from '../../lib/pages/reset-pages.ts';
+import * as emailChangePages from '../../lib/pages/email-change-pages.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { ARTIFACTS, axeViolations as audit, LAUNCH_TIMEOUT, launchChromium } from '../support/chromium.ts';
@@ -249,6 +250,27 @@ describe('in Chromium, against the real server', () => {
     await login.getByLabel('Password').fill(NEW_PASSWORD);
     await login.getByRole('button', { name: 'Log in' }).click();
     await expect.poll(() => loginResult.getAttribute('data-status'), POLL).toBe('200');
+
+    // Change address: the demo form, the link in the new mailbox, its page's one button.
+    const moved = `moved.${address}`;
+    const changeEmail = page.locator('form[data-endpoint="change-email"]');
+    await changeEmail.getByLabel('Password').fill(NEW_PASSWORD);
+    await changeEmail.getByLabel('New email address').fill(moved);
+    await changeEmail.getByRole('button', { name: 'Send me a link' }).click();
+    await expect.poll(() => changeEmail.getByRole('status').getAttribute('data-status'), POLL).toBe('202');
+    const confirmMail = await server.waitForLine((line) => line.event === 'mail' && line.template === 'email-change' && line.to === moved);
+    const confirmTab = await tab(server);
+    await confirmTab.page.goto(confirmMail.link as string);
+    await expect(confirmTab.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Confirm your new address');
+    await shot(confirmTab.page, '07e-confirm-new-address');
+    await confirmTab.page.getByRole('button', { name: `Use ${moved}` }).click();
+    await confirmTab.page.waitForLoadState();
+    await expect(confirmTab.page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Address changed');
+    await shot(confirmTab.page, '07f-address-changed');
+    await server.waitForLine((line) => line.event === 'mail' && line.template === 'email-changed' && line.to === address);
+    await actions.getByRole('button', { name: 'Who am I?' }).click();
+    await expect.poll(() => actionResult.innerText(), POLL).toMatch(new RegExp(`^This session belongs to ${moved.replaceAll('.', '\\.')}\\.`));
+    confirmTab.clean();
     clean();
   });
 
@@ -422,6 +444,25 @@ describe('in Chromium, against the real server', () => {
 
     // The pages this walk cannot reach in a browser (an hour must pass for the first): audited as served.
     for (const made of [await expiredResetLinkPage(address), await forgotRefusedPage('ada@', 'The part after the @ is not a valid domain.')]) {
+      expect(await axeViolations(made.body), `accessibility of the ${made.status} page`).toEqual([]);
+    }
+  });
+
+  it('every page of a change of address passes the accessibility audit', { timeout: TIMEOUT }, async () => {
+    const [from, to, token] = ['ada@example.com', 'ada@new.example', 'A'.repeat(43)];
+    const pages = [
+      emailChangePages.confirmEmailPage(from, to, token),
+      emailChangePages.emailChangedPage(to),
+      emailChangePages.addressTakenPage(to),
+      emailChangePages.invalidEmailLinkPage(),
+      emailChangePages.expiredEmailLinkPage(to),
+      emailChangePages.undoEmailPage(from, to, token),
+      emailChangePages.restoredPage(from),
+      emailChangePages.invalidUndoLinkPage(),
+      emailChangePages.expiredUndoLinkPage(from),
+    ];
+    expect(pages).toHaveLength(Object.keys(emailChangePages).length);
+    for (const made of await Promise.all(pages)) {
       expect(await axeViolations(made.body), `accessibility of the ${made.status} page`).toEqual([]);
     }
   });

@@ -220,5 +220,13 @@ export async function dump(db: Database): Promise<string> {
   const devices = await db.prepare('SELECT token_hash, account_id, created_at, expires_at FROM devices ORDER BY token_hash').all();
   const resets = await db.prepare('SELECT * FROM password_resets ORDER BY token_hash').all();
   const sessions = await db.prepare('SELECT * FROM sessions ORDER BY id').all();
-  return JSON.stringify({ accounts: accounts.results, registrations: registrations.results, devices: devices.results, resets: resets.results, sessions: sessions.results });
+  const emailChanges = await db.prepare('SELECT * FROM email_changes ORDER BY token_hash').all();
+  return JSON.stringify({
+    accounts: accounts.results,
+    registrations: registrations.results,
+    devices: devices.results,
+    resets: resets.results,
+    sessions: sessions.results,
+    emailChanges: emailChanges.results,
+  });
 }
