@@ -45,6 +45,10 @@ import { TokenBody } from './endpoints/activate.ts';
 import { ChangePasswordBody } from './endpoints/change-password.ts';
 import { DeleteAccountBody } from './endpoints/delete-account.ts';
 import { ResetBody } from './endpoints/reset-password.ts';
+import { ChangeEmailBody } from './endpoints/change-email.ts';
+import { LinkTokenBody } from './endpoints/confirm-email.ts';
+import { requestEmailChange, type ChangeEmailOutcome as ChangeEmailFlowOutcome } from '../lib/flows/change-email.ts';
+import { confirmEmail as confirmEmailFlow, undoEmailChange as undoEmailChangeFlow, type ConfirmOutcome, type UndoOutcome } from '../lib/flows/confirm-email.ts';
 import { SessionIdParams } from './endpoints/sessions.ts';
 
 
@@ -94,6 +98,9 @@ export type ForgotPasswordOutcome = ForgotOutcome | Invalid | Throttled;
 export type ResetPasswordOutcome = ResetOutcome | Invalid | Throttled;
 export type ChangePasswordOutcome = ChangeFlowOutcome | Unauthenticated | Throttled;
 export type DeleteAccountOutcome = DeleteFlowOutcome | Invalid | Unauthenticated | Throttled;
+export type ChangeEmailOutcome = ChangeEmailFlowOutcome | Unauthenticated;
+export type ConfirmEmailOutcome = ConfirmOutcome | Invalid | Throttled;
+export type UndoEmailChangeOutcome = UndoOutcome | Invalid | Throttled;
 export type LogoutOutcome = { kind: 'ended' } | Unauthenticated;
 export type ListSessionsOutcome = ListOutcome | Unauthenticated;
 export type EndSessionOutcome = EndOneOutcome | Invalid | Unauthenticated;
@@ -109,6 +116,12 @@ export interface LatchkeyApi {
   resetPassword(input: { token: string; password: string; confirmPassword?: string }, call?: ApiCall): Promise<ResetPasswordOutcome>;
   changePassword(sessionToken: string, input: { currentPassword: string; newPassword: string }, call?: ApiCall): Promise<ChangePasswordOutcome>;
   deleteAccount(sessionToken: string, input: { password: string }, call?: ApiCall): Promise<DeleteAccountOutcome>;
+  /** POST /change-email: `pending` for every well-formed address; the link goes to the new one. */
+  changeEmail(sessionToken: string, input: { password: string; newEmail: string }, call?: ApiCall): Promise<ChangeEmailOutcome>;
+  /** POST /confirm-email: the token of the link mailed to the new address. */
+  confirmEmail(input: { token: string }, call?: ApiCall): Promise<ConfirmEmailOutcome>;
+  /** POST /undo-email-change: the token of the link mailed to the old address. */
+  undoEmailChange(input: { token: string }, call?: ApiCall): Promise<UndoEmailChangeOutcome>;
   /** GET /session's body for a live session, null otherwise. */
   verifySession(sessionToken: string, call?: ApiCall): Promise<VerifiedSession | null>;
   logout(sessionToken: string, call?: ApiCall): Promise<LogoutOutcome>;
@@ -255,6 +268,33 @@ export function createApi(deps: Deps): LatchkeyApi {
           return changePasswordFlow({ db, hasher, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
         }),
       ),
+
+    // As POST /change-email: the password asked again counts in the login's allowance.
+    changeEmail: (token, input, call) =>
+      limited('changeEmail', 'login', call, (ctx) =>
+        withSession(ctx, token, async (session) => {
+          const body = validated(ChangeEmailBody, input);
+          if (!body.ok) return body.refusal;
+          const { db, hasher, config, now } = deps;
+          return requestEmailChange({ db, hasher, config, mail: ctx.mail(), log: ctx.log }, { session, ...body.value, clientKey: ctx.clientKey }, now());
+        }),
+      ),
+
+    confirmEmail: (input, call) =>
+      limited('confirmEmail', 'reset', call, async (ctx) => {
+        const body = validated(LinkTokenBody, input);
+        if (!body.ok) return body.refusal;
+        const { db, config, now, hooks } = deps;
+        return confirmEmailFlow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now());
+      }),
+
+    undoEmailChange: (input, call) =>
+      limited('undoEmailChange', 'reset', call, async (ctx) => {
+        const body = validated(LinkTokenBody, input);
+        if (!body.ok) return body.refusal;
+        const { db, config, now, hooks } = deps;
+        return undoEmailChangeFlow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now());
+      }),
 
     deleteAccount: (token, input, call) =>
       limited('deleteAccount', 'login', call, (ctx) =>

@@ -81,6 +81,11 @@ export interface LatchkeyOptions extends Partial<Omit<LatchkeySettings, 'publicU
   onPasswordChanged?: (user: LatchkeyUser) => unknown;
   /** Called once an account has been deleted, after the commit: its id and address, all that is left of it. */
   onAccountDeleted?: (account: { id: string; email: string }) => unknown;
+  /**
+   * Called once an account's address has changed, after the commit: a confirmed change
+   * (POST /confirm-email) or its undo (POST /undo-email-change), with the address now and before.
+   */
+  onEmailChanged?: (change: { id: string; email: string; previousEmail: string }) => unknown;
 }
 
 export type LatchkeyApp = ReturnType<typeof createApp>;
@@ -131,7 +136,7 @@ export function optionsFromEnv<P extends Partial<LatchkeyOptions> = Record<never
 /** Today's defaults: exactly what an environment with only PUBLIC_URL gives, one copy of each. */
 function configOf(options: LatchkeyOptions): Config {
   const defaults = loadConfig({ PUBLIC_URL: options.publicUrl });
-  const { database, publicUrl, mail, breachedPasswords, transport, hasher, hashSlots, sealer, dataKey, mailbox, log, now, clientAddress, later, onActivated, onPasswordChanged, onAccountDeleted, ...settings } =
+  const { database, publicUrl, mail, breachedPasswords, transport, hasher, hashSlots, sealer, dataKey, mailbox, log, now, clientAddress, later, onActivated, onPasswordChanged, onAccountDeleted, onEmailChanged, ...settings } =
     options;
   const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
   const definedIn = <T extends object>(part: T | undefined) => Object.fromEntries(Object.entries(part ?? {}).filter(([, value]) => value !== undefined));
@@ -201,11 +206,12 @@ const rpcLog = (deps: Deps, call: SessionCall = {}): EventLog => (event, fields)
  * The host's hooks as the flows call them (lib/flows/hooks.ts): each sees the account's public
  * view, made here from what the flow hands over, so that no hook can be given a hash.
  */
-function hooksOf({ onActivated, onPasswordChanged, onAccountDeleted }: LatchkeyOptions): AccountHooks {
+function hooksOf({ onActivated, onPasswordChanged, onAccountDeleted, onEmailChanged }: LatchkeyOptions): AccountHooks {
   return {
     ...(onActivated && { onActivated: (account) => onActivated(userView(account)) }),
     ...(onPasswordChanged && { onPasswordChanged: (account) => onPasswordChanged(userView(account)) }),
     ...(onAccountDeleted && { onAccountDeleted: ({ id, email }) => onAccountDeleted({ id, email }) }),
+    ...(onEmailChanged && { onEmailChanged: ({ id, email, previousEmail }) => onEmailChanged({ id, email, previousEmail }) }),
   };
 }
 

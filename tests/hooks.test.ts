@@ -98,6 +98,42 @@ describe('hooks through the api', () => {
   });
 });
 
+describe('onEmailChanged: a change of address and its undo', () => {
+  it('is called once after the confirmation commits and once after the undo, over the api and HTTP, and not for a refused link', async () => {
+    const changes: Array<{ id: string; email: string; previousEmail: string; stored: string | undefined }> = [];
+    let h: Harness | undefined;
+    const storedEmail = async (id: string) => (await h!.db.prepare('SELECT email FROM accounts WHERE id = ?').bind(id).first<{ email: string }>())?.email;
+    h = await createHarness({}, undefined, undefined, {
+      onEmailChanged: async (change) => void changes.push({ ...change, stored: await storedEmail(change.id) }),
+    });
+    await h.createActiveAccount(EMAIL);
+    const login = await h.api.login({ email: EMAIL, password: GOOD_PASSWORD });
+    if (login.kind !== 'ok') throw new Error(login.kind);
+    const NEW = 'ada@new.example';
+    // A thief's wrong password asks for nothing; the owner's request changes nothing yet.
+    expect(await h.api.changeEmail(login.session.token, { password: OTHER_PASSWORD, newEmail: NEW })).toEqual({ kind: 'wrong' });
+    expect(await h.api.changeEmail(login.session.token, { password: GOOD_PASSWORD, newEmail: NEW })).toEqual({ kind: 'pending' });
+    expect(await h.api.changeEmail(login.session.token, { password: GOOD_PASSWORD, newEmail: 'not an address' })).toMatchObject({ kind: 'invalid' });
+    expect(changes).toEqual([]);
+    await h.later.settled();
+    const confirm = tokenFromLink(h.mails.filter((m) => m.template === 'email-change').at(-1)?.link);
+    expect(await h.api.confirmEmail({ token: 'x'.repeat(43) })).toEqual({ kind: 'invalid' });
+    expect(changes).toEqual([]);
+    expect((await h.post('/confirm-email', { token: confirm })).status).toBe(200);
+    // The row held the new address when the host heard of it.
+    expect(changes).toEqual([{ id: login.user.id, email: NEW, previousEmail: EMAIL, stored: NEW }]);
+    expect(await h.api.confirmEmail({ token: confirm })).toEqual({ kind: 'invalid' });
+    expect(changes).toHaveLength(1);
+
+    await h.later.settled();
+    const undo = tokenFromLink(h.mails.filter((m) => m.template === 'email-changed').at(-1)?.link);
+    expect(await h.api.undoEmailChange({ token: undo })).toMatchObject({ kind: 'restored', oldEmail: EMAIL });
+    expect(changes.at(-1)).toEqual({ id: login.user.id, email: EMAIL, previousEmail: NEW, stored: EMAIL });
+    expect(await h.api.undoEmailChange({ token: undo })).toEqual({ kind: 'invalid' });
+    expect(changes).toHaveLength(2);
+  });
+});
+
 describe('a hook is awaited, and cannot undo or break the answer', () => {
   it('the answer waits for the hook, so the host is in step when the client hears success', async () => {
     let release!: () => void;

@@ -14,7 +14,7 @@ import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { emailField, pendingAnswer, text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 
-const ChangeEmailBody = z
+export const ChangeEmailBody = z
   .object({
     password: text(1024).openapi({ description: "The account's current password" }),
     newEmail: emailField().openapi({ example: 'ada@new.example' }),

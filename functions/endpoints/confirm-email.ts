@@ -95,8 +95,8 @@ const confirmRoute = jsonOrFormPost({
 });
 
 export const confirmEmailEndpoints = openapiRequiringBody(showing, confirmRoute, async function confirmNewEmail(c) {
-  const { db, config, now } = c.get('deps');
+  const { db, config, now, hooks } = c.get('deps');
   const { token } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const outcome = await confirmEmail({ db, config, mail: mailQueueFor(c), log: c.get('log') }, token, now());
+  const outcome = await confirmEmail({ db, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, token, now());
   return respond(c, CONFIRM_ANSWERS, outcome, { token, minLength: config.passwordPolicy.minLength });
 });

@@ -79,8 +79,8 @@ const undoRoute = jsonOrFormPost({
 });
 
 export const undoEmailChangeEndpoints = openapiRequiringBody(showing, undoRoute, async function undoChangeOfAddress(c) {
-  const { db, config, now } = c.get('deps');
+  const { db, config, now, hooks } = c.get('deps');
   const { token } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const outcome = await undoEmailChange({ db, config, mail: mailQueueFor(c), log: c.get('log') }, token, now());
+  const outcome = await undoEmailChange({ db, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, token, now());
   return respond(c, UNDO_ANSWERS, outcome, { token, minLength: config.passwordPolicy.minLength });
 });

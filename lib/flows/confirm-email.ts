@@ -27,6 +27,7 @@ import {
   undoWon,
   type EmailChange,
 } from '../storage/email-changes.ts';
+import { afterCommit, type AccountHooks } from './hooks.ts';
 import { findByToken, newResetLink, newUndoLink } from './links.ts';
 
 export interface ConfirmEmailServices {
@@ -34,6 +35,7 @@ export interface ConfirmEmailServices {
   config: Pick<Config, 'publicUrl' | 'emailUndoTtlSeconds' | 'resetTokenTtlSeconds'>;
   mail: MailQueue;
   log: EventLog;
+  hooks?: AccountHooks;
 }
 
 export type ConfirmLinkState =
@@ -82,6 +84,7 @@ export async function confirmEmail(services: ConfirmEmailServices, token: unknow
     const sessionsEnded = done.sessions.meta.changes;
     log('email_changed', { accountId: change.accountId, session: change.sessionId });
     if (sessionsEnded > 0) log('session_revoked', { accountId: change.accountId, count: sessionsEnded, reason: 'email-changed' });
+    await afterCommit(services.hooks, 'onEmailChanged', () => ({ id: change.accountId, email: newEmail, previousEmail: oldEmail }), log);
     return { kind: 'changed', oldEmail, newEmail, accountId: change.accountId };
   }
   // Read at the same `now`: still usable means only the new address stood in the way.
@@ -137,5 +140,6 @@ export async function undoEmailChange(services: ConfirmEmailServices, token: unk
   const sessionsEnded = done.sessions.meta.changes;
   log('email_change_undone', { accountId: change.accountId });
   if (sessionsEnded > 0) log('session_revoked', { accountId: change.accountId, count: sessionsEnded, reason: 'email-change-undone' });
+  await afterCommit(services.hooks, 'onEmailChanged', () => ({ id: change.accountId, email: oldEmail, previousEmail: change.newEmail }), log);
   return { kind: 'restored', oldEmail, accountId: change.accountId };
 }

@@ -1,6 +1,7 @@
 /**
  * What a host app asks to hear about, so it can keep its own rows in step with the accounts: an
- * account became active, its password changed (a change or a reset), it was deleted. Each flow
+ * account became active, its password changed (a change or a reset), its address changed (a
+ * confirmed change or an undo), it was deleted. Each flow
  * calls its hook once, after the batch that made the change committed, and never for an attempt
  * that wrote nothing, so a hook never hears of a change the database does not hold.
  *
@@ -18,6 +19,7 @@ export interface AccountHooks {
   onActivated?: (account: HookAccount) => unknown;
   onPasswordChanged?: (account: HookAccount) => unknown;
   onAccountDeleted?: (account: Pick<Account, 'id' | 'email'>) => unknown;
+  onEmailChanged?: (change: { id: string; email: string; previousEmail: string }) => unknown;
 }
 
 /**

@@ -119,7 +119,7 @@ export function tokenFromLink(link: string | undefined): string {
 type WrapHasher = (hasher: PasswordHasher) => PasswordHasher;
 
 /** Options a test adds to the harness's own (the host's hooks, say). */
-export type ExtraOptions = Partial<Pick<LatchkeyOptions, 'onActivated' | 'onPasswordChanged' | 'onAccountDeleted'>>;
+export type ExtraOptions = Partial<Pick<LatchkeyOptions, 'onActivated' | 'onPasswordChanged' | 'onAccountDeleted' | 'onEmailChanged'>>;
 
 export async function createHarness(
   vars: ConfigVars = {},
