@@ -28,6 +28,8 @@ import { healthEndpoint } from './endpoints/health.ts';
 import { forgotPasswordEndpoint } from './endpoints/forgot-password.ts';
 import { homeEndpoints } from './endpoints/home.ts';
 import { loginEndpoint } from './endpoints/login.ts';
+import { loginMfaEndpoint } from './endpoints/mfa-login.ts';
+import { mfaEndpoints } from './endpoints/mfa-totp.ts';
 import { registerEndpoint } from './endpoints/register.ts';
 import { resendActivationEndpoint } from './endpoints/resend-activation.ts';
 import { resetPasswordEndpoints } from './endpoints/reset-password.ts';
@@ -90,6 +92,7 @@ const ENDPOINTS = [
   registerEndpoint,
   activateEndpoints,
   loginEndpoint,
+  loginMfaEndpoint,
   resendActivationEndpoint,
   forgotPasswordEndpoint,
   resetPasswordEndpoints,
@@ -100,6 +103,7 @@ const ENDPOINTS = [
   devicesEndpoints,
   changePasswordEndpoint,
   deleteAccountEndpoint,
+  mfaEndpoints,
 ];
 
 export function createApp(resolveDeps: (c: AppContext) => Deps) {
@@ -108,7 +112,7 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   // The routes that answer people with pages, marked before any shared middleware runs, so that
   // even a failure there answers with a page. The one place that knows which routes are pages.
   app.on('GET', ['/', '/activate', '/reset-password', MAILBOX_PATH], offersPages('always'));
-  app.on('POST', ['/activate', '/resend-activation', '/forgot-password', '/reset-password'], offersPages('negotiated'));
+  app.on('POST', ['/activate', '/resend-activation', '/forgot-password', '/reset-password', '/mfa/totp/setup'], offersPages('negotiated'));
 
   // The responder makes each answer with the shared headers (responseWith); an answer made any
   // other way (Hono's own, a route's c.json) gets them here, once everything inside has run.

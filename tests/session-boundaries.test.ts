@@ -50,7 +50,7 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
   it('slides only once "last seen" is a full hour old, only a live session, and not past the absolute end', async () => {
     const db = await withAccounts();
     const s = await session(db, A.id);
-    const seen = { id: s.id, accountId: A.id, client: 'x', createdAt: T0, lastSeenAt: T0, revokedAt: null };
+    const seen = { id: s.id, accountId: A.id, client: 'x', createdAt: T0, lastSeenAt: T0, revokedAt: null, mfa: 0 };
     expect(slideSession(db, seen, POLICY, T0 + HOUR - 1)).toBeNull();
     const before = await dump(db);
     // Due by the caller's reading, but another request already wrote: the guard writes nothing.

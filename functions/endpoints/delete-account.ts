@@ -10,9 +10,10 @@ import { sessionOf } from '../../lib/http/bearer.ts';
 import { EDGE, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
+import { codeIfTotp, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
 import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 
-const DeleteAccountBody = z.object({ password: text(1024) }).strict().openapi('DeleteAccountRequest');
+const DeleteAccountBody = z.object({ password: text(1024), code: codeIfTotp() }).strict().openapi('DeleteAccountRequest');
 
 const ANSWERS: AnswerTable<DeleteAccountOutcome> = {
   deleted: {
@@ -21,6 +22,7 @@ const ANSWERS: AnswerTable<DeleteAccountOutcome> = {
     empty: true,
   },
   wrong: WRONG_PASSWORD,
+  'wrong-code': WRONG_CODE,
   throttled: EDGE.throttled,
 };
 
@@ -29,7 +31,7 @@ const route = bearerPost({
   operationId: 'deleteAccount',
   summary: 'Delete the logged-in account',
   description:
-    'Asks for the password again (a wrong one counts in the login back-off). The account, its sessions and devices, ' +
+    'Asks for the password again (a wrong one counts in the login back-off), and a code when the account has an authenticator. The account, its sessions and devices, ' +
     "the address's registrations and throttle rows are deleted in one batch, a notice is mailed, and the address can register anew.",
   // Password guesses: the login's allowance per client.
   limit: 'login',
@@ -39,8 +41,8 @@ const route = bearerPost({
 });
 
 export const deleteAccountEndpoint = createRouter().openapi(route, async function deleteOwnAccount(c) {
-  const { db, hasher, config, now } = c.get('deps');
-  const { password } = c.req.valid('json');
-  const outcome = await deleteAccount({ db, hasher, config, mail: mailQueueFor(c), log: c.get('log') }, sessionOf(c), password, now());
+  const { db, hasher, sealer, config, now } = c.get('deps');
+  const { password, code } = c.req.valid('json');
+  const outcome = await deleteAccount({ db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log') }, sessionOf(c), password, now(), code);
   return respond(c, ANSWERS, outcome, undefined);
 });

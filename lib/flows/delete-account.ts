@@ -10,15 +10,17 @@ import { deleteAccountStatements } from '../storage/account-changes.ts';
 import { accountExists } from '../storage/accounts.ts';
 import { not } from '../storage/db.ts';
 import type { LiveSession } from '../storage/sessions.ts';
+import { requireSecondFactor, type SecondFactorServices } from './mfa-check.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 
-export interface DeleteAccountServices extends PasswordCheckServices {
+export interface DeleteAccountServices extends PasswordCheckServices, SecondFactorServices {
   mail: MailQueue;
 }
 
-export type DeleteAccountOutcome = { kind: 'deleted' } | { kind: 'wrong' } | { kind: 'throttled'; retryAfterSeconds: number };
+export type DeleteAccountOutcome = { kind: 'deleted' } | { kind: 'wrong' } | { kind: 'wrong-code' } | { kind: 'throttled'; retryAfterSeconds: number };
 
-export async function deleteAccount(services: DeleteAccountServices, session: LiveSession, password: string, now: number): Promise<DeleteAccountOutcome> {
+/** `code`: with TOTP on, an authenticator or recovery code (lib/flows/mfa-check.ts). */
+export async function deleteAccount(services: DeleteAccountServices, session: LiveSession, password: string, now: number, code?: string): Promise<DeleteAccountOutcome> {
   const { db, log, mail } = services;
   const account = session.account;
   const check = await checkPassword(services, session, password, now);
@@ -27,6 +29,11 @@ export async function deleteAccount(services: DeleteAccountServices, session: Li
   if (check.kind !== 'right') {
     log('account_delete_failed', { accountId: account.id, reason: 'password' });
     return check;
+  }
+  const factor = await requireSecondFactor(services, account, code, now);
+  if (factor.kind !== 'right') {
+    log('account_delete_failed', { accountId: account.id, reason: 'code' });
+    return factor;
   }
   // The notice commits with the deletion, only if the deletion did (the account is gone).
   const notice = await mail.queue(noticeMail('account-deleted', account.email), {

@@ -17,6 +17,8 @@ import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice 
 import { newSession, type IssuedSession } from '../storage/sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
+import { challengeIfTotp } from './mfa-login.ts';
+import type { IssuedChallenge } from '../storage/mfa.ts';
 
 export interface LoginServices {
   db: Database;
@@ -38,6 +40,8 @@ export type LoginOutcome =
   | { kind: 'invalid'; errors: FieldError[] }
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'wrong' }
+  /** The password is right, and the account has TOTP on: POST /login/mfa finishes (lib/flows/mfa-login.ts). */
+  | { kind: 'mfa_required'; challenge: IssuedChallenge }
   | { kind: 'ok'; account: Account; device: IssuedDevice; session: IssuedSession };
 
 /**
@@ -83,6 +87,9 @@ export async function login(services: LoginServices, request: LoginRequest, now:
   const matches = account ? await hasher.verify(request.password, account.passwordHash) : await hasher.verifyDummy(request.password);
 
   if (account && matches) {
+    // With TOTP on, the password alone gives no session, device token or cleared failures.
+    const challenge = await challengeIfTotp(services, { account, presentedDevice: presented, viaDevice: device !== null, client: request.client }, now);
+    if (challenge) return challenge;
     // Every write below acts on the strength of the password just verified, so each holds only
     // while the account still has that hash: a reset or a password change that commits while this
     // login hashes must not leave it a session, a device token or cleared failures (the session's

@@ -8,6 +8,7 @@ import type { AnswerTable, Outcome } from './answers.ts';
 import { accepts } from './accept-body.ts';
 import { requireSession } from './bearer.ts';
 import { limitPerClient } from './limit-per-client.ts';
+import type { PageMode } from './context.ts';
 import type { AnsweringMiddleware } from './media.ts';
 import { responsesOf } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
@@ -17,6 +18,8 @@ interface RouteSpec<P extends string, O extends Outcome, X> extends OperationSpe
   answers: AnswerTable<O, X>;
   /** Edge answers the flow can lead to besides those of the body and the middleware. */
   edges: readonly EdgeKind[];
+  /** Whether the route also answers a person with a page (functions/app.ts marks it too). */
+  pages?: PageMode;
 }
 
 /** The name of the security scheme that functions/app.ts registers for the document. */
@@ -25,7 +28,7 @@ export const BEARER_SCHEME = 'bearer';
 const security = [{ [BEARER_SCHEME]: [] }];
 
 function responses<O extends Outcome, X>(spec: RouteSpec<string, O, X>, middleware: AnsweringMiddleware[], body: boolean) {
-  return responsesOf(spec.answers, { middleware, edges: [...(body ? (['body-too-large'] as const) : []), ...spec.edges] });
+  return responsesOf(spec.answers, { middleware, edges: [...(body ? (['body-too-large'] as const) : []), ...spec.edges], ...(spec.pages && { pages: spec.pages }) });
 }
 
 /**

@@ -41,6 +41,8 @@ export interface SessionRow {
   createdAt: number;
   lastSeenAt: number;
   revokedAt: number | null;
+  /** 1 when the login gave a second factor (lib/flows/mfa-login.ts), else 0. */
+  mfa: number;
 }
 
 /** A live session and its account, as the bearer middleware found them. */
@@ -53,7 +55,7 @@ export interface LiveSession extends SessionRow {
 export type Rejection = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 
 const SESSION_COLUMNS = `s.id, s.account_id AS accountId, s.client, s.created_at AS createdAt,
-  s.last_seen_at AS lastSeenAt, s.revoked_at AS revokedAt`;
+  s.last_seen_at AS lastSeenAt, s.revoked_at AS revokedAt, s.mfa`;
 
 /** When a session seen at `lastSeenAt` ends, whichever of the two expiries comes first. */
 export const expiryOf = (row: Pick<SessionRow, 'createdAt' | 'lastSeenAt'>, policy: SessionPolicy) =>
@@ -69,15 +71,15 @@ export const endedBefore = (policy: SessionPolicy, now: number) => ({
 });
 
 /** A fresh session for an account that just logged in: the statement for the login's batch. */
-export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number, onlyIf?: Condition) {
+export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number, onlyIf?: Condition, mfa = false) {
   const { id, secret, token } = newSessionToken();
   const expiresAt = expiryOf({ createdAt: now, lastSeenAt: now }, policy);
   const statement = db
     .prepare(
-      `INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at)
-       SELECT ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`,
+      `INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at, mfa)
+       SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`,
     )
-    .bind(id, tokenDigest(secret), accountId, client.slice(0, 64), now, now, ...(onlyIf?.values ?? []));
+    .bind(id, tokenDigest(secret), accountId, client.slice(0, 64), now, now, mfa ? 1 : 0, ...(onlyIf?.values ?? []));
   return { statement, issued: { id, token, expiresAt: new Date(expiresAt).toISOString() } satisfies IssuedSession };
 }
 
@@ -125,8 +127,8 @@ export async function authenticate(
     createdAt: row.aCreatedAt,
     activatedAt: row.aActivatedAt,
   };
-  const { id, accountId, client, createdAt, lastSeenAt, revokedAt } = row;
-  return { ok: true, session: { id, accountId, client, createdAt, lastSeenAt, revokedAt, expiresAt, account } };
+  const { id, accountId, client, createdAt, lastSeenAt, revokedAt, mfa } = row;
+  return { ok: true, session: { id, accountId, client, createdAt, lastSeenAt, revokedAt, mfa, expiresAt, account } };
 }
 
 /**

@@ -1,0 +1,123 @@
+/**
+ * Logging in to an account with TOTP on: two steps. The right password (lib/flows/login.ts) gives
+ * a challenge instead of a session; POST /login/mfa trades the challenge and a code (or a recovery
+ * code) for the session and device token a login gives.
+ *
+ * - The password step clears no failures: otherwise someone who holds the password but not the
+ *   authenticator could wipe the address's back-off before every few guesses at the code. The
+ *   back-off is cleared when the second step succeeds.
+ * - A challenge takes CHALLENGE_ATTEMPTS codes, each charged before it is checked, then is dead;
+ *   a code is also a login attempt of the address: charged to its back-off first (429 with the
+ *   wait), or, for a challenge made through a trusted device token (which skipped that back-off),
+ *   counted toward it when wrong. So a device token never skips the second factor, and the owner
+ *   with one is not kept out by strangers who re-arm the address's back-off.
+ * - A wrong code, and an unknown, used, expired, dead or other account's challenge, are one answer
+ *   (`wrong`) after the same work: one charge statement and the computation of three codes.
+ */
+import type { Config } from '../config/config.ts';
+import type { Sealer } from '../crypto/seal.ts';
+import { newPublicId, tokenDigest, constantTimeEqual } from '../crypto/tokens.ts';
+import type { EventLog } from '../log.ts';
+import { accountHasHash, type Account } from '../storage/accounts.ts';
+import { allOf, type Database } from '../storage/db.ts';
+import { newDevice, type IssuedDevice } from '../storage/devices.ts';
+import { accountWithTotp, chargeChallenge, CHALLENGE_ATTEMPTS, challengeUsedBy, findTotp, newChallenge, totpIsOn, useChallenge, type IssuedChallenge } from '../storage/mfa.ts';
+import { newSession, type IssuedSession } from '../storage/sessions.ts';
+import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
+import { dummySecondFactor, verifySecondFactor } from './mfa-check.ts';
+
+export interface ChallengeServices {
+  db: Database;
+  log: EventLog;
+}
+
+export type ChallengeOutcome = { kind: 'mfa_required'; challenge: IssuedChallenge } | { kind: 'wrong' };
+
+/**
+ * For login.ts, once the password is verified: a challenge if the account has TOTP on (guarded on
+ * the verified hash, as the login's session is), null if it has not and the login goes on.
+ */
+export async function challengeIfTotp(
+  services: ChallengeServices,
+  login: { account: Account; presentedDevice: string; viaDevice: boolean; client: string },
+  now: number,
+): Promise<ChallengeOutcome | null> {
+  const { db, log } = services;
+  const { account, viaDevice } = login;
+  if (!totpIsOn(await findTotp(db, account.id))) return null;
+  const { statement, issued } = newChallenge(
+    db,
+    { accountId: account.id, passwordHash: account.passwordHash, deviceHash: login.presentedDevice, viaDevice, client: login.client },
+    now,
+    accountHasHash(account.id, account.passwordHash),
+  );
+  const { meta } = await statement.run();
+  if (meta.changes !== 1) {
+    log('login_failed', { accountId: account.id, reason: 'password-changed', device: viaDevice });
+    return { kind: 'wrong' };
+  }
+  log('mfa_challenge_issued', { accountId: account.id, device: viaDevice });
+  return { kind: 'mfa_required', challenge: issued };
+}
+
+export interface AnswerChallengeServices extends ChallengeServices {
+  sealer: Sealer;
+  config: Pick<Config, 'throttle' | 'devices' | 'sessions'>;
+}
+
+export interface AnswerChallengeRequest {
+  challenge: string;
+  /** An authenticator code or a recovery code. */
+  code: string;
+  client: string;
+}
+
+export type AnswerChallengeOutcome =
+  | { kind: 'wrong' }
+  | { kind: 'throttled'; retryAfterSeconds: number }
+  | { kind: 'ok'; account: Account; device: IssuedDevice; session: IssuedSession };
+
+export async function answerChallenge(services: AnswerChallengeServices, request: AnswerChallengeRequest, now: number): Promise<AnswerChallengeOutcome> {
+  const { db, config, log } = services;
+  const charged = await chargeChallenge(db, request.challenge, now);
+  const found = charged ? await accountWithTotp(db, charged.accountId) : null;
+  // A challenge made with a password that is no longer the account's (a reset or change since) is dead too.
+  const live = charged && found && constantTimeEqual(charged.passwordDigest, tokenDigest(found.account.passwordHash));
+  if (!charged || !found || !live) {
+    dummySecondFactor(request.code, now);
+    log('mfa_failed', charged ? { accountId: charged.accountId, reason: 'password-changed' } : { reason: 'challenge' });
+    return { kind: 'wrong' };
+  }
+  const { account, totp } = found;
+  const key = keys.login(account.emailKey);
+  if (!charged.viaDevice) {
+    const attempt = await chargeLoginAttempt(db, key, config.throttle.loginFailures, now);
+    if (!attempt.ok) {
+      log('throttled', { rule: 'login', retryAfter: attempt.retryAfterSeconds });
+      return { kind: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
+    }
+  }
+
+  const factor = await verifySecondFactor(services, account.id, totp, request.code, now);
+  if (!factor) {
+    if (charged.viaDevice) await countFailure(db, key, config.throttle.loginFailures, now).run();
+    log('mfa_failed', { accountId: account.id, reason: 'code', attemptsLeft: CHALLENGE_ATTEMPTS - charged.attempts });
+    return { kind: 'wrong' };
+  }
+
+  // Every write below holds only for the request that used the challenge, and only while the
+  // password it was made with is still the account's.
+  const mark = newPublicId();
+  const won = allOf(challengeUsedBy(charged.id, mark), accountHasHash(account.id, account.passwordHash));
+  const session = newSession(db, account.id, request.client, config.sessions, now, won, true);
+  const clear = charged.viaDevice ? [] : [clearLoginFailures(db, key, won)];
+  const fresh = newDevice(db, account.id, charged.deviceHash, config.devices, now, won);
+  const results = await db.batch([useChallenge(db, charged.id, mark), session.statement, ...clear, ...fresh.statements]);
+  if (results[1]?.meta.changes !== 1) {
+    log('mfa_failed', { accountId: account.id, reason: 'challenge-used' });
+    return { kind: 'wrong' };
+  }
+  log('login_ok', { accountId: account.id, device: charged.viaDevice, mfa: factor });
+  log('session_created', { accountId: account.id, session: session.issued.id });
+  return { kind: 'ok', account, device: fresh.issued, session: session.issued };
+}
