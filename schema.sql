@@ -131,7 +131,7 @@ CREATE INDEX mail_outbox_by_due ON mail_outbox (next_attempt_at);
 -- One authenticator per account. The secret is sealed with DATA_KEY, bound to the account's id:
 -- a copy of the database alone yields no usable secret. enabled_at is NULL while it is only set up.
 CREATE TABLE mfa_totp (
-  account_id    TEXT    PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE CHECK (length(account_id) = 36),
+  account_id    TEXT    PRIMARY KEY REFERENCES accounts (id) CHECK (length(account_id) = 36),
   secret_sealed TEXT    NOT NULL CHECK (secret_sealed LIKE 'v1.%'),
   created_at    INTEGER NOT NULL,
   enabled_at    INTEGER,
@@ -144,7 +144,7 @@ CREATE TABLE mfa_totp (
 -- Single-use recovery codes, only their SHA-256; a used code's row is deleted.
 CREATE TABLE mfa_recovery_codes (
   code_hash  TEXT    PRIMARY KEY CHECK (length(code_hash) = 64),
-  account_id TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE CHECK (length(account_id) = 36),
+  account_id TEXT    NOT NULL REFERENCES accounts (id) CHECK (length(account_id) = 36),
   set_id     TEXT    NOT NULL CHECK (length(set_id) = 22),
   created_at INTEGER NOT NULL
 ) STRICT;
@@ -156,7 +156,7 @@ CREATE INDEX mfa_recovery_codes_by_account ON mfa_recovery_codes (account_id);
 CREATE TABLE mfa_challenges (
   id              TEXT    PRIMARY KEY CHECK (length(id) = 22),
   secret_hash     TEXT    NOT NULL CHECK (length(secret_hash) = 64),
-  account_id      TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE CHECK (length(account_id) = 36),
+  account_id      TEXT    NOT NULL REFERENCES accounts (id) CHECK (length(account_id) = 36),
   -- SHA-256 of the password hash that was verified: a reset or change in between ends the challenge.
   password_digest TEXT    NOT NULL CHECK (length(password_digest) = 64),
   -- The device token presented with the password (its digest), which the login's new token replaces.

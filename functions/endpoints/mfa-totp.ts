@@ -11,7 +11,7 @@ import { sessionOf } from '../../lib/http/bearer.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { SecondFactorCode, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
 import { details } from '../../lib/http/problems.ts';
-import { EDGE, respond } from '../../lib/http/respond.ts';
+import { EDGE, respond, validationDetails } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 import { totpSetupPage } from '../../lib/pages/mfa-pages.ts';
@@ -52,7 +52,7 @@ const ENABLE: AnswerTable<EnableOutcome> = {
   'wrong-code': {
     status: 422,
     description: 'The code is not the current one of the secret that was set up; it stays pending',
-    problem: () => details('wrong-code', 'Wrong code', 'Check that the app shows this account and its clock is right, then send its current code.'),
+    problem: () => validationDetails([{ pointer: '/code', detail: 'Not the current code of the key that was set up. Check that the app shows this account and that its clock is right.' }]),
   },
   'not-pending': conflict('No authenticator is waiting to be turned on (none was set up, or it is already on)', 'Nothing to turn on', 'Set one up with POST /mfa/totp/setup first.'),
 };

@@ -90,7 +90,9 @@ export async function answerChallenge(services: AnswerChallengeServices, request
   }
   const { account, totp } = found;
   const key = keys.login(account.emailKey);
-  if (!charged.viaDevice) {
+  // The first code of a challenge was paid for by the password step's charge (login.ts), which a
+  // challenge does not clear; each further one is a new attempt, refused while the address waits.
+  if (!charged.viaDevice && charged.attempts > 1) {
     const attempt = await chargeLoginAttempt(db, key, config.throttle.loginFailures, now);
     if (!attempt.ok) {
       log('throttled', { rule: 'login', retryAfter: attempt.retryAfterSeconds });

@@ -8,6 +8,7 @@ import type { Database, Statement } from './db.ts';
 import { endEveryDevice } from './devices.ts';
 import { retireResetLinks } from './resets.ts';
 import { endEverySession } from './sessions.ts';
+import { MFA_TABLES } from './mfa.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
 export interface PasswordChange {
@@ -76,6 +77,8 @@ export function deleteAccountStatements(db: Database, account: Account): Stateme
     ),
     guarded('DELETE FROM sessions WHERE account_id = ?', account.id),
     guarded('DELETE FROM password_resets WHERE account_id = ?', account.id),
+    // The second factor (lib/storage/mfa.ts): the sealed secret, recovery codes and challenges.
+    ...MFA_TABLES.map((table) => guarded(`DELETE FROM ${table} WHERE account_id = ?`, account.id)),
     db.prepare('DELETE FROM accounts WHERE id = ? AND password_hash = ?').bind(account.id, account.passwordHash),
   ];
 }

@@ -12,6 +12,9 @@ import { constantTimeEqual, newPublicId, newSessionToken, parseSessionToken, tok
 import type { Account } from './accounts.ts';
 import type { Condition, Database, Statement } from './db.ts';
 
+/** The tables that hold an account's second factor: deleted with the account (account-changes.ts). */
+export const MFA_TABLES = ['mfa_challenges', 'mfa_recovery_codes', 'mfa_totp'] as const;
+
 export interface TotpRow {
   secretSealed: string;
   enabledAt: number | null;
@@ -200,11 +203,6 @@ export const challengeUsedBy = (id: string, mark: string): Condition => ({
   sql: 'EXISTS (SELECT 1 FROM mfa_challenges WHERE id = ? AND used_by = ?)',
   values: [id, mark],
 });
-
-/** The purge's statement: challenges past their expiry are of no use to anyone. */
-export function deleteExpiredChallenges(db: Database, now: number): Statement {
-  return db.prepare('DELETE FROM mfa_challenges WHERE expires_at <= ?').bind(now);
-}
 
 /** An account by its id, with its authenticator if it has one turned on: what a challenge's answer checks. */
 export async function accountWithTotp(db: Database, accountId: string): Promise<{ account: Account; totp: TotpRow & { enabledAt: number } } | null> {

@@ -12,6 +12,7 @@
  *   (lib/storage/sessions.ts), so raising SESSION_IDLE_SECONDS keeps what a request still accepts;
  *   and sessions ended (logout, revoked) more than the grace period ago. The grace keeps a use of
  *   an ended token, a hint of theft, logged as `revoked` rather than `unknown`.
+ * - Login challenges of the second factor past their expiry (lib/storage/mfa.ts): none answers again.
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.
@@ -25,6 +26,7 @@ export interface PurgeResult {
   devices: number;
   resets: number;
   sessions: number;
+  challenges: number;
 }
 
 const SLICE = 500;
@@ -76,5 +78,10 @@ export async function purge(db: Database, now: number, graceSeconds: number, ses
     createdBy,
     cutoff,
   );
-  return { registrations, throttle, devices, resets, sessions };
+  const challenges = await deleteInSlices(
+    db,
+    'DELETE FROM mfa_challenges WHERE id IN (SELECT id FROM mfa_challenges WHERE expires_at <= ?1 LIMIT ?2)',
+    now,
+  );
+  return { registrations, throttle, devices, resets, sessions, challenges };
 }
