@@ -17,7 +17,7 @@ import { chargeDevice, lockedNow, newDevice, presentedDigest, type IssuedDevice 
 import { newSession, type IssuedSession } from '../storage/sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
-import { challengeIfTotp } from './mfa-login.ts';
+import { loginChallenge, totpBranches } from './mfa-login.ts';
 import type { IssuedChallenge } from '../storage/mfa.ts';
 
 export interface LoginServices {
@@ -48,17 +48,18 @@ export type LoginOutcome =
  * Upgrades a hash made with older parameters, now that we hold the password that matches it: the
  * statement to run with the login's other writes, if any.
  */
-async function rehashIfOutdated(services: LoginServices, account: Account, password: string): Promise<Statement[]> {
-  if (!services.hasher.needsRehash(account.passwordHash)) return [];
+async function rehashIfOutdated(services: LoginServices, account: Account, password: string): Promise<{ statements: Statement[]; hash: string }> {
+  const unchanged = { statements: [], hash: account.passwordHash };
+  if (!services.hasher.needsRehash(account.passwordHash)) return unchanged;
   let fresh: string;
   try {
     fresh = await services.hasher.hash(password);
   } catch (error) {
     // Too busy to rehash now: the login itself has succeeded, and the next one will rehash.
-    if (error instanceof HashQueueFullError) return [];
+    if (error instanceof HashQueueFullError) return unchanged;
     throw error;
   }
-  return [replacePasswordHash(services.db, account.id, account.passwordHash, fresh)];
+  return { statements: [replacePasswordHash(services.db, account.id, account.passwordHash, fresh)], hash: fresh };
 }
 
 export async function login(services: LoginServices, request: LoginRequest, now: number): Promise<LoginOutcome> {
@@ -87,23 +88,30 @@ export async function login(services: LoginServices, request: LoginRequest, now:
   const matches = account ? await hasher.verify(request.password, account.passwordHash) : await hasher.verifyDummy(request.password);
 
   if (account && matches) {
-    // With TOTP on, the password alone gives no session, device token or cleared failures.
-    const challenge = await challengeIfTotp(services, { account, presentedDevice: presented, viaDevice: device !== null, client: request.client }, now);
-    if (challenge) return challenge;
     // Every write below acts on the strength of the password just verified, so each holds only
     // while the account still has that hash: a reset or a password change that commits while this
     // login hashes must not leave it a session, a device token or cleared failures (the session's
     // insert tells whether it did). A device's success leaves the address's failures alone:
     // clearing them would give guessers fresh free attempts each time the owner logs in.
+    // With TOTP on, the password alone gives a challenge instead of all three (lib/flows/mfa-login.ts),
+    // decided in the same batch so that it costs no round trip of its own.
     const verified = accountHasHash(account.id, account.passwordHash);
-    const session = newSession(db, account.id, request.client, config.sessions, now, verified);
-    const clear = device ? [] : [clearLoginFailures(db, keys.login(key), verified)];
-    const fresh = newDevice(db, account.id, presented, config.devices, now, verified);
+    const { plain, secondFactor } = totpBranches(account.id, verified);
+    const session = newSession(db, account.id, request.client, config.sessions, now, plain);
+    const clear = device ? [] : [clearLoginFailures(db, keys.login(key), plain)];
+    const fresh = newDevice(db, account.id, presented, config.devices, now, plain);
     // Last: it replaces the verified hash, and is itself guarded on it.
     const rehash = await rehashIfOutdated(services, account, request.password);
-    const [opened] = await db.batch([session.statement, ...clear, ...fresh.statements, ...rehash]);
-    if (opened?.meta.changes === 1) {
-      if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
+    const challenge = loginChallenge(db, { account, passwordHash: rehash.hash, presented, viaDevice: device !== null, client: request.client }, now, secondFactor);
+    const results = await db.batch([session.statement, ...clear, ...fresh.statements, challenge.statement, ...rehash.statements]);
+    const opened = results[0]?.meta.changes === 1;
+    if (results[1 + clear.length + fresh.statements.length]?.meta.changes === 1) {
+      if (rehash.statements.length > 0) log('password_rehashed', { accountId: account.id });
+      log('mfa_challenge_issued', { accountId: account.id, device: device !== null });
+      return { kind: 'mfa_required', challenge: challenge.issued };
+    }
+    if (opened) {
+      if (rehash.statements.length > 0) log('password_rehashed', { accountId: account.id });
       log('login_ok', { accountId: account.id, device: device !== null });
       log('session_created', { accountId: account.id, session: session.issued.id });
       return { kind: 'ok', account, device: fresh.issued, session: session.issued };

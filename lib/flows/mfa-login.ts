@@ -19,48 +19,41 @@ import type { Sealer } from '../crypto/seal.ts';
 import { newPublicId, tokenDigest, constantTimeEqual } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import { accountHasHash, type Account } from '../storage/accounts.ts';
-import { allOf, type Database } from '../storage/db.ts';
+import { allOf, not, type Condition, type Database, type Statement } from '../storage/db.ts';
 import { newDevice, type IssuedDevice } from '../storage/devices.ts';
-import { accountWithTotp, chargeChallenge, CHALLENGE_ATTEMPTS, challengeUsedBy, findTotp, newChallenge, totpIsOn, useChallenge, type IssuedChallenge } from '../storage/mfa.ts';
+import { accountWithTotp, chargeChallenge, CHALLENGE_ATTEMPTS, challengeUsedBy, newChallenge, totpOn, useChallenge, type IssuedChallenge } from '../storage/mfa.ts';
 import { newSession, type IssuedSession } from '../storage/sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import { dummySecondFactor, verifySecondFactor } from './mfa-check.ts';
 
-export interface ChallengeServices {
-  db: Database;
-  log: EventLog;
+/**
+ * For login.ts, once the password is verified: the guards of its two outcomes, both in its one
+ * batch, so that which one happens is decided as the batch commits: a session and device token
+ * (`plain`) for an account without TOTP on, a challenge (`secondFactor`) for one with it.
+ */
+export function totpBranches(accountId: string, verified: Condition): { plain: Condition; secondFactor: Condition } {
+  return { plain: allOf(verified, not(totpOn(accountId))), secondFactor: allOf(verified, totpOn(accountId)) };
 }
-
-export type ChallengeOutcome = { kind: 'mfa_required'; challenge: IssuedChallenge } | { kind: 'wrong' };
 
 /**
- * For login.ts, once the password is verified: a challenge if the account has TOTP on (guarded on
- * the verified hash, as the login's session is), null if it has not and the login goes on.
+ * The challenge's insert, for that batch. `passwordHash` is the account's hash once the batch has
+ * run (a login may rehash it): a challenge outlives no other change of the password.
  */
-export async function challengeIfTotp(
-  services: ChallengeServices,
-  login: { account: Account; presentedDevice: string; viaDevice: boolean; client: string },
+export function loginChallenge(
+  db: Database,
+  login: { account: Account; passwordHash: string; presented: string; viaDevice: boolean; client: string },
   now: number,
-): Promise<ChallengeOutcome | null> {
-  const { db, log } = services;
-  const { account, viaDevice } = login;
-  if (!totpIsOn(await findTotp(db, account.id))) return null;
-  const { statement, issued } = newChallenge(
-    db,
-    { accountId: account.id, passwordHash: account.passwordHash, deviceHash: login.presentedDevice, viaDevice, client: login.client },
-    now,
-    accountHasHash(account.id, account.passwordHash),
-  );
-  const { meta } = await statement.run();
-  if (meta.changes !== 1) {
-    log('login_failed', { accountId: account.id, reason: 'password-changed', device: viaDevice });
-    return { kind: 'wrong' };
-  }
-  log('mfa_challenge_issued', { accountId: account.id, device: viaDevice });
-  return { kind: 'mfa_required', challenge: issued };
+  onlyIf: Condition,
+): { statement: Statement; issued: IssuedChallenge } {
+  const { account, passwordHash, presented, viaDevice, client } = login;
+  return newChallenge(db, { accountId: account.id, passwordHash, deviceHash: presented, viaDevice, client }, now, onlyIf);
 }
 
-export interface AnswerChallengeServices extends ChallengeServices {
+const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
+
+export interface AnswerChallengeServices {
+  db: Database;
+  log: EventLog;
   sealer: Sealer;
   config: Pick<Config, 'throttle' | 'devices' | 'sessions'>;
 }
@@ -80,7 +73,8 @@ export type AnswerChallengeOutcome =
 export async function answerChallenge(services: AnswerChallengeServices, request: AnswerChallengeRequest, now: number): Promise<AnswerChallengeOutcome> {
   const { db, config, log } = services;
   const charged = await chargeChallenge(db, request.challenge, now);
-  const found = charged ? await accountWithTotp(db, charged.accountId) : null;
+  // Looked up for a dead challenge too (an id no account has), so that it costs what a live one does.
+  const found = await accountWithTotp(db, charged?.accountId ?? NO_ACCOUNT);
   // A challenge made with a password that is no longer the account's (a reset or change since) is dead too.
   const live = charged && found && constantTimeEqual(charged.passwordDigest, tokenDigest(found.account.passwordHash));
   if (!charged || !found || !live) {
