@@ -86,11 +86,16 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   // does), then what this account had here (2 devices issued since the password change, 1 registration,
   // 1 throttle row: the session's own count, 6 sessions, itself), and the notice queued in the outbox.
   'delete account': { status: 204, trips: 5, statements: 14, writes: 12, rows: 13, commits: 3 },
+  // The second factor (docs/second-factor.md). Setup: the client's window, the session, the
+  // session's password-check charge, the TOTP row read, the sealed secret's upsert.
   'TOTP setup': { status: 200, trips: 5, statements: 5, writes: 3, rows: 3, commits: 3 },
   'TOTP enable': { status: 200, trips: 4, statements: 6, writes: 4, rows: 12, commits: 2 },
+  // The same trips as a login without TOTP: one batch holds both outcomes, and only the challenge's insert applies.
   'login, right password, TOTP on': { status: 202, trips: 5, statements: 10, writes: 9, rows: 3, commits: 3 },
   'login step 2, wrong code': { status: 401, trips: 3, statements: 3, writes: 2, rows: 2, commits: 2 },
+  // The second code on its challenge (the first was wrong): charged to the address, the step spent, then one batch.
   'login step 2, right code': { status: 200, trips: 6, statements: 11, writes: 10, rows: 8, commits: 5 },
+  // The same trips as a wrong code's first try: the charge that finds nothing, and the account lookup all the same.
   'login step 2, used challenge': { status: 401, trips: 3, statements: 3, writes: 2, rows: 1, commits: 1 },
   'login step 2, recovery code': { status: 200, trips: 6, statements: 11, writes: 9, rows: 7, commits: 4 },
   'new recovery codes': { status: 200, trips: 7, statements: 9, writes: 6, rows: 23, commits: 4 },
