@@ -94,6 +94,11 @@ describe(`the document says what the server does (${backend.name})`, () => {
       'POST /delete-account',
       'POST /forgot-password',
       'POST /login',
+      'POST /login/mfa',
+      'POST /mfa/recovery-codes',
+      'POST /mfa/totp/disable',
+      'POST /mfa/totp/enable',
+      'POST /mfa/totp/setup',
       'POST /register',
       'POST /resend-activation',
       'POST /reset-password',
@@ -129,8 +134,21 @@ describe(`the document says what the server does (${backend.name})`, () => {
     const byTag: Record<string, string[]> = {};
     for (const { at, operation } of operations) (byTag[operation.tags[0]] ??= []).push(at);
     expect(Object.fromEntries(Object.entries(byTag).map(([tag, ats]) => [tag, ats.sort()]))).toEqual({
-      accounts: ['POST /activate', 'POST /forgot-password', 'POST /login', 'POST /register', 'POST /resend-activation', 'POST /reset-password'],
-      sessions: ['DELETE /devices/{id}', 'DELETE /sessions/{id}', 'GET /devices', 'GET /session', 'GET /sessions', 'POST /change-password', 'POST /delete-account', 'POST /logout'],
+      accounts: ['POST /activate', 'POST /forgot-password', 'POST /login', 'POST /login/mfa', 'POST /register', 'POST /resend-activation', 'POST /reset-password'],
+      sessions: [
+        'DELETE /devices/{id}',
+        'DELETE /sessions/{id}',
+        'GET /devices',
+        'GET /session',
+        'GET /sessions',
+        'POST /change-password',
+        'POST /delete-account',
+        'POST /logout',
+        'POST /mfa/recovery-codes',
+        'POST /mfa/totp/disable',
+        'POST /mfa/totp/enable',
+        'POST /mfa/totp/setup',
+      ],
       pages: ['GET /', 'GET /activate', 'GET /demo.js', 'GET /reset-password'],
       service: ['GET /health', 'GET /openapi.json'],
     });
