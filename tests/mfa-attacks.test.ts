@@ -217,6 +217,29 @@ describe(`second-factor attacks (${backend.name})`, () => {
     expect(h.events.filter((e) => e.event === 'session_created')).toHaveLength(3); // enrolment's, and one of each pair
   });
 
+  it('a sealed secret moved to another account, or sealed under another key, opens for nobody: a wrong code, never a 500', async () => {
+    const h = await createHarness();
+    const owner = await enrol(h, OWNER);
+    const other = await enrol(h, OTHER);
+    // The attacker with write access to the database copies their own sealed secret into the owner's row.
+    const row = (email: string) => h.db.prepare('SELECT t.secret_sealed AS sealed FROM mfa_totp t JOIN accounts a ON a.id = t.account_id WHERE a.email_key = ?').bind(email).first<{ sealed: string }>();
+    const theirs = (await row(OTHER))!.sealed;
+    await h.db.prepare('UPDATE mfa_totp SET secret_sealed = ? WHERE account_id = (SELECT id FROM accounts WHERE email_key = ?)').bind(theirs, OWNER).run();
+    for (const secret of [other.secret, owner.secret]) {
+      const res = await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code: codeNow(h, secret) });
+      expect(res.status).toBe(401);
+    }
+    expect(h.events.filter((e) => e.event === 'mfa_failed' && e.reason === 'unreadable')).toHaveLength(2);
+    // A recovery code still opens the owner's account: the operator's case only when those are gone too.
+    expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), recoveryCode: owner.recoveryCodes[0] })).status).toBe(200);
+    // A pending secret that does not open: set up again (409), never a 500.
+    await h.createActiveAccount('third@example.com');
+    const session = await h.logIn('third@example.com');
+    const { secret } = (await (await h.bearer('POST', '/mfa/totp/setup', session, { password: GOOD_PASSWORD })).json()) as { secret: string };
+    await h.db.prepare('UPDATE mfa_totp SET secret_sealed = ? WHERE enabled_at IS NULL').bind(theirs).run();
+    expect((await h.bearer('POST', '/mfa/totp/enable', session, { code: codeNow(h, secret) })).status).toBe(409);
+  });
+
   it('a copy of the database holds no usable secret or recovery code, and no log line holds either, nor a code or a challenge', async () => {
     const h = await createHarness();
     const { secret, recoveryCodes } = await enrol(h, OWNER);

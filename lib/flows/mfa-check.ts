@@ -9,7 +9,7 @@
  * wrong password does; with TOTP off it asks nothing.
  */
 import type { Config } from '../config/config.ts';
-import type { Sealer } from '../crypto/seal.ts';
+import { UnsealError, type Sealer } from '../crypto/seal.ts';
 import { DUMMY_SECRET, isTotpCode, matchingStep, recoveryCodeDigest } from '../crypto/totp.ts';
 import { constantTimeEqual } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
@@ -33,6 +33,20 @@ export const secretLabel = (accountId: string) => `totp:${accountId}`;
 export const sealSecret = (sealer: Sealer, accountId: string, secret: string) => sealer.seal(secret, secretLabel(accountId));
 
 /**
+ * The secret, or null when its seal does not open (DATA_KEY replaced, or the row altered or moved
+ * to another account): no code can be checked then, which is answered as a wrong code, never a 500.
+ * Only the operator can help such an account (docs/second-factor.md).
+ */
+export async function openSecret(sealer: Sealer, accountId: string, sealed: string): Promise<string | null> {
+  try {
+    return await sealer.open(sealed, secretLabel(accountId));
+  } catch (error) {
+    if (error instanceof UnsealError) return null;
+    throw error;
+  }
+}
+
+/**
  * Checks `code` against an account with TOTP on and spends what it matched. A six-digit code is
  * an authenticator code, anything else a recovery code; either way the same work runs whatever
  * the code is (every candidate step computed, every recovery digest compared).
@@ -40,8 +54,10 @@ export const sealSecret = (sealer: Sealer, accountId: string, secret: string) =>
 export async function verifySecondFactor(services: SecondFactorServices, accountId: string, totp: TotpRow, code: string, now: number): Promise<Factor | null> {
   const { db, sealer, log } = services;
   if (isTotpCode(code)) {
-    const secret = await sealer.open(totp.secretSealed, secretLabel(accountId));
-    const step = matchingStep(secret, code, now);
+    const secret = await openSecret(sealer, accountId, totp.secretSealed);
+    if (secret === null) log('mfa_failed', { accountId, reason: 'unreadable' });
+    const step = matchingStep(secret ?? DUMMY_SECRET, code, now);
+    if (secret === null) return null;
     if (step === null) return null;
     const { meta } = await claimStep(db, accountId, step).run();
     return meta.changes === 1 ? 'totp' : null;

@@ -11,7 +11,7 @@ import type { Config } from '../config/config.ts';
 import { matchingStep, newRecoveryCode, newTotpSecret, RECOVERY_CODE_COUNT, recoveryCodeDigest, totpUri } from '../crypto/totp.ts';
 import { enableTotp as enableTotpRows, findTotp, storePendingTotp, totpIsOn } from '../storage/mfa.ts';
 import type { LiveSession } from '../storage/sessions.ts';
-import { sealSecret, secretLabel, type SecondFactorServices } from './mfa-check.ts';
+import { openSecret, sealSecret, type SecondFactorServices } from './mfa-check.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 
 export interface SetupServices extends PasswordCheckServices, SecondFactorServices {
@@ -46,7 +46,13 @@ export async function enableTotp(services: SecondFactorServices, session: LiveSe
   const account = session.account;
   const totp = await findTotp(db, account.id);
   if (!totp || totpIsOn(totp)) return { kind: 'not-pending' };
-  const step = matchingStep(await sealer.open(totp.secretSealed, secretLabel(account.id)), code, now);
+  const secret = await openSecret(sealer, account.id, totp.secretSealed);
+  if (secret === null) {
+    // Sealed under another DATA_KEY: a new setup makes one that opens.
+    log('totp_enable_failed', { accountId: account.id, reason: 'unreadable' });
+    return { kind: 'not-pending' };
+  }
+  const step = matchingStep(secret, code, now);
   if (step === null) {
     log('totp_enable_failed', { accountId: account.id, reason: 'code' });
     return { kind: 'wrong-code' };
