@@ -105,13 +105,13 @@ export async function login(services: LoginServices, request: LoginRequest, now:
     const challenge = loginChallenge(db, { account, passwordHash: rehash.hash, presented, viaDevice: device !== null, client: request.client }, now, secondFactor);
     const results = await db.batch([session.statement, ...clear, ...fresh.statements, challenge.statement, ...rehash.statements]);
     const opened = results[0]?.meta.changes === 1;
-    if (results[1 + clear.length + fresh.statements.length]?.meta.changes === 1) {
-      if (rehash.statements.length > 0) log('password_rehashed', { accountId: account.id });
+    const challenged = results[1 + clear.length + fresh.statements.length]?.meta.changes === 1;
+    if (rehash.statements.length > 0 && (opened || challenged)) log('password_rehashed', { accountId: account.id });
+    if (challenged) {
       log('mfa_challenge_issued', { accountId: account.id, device: device !== null });
       return { kind: 'mfa_required', challenge: challenge.issued };
     }
     if (opened) {
-      if (rehash.statements.length > 0) log('password_rehashed', { accountId: account.id });
       log('login_ok', { accountId: account.id, device: device !== null });
       log('session_created', { accountId: account.id, session: session.issued.id });
       return { kind: 'ok', account, device: fresh.issued, session: session.issued };
