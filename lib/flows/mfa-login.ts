@@ -8,11 +8,12 @@
  *   back-off is cleared when the second step succeeds.
  * - A challenge takes CHALLENGE_ATTEMPTS codes, each charged before it is checked, then is dead;
  *   a code is also a login attempt of the address: charged to its back-off first (429 with the
- *   wait), or, for a challenge made through a trusted device token (which skipped that back-off),
+ *   wait; the password step's charge pays for a challenge's first code), or, for a challenge made through a trusted device token (which skipped that back-off),
  *   counted toward it when wrong. So a device token never skips the second factor, and the owner
  *   with one is not kept out by strangers who re-arm the address's back-off.
  * - A wrong code, and an unknown, used, expired, dead or other account's challenge, are one answer
- *   (`wrong`) after the same work: one charge statement and the computation of three codes.
+ *   (`wrong`) after the same work: the challenge's charge, the account lookup and three codes
+ *   computed (tests/database-cost.test.ts holds the database's share equal).
  */
 import type { Config } from '../config/config.ts';
 import type { Sealer } from '../crypto/seal.ts';
