@@ -46,6 +46,8 @@ import { ChangePasswordBody } from './endpoints/change-password.ts';
 import { DeleteAccountBody } from './endpoints/delete-account.ts';
 import { ResetBody } from './endpoints/reset-password.ts';
 import { ChangeEmailBody } from './endpoints/change-email.ts';
+import { LoginMfaRequest } from './endpoints/mfa-login.ts';
+import { answerChallenge } from '../lib/flows/mfa-login.ts';
 import { LinkTokenBody } from './endpoints/confirm-email.ts';
 import { requestEmailChange, type ChangeEmailOutcome as ChangeEmailFlowOutcome } from '../lib/flows/change-email.ts';
 import { confirmEmail as confirmEmailFlow, undoEmailChange as undoEmailChangeFlow, type ConfirmOutcome, type UndoOutcome } from '../lib/flows/confirm-email.ts';
@@ -92,7 +94,11 @@ export type LoginOutcome =
   | Invalid
   | Throttled
   | { kind: 'wrong' }
+  /** The password was right and the account has TOTP on: finish with loginSecondFactor (POST /login/mfa). */
+  | { kind: 'mfa_required'; challenge: { token: string; expiresAt: string } }
   | { kind: 'ok'; user: LatchkeyUser; device: { token: string; expiresAt: string }; session: { token: string; expiresAt: string } };
+/** POST /login/mfa's outcomes: a success as a login's; one `wrong` for every refused code or challenge. */
+export type LoginSecondFactorOutcome = Exclude<LoginOutcome, { kind: 'mfa_required' }>;
 export type ResendActivationOutcome = ResendOutcome | Invalid | Throttled;
 export type ForgotPasswordOutcome = ForgotOutcome | Invalid | Throttled;
 export type ResetPasswordOutcome = ResetOutcome | Invalid | Throttled;
@@ -111,13 +117,15 @@ export interface LatchkeyApi {
   activate(input: { token: string; password: string; confirmPassword?: string }, call?: ApiCall): Promise<ActivateOutcome>;
   /** `deviceToken`: the device token of an earlier login, as POST /login's header carries it. */
   login(input: { email: string; password: string; deviceToken?: string }, call?: ApiCall): Promise<LoginOutcome>;
+  /** POST /login/mfa: the challenge of an `mfa_required` login, and a code from the authenticator or a recovery code. */
+  loginSecondFactor(input: { challenge: string; code: string } | { challenge: string; recoveryCode: string }, call?: ApiCall): Promise<LoginSecondFactorOutcome>;
   resendActivation(input: { email: string }, call?: ApiCall): Promise<ResendActivationOutcome>;
   forgotPassword(input: { email: string }, call?: ApiCall): Promise<ForgotPasswordOutcome>;
   resetPassword(input: { token: string; password: string; confirmPassword?: string }, call?: ApiCall): Promise<ResetPasswordOutcome>;
-  changePassword(sessionToken: string, input: { currentPassword: string; newPassword: string }, call?: ApiCall): Promise<ChangePasswordOutcome>;
-  deleteAccount(sessionToken: string, input: { password: string }, call?: ApiCall): Promise<DeleteAccountOutcome>;
+  changePassword(sessionToken: string, input: { currentPassword: string; newPassword: string; code?: string }, call?: ApiCall): Promise<ChangePasswordOutcome>;
+  deleteAccount(sessionToken: string, input: { password: string; code?: string }, call?: ApiCall): Promise<DeleteAccountOutcome>;
   /** POST /change-email: `pending` for every well-formed address; the link goes to the new one. */
-  changeEmail(sessionToken: string, input: { password: string; newEmail: string }, call?: ApiCall): Promise<ChangeEmailOutcome>;
+  changeEmail(sessionToken: string, input: { password: string; newEmail: string; code?: string }, call?: ApiCall): Promise<ChangeEmailOutcome>;
   /** POST /confirm-email: the token of the link mailed to the new address. */
   confirmEmail(input: { token: string }, call?: ApiCall): Promise<ConfirmEmailOutcome>;
   /** POST /undo-email-change: the token of the link mailed to the old address. */
@@ -247,6 +255,18 @@ export function createApi(deps: Deps): LatchkeyApi {
         return { kind: 'ok', user: userView(outcome.account), device: outcome.device, session: { token, expiresAt } };
       }),
 
+    loginSecondFactor: (input, call) =>
+      limited('loginSecondFactor', 'login', call, async (ctx): Promise<LoginSecondFactorOutcome> => {
+        const body = validated(LoginMfaRequest, input);
+        if (!body.ok) return body.refusal;
+        const { db, sealer, config, now } = deps;
+        const code = 'code' in body.value ? body.value.code : body.value.recoveryCode;
+        const outcome = await answerChallenge({ db, sealer, config, log: ctx.log }, { challenge: body.value.challenge, code, client: ctx.client }, now());
+        if (outcome.kind !== 'ok') return outcome;
+        const { token, expiresAt } = outcome.session;
+        return { kind: 'ok', user: userView(outcome.account), device: outcome.device, session: { token, expiresAt } };
+      }),
+
     resendActivation: (input, call) => mailRequest('resendActivation', 'resend', resendFlow, input, call),
     forgotPassword: (input, call) => mailRequest('forgotPassword', 'forgot', forgotFlow, input, call),
 
@@ -264,8 +284,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         withSession(ctx, token, async (session) => {
           const body = validated(ChangePasswordBody, input);
           if (!body.ok) return body.refusal;
-          const { db, hasher, config, now, hooks, breachedPasswords } = deps;
-          return changePasswordFlow({ db, hasher, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
+          const { db, hasher, sealer, config, now, hooks, breachedPasswords } = deps;
+          return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
         }),
       ),
 
@@ -275,8 +295,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         withSession(ctx, token, async (session) => {
           const body = validated(ChangeEmailBody, input);
           if (!body.ok) return body.refusal;
-          const { db, hasher, config, now } = deps;
-          return requestEmailChange({ db, hasher, config, mail: ctx.mail(), log: ctx.log }, { session, ...body.value, clientKey: ctx.clientKey }, now());
+          const { db, hasher, sealer, config, now } = deps;
+          return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { session, ...body.value, clientKey: ctx.clientKey }, now());
         }),
       ),
 
@@ -301,8 +321,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         withSession(ctx, token, async (session) => {
           const body = validated(DeleteAccountBody, input);
           if (!body.ok) return body.refusal;
-          const { db, hasher, config, now, hooks } = deps;
-          return deleteAccountFlow({ db, hasher, config, mail: ctx.mail(), log: ctx.log, hooks }, session, body.value.password, now());
+          const { db, hasher, sealer, config, now, hooks } = deps;
+          return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, session, body.value.password, now(), body.value.code);
         }),
       ),
 

@@ -30,6 +30,8 @@ import { healthEndpoint } from './endpoints/health.ts';
 import { forgotPasswordEndpoint } from './endpoints/forgot-password.ts';
 import { homeEndpoints } from './endpoints/home.ts';
 import { loginEndpoint } from './endpoints/login.ts';
+import { loginMfaEndpoint } from './endpoints/mfa-login.ts';
+import { mfaEndpoints } from './endpoints/mfa-totp.ts';
 import { registerEndpoint } from './endpoints/register.ts';
 import { resendActivationEndpoint } from './endpoints/resend-activation.ts';
 import { resetPasswordEndpoints } from './endpoints/reset-password.ts';
@@ -93,6 +95,7 @@ const ENDPOINTS = [
   registerEndpoint,
   activateEndpoints,
   loginEndpoint,
+  loginMfaEndpoint,
   resendActivationEndpoint,
   forgotPasswordEndpoint,
   resetPasswordEndpoints,
@@ -106,6 +109,7 @@ const ENDPOINTS = [
   confirmEmailEndpoints,
   undoEmailChangeEndpoints,
   deleteAccountEndpoint,
+  mfaEndpoints,
 ];
 
 export function createApp(resolveDeps: (c: AppContext) => Deps) {

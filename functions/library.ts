@@ -26,6 +26,7 @@ export type {
   RegisterOutcome,
   ActivateOutcome,
   LoginOutcome,
+  LoginSecondFactorOutcome,
   ResendActivationOutcome,
   ForgotPasswordOutcome,
   ResetPasswordOutcome,

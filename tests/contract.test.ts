@@ -7,8 +7,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import type { Database } from '../lib/storage/db.ts';
 import { contractChecker, contractLog, type OpenApiDocument } from './support/contract.ts';
-import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
+import { createHarness, GOOD_PASSWORD, NO_LIMITS, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
+import { codeNow, enrol as enrolForContract, wrongCode } from './support/totp.ts';
 
+/** The second factor's routes for a logged-in account (docs/second-factor.md). */
+const MFA_ROUTES = ['/mfa/totp/setup', '/mfa/totp/enable', '/mfa/totp/disable', '/mfa/recovery-codes'] as const;
+const MFA_BODIES: Record<(typeof MFA_ROUTES)[number], object> = {
+  '/mfa/totp/setup': { password: GOOD_PASSWORD },
+  '/mfa/totp/enable': { code: '123456' },
+  '/mfa/totp/disable': { password: GOOD_PASSWORD, code: '123456' },
+  '/mfa/recovery-codes': { password: GOOD_PASSWORD, code: '123456' },
+};
 const LIVE_LOOKING = `${'s'.repeat(22)}.${'x'.repeat(43)}`;
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -99,11 +108,16 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
         'POST /confirm-email',
         'GET /undo-email-change',
         'POST /undo-email-change',
+        'POST /login/mfa',
+        'POST /mfa/totp/setup',
+        'POST /mfa/totp/enable',
+        'POST /mfa/totp/disable',
+        'POST /mfa/recovery-codes',
       ].sort(),
     );
     // The session routes say that they take a bearer token, and the document says what one is.
     const security = (path: string, method: string) => (doc.paths[path]![method] as unknown as { security?: unknown }).security;
-    for (const [path, method] of [['/session', 'get'], ['/logout', 'post'], ['/sessions', 'get'], ['/sessions/{id}', 'delete'], ['/devices', 'get'], ['/devices/{id}', 'delete'], ['/change-password', 'post'], ['/delete-account', 'post'], ['/change-email', 'post']] as const) {
+    for (const [path, method] of [['/session', 'get'], ['/logout', 'post'], ['/sessions', 'get'], ['/sessions/{id}', 'delete'], ['/devices', 'get'], ['/devices/{id}', 'delete'], ['/change-password', 'post'], ['/delete-account', 'post'], ['/change-email', 'post'], ...MFA_ROUTES.map((path) => [path, 'post'] as const)] as const) {
       expect(security(path, method), `${method} ${path}`).toEqual([{ bearer: [] }]);
     }
     expect(security('/login', 'post')).toBeUndefined();
@@ -113,6 +127,8 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     const bodyTypes = (path: string) => Object.keys((doc.paths[path]!.post as unknown as { requestBody: { content: object } }).requestBody.content).sort();
     expect(bodyTypes('/register')).toEqual(['application/json']);
     expect(bodyTypes('/login')).toEqual(['application/json']);
+    expect(bodyTypes('/login/mfa')).toEqual(['application/json']);
+    for (const path of MFA_ROUTES) expect(bodyTypes(path)).toEqual(['application/json']);
     expect(bodyTypes('/activate')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
     expect(bodyTypes('/resend-activation')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
     expect(bodyTypes('/forgot-password')).toEqual(['application/json', 'application/x-www-form-urlencoded']);
@@ -277,6 +293,51 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
     await expectStatus(h.get(`/undo-email-change?token=${expiredUndo}`), 410);
     await expectStatus(h.post('/undo-email-change', { token: expiredUndo }), 410);
     await expectStatus(h.post('/undo-email-change', form({ token: expiredUndo }), FORM), 410);
+    // The second factor: every answer of its routes and of the login's second step. A harness of its
+    // own, made after the one above is done with (on D1 a new harness empties the one database).
+    {
+      // Enough free failures for the wrong passwords and codes below on one session.
+      const x = await createHarness({ ...NO_LIMITS, LOGIN_FREE_FAILURES: '20' });
+      const { secret, session: s, recoveryCodes } = await enrolForContract(x, 'mfa@example.com');
+      const HTML = { Accept: 'text/html' };
+      await expectStatus(x.bearer('POST', '/mfa/totp/setup', s, { password: GOOD_PASSWORD }), 409);
+      await expectStatus(x.bearer('POST', '/mfa/totp/setup', s, { password: GOOD_PASSWORD }, HTML), 409);
+      await expectStatus(x.bearer('POST', '/mfa/totp/setup', s, { password: OTHER_PASSWORD }), 401);
+      await expectStatus(x.bearer('POST', '/mfa/totp/setup', s, { password: OTHER_PASSWORD }, HTML), 401);
+      await expectStatus(x.bearer('POST', '/mfa/totp/enable', s, { code: codeNow(x, secret, 1) }), 409);
+      const login = await x.post('/login', { email: 'mfa@example.com', password: GOOD_PASSWORD });
+      expect(login.status).toBe(202);
+      const { challenge } = (await login.json()) as { challenge: string };
+      await expectStatus(x.post('/login/mfa', { challenge, code: wrongCode(x, secret) }), 401);
+      await expectStatus(x.post('/login/mfa', { challenge, recoveryCode: recoveryCodes[0] }), 200);
+      await expectStatus(x.bearer('POST', '/mfa/recovery-codes', s, { password: GOOD_PASSWORD, code: wrongCode(x, secret) }), 401);
+      await expectStatus(x.bearer('POST', '/mfa/recovery-codes', s, { password: OTHER_PASSWORD, code: wrongCode(x, secret) }), 401);
+      await expectStatus(x.bearer('POST', '/mfa/recovery-codes', s, { password: GOOD_PASSWORD, code: codeNow(x, secret) }), 200);
+      x.clock.now += 30_000;
+      await expectStatus(x.bearer('POST', '/mfa/totp/disable', s, { password: OTHER_PASSWORD, code: codeNow(x, secret) }), 401);
+      await expectStatus(x.bearer('POST', '/mfa/totp/disable', s, { password: GOOD_PASSWORD, code: codeNow(x, secret) }), 200);
+      await expectStatus(x.bearer('POST', '/mfa/totp/disable', s, { password: GOOD_PASSWORD, code: codeNow(x, secret, 1) }), 409);
+      await expectStatus(x.bearer('POST', '/mfa/recovery-codes', s, { password: GOOD_PASSWORD, code: codeNow(x, secret, 1) }), 409);
+      await expectStatus(x.bearer('POST', '/mfa/totp/enable', s, { code: codeNow(x, secret, 1) }), 409);
+      await expectStatus(x.bearer('POST', '/mfa/totp/setup', s, { password: GOOD_PASSWORD }, HTML), 200);
+      await expectStatus(x.bearer('POST', '/mfa/totp/enable', s, { code: '000000' }), 422);
+      // A second factor asked by the password change and the deletion.
+      const other = await enrolForContract(x, 'mfa2@example.com');
+      await expectStatus(x.bearer('POST', '/change-password', other.session, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }), 401);
+      for (const path of MFA_ROUTES) {
+        for (const headers of [{}, ...(path === '/mfa/totp/setup' ? [HTML] : [])]) {
+          await expectStatus(x.bearer('POST', path, other.session, '{"password":', headers), 400);
+          await expectStatus(x.bearer('POST', path, other.session, { padding: 'x'.repeat(17 * 1024) }, headers), 413);
+          await expectStatus(x.bearer('POST', path, other.session, 'hello', { 'Content-Type': 'text/plain', ...headers }), 415);
+          await expectStatus(x.bearer('POST', path, other.session, {}, headers), 422);
+          await expectStatus(x.bearer('POST', path, 'not-a-token', {}, headers), 401);
+        }
+      }
+      await expectStatus(x.post('/login/mfa', '{"challenge":'), 400);
+      await expectStatus(x.post('/login/mfa', { padding: 'x'.repeat(17 * 1024) }), 413);
+      await expectStatus(x.post('/login/mfa', 'hello', { 'Content-Type': 'text/plain' }), 415);
+      await expectStatus(x.post('/login/mfa', { challenge: 'x', code: '123456', recoveryCode: 'abcd' }), 422);
+    }
 
     // The app failing: the database gone (503), and a bug (500), for JSON clients and for pages.
     // The same requests each time: every route, as JSON and as a page's form where it takes one.
@@ -310,6 +371,9 @@ describe(`the OpenAPI contract (${backend.name})`, () => {
       x.get(`/undo-email-change?token=${token}`),
       x.post('/undo-email-change', { token }),
       x.post('/undo-email-change', form({ token }), FORM),
+      x.post('/login/mfa', { challenge: LIVE_LOOKING, code: '123456' }),
+      ...MFA_ROUTES.map((path) => x.bearer('POST', path, LIVE_LOOKING, MFA_BODIES[path])),
+      x.bearer('POST', '/mfa/totp/setup', LIVE_LOOKING, { password: GOOD_PASSWORD }, { Accept: 'text/html' }),
     ];
     const down = await createHarness({}, brokenDb);
     for (const res of everyRoute(down)) await expectStatus(res, 503);

@@ -15,6 +15,7 @@ import { backend } from '#backend';
 import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { counting, zero, type Cost } from '../scripts/support/database-cost.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+import { challengeFor, codeNow, STEP_MS, wrongCode } from './support/totp.ts';
 
 interface Meter {
   h: Harness;
@@ -63,11 +64,11 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'activate, the registration\'s own password': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
   'activate, another password typed twice': { status: 200, trips: 4, statements: 5, writes: 3, rows: 3, commits: 2 },
   'activate, unknown token': { status: 400, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
-  'login, right password': { status: 200, trips: 5, statements: 9, writes: 8, rows: 5, commits: 3 },
+  'login, right password': { status: 200, trips: 5, statements: 10, writes: 9, rows: 5, commits: 3 },
   'login, wrong password': { status: 401, trips: 4, statements: 4, writes: 3, rows: 2, commits: 2 },
   'login, unknown address': { status: 401, trips: 4, statements: 4, writes: 3, rows: 2, commits: 2 },
   // The new token takes the presented one's row (one row, not a delete and an insert).
-  'login, right password from a known device': { status: 200, trips: 4, statements: 7, writes: 6, rows: 4, commits: 3 },
+  'login, right password from a known device': { status: 200, trips: 4, statements: 8, writes: 7, rows: 4, commits: 3 },
   // The failure is counted for the address too, after the token's charge.
   'login, wrong password from a known device': { status: 401, trips: 4, statements: 4, writes: 3, rows: 3, commits: 3 },
   'GET /session': { status: 200, trips: 1, statements: 1, writes: 0, rows: 0, commits: 0 },
@@ -78,13 +79,29 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'DELETE /sessions/{id}': { status: 204, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   // The batch also clears the session's own count, retires the account's reset links and pending
   // changes of address (none outstanding here), ends its 3 device tokens and queues the notice.
-  'change password, one other session': { status: 200, trips: 4, statements: 11, writes: 10, rows: 10, commits: 3 },
+  'change password, one other session': { status: 200, trips: 5, statements: 11, writes: 9, rows: 10, commits: 3 },
   // Charged to the session's own count, then the failure counted for the address.
   'change password, wrong current password': { status: 401, trips: 4, statements: 4, writes: 3, rows: 3, commits: 3 },
   // Rows: the client's login window (change-password and delete-account count against it, as a login
   // does), then what this account had here (2 devices issued since the password change, 1 registration,
   // 1 throttle row: the session's own count, 6 sessions, itself), and the notice queued in the outbox.
-  'delete account': { status: 204, trips: 4, statements: 11, writes: 10, rows: 13, commits: 3 },
+  'delete account': { status: 204, trips: 5, statements: 14, writes: 12, rows: 13, commits: 3 },
+  // The second factor (docs/second-factor.md). Setup: the client's window, the session, the
+  // session's password-check charge, the TOTP row read, the sealed secret's upsert.
+  'TOTP setup': { status: 200, trips: 5, statements: 5, writes: 3, rows: 3, commits: 3 },
+  'TOTP enable': { status: 200, trips: 4, statements: 6, writes: 4, rows: 12, commits: 2 },
+  // The same trips as a login without TOTP: one batch holds both outcomes, and only the challenge's insert applies.
+  'login, right password, TOTP on': { status: 202, trips: 5, statements: 10, writes: 9, rows: 3, commits: 3 },
+  'login step 2, wrong code': { status: 401, trips: 3, statements: 3, writes: 2, rows: 2, commits: 2 },
+  // The second code on its challenge (the first was wrong): charged to the address, the step spent, then one batch.
+  'login step 2, right code': { status: 200, trips: 6, statements: 11, writes: 10, rows: 8, commits: 5 },
+  // The same trips as a wrong code's first try: the charge that finds nothing, and the account lookup all the same.
+  'login step 2, used challenge': { status: 401, trips: 3, statements: 3, writes: 2, rows: 1, commits: 1 },
+  'login step 2, unknown challenge': { status: 401, trips: 3, statements: 3, writes: 2, rows: 1, commits: 1 },
+  'login step 2, expired challenge': { status: 401, trips: 3, statements: 3, writes: 2, rows: 1, commits: 1 },
+  'login step 2, recovery code': { status: 200, trips: 6, statements: 11, writes: 9, rows: 7, commits: 4 },
+  'new recovery codes': { status: 200, trips: 7, statements: 9, writes: 6, rows: 23, commits: 4 },
+  'TOTP off, two other sessions': { status: 200, trips: 7, statements: 11, writes: 8, rows: 20, commits: 4 },
   'resend, unknown address': { status: 202, trips: 7, statements: 10, writes: 8, rows: 5, commits: 5 },
   'resend, pending address': { status: 202, trips: 7, statements: 10, writes: 8, rows: 7, commits: 5 },
   'resend, active address': { status: 202, trips: 7, statements: 10, writes: 8, rows: 6, commits: 5 },
@@ -195,6 +212,61 @@ describe(`what each flow costs the database (${backend.name})`, () => {
       'delete account': remove,
     };
     expect(seen).toEqual(expected(seen));
+  });
+
+  it('the second factor: set up, enable, both login steps, a recovery code, new codes, off', async () => {
+    const { h, measure } = await meter();
+    await withAccounts(h);
+    const session = await h.logIn(ACTIVE);
+    let secret = '';
+    const setup = await measure(async () => {
+      const res = await h.bearer('POST', '/mfa/totp/setup', session, { password: GOOD_PASSWORD });
+      secret = ((await res.clone().json()) as { secret: string }).secret;
+      return res;
+    });
+    let recoveryCodes: string[] = [];
+    const enable = await measure(async () => {
+      const res = await h.bearer('POST', '/mfa/totp/enable', session, { code: codeNow(h, secret) });
+      recoveryCodes = ((await res.clone().json()) as { recoveryCodes: string[] }).recoveryCodes;
+      return res;
+    });
+    h.clock.now += STEP_MS;
+    let challenge = '';
+    const password = await measure(async () => {
+      const res = await login(h, ACTIVE, GOOD_PASSWORD);
+      challenge = ((await res.clone().json()) as { challenge: string }).challenge;
+      return res;
+    });
+    const wrongCodeCost = await measure(() => h.post('/login/mfa', { challenge, code: wrongCode(h, secret) }));
+    const rightCode = await measure(() => h.post('/login/mfa', { challenge, code: codeNow(h, secret) }));
+    const unknown = await measure(() => h.post('/login/mfa', { challenge, code: codeNow(h, secret, 1) }));
+    const unknownChallenge = await measure(() => h.post('/login/mfa', { challenge: `${'a'.repeat(22)}.${'b'.repeat(43)}`, code: codeNow(h, secret, 1) }));
+    const late = await challengeFor(h, ACTIVE);
+    h.clock.now += 300_000;
+    const expired = await measure(() => h.post('/login/mfa', { challenge: late, code: codeNow(h, secret) }));
+    const next = await challengeFor(h, ACTIVE);
+    const recovery = await measure(() => h.post('/login/mfa', { challenge: next, recoveryCode: recoveryCodes[0] }));
+    h.clock.now += STEP_MS;
+    const replace = await measure(() => h.bearer('POST', '/mfa/recovery-codes', session, { password: GOOD_PASSWORD, code: codeNow(h, secret) }));
+    h.clock.now += STEP_MS;
+    const off = await measure(() => h.bearer('POST', '/mfa/totp/disable', session, { password: GOOD_PASSWORD, code: codeNow(h, secret) }));
+    const seen = {
+      'TOTP setup': setup,
+      'TOTP enable': enable,
+      'login, right password, TOTP on': password,
+      'login step 2, wrong code': wrongCodeCost,
+      'login step 2, right code': rightCode,
+      'login step 2, used challenge': unknown,
+      'login step 2, unknown challenge': unknownChallenge,
+      'login step 2, expired challenge': expired,
+      'login step 2, recovery code': recovery,
+      'new recovery codes': replace,
+      'TOTP off, two other sessions': off,
+    };
+    expect(seen).toEqual(expected(seen));
+    // A dead challenge of any kind costs what a live one's wrong first code does (the timing story of issue 26).
+    const work = ({ trips, statements, writes }: Cost) => ({ trips, statements, writes });
+    for (const dead of [unknown, unknownChallenge, expired]) expect(work(dead)).toEqual(work(wrongCodeCost));
   });
 
   it('resend: unknown, pending and active addresses', async () => {

@@ -8,6 +8,7 @@ import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { createPasswordHasher } from '../lib/crypto/passwords.ts';
 import { faultPlan, faultyDatabase } from './support/faults.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+import { challengeFor, codeNow, enrol, STEP_MS } from './support/totp.ts';
 
 interface Flow {
   name: string;
@@ -48,6 +49,23 @@ async function endedSession(h: Harness): Promise<string> {
   const token = await loggedIn(h);
   await h.bearer('POST', '/logout', token);
   return token;
+}
+/** An account with TOTP on, enrolled through the API: its session and secret, and for the second step a challenge. */
+async function withTotp(h: Harness, challenge = false): Promise<string> {
+  const { session, secret } = await enrol(h, EMAIL);
+  return JSON.stringify({ session, secret, challenge: challenge ? await challengeFor(h, EMAIL) : '' });
+}
+/** An account with a secret set up, not yet on. */
+async function pendingTotp(h: Harness): Promise<string> {
+  const session = await loggedIn(h);
+  const { secret } = (await (await h.bearer('POST', '/mfa/totp/setup', session, { password: GOOD_PASSWORD })).json()) as { secret: string };
+  return JSON.stringify({ session, secret, challenge: '' });
+}
+const totpParts = (token: string | void) => JSON.parse(token ?? '{}') as { session: string; secret: string; challenge: string };
+/** The code of a new step for each try: a code accepted by a try whose write then failed stays spent. */
+function nextCode(h: Harness, secret: string): string {
+  h.clock.now += STEP_MS;
+  return codeNow(h, secret);
 }
 const fromDevice = (h: Harness, token: string | void, password: string) => h.post('/login', { email: EMAIL, password }, { [DEVICE_HEADER]: token ?? '' });
 
@@ -209,6 +227,36 @@ const flows: Flow[] = [
   },
   { name: 'GET /confirm-email', setup: confirmLink, request: (h, token) => h.get(`/confirm-email?token=${token}`), ok: 200, writes: false, page: true },
   { name: 'POST /undo-email-change (JSON)', setup: undoLink, request: (h, token) => json(h, '/undo-email-change', { token }), ok: 200, writes: true },
+  { name: 'POST /login, TOTP on', setup: (h) => withTotp(h), request: (h) => json(h, '/login', { email: EMAIL, password: GOOD_PASSWORD }), ok: 202, writes: true },
+  {
+    name: 'POST /login/mfa with a code',
+    setup: (h) => withTotp(h, true),
+    request: (h, token) => json(h, '/login/mfa', { challenge: totpParts(token).challenge, code: nextCode(h, totpParts(token).secret) }),
+    ok: 200,
+    writes: true,
+  },
+  { name: 'POST /mfa/totp/setup', setup: loggedIn, request: (h, token) => h.bearer('POST', '/mfa/totp/setup', token ?? '', { password: GOOD_PASSWORD }), ok: 200, writes: true },
+  {
+    name: 'POST /mfa/totp/enable',
+    setup: pendingTotp,
+    request: (h, token) => h.bearer('POST', '/mfa/totp/enable', totpParts(token).session, { code: nextCode(h, totpParts(token).secret) }),
+    ok: 200,
+    writes: true,
+  },
+  {
+    name: 'POST /mfa/recovery-codes',
+    setup: (h) => withTotp(h),
+    request: (h, token) => h.bearer('POST', '/mfa/recovery-codes', totpParts(token).session, { password: GOOD_PASSWORD, code: nextCode(h, totpParts(token).secret) }),
+    ok: 200,
+    writes: true,
+  },
+  {
+    name: 'POST /mfa/totp/disable',
+    setup: (h) => withTotp(h),
+    request: (h, token) => h.bearer('POST', '/mfa/totp/disable', totpParts(token).session, { password: GOOD_PASSWORD, code: nextCode(h, totpParts(token).secret) }),
+    ok: 200,
+    writes: true,
+  },
 ];
 
 function changeEmail(h: Harness, session: string | void, newEmail: string) {

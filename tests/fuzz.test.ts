@@ -10,7 +10,7 @@ import { backend } from '#backend';
 import { createHarness, dump, GOOD_PASSWORD, NO_LIMITS, type Harness } from './support/harness.ts';
 
 const RUNS = 200;
-const ENDPOINTS = ['/register', '/login', '/resend-activation', '/activate', '/forgot-password', '/reset-password', '/health', '/openapi.json'];
+const ENDPOINTS = ['/register', '/login', '/login/mfa', '/resend-activation', '/activate', '/forgot-password', '/reset-password', '/health', '/openapi.json'];
 const KNOWN_EMAILS = ['active@example.com', 'pending@example.com', 'ACTIVE@example.com'];
 
 interface FuzzRequest {
@@ -28,7 +28,7 @@ const method = fc.oneof(
 
 // Mostly the real endpoints, so that most requests reach a handler rather than the 404.
 const path = fc.oneof(
-  { arbitrary: fc.constantFrom('/register', '/login', '/resend-activation', '/activate', '/forgot-password', '/reset-password'), weight: 10 },
+  { arbitrary: fc.constantFrom('/register', '/login', '/login/mfa', '/resend-activation', '/activate', '/forgot-password', '/reset-password'), weight: 10 },
   { arbitrary: fc.constantFrom(...ENDPOINTS), weight: 2 },
   { arbitrary: fc.tuple(fc.constantFrom(...ENDPOINTS), fc.webQueryParameters()).map(([p, q]) => `${p}?${q}`), weight: 2 },
   { arbitrary: fc.tuple(fc.constantFrom(...ENDPOINTS), fc.string({ maxLength: 12 })).map(([p, s]) => `${p}${encodeURIComponent(s)}`), weight: 1 },
@@ -177,7 +177,7 @@ describe(`fuzzing every endpoint (${backend.name})`, () => {
 
 describe(`fuzzing the session routes and the Authorization header (${backend.name})`, () => {
   const sessionPath = fc.oneof(
-    fc.constantFrom('/session', '/sessions', '/logout', '/change-password', '/delete-account', '/devices'),
+    fc.constantFrom('/session', '/sessions', '/logout', '/change-password', '/delete-account', '/devices', '/mfa/totp/setup', '/mfa/totp/enable', '/mfa/totp/disable', '/mfa/recovery-codes'),
     fc.string({ maxLength: 70 }).map((id) => `/sessions/${encodeURIComponent(id)}`),
     fc.string({ maxLength: 70 }).map((id) => `/devices/${encodeURIComponent(id)}`),
   );
@@ -190,7 +190,7 @@ describe(`fuzzing the session routes and the Authorization header (${backend.nam
   );
   const sessionBody = fc.oneof(
     garbageBody,
-    fc.record({ currentPassword: anyJson, newPassword: anyJson, password: anyJson }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+    fc.record({ currentPassword: anyJson, newPassword: anyJson, password: anyJson, code: anyJson }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   );
   const sessionRequest = fc.record({
     method: fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'),

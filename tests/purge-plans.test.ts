@@ -11,7 +11,7 @@ describe(`purge query plans (${backend.name})`, () => {
     const prepared: string[] = [];
     const recording: Database = { prepare: (sql) => (prepared.push(sql), db.prepare(sql)), batch: (s) => db.batch(s) };
     await purge(recording, Date.UTC(2026, 0, 1), 3600);
-    expect(prepared).toHaveLength(6); // registrations, throttle, devices, resets, email changes, sessions: one slice each, nothing to delete
+    expect(prepared).toHaveLength(7); // registrations, throttle, devices, resets, email changes, sessions, challenges: one slice each, nothing to delete
     for (const sql of prepared) {
       const binds = Math.max(...[...sql.matchAll(/\?(\d)/g)].map((m) => Number(m[1])));
       const { results } = await db
@@ -22,6 +22,7 @@ describe(`purge query plans (${backend.name})`, () => {
       expect(plan.filter((step) => step.startsWith('SCAN')), `${sql}\n${plan.join('\n')}`).toEqual([]);
       expect(plan.some((step) => step.startsWith('SEARCH')), plan.join('\n')).toBe(true);
     }
-    expect(prepared.at(-1)).toContain('FROM sessions');
+    expect(prepared.at(-2)).toContain('FROM sessions');
+    expect(prepared.at(-1)).toContain('FROM mfa_challenges');
   });
 });

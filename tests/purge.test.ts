@@ -135,7 +135,7 @@ describe(`purge (${backend.name})`, () => {
       h.db.prepare('INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?, 1, 0, ?)').bind(`client:resend:${i}`, h.clock.now),
     );
     await h.db.batch(statements);
-    expect(await purge(h.db, h.clock.now + 1, 0)).toEqual({ registrations: 0, throttle: 1200, devices: 0, resets: 0, emailChanges: 0, sessions: 0 });
+    expect(await purge(h.db, h.clock.now + 1, 0)).toEqual({ registrations: 0, throttle: 1200, devices: 0, resets: 0, emailChanges: 0, sessions: 0, challenges: 0 });
   });
 
   it('runs from the hourly Workers cron trigger and logs one purge event; the every-minute one only sends mail', async () => {

@@ -100,7 +100,7 @@ describe(`requireSession() in a host's Hono app (${backend.name})`, () => {
     const official = (await (await h.bearer('/auth/session', token)).json()) as typeof body;
     expect(body).toEqual(official);
     expect(Object.keys(body.user).sort()).toEqual(['activatedAt', 'createdAt', 'email', 'id']);
-    expect(Object.keys(body.session).sort()).toEqual(['createdAt', 'expiresAt', 'id']);
+    expect(Object.keys(body.session).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'mfa']);
     expect(body.user.email).toBe(EMAIL);
     expect(body.session.expiresAt).toBe(new Date(h.clock.now + 7 * DAY).toISOString());
     expect(text).not.toContain(await h.passwordHash());

@@ -51,7 +51,7 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
   it('slides only once "last seen" is a full hour old, only a live session, and not past the absolute end', async () => {
     const db = await withAccounts();
     const s = await session(db, A.id);
-    const seen = { id: s.id, accountId: A.id, client: 'x', createdAt: T0, lastSeenAt: T0, revokedAt: null };
+    const seen = { id: s.id, accountId: A.id, client: 'x', createdAt: T0, lastSeenAt: T0, revokedAt: null, mfa: 0 };
     expect(slideSession(db, seen, T0 + HOUR - 1)).toBeNull();
     const before = await dump(db);
     // Due by the caller's reading, but another request already wrote: the guard writes nothing.
@@ -123,7 +123,8 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
     expect(stale.every((r) => r.meta.changes === 0)).toBe(true);
     expect(await dump(db)).toBe(before);
     const done = await db.batch(deleteAccountStatements(db, A));
-    expect(done.map((r) => r.meta.changes)).toEqual([0, 0, 1, 1, 1, 1]);
+    // devices, registrations, throttle, sessions, resets, the three second-factor tables, the account.
+    expect(done.map((r) => r.meta.changes)).toEqual([0, 0, 1, 1, 1, 0, 0, 0, 1]);
     expect((await db.prepare('SELECT account_id AS a FROM password_resets').all<{ a: string }>()).results.map((r) => r.a)).toEqual([B.id]);
     const keys = (await db.prepare('SELECT key FROM throttle').all<{ key: string }>()).results.map((r) => r.key);
     expect(keys).toEqual(['mail:a@example.com.evil:from:c']);

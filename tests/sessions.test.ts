@@ -48,7 +48,7 @@ describe(`sessions (${backend.name})`, () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { user: { email: string }; session: { id: string; createdAt: string; expiresAt: string } };
     expect(body.user.email).toBe(EMAIL);
-    expect(body.session).toEqual({ id: token.split('.')[0], createdAt: new Date(h.clock.now).toISOString(), expiresAt: new Date(h.clock.now + 7 * DAY).toISOString() });
+    expect(body.session).toEqual({ id: token.split('.')[0], createdAt: new Date(h.clock.now).toISOString(), expiresAt: new Date(h.clock.now + 7 * DAY).toISOString(), mfa: false });
     expect((await h.bearer('GET', '/session', undefined, undefined, { Authorization: `bearer   ${token}` })).status).toBe(200);
     for (const authorization of [`Basic ${token}`, token, `Bearer ${token}x`, `Bearer ${token} extra`]) {
       expect((await h.bearer('GET', '/session', undefined, undefined, { Authorization: authorization })).status, authorization).toBe(401);

@@ -12,12 +12,14 @@ import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { clientLimitKey } from '../../lib/http/client-address.ts';
 import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
+import { codeIfTotp, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
 import { emailField, pendingAnswer, text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 
 export const ChangeEmailBody = z
   .object({
     password: text(1024).openapi({ description: "The account's current password" }),
     newEmail: emailField().openapi({ example: 'ada@new.example' }),
+    code: codeIfTotp(),
   })
   .strict()
   .openapi('ChangeEmailRequest');
@@ -28,6 +30,7 @@ const ANSWERS: AnswerTable<ChangeEmailOutcome> = {
     'If this address can take the account, a link to confirm it is on its way to it. Nothing changes until it is used.',
   ),
   wrong: WRONG_PASSWORD,
+  'wrong-code': WRONG_CODE,
   throttled: EDGE.throttled,
   invalid: INVALID_FIELDS,
 };
@@ -48,9 +51,9 @@ const route = bearerPost({
 });
 
 export const changeEmailEndpoint = createRouter().openapi(route, async function askToChangeEmail(c) {
-  const { db, hasher, config, now } = c.get('deps');
-  const { password, newEmail } = c.req.valid('json');
-  const services = { db, hasher, config, mail: mailQueueFor(c), log: c.get('log') };
-  const request = { session: sessionOf(c), password, newEmail, clientKey: clientLimitKey(c.get('client')) };
+  const { db, hasher, sealer, config, now } = c.get('deps');
+  const { password, newEmail, code } = c.req.valid('json');
+  const services = { db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log') };
+  const request = { session: sessionOf(c), password, newEmail, code, clientKey: clientLimitKey(c.get('client')) };
   return respond(c, ANSWERS, await requestEmailChange(services, request, now()), undefined);
 });

@@ -10,11 +10,12 @@ import { sessionOf } from '../../lib/http/bearer.ts';
 import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
+import { codeIfTotp, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
 import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 
 /** The body, as functions/api.ts validates it too. */
 export const ChangePasswordBody = z
-  .object({ currentPassword: text(1024), newPassword: text(1024).openapi({ example: 'purple elephants dance at noon' }) })
+  .object({ currentPassword: text(1024), newPassword: text(1024).openapi({ example: 'purple elephants dance at noon' }), code: codeIfTotp() })
   .strict()
   .openapi('ChangePasswordRequest');
 
@@ -28,6 +29,7 @@ const ANSWERS: AnswerTable<ChangePasswordOutcome> = {
     })),
   },
   wrong: WRONG_PASSWORD,
+  'wrong-code': WRONG_CODE,
   throttled: EDGE.throttled,
   invalid: INVALID_FIELDS,
 };
@@ -37,7 +39,7 @@ const route = bearerPost({
   operationId: 'changePassword',
   summary: 'Change the password of the logged-in account',
   description:
-    'Asks for the current password again (a wrong one counts in the login back-off), applies the password policy to ' +
+    'Asks for the current password again (a wrong one counts in the login back-off), and a code when the account has an authenticator, applies the password policy to ' +
     'the new one, ends every other session of the account and mails a notice. The session that asked stays.',
   // Password guesses: the login's allowance per client.
   limit: 'login',
@@ -47,9 +49,9 @@ const route = bearerPost({
 });
 
 export const changePasswordEndpoint = createRouter().openapi(route, async function changeOwnPassword(c) {
-  const { db, hasher, config, now, hooks, breachedPasswords } = c.get('deps');
-  const { currentPassword, newPassword } = c.req.valid('json');
-  const services = { db, hasher, breachedPasswords, config, mail: mailQueueFor(c), log: c.get('log'), hooks };
-  const outcome = await changePassword(services, { session: sessionOf(c), currentPassword, newPassword }, now());
+  const { db, hasher, sealer, config, now, hooks, breachedPasswords } = c.get('deps');
+  const { currentPassword, newPassword, code } = c.req.valid('json');
+  const services = { db, hasher, sealer, breachedPasswords, config, mail: mailQueueFor(c), log: c.get('log'), hooks };
+  const outcome = await changePassword(services, { session: sessionOf(c), currentPassword, newPassword, code }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

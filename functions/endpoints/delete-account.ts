@@ -10,10 +10,11 @@ import { sessionOf } from '../../lib/http/bearer.ts';
 import { EDGE, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
+import { codeIfTotp, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
 import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 
 /** The body, as functions/api.ts validates it too. */
-export const DeleteAccountBody = z.object({ password: text(1024) }).strict().openapi('DeleteAccountRequest');
+export const DeleteAccountBody = z.object({ password: text(1024), code: codeIfTotp() }).strict().openapi('DeleteAccountRequest');
 
 const ANSWERS: AnswerTable<DeleteAccountOutcome> = {
   deleted: {
@@ -22,6 +23,7 @@ const ANSWERS: AnswerTable<DeleteAccountOutcome> = {
     empty: true,
   },
   wrong: WRONG_PASSWORD,
+  'wrong-code': WRONG_CODE,
   throttled: EDGE.throttled,
 };
 
@@ -30,7 +32,7 @@ const route = bearerPost({
   operationId: 'deleteAccount',
   summary: 'Delete the logged-in account',
   description:
-    'Asks for the password again (a wrong one counts in the login back-off). The account, its sessions and devices, ' +
+    'Asks for the password again (a wrong one counts in the login back-off), and a code when the account has an authenticator. The account, its sessions and devices, ' +
     "the address's registrations and throttle rows are deleted in one batch, a notice is mailed, and the address can register anew.",
   // Password guesses: the login's allowance per client.
   limit: 'login',
@@ -40,8 +42,8 @@ const route = bearerPost({
 });
 
 export const deleteAccountEndpoint = createRouter().openapi(route, async function deleteOwnAccount(c) {
-  const { db, hasher, config, now, hooks } = c.get('deps');
-  const { password } = c.req.valid('json');
-  const outcome = await deleteAccount({ db, hasher, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, sessionOf(c), password, now());
+  const { db, hasher, sealer, config, now, hooks } = c.get('deps');
+  const { password, code } = c.req.valid('json');
+  const outcome = await deleteAccount({ db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, sessionOf(c), password, now(), code);
   return respond(c, ANSWERS, outcome, undefined);
 });

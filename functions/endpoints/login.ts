@@ -27,15 +27,31 @@ const Session = z
   })
   .openapi('NewSession');
 
+/** The body of a login that gives a session: POST /login's, and POST /login/mfa's (functions/endpoints/mfa-login.ts). */
+export const loggedIn = json(z.object({ user: User, device: Device, session: Session }), (o: Extract<LoginOutcome, { kind: 'ok' }>) => ({
+  user: userView(o.account),
+  device: o.device,
+  session: { token: o.session.token, expiresAt: o.session.expiresAt },
+}));
+
+const MfaRequired = z
+  .object({
+    status: z.literal('mfa_required'),
+    challenge: z.string().openapi({ description: 'Send it to POST /login/mfa with a code from the authenticator app (or a recovery code). Shown here once; it works once.' }),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi('MfaRequired');
+
 const ANSWERS: AnswerTable<LoginOutcome> = {
   ok: {
     status: 200,
-    description: 'The password is right and the account active',
-    json: json(z.object({ user: User, device: Device, session: Session }), (o: Extract<LoginOutcome, { kind: 'ok' }>) => ({
-      user: userView(o.account),
-      device: o.device,
-      session: { token: o.session.token, expiresAt: o.session.expiresAt },
-    })),
+    description: 'The password is right and the account active (and has no second factor)',
+    json: loggedIn,
+  },
+  mfa_required: {
+    status: 202,
+    description: 'The password is right, and the account has an authenticator: no session yet; POST /login/mfa with the challenge and a code',
+    json: json(MfaRequired, (o: Extract<LoginOutcome, { kind: 'mfa_required' }>) => ({ status: 'mfa_required' as const, challenge: o.challenge.token, expiresAt: o.challenge.expiresAt })),
   },
   wrong: {
     status: 401,

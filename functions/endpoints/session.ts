@@ -12,7 +12,12 @@ import { bearerRoute } from '../../lib/http/bearer-routes.ts';
 import { sessionView, User, userView } from '../../lib/http/schemas.ts';
 
 const CurrentSession = z
-  .object({ id: z.string(), createdAt: z.string().datetime(), expiresAt: z.string().datetime() })
+  .object({
+    id: z.string(),
+    createdAt: z.string().datetime(),
+    expiresAt: z.string().datetime(),
+    mfa: z.boolean().openapi({ description: 'Whether the login that made this session gave a second factor (an authenticator or recovery code) as well as the password' }),
+  })
   .openapi('CurrentSession');
 
 const CURRENT: AnswerTable<CurrentOutcome> = {

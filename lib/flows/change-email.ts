@@ -21,8 +21,9 @@ import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newEmailChangeLink } from './links.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
+import { requireSecondFactor, type SecondFactorServices } from './mfa-check.ts';
 
-export interface ChangeEmailServices extends PasswordCheckServices {
+export interface ChangeEmailServices extends PasswordCheckServices, SecondFactorServices {
   config: Pick<Config, 'throttle' | 'publicUrl' | 'emailChangeTtlSeconds'>;
   mail: MailQueue;
 }
@@ -31,6 +32,8 @@ export interface ChangeEmailRequest {
   session: LiveSession;
   password: string;
   newEmail: string;
+  /** With TOTP on: an authenticator code or a recovery code (lib/flows/mfa-check.ts). */
+  code?: string;
   /** Whose mail allowance the mail is charged to (lib/http/client-address.ts, clientLimitKey). */
   clientKey: string;
 }
@@ -39,6 +42,7 @@ export type ChangeEmailOutcome =
   | { kind: 'invalid'; errors: FieldError[] }
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'wrong' }
+  | { kind: 'wrong-code' }
   | { kind: 'pending' };
 
 export async function requestEmailChange(services: ChangeEmailServices, request: ChangeEmailRequest, now: number): Promise<ChangeEmailOutcome> {
@@ -55,6 +59,12 @@ export async function requestEmailChange(services: ChangeEmailServices, request:
   if (check.kind !== 'right') {
     log('email_change_failed', { accountId: account.id, reason: 'password' });
     return check;
+  }
+  // A thief with the password but not the authenticator cannot move the account either.
+  const factor = await requireSecondFactor(services, account, request.code, now);
+  if (factor.kind !== 'right') {
+    log('email_change_failed', { accountId: account.id, reason: 'code' });
+    return factor;
   }
 
   // From here the same work whatever the new address is: free, taken, pending for another

@@ -13,11 +13,12 @@ import { accountHasHash } from '../storage/accounts.ts';
 import { runBatch } from '../storage/db.ts';
 import type { LiveSession } from './sessions.ts';
 import type { FieldError } from './field-error.ts';
+import { requireSecondFactor, type SecondFactorServices } from './mfa-check.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
 import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
 
-export interface ChangePasswordServices extends PasswordCheckServices, ChosenPasswordServices {
+export interface ChangePasswordServices extends PasswordCheckServices, ChosenPasswordServices, SecondFactorServices {
   config: Pick<Config, 'throttle' | 'passwordPolicy'>;
   mail: MailQueue;
   /** The host's; onPasswordChanged hears of the change once it has committed. */
@@ -28,12 +29,15 @@ export interface ChangePasswordRequest {
   session: LiveSession;
   currentPassword: string;
   newPassword: string;
+  /** With TOTP on: an authenticator or recovery code (lib/flows/mfa-check.ts). */
+  code?: string | undefined;
 }
 
 export type ChangePasswordOutcome =
   | { kind: 'invalid'; errors: FieldError[] }
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'wrong' }
+  | { kind: 'wrong-code' }
   | { kind: 'changed'; sessionsEnded: number };
 
 export async function changePassword(services: ChangePasswordServices, request: ChangePasswordRequest, now: number): Promise<ChangePasswordOutcome> {
@@ -49,6 +53,11 @@ export async function changePassword(services: ChangePasswordServices, request: 
   if (check.kind !== 'right') {
     log('password_change_failed', { accountId: account.id, reason: 'password' });
     return check;
+  }
+  const factor = await requireSecondFactor(services, account, request.code, now);
+  if (factor.kind !== 'right') {
+    log('password_change_failed', { accountId: account.id, reason: 'code' });
+    return factor;
   }
   const newHash = await hasher.hash(request.newPassword);
   const batch = changePasswordBatch(db, { account, sessionId: session.id, newHash }, now);

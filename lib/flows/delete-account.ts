@@ -10,18 +10,20 @@ import { accountDeleted, deleteAccountStatements } from '../storage/account-chan
 import { accountExists } from '../storage/accounts.ts';
 import { not, runBatch } from '../storage/db.ts';
 import type { LiveSession } from './sessions.ts';
+import { requireSecondFactor, type SecondFactorServices } from './mfa-check.ts';
 import { checkPassword, type PasswordCheckServices } from './password-check.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
 
-export interface DeleteAccountServices extends PasswordCheckServices {
+export interface DeleteAccountServices extends PasswordCheckServices, SecondFactorServices {
   mail: MailQueue;
   /** The host's; onAccountDeleted hears of the deletion once it has committed. */
   hooks?: AccountHooks;
 }
 
-export type DeleteAccountOutcome = { kind: 'deleted' } | { kind: 'wrong' } | { kind: 'throttled'; retryAfterSeconds: number };
+export type DeleteAccountOutcome = { kind: 'deleted' } | { kind: 'wrong' } | { kind: 'wrong-code' } | { kind: 'throttled'; retryAfterSeconds: number };
 
-export async function deleteAccount(services: DeleteAccountServices, session: LiveSession, password: string, now: number): Promise<DeleteAccountOutcome> {
+/** `code`: with TOTP on, an authenticator or recovery code (lib/flows/mfa-check.ts). */
+export async function deleteAccount(services: DeleteAccountServices, session: LiveSession, password: string, now: number, code?: string): Promise<DeleteAccountOutcome> {
   const { db, log, mail } = services;
   const account = session.account;
   const check = await checkPassword(services, session, password, now);
@@ -30,6 +32,11 @@ export async function deleteAccount(services: DeleteAccountServices, session: Li
   if (check.kind !== 'right') {
     log('account_delete_failed', { accountId: account.id, reason: 'password' });
     return check;
+  }
+  const factor = await requireSecondFactor(services, account, code, now);
+  if (factor.kind !== 'right') {
+    log('account_delete_failed', { accountId: account.id, reason: 'code' });
+    return factor;
   }
   // The notice commits with the deletion, only if the deletion did (the account is gone).
   const notice = await mail.queue(noticeMail('account-deleted', account.email), {

@@ -18,6 +18,8 @@ import { chargeDevice, newDevice, presentedDigest, type IssuedDevice, type Trust
 import { newSession, type IssuedSession } from './sessions.ts';
 import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
+import { loginChallenge, totpBranches } from './mfa-login.ts';
+import type { IssuedChallenge } from '../storage/mfa.ts';
 
 export interface LoginServices {
   db: Database;
@@ -39,6 +41,8 @@ export type LoginOutcome =
   | { kind: 'invalid'; errors: FieldError[] }
   | { kind: 'throttled'; retryAfterSeconds: number }
   | { kind: 'wrong' }
+  /** The password is right, and the account has TOTP on: POST /login/mfa finishes (lib/flows/mfa-login.ts). */
+  | { kind: 'mfa_required'; challenge: IssuedChallenge }
   | { kind: 'ok'; account: Account; device: IssuedDevice; session: IssuedSession };
 
 /** True once the account's devices have used up their failures with this attempt. */
@@ -48,17 +52,18 @@ const lockedNow = (device: TrustedDevice, policy: DevicePolicy) => device.failur
  * Upgrades a hash made with older parameters, now that we hold the password that matches it: the
  * statement to run with the login's other writes, if any.
  */
-async function rehashIfOutdated(services: LoginServices, account: Account, password: string): Promise<Statement[]> {
-  if (!services.hasher.needsRehash(account.passwordHash)) return [];
+async function rehashIfOutdated(services: LoginServices, account: Account, password: string): Promise<{ statements: Statement[]; hash: string }> {
+  const unchanged = { statements: [], hash: account.passwordHash };
+  if (!services.hasher.needsRehash(account.passwordHash)) return unchanged;
   let fresh: string;
   try {
     fresh = await services.hasher.hash(password);
   } catch (error) {
     // Too busy to rehash now: the login itself has succeeded, and the next one will rehash.
-    if (error instanceof HashQueueFullError) return [];
+    if (error instanceof HashQueueFullError) return unchanged;
     throw error;
   }
-  return [replacePasswordHash(services.db, account.id, account.passwordHash, fresh)];
+  return { statements: [replacePasswordHash(services.db, account.id, account.passwordHash, fresh)], hash: fresh };
 }
 
 export async function login(services: LoginServices, request: LoginRequest, now: number): Promise<LoginOutcome> {
@@ -92,15 +97,25 @@ export async function login(services: LoginServices, request: LoginRequest, now:
     // login hashes must not leave it a session, a device token or cleared failures (the session's
     // insert tells whether it did). A device's success leaves the address's failures alone:
     // clearing them would give guessers fresh free attempts each time the owner logs in.
+    // With TOTP on, the password alone gives a challenge instead of all three (lib/flows/mfa-login.ts),
+    // decided in the same batch so that it costs no round trip of its own.
     const verified = accountHasHash(account.id, account.passwordHash);
-    const session = newSession(db, account.id, request.client, config.sessions, now, verified);
-    const clear = device ? [] : [clearLoginFailures(db, keys.login(key), verified)];
-    const fresh = newDevice(db, account.id, presented, config.devices, now, verified);
+    const { plain, secondFactor } = totpBranches(account.id, verified);
+    const session = newSession(db, account.id, request.client, config.sessions, now, plain);
+    const clear = device ? [] : [clearLoginFailures(db, keys.login(key), plain)];
+    const fresh = newDevice(db, account.id, presented, config.devices, now, plain);
     // Last: it replaces the verified hash, and is itself guarded on it.
     const rehash = await rehashIfOutdated(services, account, request.password);
-    const done = await runBatch(db, { session: session.statement, clear, device: fresh.statements, rehash });
-    if (done.session.meta.changes === 1) {
-      if (rehash.length > 0) log('password_rehashed', { accountId: account.id });
+    const challenge = loginChallenge(db, { account, passwordHash: rehash.hash, presented, viaDevice: device !== null, client: request.client }, now, secondFactor);
+    const done = await runBatch(db, { session: session.statement, clear, device: fresh.statements, challenge: challenge.statement, rehash: rehash.statements });
+    const opened = done.session.meta.changes === 1;
+    const challenged = done.challenge.meta.changes === 1;
+    if (rehash.statements.length > 0 && (opened || challenged)) log('password_rehashed', { accountId: account.id });
+    if (challenged) {
+      log('mfa_challenge_issued', { accountId: account.id, device: device !== null });
+      return { kind: 'mfa_required', challenge: challenge.issued };
+    }
+    if (opened) {
       log('login_ok', { accountId: account.id, device: device !== null });
       log('session_created', { accountId: account.id, session: session.issued.id });
       return { kind: 'ok', account, device: fresh.issued, session: session.issued };

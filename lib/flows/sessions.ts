@@ -65,10 +65,10 @@ export const endedBefore = (policy: SessionPolicy, now: number): EndedBy => ({
 });
 
 /** A fresh session for an account that just logged in: the statement for the login's batch, and what to answer. */
-export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number, onlyIf?: Condition) {
+export function newSession(db: Database, accountId: string, client: string, policy: SessionPolicy, now: number, onlyIf?: Condition, mfa = false) {
   const { id, secret, token } = newSessionToken();
   const expiresAt = expiryOf({ createdAt: now, lastSeenAt: now }, policy);
-  const statement = insertSession(db, { id, secretHash: tokenDigest(secret), accountId, client: client.slice(0, 64), createdAt: now }, onlyIf);
+  const statement = insertSession(db, { id, secretHash: tokenDigest(secret), accountId, client: client.slice(0, 64), createdAt: now, mfa }, onlyIf);
   return { statement, issued: { id, token, expiresAt: new Date(expiresAt).toISOString() } satisfies IssuedSession };
 }
 
@@ -96,8 +96,8 @@ export async function authenticate(
   if (row.revokedAt !== null) return { ok: false, reason: 'revoked' };
   const expiresAt = expiryOf(row, policy);
   if (expiresAt <= now) return { ok: false, reason: 'expired' };
-  const { id, accountId, client, createdAt, lastSeenAt, revokedAt, account } = row;
-  return { ok: true, session: { id, accountId, client, createdAt, lastSeenAt, revokedAt, expiresAt, account } };
+  const { id, accountId, client, createdAt, lastSeenAt, revokedAt, mfa, account } = row;
+  return { ok: true, session: { id, accountId, client, createdAt, lastSeenAt, revokedAt, mfa, expiresAt, account } };
 }
 
 /**

@@ -8,7 +8,8 @@ import type { AnswerTable, Outcome } from './answers.ts';
 import { accepts } from './accept-body.ts';
 import { requireSession } from './bearer.ts';
 import { limitPerClient } from './limit-per-client.ts';
-import type { AnsweringMiddleware } from './media.ts';
+import type { PageMode } from './context.ts';
+import { offersPages, type AnsweringMiddleware } from './media.ts';
 import { responsesOf } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
 import { operation, type OperationSpec } from './routes.ts';
@@ -17,6 +18,8 @@ interface RouteSpec<P extends string, O extends Outcome, X> extends OperationSpe
   answers: AnswerTable<O, X>;
   /** Edge answers the flow can lead to besides those of the body and the middleware. */
   edges: readonly EdgeKind[];
+  /** Whether the route also answers a person with a page: declared in its middleware (offersPages), where functions/app.ts and the document read it. */
+  pages?: PageMode;
 }
 
 /** The name of the security scheme that functions/app.ts registers for the document. */
@@ -34,7 +37,7 @@ function responses<O extends Outcome, X>(spec: RouteSpec<string, O, X>, middlewa
  * way to guess than the login form.
  */
 export function bearerPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: RouteSpec<P, O, X> & { body: S; limit: Endpoint }) {
-  const middleware = [limitPerClient(spec.limit), requireSession(), accepts('json')];
+  const middleware = [...(spec.pages ? [offersPages(spec.pages)] : []), limitPerClient(spec.limit), requireSession(), accepts('json')];
   return createRoute({
     method: 'post',
     ...operation({ tag: 'sessions', ...spec }),

@@ -68,8 +68,8 @@ function headersOf(answers: AnyAnswer[]): ResponseConfig['headers'] {
 
 /** The document's tags, each with what its operations are for; every operation has one. */
 export const TAGS = {
-  accounts: 'The account API: register, activate, log in, ask for a new activation link, reset a forgotten password. JSON in, JSON out.',
-  sessions: 'What a login gives the app: the session behind a bearer token, logging out, the known devices, changing the password, deleting the account.',
+  accounts: 'The account API: register, activate, log in (and its second step with a code when the account has an authenticator), ask for a new activation link, reset a forgotten password. JSON in, JSON out.',
+  sessions: 'What a login gives the app: the session behind a bearer token, logging out, the known devices, changing the password, deleting the account, the authenticator and recovery codes.',
   pages: 'HTML for people: the page behind the activation link, the demo page and its script. Not for API clients.',
   service: 'The service itself: whether it is up, and this document.',
 } as const;

@@ -117,10 +117,12 @@ export const userView = (a: Pick<Account, 'id' | 'email' | 'createdAt' | 'activa
 export const isoTime = (ms: number) => new Date(ms).toISOString();
 
 /** A session as GET /session shows it, and as a host's route behind requireSession() finds it. */
-export const sessionView = (s: { id: string; createdAt: number; expiresAt: number }) => ({
+export const sessionView = (s: { id: string; createdAt: number; expiresAt: number; mfa: number }) => ({
   id: s.id,
   createdAt: isoTime(s.createdAt),
   expiresAt: isoTime(s.expiresAt),
+  /** Whether the login gave a second factor as well as the password (docs/second-factor.md). */
+  mfa: s.mfa === 1,
 });
 
 /** A password asked again before a change (change-password, delete-account) was not the account's. */

@@ -15,7 +15,9 @@ export interface Mail {
     // A change of address (lib/mail/email-change-mails.ts).
     | 'email-change'
     | 'email-changed'
-    | 'email-in-use';
+    | 'email-in-use'
+    // The second factor turned off (lib/flows/mfa-manage.ts).
+    | 'second-factor-off';
   to: string;
   subject: string;
   text: string;
@@ -88,6 +90,15 @@ const NOTICES = {
       `The password of the account for this address was just changed, and every session of it was ended.\n\n` +
       `If it was you, there is nothing to do. If it was not, reset your password at once with\n` +
       `"Forgot your password?" on the login page, and check where else you used the old one.`,
+  },
+  'second-factor-off': {
+    subject: 'Your authenticator was turned off',
+    text:
+      `The authenticator app (the second factor) of the account for this address was just turned off,\n` +
+      `its recovery codes no longer work, and every other session of it was ended. The password alone\n` +
+      `now opens the account.\n\n` +
+      `If it was you, there is nothing to do. If it was not, someone knows your password and had a code:\n` +
+      `reset your password at once with "Forgot your password?" on the login page.`,
   },
   'account-deleted': {
     subject: 'Your account was deleted',

@@ -9,6 +9,7 @@ import { endEveryDevice } from './devices.ts';
 import { deleteEmailChanges, retireEmailChanges } from './email-changes.ts';
 import { retireResetLinks } from './resets.ts';
 import { endEverySession } from './sessions.ts';
+import { MFA_TABLES } from './mfa.ts';
 import { clearLoginFailures, keys } from './throttle.ts';
 
 export interface PasswordChange {
@@ -84,6 +85,8 @@ export function deleteAccountStatements(db: Database, account: Account): Stateme
     guarded('DELETE FROM password_resets WHERE account_id = ?', account.id),
     // Its changes of address too, which releases an old address it held for an undo.
     deleteEmailChanges(db, account.id, verified),
+    // The second factor (lib/storage/mfa.ts): the sealed secret, recovery codes and challenges.
+    ...MFA_TABLES.map((table) => guarded(`DELETE FROM ${table} WHERE account_id = ?`, account.id)),
     db.prepare('DELETE FROM accounts WHERE id = ? AND password_hash = ?').bind(account.id, account.passwordHash),
   ];
 }

@@ -16,6 +16,7 @@
  *   SESSION_IDLE_SECONDS keeps what a request still accepts;
  *   and sessions ended (logout, revoked) more than the grace period ago. The grace keeps a use of
  *   an ended token, a hint of theft, logged as `revoked` rather than `unknown`.
+ * - Login challenges of the second factor past their expiry (lib/storage/mfa.ts): none answers again.
  *
  * Accounts are never deleted here: no statement below names the accounts table.
  * Deletes go in slices so that no single statement runs long on D1.
@@ -30,6 +31,7 @@ export interface PurgeResult {
   resets: number;
   emailChanges: number;
   sessions: number;
+  challenges: number;
 }
 
 const SLICE = 500;
@@ -87,5 +89,10 @@ export async function purgeRows(db: Database, now: number, graceSeconds: number,
     createdBy,
     cutoff,
   );
-  return { registrations, throttle, devices, resets, emailChanges, sessions };
+  const challenges = await deleteInSlices(
+    db,
+    'DELETE FROM mfa_challenges WHERE id IN (SELECT id FROM mfa_challenges WHERE expires_at <= ?1 LIMIT ?2)',
+    now,
+  );
+  return { registrations, throttle, devices, resets, emailChanges, sessions, challenges };
 }

@@ -17,6 +17,8 @@ export interface SessionRow {
   createdAt: number;
   lastSeenAt: number;
   revokedAt: number | null;
+  /** 1 when the login gave a second factor (lib/flows/mfa-login.ts), else 0. */
+  mfa: number;
 }
 
 /** A session's row as read to check a token: with its secret's digest and its account. */
@@ -35,20 +37,20 @@ export interface EndedBy {
 const NO_ID = '.'.repeat(22);
 
 const SESSION_COLUMNS = `s.id, s.account_id AS accountId, s.client, s.created_at AS createdAt,
-  s.last_seen_at AS lastSeenAt, s.revoked_at AS revokedAt`;
+  s.last_seen_at AS lastSeenAt, s.revoked_at AS revokedAt, s.mfa`;
 
 /** The insert of a fresh session, for the login's batch; with `onlyIf`, only while it holds. */
 export function insertSession(
   db: Database,
-  row: { id: string; secretHash: string; accountId: string; client: string; createdAt: number },
+  row: { id: string; secretHash: string; accountId: string; client: string; createdAt: number; mfa?: boolean },
   onlyIf?: Condition,
 ): Statement {
   return db
     .prepare(
-      `INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at)
-       SELECT ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`,
+      `INSERT INTO sessions (id, secret_hash, account_id, client, created_at, last_seen_at, mfa)
+       SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? 'TRUE'}`,
     )
-    .bind(row.id, row.secretHash, row.accountId, row.client, row.createdAt, row.createdAt, ...(onlyIf?.values ?? []));
+    .bind(row.id, row.secretHash, row.accountId, row.client, row.createdAt, row.createdAt, row.mfa ? 1 : 0, ...(onlyIf?.values ?? []));
 }
 
 /**
@@ -79,7 +81,7 @@ export async function sessionById(db: Database, id: string): Promise<StoredSessi
     createdAt: row.aCreatedAt,
     activatedAt: row.aActivatedAt,
   };
-  return { id: sessionId, accountId, client, createdAt, lastSeenAt, revokedAt, secretHash, account };
+  return { id: sessionId, accountId, client, createdAt, lastSeenAt, revokedAt, mfa: row.mfa, secretHash, account };
 }
 
 /**

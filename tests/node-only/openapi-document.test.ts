@@ -68,7 +68,7 @@ describe('the OpenAPI document', () => {
         if (operation.responses['415']) expect(operation.responses['415'].headers?.Accept?.required, `${method} ${path} 415`).toBe(true);
       }
     }
-    expect(Object.keys(doc.paths['/login'].post.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '422', '429', '500', '503']);
+    expect(Object.keys(doc.paths['/login'].post.responses).sort()).toEqual(['200', '202', '400', '401', '403', '413', '415', '422', '429', '500', '503']);
     expect(doc.paths['/register'].post.responses['422'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/ValidationProblem' });
   });
 });

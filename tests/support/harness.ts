@@ -221,6 +221,10 @@ export async function dump(db: Database): Promise<string> {
   const resets = await db.prepare('SELECT * FROM password_resets ORDER BY token_hash').all();
   const sessions = await db.prepare('SELECT * FROM sessions ORDER BY id').all();
   const emailChanges = await db.prepare('SELECT * FROM email_changes ORDER BY token_hash').all();
+  // The second factor's rows, less its counters (the time step spent, a challenge's attempts): spending is their job.
+  const totp = await db.prepare('SELECT account_id, secret_sealed, created_at, enabled_at, recovery_set FROM mfa_totp ORDER BY account_id').all();
+  const recoveryCodes = await db.prepare('SELECT * FROM mfa_recovery_codes ORDER BY code_hash').all();
+  const challenges = await db.prepare('SELECT id, account_id, expires_at, used_by FROM mfa_challenges ORDER BY id').all();
   return JSON.stringify({
     accounts: accounts.results,
     registrations: registrations.results,
@@ -228,5 +232,6 @@ export async function dump(db: Database): Promise<string> {
     resets: resets.results,
     sessions: sessions.results,
     emailChanges: emailChanges.results,
+    ...(totp.results.length + recoveryCodes.results.length + challenges.results.length > 0 && { totp: totp.results, recoveryCodes: recoveryCodes.results, challenges: challenges.results }),
   });
 }

@@ -88,6 +88,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/login/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a login with a code from the authenticator app, or a recovery code
+         * @description Trades the challenge of a login to an account with an authenticator, and a code, for the session and device token that a login gives. Each code works once (the same 30-second step never twice); a challenge takes 5 codes at most, and every code counts as a login attempt of the address (429 says when to try again).
+         */
+        post: operations["loginMfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/resend-activation": {
         parameters: {
             query?: never;
@@ -323,7 +343,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password of the logged-in account
-         * @description Asks for the current password again (a wrong one counts in the login back-off), applies the password policy to the new one, ends every other session of the account and mails a notice. The session that asked stays.
+         * @description Asks for the current password again (a wrong one counts in the login back-off), and a code when the account has an authenticator, applies the password policy to the new one, ends every other session of the account and mails a notice. The session that asked stays.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -411,9 +431,89 @@ export interface paths {
         put?: never;
         /**
          * Delete the logged-in account
-         * @description Asks for the password again (a wrong one counts in the login back-off). The account, its sessions and devices, the address's registrations and throttle rows are deleted in one batch, a notice is mailed, and the address can register anew.
+         * @description Asks for the password again (a wrong one counts in the login back-off), and a code when the account has an authenticator. The account, its sessions and devices, the address's registrations and throttle rows are deleted in one batch, a notice is mailed, and the address can register anew.
          */
         post: operations["deleteAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mfa/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a new authenticator secret (not yet on)
+         * @description Asks for the password again (a wrong one counts in the login back-off) and answers a new secret and its otpauth:// URI, pending until POST /mfa/totp/enable. A client that prefers text/html gets a page with the QR code.
+         */
+        post: operations["setupTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mfa/totp/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the authenticator on with a code from it
+         * @description Checks a code of the pending secret, turns it on, and answers ten single-use recovery codes, shown once.
+         */
+        post: operations["enableTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mfa/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the authenticator off
+         * @description Asks for the password and a code (or a recovery code). Ends every other session of the account and mails a notice.
+         */
+        post: operations["disableTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the recovery codes
+         * @description Asks for the password and a code (or a recovery code) and answers a new set of ten; the old set stops working.
+         */
+        post: operations["replaceRecoveryCodes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -543,6 +643,14 @@ export interface components {
              */
             expiresAt: string;
         };
+        MfaRequired: {
+            /** @enum {string} */
+            status: "mfa_required";
+            /** @description Send it to POST /login/mfa with a code from the authenticator app (or a recovery code). Shown here once; it works once. */
+            challenge: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
         LoginRequest: {
             /**
              * @description An email address in the syntax of HTML's email inputs (no quoted local part, no IP address as the domain), at most 64 characters before the @ and 254 in all with the domain in its ASCII (IDNA) form; white space around it is ignored. Addresses that differ only in letter case are the same account.
@@ -556,6 +664,23 @@ export interface components {
             password: string;
             /** @description The token of a solved Cloudflare Turnstile widget. Required when the server has TURNSTILE_SITE_KEY set (GET / shows the widget); ignored otherwise. */
             turnstileToken?: string;
+        };
+        LoginMfaRequest: {
+            /** @description The challenge from the 202 answer of POST /login */
+            challenge: string;
+            /**
+             * @description A six-digit code from the authenticator app, or one of the recovery codes (each works once)
+             * @example 123456
+             */
+            code: string;
+        } | {
+            /** @description The challenge from the 202 answer of POST /login */
+            challenge: string;
+            /**
+             * @description A six-digit code from the authenticator app, or one of the recovery codes (each works once)
+             * @example 123456
+             */
+            recoveryCode: string;
         };
         ResendRequest: {
             /**
@@ -585,6 +710,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             expiresAt: string;
+            /** @description Whether the login that made this session gave a second factor (an authenticator or recovery code) as well as the password */
+            mfa: boolean;
         };
         SessionEntry: {
             id: string;
@@ -623,6 +750,11 @@ export interface components {
             currentPassword: string;
             /** @example purple elephants dance at noon */
             newPassword: string;
+            /**
+             * @description Needed when the account has an authenticator turned on: a six-digit code from it, or a recovery code
+             * @example 123456
+             */
+            code?: string;
         };
         ChangeEmailRequest: {
             /** @description The account's current password */
@@ -646,6 +778,29 @@ export interface components {
         };
         DeleteAccountRequest: {
             password: string;
+            /**
+             * @description Needed when the account has an authenticator turned on: a six-digit code from it, or a recovery code
+             * @example 123456
+             */
+            code?: string;
+        };
+        TotpSetupRequest: {
+            password: string;
+        };
+        TotpEnableRequest: {
+            /**
+             * @description A six-digit code from the authenticator app, or one of the recovery codes (each works once)
+             * @example 123456
+             */
+            code: string;
+        };
+        PasswordAndCodeRequest: {
+            password: string;
+            /**
+             * @description A six-digit code from the authenticator app, or one of the recovery codes (each works once)
+             * @example 123456
+             */
+            code: string;
         };
     };
     responses: never;
@@ -1005,7 +1160,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The password is right and the account active */
+            /** @description The password is right and the account active (and has no second factor) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1016,6 +1171,15 @@ export interface operations {
                         device: components["schemas"]["Device"];
                         session: components["schemas"]["NewSession"];
                     };
+                };
+            };
+            /** @description The password is right, and the account has an authenticator: no session yet; POST /login/mfa with the challenge and a code */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaRequired"];
                 };
             };
             /** @description The body could not be read: not valid JSON, not UTF-8, or cut off */
@@ -1095,6 +1259,112 @@ export interface operations {
                 };
             };
             /** @description The bot check could not be verified (Cloudflare did not answer); nothing was done; see Retry-After; or: The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    loginMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginMfaRequest"];
+            };
+        };
+        responses: {
+            /** @description The code is right: the answer of a login, with a session made with a second factor */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: components["schemas"]["User"];
+                        device: components["schemas"]["Device"];
+                        session: components["schemas"]["NewSession"];
+                    };
+                };
+            };
+            /** @description The body could not be read: not valid JSON, not UTF-8, or cut off */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A wrong or already used code, or a challenge that is unknown, used, expired, or spent by 5 wrong codes (the same answer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a media type this endpoint takes; Accept lists them */
+            415: {
+                headers: {
+                    /** @description The media types this endpoint takes (RFC 9110, section 15.5.16) */
+                    Accept: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1960,7 +2230,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The password given is not the account's (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            /** @description The password given is not the account's (counted in the login back-off); or: The account has an authenticator turned on, and `code` is missing, wrong or already used (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
@@ -2558,11 +2828,484 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password given is not the account's (counted in the login back-off); or: The account has an authenticator turned on, and `code` is missing, wrong or already used (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a media type this endpoint takes; Accept lists them */
+            415: {
+                headers: {
+                    /** @description The media types this endpoint takes (RFC 9110, section 15.5.16) */
+                    Accept: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setupTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpSetupRequest"];
+            };
+        };
+        responses: {
+            /** @description A new secret, not yet on: add it to the authenticator app, then POST /mfa/totp/enable with a code. A page shows it as a QR code. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The base32 secret (160 bits; SHA-1, 6 digits, 30 s), shown here once */
+                        secret: string;
+                        /** @description The otpauth:// URI that authenticator apps read from a QR code */
+                        otpauthUri: string;
+                    };
+                    "text/html": string;
+                };
+            };
+            /** @description The body could not be read: not valid JSON, not UTF-8, or cut off */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
             /** @description The password given is not the account's (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account already has an authenticator turned on */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a media type this endpoint takes; Accept lists them */
+            415: {
+                headers: {
+                    /** @description The media types this endpoint takes (RFC 9110, section 15.5.16) */
+                    Accept: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    enableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpEnableRequest"];
+            };
+        };
+        responses: {
+            /** @description The authenticator is on; logins now ask for a code. The recovery codes are shown this once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ten single-use codes, shown here once: keep them somewhere safe. Any earlier set no longer works. */
+                        recoveryCodes: string[];
+                    };
+                };
+            };
+            /** @description The body could not be read: not valid JSON, not UTF-8, or cut off */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No authenticator is waiting to be turned on (none was set up, or it is already on) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a media type this endpoint takes; Accept lists them */
+            415: {
+                headers: {
+                    /** @description The media types this endpoint takes (RFC 9110, section 15.5.16) */
+                    Accept: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The code is not the current one of the secret that was set up; it stays pending; or: A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordAndCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description The authenticator is off, its recovery codes are gone, every other session has ended, and a notice was mailed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "disabled";
+                        sessionsEnded: number;
+                    };
+                };
+            };
+            /** @description The body could not be read: not valid JSON, not UTF-8, or cut off */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password given is not the account's (counted in the login back-off); or: The account has an authenticator turned on, and `code` is missing, wrong or already used (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account has no authenticator turned on */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a media type this endpoint takes; Accept lists them */
+            415: {
+                headers: {
+                    /** @description The media types this endpoint takes (RFC 9110, section 15.5.16) */
+                    Accept: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is missing or invalid; `errors` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (nothing about it is disclosed) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; nothing was changed; see Retry-After; or: Too many password hashes in flight; nothing was changed; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordAndCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A new set of recovery codes, shown this once; the old set no longer works */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ten single-use codes, shown here once: keep them somewhere safe. Any earlier set no longer works. */
+                        recoveryCodes: string[];
+                    };
+                };
+            };
+            /** @description The body could not be read: not valid JSON, not UTF-8, or cut off */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The password given is not the account's (counted in the login back-off); or: The account has an authenticator turned on, and `code` is missing, wrong or already used (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account has no authenticator turned on */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -15,4 +15,5 @@ export const EVERY_TEMPLATE: ReadonlyArray<[string, Mail]> = [
   ['already-active', noticeMail('already-active', 'ada@example.com')],
   ['password-changed', noticeMail('password-changed', 'ada@example.com')],
   ['account-deleted', noticeMail('account-deleted', 'ada@example.com')],
+  ['second-factor-off', noticeMail('second-factor-off', 'ada@example.com')],
 ];

@@ -52,6 +52,8 @@ export async function registerActivateLogin(env: FlowEnvironment, email: string,
 
   const loggedIn = await api.POST('/login', { body: { email, password } });
   if (!loggedIn.data) throw new Error(`login answered ${loggedIn.response.status}`);
+  // A 202 (an account with an authenticator on) has a challenge instead: this account has none.
+  if (!('user' in loggedIn.data)) throw new Error('login asked for a second factor');
 
   const wrong = await api.POST('/login', { body: { email, password: `${password} but wrong` } });
 

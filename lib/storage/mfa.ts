@@ -1,0 +1,220 @@
+/**
+ * The second factor's rows (migrations/0010_second_factor.sql): an account's authenticator secret
+ * (sealed by the caller with DATA_KEY, never stored readable), its recovery codes (SHA-256 only)
+ * and the login challenges that a right password gives an account with TOTP on.
+ *
+ * Every "this works once" is decided by one guarded statement, so that two requests at once with
+ * the same code, recovery code or challenge cannot both win, on D1 as on sql.js: a time step is
+ * claimed by moving `last_step` past it, a recovery code by deleting its row, a challenge by
+ * marking it with the using request's random mark, which the session's insert then checks.
+ */
+import { constantTimeEqual, newPublicId, newSessionToken, parseSessionToken, tokenDigest } from '../crypto/tokens.ts';
+import type { Account } from './accounts.ts';
+import type { Condition, Database, Statement } from './db.ts';
+
+/** The tables that hold an account's second factor: deleted with the account (account-changes.ts). */
+export const MFA_TABLES = ['mfa_challenges', 'mfa_recovery_codes', 'mfa_totp'] as const;
+
+export interface TotpRow {
+  secretSealed: string;
+  enabledAt: number | null;
+  lastStep: number;
+}
+
+/** The account's authenticator, enabled or only set up; null without one. */
+export function findTotp(db: Database, accountId: string): Promise<TotpRow | null> {
+  return db
+    .prepare('SELECT secret_sealed AS secretSealed, enabled_at AS enabledAt, last_step AS lastStep FROM mfa_totp WHERE account_id = ?')
+    .bind(accountId)
+    .first<TotpRow>();
+}
+
+export const totpIsOn = (row: TotpRow | null): row is TotpRow & { enabledAt: number } => row !== null && row.enabledAt !== null;
+
+/** Holds while the account has TOTP on: the guard of what only such an account may do. */
+export const totpOn = (accountId: string): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ? AND enabled_at IS NOT NULL)',
+  values: [accountId],
+});
+
+/** A new pending secret in place of any pending one; an enabled one is left alone (changes 0). */
+export function storePendingTotp(db: Database, accountId: string, secretSealed: string, now: number): Statement {
+  return db
+    .prepare(
+      `INSERT INTO mfa_totp (account_id, secret_sealed, created_at, enabled_at, last_step) VALUES (?1, ?2, ?3, NULL, 0)
+       ON CONFLICT (account_id) DO UPDATE SET secret_sealed = ?2, created_at = ?3 WHERE mfa_totp.enabled_at IS NULL`,
+    )
+    .bind(accountId, secretSealed, now);
+}
+
+/**
+ * Turns on the pending secret that was checked (the same sealed text: a setup made in between
+ * changes nothing), with its first step spent and a first set of recovery codes: the batch's
+ * statements. The first one's changes say whether it was this request that turned it on.
+ */
+export function enableTotp(db: Database, accountId: string, secretSealed: string, step: number, codeDigests: string[], now: number): Statement[] {
+  const set = newPublicId();
+  return [
+    db
+      .prepare('UPDATE mfa_totp SET enabled_at = ?, last_step = ?, recovery_set = ? WHERE account_id = ? AND secret_sealed = ? AND enabled_at IS NULL')
+      .bind(now, step, set, accountId, secretSealed),
+    ...recoverySetStatements(db, accountId, set, codeDigests, now),
+  ];
+}
+
+/**
+ * A new set of recovery codes in place of the old: the set becomes the account's current one, its
+ * codes are stored (only if it still is current when they are), and every other set's go.
+ */
+export function replaceRecoveryCodes(db: Database, accountId: string, codeDigests: string[], now: number, onlyIf: Condition): Statement[] {
+  const set = newPublicId();
+  return [
+    db.prepare(`UPDATE mfa_totp SET recovery_set = ? WHERE account_id = ? AND enabled_at IS NOT NULL AND ${onlyIf.sql}`).bind(set, accountId, ...onlyIf.values),
+    ...recoverySetStatements(db, accountId, set, codeDigests, now),
+  ];
+}
+
+function recoverySetStatements(db: Database, accountId: string, set: string, codeDigests: string[], now: number): Statement[] {
+  const current = 'EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ?1 AND recovery_set = ?2)';
+  const values = codeDigests.map((_, i) => `(?${i + 4})`).join(', ');
+  return [
+    db
+      .prepare(`INSERT INTO mfa_recovery_codes (code_hash, account_id, set_id, created_at) SELECT column1, ?1, ?2, ?3 FROM (VALUES ${values}) WHERE ${current}`)
+      .bind(accountId, set, now, ...codeDigests),
+    db.prepare(`DELETE FROM mfa_recovery_codes WHERE account_id = ?1 AND set_id <> ?2 AND ${current}`).bind(accountId, set),
+  ];
+}
+
+/**
+ * Spends a time step: only if it is later than every step spent before (a code is never accepted
+ * twice, nor an older one after a newer). Changes 1 when this request spent it.
+ */
+export function claimStep(db: Database, accountId: string, step: number): Statement {
+  return db.prepare('UPDATE mfa_totp SET last_step = ?1 WHERE account_id = ?2 AND enabled_at IS NOT NULL AND last_step < ?1').bind(step, accountId);
+}
+
+/** The digests of the account's usable recovery codes (the current set's). */
+export async function recoveryDigests(db: Database, accountId: string): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT r.code_hash AS codeHash FROM mfa_recovery_codes r JOIN mfa_totp t ON t.account_id = r.account_id
+       WHERE r.account_id = ? AND r.set_id = t.recovery_set AND t.enabled_at IS NOT NULL`,
+    )
+    .bind(accountId)
+    .all<{ codeHash: string }>();
+  return results.map((row) => row.codeHash);
+}
+
+/** Spends one recovery code of the current set: changes 1 when this request spent it. */
+export function claimRecoveryCode(db: Database, accountId: string, digest: string): Statement {
+  return db
+    .prepare(
+      `DELETE FROM mfa_recovery_codes WHERE account_id = ?1 AND code_hash = ?2
+         AND set_id = (SELECT recovery_set FROM mfa_totp WHERE account_id = ?1 AND enabled_at IS NOT NULL)`,
+    )
+    .bind(accountId, digest);
+}
+
+/** TOTP off: the secret, the recovery codes and any open challenge go, while `onlyIf` holds. The first statement's changes say whether it was on. */
+export function removeTotp(db: Database, accountId: string, onlyIf: Condition): Statement[] {
+  return [
+    db.prepare(`DELETE FROM mfa_totp WHERE account_id = ? AND enabled_at IS NOT NULL AND ${onlyIf.sql}`).bind(accountId, ...onlyIf.values),
+    db.prepare('DELETE FROM mfa_recovery_codes WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ?)').bind(accountId, accountId),
+    db.prepare('DELETE FROM mfa_challenges WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ?)').bind(accountId, accountId),
+  ];
+}
+
+// Challenges ---------------------------------------------------------------------------------
+
+/** Codes a challenge takes (each charged before it is checked); then it is dead. */
+export const CHALLENGE_ATTEMPTS = 5;
+/** How long the password step holds: long enough to open the app and type six digits. */
+export const CHALLENGE_TTL_SECONDS = 300;
+
+export interface NewChallenge {
+  accountId: string;
+  passwordHash: string;
+  /** The digest of the device token presented with the password (lib/storage/devices.ts presentedDigest). */
+  deviceHash: string;
+  viaDevice: boolean;
+  client: string;
+}
+
+/** What a login with TOTP on answers with: the token itself appears here and nowhere else. */
+export interface IssuedChallenge {
+  token: string;
+  expiresAt: string;
+}
+
+export function newChallenge(db: Database, challenge: NewChallenge, now: number, onlyIf: Condition): { statement: Statement; issued: IssuedChallenge } {
+  const { id, secret, token } = newSessionToken();
+  const expiresAt = now + CHALLENGE_TTL_SECONDS * 1000;
+  const statement = db
+    .prepare(
+      `INSERT INTO mfa_challenges (id, secret_hash, account_id, password_digest, device_hash, via_device, client, attempts, created_at, expires_at)
+       SELECT ?, ?, ?, ?, ?, ?, ?, 0, ?, ? WHERE ${onlyIf.sql}`,
+    )
+    .bind(id, tokenDigest(secret), challenge.accountId, tokenDigest(challenge.passwordHash), challenge.deviceHash, challenge.viaDevice ? 1 : 0, challenge.client.slice(0, 64), now, expiresAt, ...onlyIf.values);
+  return { statement, issued: { token, expiresAt: new Date(expiresAt).toISOString() } };
+}
+
+export interface ChargedChallenge {
+  id: string;
+  accountId: string;
+  passwordDigest: string;
+  deviceHash: string;
+  viaDevice: boolean;
+  /** The attempts made on it, this one included. */
+  attempts: number;
+}
+
+const NO_ID = '.'.repeat(22);
+const NO_SECRET_DIGEST = tokenDigest('');
+
+/**
+ * Charges one attempt to the challenge a token names, if it is live (unexpired, unused, fewer than
+ * CHALLENGE_ATTEMPTS attempts): one statement, so parallel guesses are counted as they arrive.
+ * Null for a missing, malformed, unknown, used, expired or dead challenge, after the same lookup
+ * and the same constant-time compare.
+ */
+export async function chargeChallenge(db: Database, token: string, now: number): Promise<ChargedChallenge | null> {
+  const parsed = parseSessionToken(token);
+  const row = await db
+    .prepare(
+      `UPDATE mfa_challenges SET attempts = attempts + 1
+       WHERE id = ?1 AND used_by IS NULL AND expires_at > ?2 AND attempts < ?3
+       RETURNING id, secret_hash AS secretHash, account_id AS accountId, password_digest AS passwordDigest,
+         device_hash AS deviceHash, via_device AS viaDevice, attempts`,
+    )
+    .bind(parsed?.id ?? NO_ID, now, CHALLENGE_ATTEMPTS)
+    .first<{ id: string; secretHash: string; accountId: string; passwordDigest: string; deviceHash: string; viaDevice: number; attempts: number }>();
+  const matches = constantTimeEqual(row?.secretHash ?? NO_SECRET_DIGEST, tokenDigest(parsed?.secret ?? ''));
+  if (!parsed || !row || !matches) return null;
+  return { id: row.id, accountId: row.accountId, passwordDigest: row.passwordDigest, deviceHash: row.deviceHash, viaDevice: row.viaDevice === 1, attempts: row.attempts };
+}
+
+/** Marks the challenge used by the request whose random `mark` this is; changes 1 for the one that did. */
+export function useChallenge(db: Database, id: string, mark: string): Statement {
+  return db.prepare('UPDATE mfa_challenges SET used_by = ? WHERE id = ? AND used_by IS NULL').bind(mark, id);
+}
+
+/** Holds only for the request that used the challenge: the guard of the login's other writes. */
+export const challengeUsedBy = (id: string, mark: string): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM mfa_challenges WHERE id = ? AND used_by = ?)',
+  values: [id, mark],
+});
+
+/** An account by its id, with its authenticator if it has one turned on: what a challenge's answer checks. */
+export async function accountWithTotp(db: Database, accountId: string): Promise<{ account: Account; totp: TotpRow & { enabledAt: number } } | null> {
+  const row = await db
+    .prepare(
+      `SELECT a.id, a.email, a.email_key AS emailKey, a.password_hash AS passwordHash, a.created_at AS createdAt, a.activated_at AS activatedAt,
+         t.secret_sealed AS secretSealed, t.enabled_at AS enabledAt, t.last_step AS lastStep
+       FROM accounts a JOIN mfa_totp t ON t.account_id = a.id WHERE a.id = ? AND t.enabled_at IS NOT NULL`,
+    )
+    .bind(accountId)
+    .first<Account & TotpRow & { enabledAt: number }>();
+  if (!row) return null;
+  const { secretSealed, enabledAt, lastStep, ...account } = row;
+  return { account, totp: { secretSealed, enabledAt, lastStep } };
+}
