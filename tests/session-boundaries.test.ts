@@ -123,8 +123,8 @@ describe(`session statements, one condition at a time (${backend.name})`, () => 
     expect(stale.every((r) => r.meta.changes === 0)).toBe(true);
     expect(await dump(db)).toBe(before);
     const done = await db.batch(deleteAccountStatements(db, A));
-    // devices, registrations, throttle, sessions, resets, the three second-factor tables, the account.
-    expect(done.map((r) => r.meta.changes)).toEqual([0, 0, 1, 1, 1, 0, 0, 0, 1]);
+    // devices, registrations, throttle, sessions, resets, changes of address, the three second-factor tables, the account.
+    expect(done.map((r) => r.meta.changes)).toEqual([0, 0, 1, 1, 1, 0, 0, 0, 0, 1]);
     expect((await db.prepare('SELECT account_id AS a FROM password_resets').all<{ a: string }>()).results.map((r) => r.a)).toEqual([B.id]);
     const keys = (await db.prepare('SELECT key FROM throttle').all<{ key: string }>()).results.map((r) => r.key);
     expect(keys).toEqual(['mail:a@example.com.evil:from:c']);

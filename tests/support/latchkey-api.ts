@@ -764,6 +764,11 @@ export interface components {
              * @example ada@new.example
              */
             newEmail: string;
+            /**
+             * @description Needed when the account has an authenticator turned on: a six-digit code from it, or a recovery code
+             * @example 123456
+             */
+            code?: string;
         };
         EmailChanged: {
             /** @enum {string} */
@@ -2334,7 +2339,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The password given is not the account's (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
+            /** @description The password given is not the account's (counted in the login back-off); or: The account has an authenticator turned on, and `code` is missing, wrong or already used (counted in the login back-off); or: No live session: the bearer token is missing, malformed, unknown, expired or ended */
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: Bearer, with the session token from POST /login (RFC 6750, section 3) */
