@@ -7,6 +7,7 @@ import { API_CLIENT } from '../functions/api.ts';
 import { LatchkeyUnavailableError } from '../functions/latchkey.ts';
 import { faultPlan, faultyDatabase, type FaultPlan } from './support/faults.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
+import { codeNow, enrol, wrongCode } from './support/totp.ts';
 
 const EMAIL = 'ada@example.com';
 
@@ -84,6 +85,34 @@ describe('the api, the whole story', () => {
     expect(h.mails.at(-1)?.template).toBe('account-deleted');
     expect(await h.api.verifySession(second.session.token)).toBeNull();
     expect(await h.api.resendActivation({ email: EMAIL })).toEqual({ kind: 'accepted' });
+  });
+});
+
+describe('the api with a second factor', () => {
+  it('login asks for the code, loginSecondFactor trades it for a session, and the changes that ask for a code ask for it here too', async () => {
+    const h = await createHarness();
+    const { secret, recoveryCodes } = await enrol(h, EMAIL);
+    const first = await h.api.login({ email: EMAIL, password: GOOD_PASSWORD });
+    if (first.kind !== 'mfa_required') throw new Error(`login: ${first.kind}`);
+    expect(Object.keys(first)).toEqual(['kind', 'challenge']);
+    const challenge = first.challenge.token;
+    expect(await h.api.loginSecondFactor({ challenge, code: wrongCode(h, secret) })).toEqual({ kind: 'wrong' });
+    expect(await h.api.loginSecondFactor({ challenge } as never)).toMatchObject({ kind: 'invalid' });
+    const done = await h.api.loginSecondFactor({ challenge, code: codeNow(h, secret) });
+    if (done.kind !== 'ok') throw new Error(`second factor: ${done.kind}`);
+    expect(Object.keys(done.user).sort()).toEqual(['activatedAt', 'createdAt', 'email', 'id']);
+    expect((await h.api.verifySession(done.session.token))?.session).toMatchObject({ mfa: true });
+    // A used challenge is dead; a recovery code on a fresh one works.
+    expect(await h.api.loginSecondFactor({ challenge, code: codeNow(h, secret, 1) })).toEqual({ kind: 'wrong' });
+    const second = await h.api.login({ email: EMAIL, password: GOOD_PASSWORD });
+    if (second.kind !== 'mfa_required') throw new Error(second.kind);
+    expect((await h.api.loginSecondFactor({ challenge: second.challenge.token, recoveryCode: recoveryCodes[0]! })).kind).toBe('ok');
+
+    const session = done.session.token;
+    expect(await h.api.changePassword(session, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD })).toEqual({ kind: 'wrong-code' });
+    expect(await h.api.changeEmail(session, { password: GOOD_PASSWORD, newEmail: 'ada@new.example' })).toEqual({ kind: 'wrong-code' });
+    expect(await h.api.deleteAccount(session, { password: GOOD_PASSWORD })).toEqual({ kind: 'wrong-code' });
+    expect(await h.api.changeEmail(session, { password: GOOD_PASSWORD, newEmail: 'ada@new.example', code: recoveryCodes[1]! })).toEqual({ kind: 'pending' });
   });
 });
 

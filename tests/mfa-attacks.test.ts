@@ -30,7 +30,8 @@ const problemOf = async (res: Response) => ({ status: res.status, body: await re
 
 describe(`second-factor attacks (${backend.name})`, () => {
   it('a thief with the password but not the authenticator gets no session by any path', async () => {
-    const h = await createHarness();
+    // Seven free failures: the seven wrong or missing codes below, before the address waits.
+    const h = await createHarness({ LOGIN_FREE_FAILURES: '7' });
     const { secret, session: stolenSession } = await enrol(h, OWNER);
     const { device: stolenDevice } = await logInWithCode(h, OWNER, secret);
     h.clock.now += STEP_MS;
@@ -52,6 +53,10 @@ describe(`second-factor attacks (${backend.name})`, () => {
     expect((await h.bearer('POST', '/change-password', stolenSession, { currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD })).status).toBe(401);
     expect((await h.bearer('POST', '/change-password', stolenSession, { currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD, code: wrongCode(h, secret) })).status).toBe(401);
     expect((await h.bearer('POST', '/delete-account', stolenSession, { password: GOOD_PASSWORD })).status).toBe(401);
+    // Nor can the account be moved to the thief's address, with or without a guessed code.
+    const moved = await h.bearer('POST', '/change-email', stolenSession, { password: GOOD_PASSWORD, newEmail: 'thief@example.net' });
+    expect(await problemOf(moved)).toMatchObject({ status: 401, body: expect.stringContaining('wrong-code') });
+    expect((await h.bearer('POST', '/change-email', stolenSession, { password: GOOD_PASSWORD, newEmail: 'thief@example.net', code: wrongCode(h, secret) })).status).toBe(401);
     expect((await h.bearer('POST', '/mfa/totp/disable', stolenSession, { password: GOOD_PASSWORD, code: wrongCode(h, secret) })).status).toBe(401);
     expect((await h.bearer('POST', '/mfa/recovery-codes', stolenSession, { password: GOOD_PASSWORD, code: wrongCode(h, secret) })).status).toBe(401);
     // Every wrong or missing code above counted toward the address: it waits now.
@@ -71,6 +76,9 @@ describe(`second-factor attacks (${backend.name})`, () => {
     expect(sessions).toBeGreaterThan(0);
     expect(await deviceCount(h)).toBeLessThanOrEqual(devices);
     expect(h.events.filter((e) => e.event === 'session_created' && e.client === thiefClient(1))).toEqual([]);
+    // No link to move the account was ever mailed.
+    await h.later.settled();
+    expect(h.mails.filter((m) => m.template === 'email-change')).toEqual([]);
   });
 
   it('a challenge dies after 5 wrong codes, even for the right one; each wrong code counts in the back-off', async () => {
