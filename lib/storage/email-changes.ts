@@ -8,7 +8,8 @@
 import type { Condition, Database, Statement } from './db.ts';
 import { endEveryDevice } from './devices.ts';
 
-export interface EmailChange {
+/** A request as it is stored: the asker, both addresses, the link's digest and its end. */
+export interface NewEmailChange {
   tokenHash: string;
   accountId: string;
   sessionId: string;
@@ -16,7 +17,12 @@ export interface EmailChange {
   oldEmailKey: string;
   newEmail: string;
   newEmailKey: string;
+  createdAt: number;
   expiresAt: number;
+}
+
+/** A request as it is read back, with what became of it. */
+export interface EmailChange extends Omit<NewEmailChange, 'createdAt'> {
   usedAt: number | null;
   undoHash: string | null;
   undoExpiresAt: number | null;
@@ -44,18 +50,6 @@ export const addressTaken = (emailKey: string, now: number): Condition => {
   const reserved = addressReserved(emailKey, now);
   return { sql: `(EXISTS (SELECT 1 FROM accounts WHERE email_key = ?) OR ${reserved.sql})`, values: [emailKey, ...reserved.values] };
 };
-
-export interface NewEmailChange {
-  tokenHash: string;
-  accountId: string;
-  sessionId: string;
-  oldEmail: string;
-  oldEmailKey: string;
-  newEmail: string;
-  newEmailKey: string;
-  createdAt: number;
-  expiresAt: number;
-}
 
 /**
  * Stores a request unless the new address is taken (an account's, the asker's own included, or

@@ -25,17 +25,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { BREACH_COUNT, BREACHED_PASSWORD, PADDED_PASSWORD, PASSING, TURNSTILE_TEST_SECRET, type RangeRequest, type SiteverifyRequest } from './breach-fixtures.ts';
+import { readBody } from './read-body.ts';
 
 const sha1 = (text: string) => createHash('sha1').update(text.normalize('NFC')).digest('hex').toUpperCase();
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 /** A range as HIBP answers it with padding: real lines, then fake suffixes with count 0, sorted. */
 function rangeOf(prefix: string): string {

@@ -7,10 +7,11 @@
 //   POST /verify/<key>         answers 200 if Latchkey-Signature verifies with WEBHOOK_TEST_SECRET, else 401
 //   POST /slow/<key>           records the request and never answers (until the client gives up)
 //   GET  /received/<key>       the requests recorded under <key>, as JSON
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { verifyWebhookSignature } from '../../lib/mail/transports/webhook.ts';
+import { readBody } from './read-body.ts';
 
 export const WEBHOOK_TEST_SECRET = 'whsec-test-0123456789abcdef0123456789abcdef';
 
@@ -27,15 +28,6 @@ declare module 'vitest' {
     webhookReceiverUrl: string;
     webhookTestSecret: string;
   }
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 export default async function setup(project: TestProject) {
