@@ -17,9 +17,14 @@ const THIEF_CLIENT = '203.0.113.66';
 const mailsTo = (h: Harness, to: string, template?: string) => h.mails.filter((m) => m.to === to && (template === undefined || m.template === template));
 const lastLink = (h: Harness, to: string, template: string) => tokenFromLink(mailsTo(h, to, template).at(-1)?.link);
 const login = async (h: Harness, email: string, password = GOOD_PASSWORD) => (await h.post('/login', { email, password })).status;
+/** The address GET /session names, which GET /sessions must name too; the status without a session. */
 const whoAmI = async (h: Harness, token: string) => {
   const res = await h.bearer('GET', '/session', token);
-  return res.status === 200 ? ((await res.json()) as { user: { email: string } }).user.email : res.status;
+  if (res.status !== 200) return res.status;
+  const email = ((await res.json()) as { user: { email: string } }).user.email;
+  const listed = (await (await h.bearer('GET', '/sessions', token)).json()) as { email: string };
+  expect(listed.email).toBe(email);
+  return email;
 };
 const ask = (h: Harness, token: string, newEmail: string, password = GOOD_PASSWORD) => h.bearer('POST', '/change-email', token, { password, newEmail });
 const form = (token: string) => [new URLSearchParams({ token }).toString(), { 'Content-Type': 'application/x-www-form-urlencoded' }] as const;

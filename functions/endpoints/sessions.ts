@@ -27,7 +27,8 @@ const LIST: AnswerTable<ListOutcome> = {
   listed: {
     status: 200,
     description: "The account's live sessions, newest first",
-    json: json(z.object({ sessions: z.array(SessionEntry) }), (o: ListOutcome) => ({
+    json: json(z.object({ email: z.string().openapi({ description: "The account's address now (it follows a change of address)" }), sessions: z.array(SessionEntry) }), (o: ListOutcome) => ({
+      email: o.email,
       sessions: o.sessions.map((s) => ({
         id: s.id,
         createdAt: isoTime(s.createdAt),

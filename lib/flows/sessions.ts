@@ -49,7 +49,8 @@ export type Rejection = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expir
 
 export type CurrentOutcome = { kind: 'current'; session: LiveSession };
 export type LogoutOutcome = { kind: 'ended' };
-export type ListOutcome = { kind: 'listed'; currentId: string; sessions: Array<SessionRow & { expiresAt: number }> };
+/** The account's address now, and its live sessions. */
+export type ListOutcome = { kind: 'listed'; email: string; currentId: string; sessions: Array<SessionRow & { expiresAt: number }> };
 export type EndOneOutcome = { kind: 'ended' } | { kind: 'unknown' };
 
 export type SessionCheck = { ok: true; session: LiveSession } | { ok: false };
@@ -154,7 +155,7 @@ export async function logout(services: SessionServices, session: LiveSession, no
 
 export async function listSessions(services: SessionServices, session: LiveSession, now: number): Promise<ListOutcome> {
   const sessions = await liveSessions(services.db, session.accountId, services.config.sessions, now);
-  return { kind: 'listed', currentId: session.id, sessions };
+  return { kind: 'listed', email: session.account.email, currentId: session.id, sessions };
 }
 
 /** Ends one of the account's live sessions by its id (the asking one included); unknown otherwise. */

@@ -1970,6 +1970,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The account's address now (it follows a change of address) */
+                        email: string;
                         sessions: components["schemas"]["SessionEntry"][];
                     };
                 };
