@@ -13,6 +13,8 @@ export default defineConfig({
     name: 'node',
     include: ['tests/*.test.ts', 'tests/node-only/dummy-hash-work.test.ts'],
     environment: 'node',
+    // The HTTP peers the handler tests talk to (the webhook receiver, the range and siteverify servers), as in vitest.config.ts.
+    globalSetup: [here('./tests/support/webhook-receiver.global.ts'), here('./tests/support/third-party-peers.global.ts')],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
