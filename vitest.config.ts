@@ -33,6 +33,9 @@ async function appWorker() {
 
 export default defineConfig({
   test: {
+    // Speed on the 2-core CI machine. Vitest's default there is one worker (cores - 1), which left a
+    // core idle while node-only tests wait on the processes they start; two workers overlap them.
+    maxWorkers: 2,
     projects: [
       {
         resolve: { alias: { '#backend': here('./tests/support/backend.node.ts') } },
@@ -41,6 +44,11 @@ export default defineConfig({
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/workerd-only/**'],
           environment: 'node',
+          // One worker process runs many files instead of a fresh one per file (sql.js, hono and the
+          // schemas loaded once, not 90 times). Safe here: every test builds its own app over its own
+          // database (createHarness), tests/node-only/ starts its servers as child processes, and no
+          // test changes process-wide state (env, cwd, umask, globals) for the files after it.
+          isolate: false,
           globalSetup: [webhookReceiver, thirdPartyPeers],
           testTimeout: 30_000,
           hookTimeout: 60_000,
@@ -78,6 +86,10 @@ export default defineConfig({
           name: 'workerd',
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/node-only/**'],
+          // Isolated (a Miniflare per file, about 4 s each), unlike the node project: with one
+          // Miniflare for many files, a file's first test sometimes lost its mails after other
+          // files had run (tests/attack-chains.test.ts, tests/mail-ceiling-owner.test.ts; cause not
+          // found: perhaps an earlier file's app still at work on the shared D1 binding).
           globalSetup: [webhookReceiver, thirdPartyPeers],
           testTimeout: 30_000,
         },

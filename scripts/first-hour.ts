@@ -1,7 +1,7 @@
 /**
  * A developer's first integration run against a local server, as issue 12 measured it: N accounts
  * registered, activated (the link taken from the development mailbox, GET /dev/mail) and logged
- * in, all from one client. Used by tests/node-only/first-hour*.test.ts, and runnable by hand:
+ * in, all from one client. Used by tests/node-only/first-hour.test.ts and dev-edge-running.test.ts, and runnable by hand:
  *
  *   node --disable-warning=ExperimentalWarning scripts/first-hour.ts http://localhost:8787 [accounts]
  *

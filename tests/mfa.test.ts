@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { codeAt } from '../lib/crypto/totp.ts';
+import { purge } from '../lib/flows/purge.ts';
+import { CHALLENGE_TTL_SECONDS } from '../lib/storage/mfa.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD } from './support/harness.ts';
 import { base32Bytes, challengeFor, codeNow, enrol, logInWithCode, rfc6238, STEP_MS, wrongCode } from './support/totp.ts';
 
@@ -174,5 +176,17 @@ describe(`the second factor (${backend.name})`, () => {
     expect((await h.post('/reset-password', { token, password: NEW })).status).toBe(200);
     await challengeFor(h, ADA, NEW);
     await logInWithCode(h, ADA, secret, NEW);
+  });
+
+  it('the purge deletes a login challenge once it has expired, and keeps a live one', async () => {
+    const h = await createHarness();
+    const { secret } = await enrol(h, 'ada@example.com');
+    const old = await challengeFor(h, 'ada@example.com');
+    h.clock.now += CHALLENGE_TTL_SECONDS * 1000;
+    const live = await challengeFor(h, 'ada@example.com');
+    expect(await purge(h.db, h.clock.now, 0)).toMatchObject({ challenges: 1 });
+    // The live one still works; the purged one answers as any dead challenge does.
+    expect((await h.post('/login/mfa', { challenge: old, code: codeNow(h, secret) })).status).toBe(401);
+    expect((await h.post('/login/mfa', { challenge: live, code: codeNow(h, secret) })).status).toBe(200);
   });
 });

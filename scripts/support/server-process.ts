@@ -73,7 +73,8 @@ export async function startServer(env: Record<string, string>, command: string[]
     });
   };
 
-  await waitForLine((l) => l.event === 'server_started', 30_000);
+  // Generous: two test files start servers at once on a 2-core machine (vitest.config.ts).
+  await waitForLine((l) => l.event === 'server_started', 60_000);
   return {
     child,
     url: `http://127.0.0.1:${port}`,

@@ -10,6 +10,7 @@ import { openSqlJsDatabase } from '../../lib/storage/sqljs/open.ts';
 import { tokenFromLink } from '../support/harness.ts';
 import { lineOf, postStatus, spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 import { NO_LIMITS } from '../../scripts/support/limits.ts';
+import { until } from '../support/until.ts';
 import { fileURLToPath } from 'node:url';
 
 const KILLS = 24;
@@ -54,6 +55,8 @@ function harvestMails(server: NodeServer, from: { cursor: number }): void {
     }
   }
 }
+
+const acknowledgedCount = () => [...registrations.values()].filter((r) => r.acknowledged).length;
 
 const pick = <T>(items: T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
@@ -104,7 +107,11 @@ describe('SIGKILL at random moments (node server, sql.js file)', () => {
       const workers = Array.from({ length: WORKERS }, async () => {
         while (!killed) await step(server, port, mails);
       });
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 600));
+      // At a random moment once this round has a few acknowledged registrations, so that the
+      // rounds add up to enough of them however slowly a busy machine serves (not a guessed time).
+      const acknowledgedBefore = acknowledgedCount();
+      await until(() => (acknowledgedCount() >= acknowledgedBefore + 3 ? true : undefined), 'three acknowledged registrations this round', 60_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 600));
       killed = true;
       server.child.kill('SIGKILL');
       kills.push((await server.exited).signal);

@@ -3,7 +3,7 @@
  * and logins from one client, links from the development mailbox) against the real `npm start`
  * with its default localhost PUBLIC_URL, twice in a row with a restart between, gets no 429; the
  * per-address mail allowance still holds (the same 202, no mail past it). With a public PUBLIC_URL the per-client allowance
- * is back, exactly as before. (tests/node-only/first-hour-edge.test.ts does the same on dev:edge.)
+ * is back, exactly as before. (tests/node-only/dev-edge-running.test.ts does the same on dev:edge.)
  */
 import { describe, expect, it } from 'vitest';
 import { firstHour, mailAllowance, PASSWORD } from '../../scripts/first-hour.ts';

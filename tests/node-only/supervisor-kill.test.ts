@@ -12,6 +12,7 @@ import { NO_LIMITS } from '../../scripts/support/limits.ts';
 import { processState } from '../support/lock-holder.ts';
 import { postStatus } from '../support/server-node.ts';
 import { startServer, type ServerProcess } from '../../scripts/support/server-process.ts';
+import { until } from '../support/until.ts';
 
 const ROUNDS = 20;
 // Few writes per round: every round checks every write acknowledged so far, and each login it
@@ -103,7 +104,12 @@ describe('kill -9 of the process group of npm start, then npm start again at onc
     for (let round = 0; round < ROUNDS; round++) {
       const stop = { now: false };
       const workers = Array.from({ length: WORKERS }, () => load(server, stop));
-      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 150));
+      // At a random moment once this round has two acknowledged registrations, not after a guessed
+      // time: a fresh server's first requests can take longer than a whole guessed window on a busy
+      // machine, and then no round added an account (0 against the 20 required, seen once).
+      const before = accounts.size;
+      await until(() => (accounts.size >= before + 2 ? true : undefined), 'two acknowledged registrations this round', 60_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 150));
       const node = serverPidUnder(server.child.pid!);
       process.kill(-server.child.pid!, 'SIGKILL');
       stop.now = true;
