@@ -17,15 +17,29 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether nothing listens on this port of 127.0.0.1 now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port that a server started next can listen on. Not one the system picks (listen on port 0):
+ * those come from the ephemeral range (32768-60999 on Linux), which every outgoing connection of
+ * the machine also draws from, so with two test files running at once a client's connection could
+ * take the port between this probe and the server's listen (EADDRINUSE, seen in a loaded run). A
+ * random port below that range is never given to a connection; another test file's pick
+ * colliding with it is one chance in thousands.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free port found below the ephemeral range');
 }
 
 export async function startServer(env: Record<string, string>, command: string[] = ['npm', 'start', '--silent']): Promise<ServerProcess> {
