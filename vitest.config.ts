@@ -31,6 +31,35 @@ async function appWorker() {
   };
 }
 
+/**
+ * examples/hono-app's Worker entry (src/worker.ts) as a third Worker, for
+ * tests/workerd-only/example-hono-app.test.ts: bundled as wrangler would, with 'latchkey' taken
+ * from the sources (what `npm pack` builds from them is the node-only test's subject). Its D1
+ * database is one the runner binds too (HONO_APP_DB), so that the test can apply the migrations,
+ * as `wrangler d1 migrations apply` would before a deploy.
+ */
+async function honoAppWorker() {
+  const toml = readFileSync(here('./examples/hono-app/wrangler.toml'), 'utf8');
+  const bundled = await build({
+    entryPoints: [here('./examples/hono-app/src/worker.ts')],
+    bundle: true,
+    format: 'esm',
+    write: false,
+    alias: { latchkey: here('./functions/library.ts') },
+    // The runtime's own under nodejs_compat (the example's wrangler.toml), as wrangler leaves them.
+    external: ['node:*'],
+  });
+  return {
+    name: /^name = "([^"]+)"/m.exec(toml)![1]!,
+    compatibilityDate: /^compatibility_date = "([^"]+)"/m.exec(toml)![1]!,
+    compatibilityFlags: JSON.parse(/^compatibility_flags = (\[.*\])$/m.exec(toml)![1]!) as string[],
+    modules: [{ type: 'ESModule' as const, path: 'worker.js', contents: bundled.outputFiles[0]!.text }],
+    d1Databases: { DB: HONO_APP_DATABASE },
+    bindings: { PUBLIC_ORIGIN: /^PUBLIC_ORIGIN = "([^"]+)"/m.exec(toml)![1]! },
+  };
+}
+const HONO_APP_DATABASE = 'hono-app-example';
+
 export default defineConfig({
   test: {
     // Speed on the 2-core CI machine. Vitest's default there is one worker (cores - 1), which left a
@@ -58,22 +87,22 @@ export default defineConfig({
         resolve: { alias: { '#backend': here('./tests/support/backend.workerd.ts') } },
         plugins: [
           cloudflareTest(async () => {
-            const app = await appWorker();
+            const [app, honoApp] = await Promise.all([appWorker(), honoAppWorker()]);
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
-                d1Databases: { DB: 'latchkey-test', SCHEMA_DB: 'latchkey-schema-check' },
+                d1Databases: { DB: 'latchkey-test', SCHEMA_DB: 'latchkey-schema-check', HONO_APP_DB: HONO_APP_DATABASE },
                 // The local send_email binding for tests/workerd-only/mail-cloudflare.test.ts (wrangler.toml keeps
                 // the real one commented: a deploy without a verified sending domain would fail).
                 email: {
                   send_email: [{ name: 'EMAIL', allowed_sender_addresses: ['no-reply@latchkey.example'], allowed_destination_addresses: ['person@example.com'] }],
                 },
-                workers: [app],
+                workers: [app, honoApp],
                 // A real Rate Limiting binding for tests/workerd-only/first-layer.test.ts, under a name of its own
                 // so that no other test meets it; the test hands it to the Worker as RATE_LIMITER.
                 ratelimits: { TEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 3, period: 60 } } },
                 // The tests reach the app's Worker as a client would: through a binding's fetch.
-                serviceBindings: { APP_WORKER: app.name },
+                serviceBindings: { APP_WORKER: app.name, HONO_APP: honoApp.name },
                 bindings: {
                   TEST_MIGRATIONS: await readD1Migrations(here('./migrations')),
                   TEST_SCHEMA_SQL: readFileSync(here('./schema.sql'), 'utf8'),

@@ -33,9 +33,9 @@ interface Mail {
   link?: string;
 }
 
-/** The example's module as this test sees it: the project's tsc cannot resolve 'latchkey' (the first test typechecks the real one). */
-interface ExampleModule {
-  createApp(options: { origin: string; transport: { name: 'log'; send(mail: Mail): Promise<void> }; breachedPasswords?: { check: 'off' } }): Promise<{
+/** The example's Node entry (src/node.ts: its app over sql.js) as this test sees it: the project's tsc cannot resolve 'latchkey' (the first test typechecks the real one). */
+interface ExampleNodeEntry {
+  createNodeApp(options: { origin: string; transport: { name: 'log'; send(mail: Mail): Promise<void> }; breachedPasswords?: { check: 'off' } }): Promise<{
     request(path: string, init?: RequestInit): Response | Promise<Response>;
   }>;
 }
@@ -98,10 +98,10 @@ if (registered.kind === 'exists') void registered;
   });
 
   it('runs the story in Node: register → link → activate → login → /api/me → logout → 401', async () => {
-    const { createApp } = (await import(pathToFileURL(join(app, 'src/app.ts')).href)) as ExampleModule;
+    const { createNodeApp } = (await import(pathToFileURL(join(app, 'src/node.ts')).href)) as ExampleNodeEntry;
     const mails: Mail[] = [];
     // No lookups from a test: the range API is tests/breached-passwords.test.ts's subject.
-    const host = await createApp({ origin: 'https://host.example', transport: { name: 'log', send: async (mail) => void mails.push(mail) }, breachedPasswords: { check: 'off' } });
+    const host = await createNodeApp({ origin: 'https://host.example', transport: { name: 'log', send: async (mail) => void mails.push(mail) }, breachedPasswords: { check: 'off' } });
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       host.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const email = 'grace@example.com';

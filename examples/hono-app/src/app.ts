@@ -1,24 +1,28 @@
 import { Hono } from 'hono';
-import { createLatchkey, type MailTransport } from 'latchkey';
-import { openSqlJsDatabase } from 'latchkey/node';
+import { createLatchkey, type Database, type LatchkeyOptions, type MailTransport } from 'latchkey';
 
 export interface AppOptions {
+  /** Latchkey's tables: a D1 binding on Workers (src/worker.ts), sql.js on Node (src/node.ts). */
+  database: Database;
   /** Where the app is reached; Latchkey's links (activation, reset) point under /auth there. */
   origin: string;
   /** Your mailer; unset, mails are written to the log. */
   transport?: MailTransport;
   /** Breached-password lookups; unset, api.pwnedpasswords.com is asked in production. */
   breachedPasswords?: { check: 'pwned' | 'off' };
+  /** The client's IP address as your runtime vouches for it, for the per-client limits; unset, all are one client. */
+  clientAddress?: LatchkeyOptions['clientAddress'];
 }
 
-export async function createApp({ origin, transport, breachedPasswords }: AppOptions) {
+export function createApp({ database, origin, transport, breachedPasswords, clientAddress }: AppOptions) {
   // Your own rows about each account, kept in step by the hooks (each runs after Latchkey's commit).
   const profiles = new Map<string, { email: string; plan: 'free' | 'paid' }>();
   const latchkey = createLatchkey({
-    database: await openSqlJsDatabase(), // in memory; { path: 'data/accounts.sqlite' } keeps it
+    database,
     publicUrl: `${origin}/auth`,
     ...(transport ? { transport } : {}),
     ...(breachedPasswords ? { breachedPasswords } : {}),
+    ...(clientAddress ? { clientAddress } : {}),
     onActivated: (user) => void profiles.set(user.id, { email: user.email, plan: 'free' }),
     onAccountDeleted: ({ id }) => void profiles.delete(id),
   });
