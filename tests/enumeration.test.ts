@@ -31,6 +31,16 @@ async function observe(h: Harness, path: string, body: unknown) {
   };
 }
 
+
+/** A harness whose database records every statement it prepares, whitespace folded. */
+async function recordingHarness() {
+  const statements: string[] = [];
+  const h = await createHarness({}, (db) => ({
+    prepare: (sql) => (statements.push(sql.replace(/\s+/g, ' ').trim()), db.prepare(sql)),
+    batch: (s) => db.batch(s),
+  }));
+  return { h, statements };
+}
 describe(`no account enumeration (${backend.name})`, () => {
   it('register: new, pending and active addresses cost one hash each and get the same 202', async () => {
     const h = await createHarness();
@@ -91,11 +101,7 @@ describe(`no account enumeration (${backend.name})`, () => {
   });
 
   it('issues the same statements on every branch of register, login, resend and forgot-password', async () => {
-    const statements: string[] = [];
-    const recorder = await createHarness({}, (db) => ({
-      prepare: (sql) => (statements.push(sql.replace(/\s+/g, ' ').trim()), db.prepare(sql)),
-      batch: (s) => db.batch(s),
-    }));
+    const { h: recorder, statements } = await recordingHarness();
     await withAccounts(recorder);
     const trace = async (path: string, body: unknown) => {
       statements.length = 0;
@@ -124,11 +130,7 @@ describe(`no account enumeration (${backend.name})`, () => {
 
 describe(`no account enumeration through a change of address (${backend.name})`, () => {
   it('POST /change-email: free, taken, pending, pending elsewhere, reserved and own addresses get the same 202 after the same work and the same statements', async () => {
-    const statements: string[] = [];
-    const h = await createHarness({}, (db) => ({
-      prepare: (sql) => (statements.push(sql.replace(/\s+/g, ' ').trim()), db.prepare(sql)),
-      batch: (s) => db.batch(s),
-    }));
+    const { h, statements } = await recordingHarness();
     await withAccounts(h);
     // A change waiting for another account's confirmation, and an address held for an undo.
     await h.createActiveAccount('elsewhere@example.com');
