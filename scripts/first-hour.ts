@@ -71,7 +71,7 @@ export async function firstHour(base: string, { accounts = 40, prefix = `run${Da
 /**
  * Registers `address` `tries` times from this one client: the answers, and how many activation
  * mails reached the mailbox. Past the per-address mail allowance the answer stays 202 and only
- * the mail is left out (docs/security.md), so the mails say where the allowance stopped.
+ * the mail is left out (docs/throttling.md), so the mails say where the allowance stopped.
  */
 export async function mailAllowance(base: string, address: string, tries = 6): Promise<{ statuses: number[]; mails: number }> {
   const statuses: number[] = [];

@@ -107,7 +107,7 @@ describe(`the allowances still stop mail bombing (${backend.name})`, () => {
     // The ceiling (four clients' worth), then one each for the next five clients, new to the
     // address, from the allowance kept for new clients (tests/mail-ceiling-owner.test.ts).
     expect(mailsTo(h, OWNER)).toHaveLength(25);
-    // What a distributed attacker can still do (docs/security.md): with both spent by nine clients
+    // What a distributed attacker can still do (docs/throttling.md): with both spent by nine clients
     // this hour, the owner's own request this hour is answered but not mailed.
     h.client.address = OWNER_CLIENT;
     expect((await h.post('/register', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(202);

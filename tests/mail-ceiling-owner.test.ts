@@ -2,7 +2,7 @@
  * Issue 23 §1: the per-address ceiling must not let a handful of clients keep the owner from
  * resetting their own password, and whatever lets the owner through must not reopen mail bombing.
  * The owner's way through is the allowance kept for clients asking for an address for the first
- * time in the hour (docs/security.md, "Mail allowances"): clients that have already spent their
+ * time in the hour (docs/throttling.md, "Mail allowances"): clients that have already spent their
  * own allowance on the address cannot use it, and a botnet of fresh clients can use it only up to
  * LIMIT_MAIL_PER_ADDRESS_NEW_CLIENTS, so the mails one address can receive stay bounded.
  */

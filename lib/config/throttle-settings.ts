@@ -22,20 +22,20 @@ export interface ThrottlePolicy {
   mailPerAddress: WindowLimit;
   /**
    * Mails past that ceiling for a client asking for the address for the first time in its own
-   * window: the owner's way through when other clients have spent the ceiling (docs/security.md).
+   * window: the owner's way through when other clients have spent the ceiling (docs/throttling.md, "The owner's way past a spent ceiling").
    */
   mailNewClients: WindowLimit;
   loginFailures: BackoffPolicy;
 }
 
 /**
- * Defaults and why (docs/security.md has the long form):
+ * Defaults and why (docs/throttling.md has the long form):
  * - per client address and endpoint, per 10 minutes: enough for a household or office behind one
  *   NAT address, far too few for scripted guessing or mass registration from one address;
  * - mails per (address, client): 5 an hour leaves room for a person who retries a few times and
  *   is all that one client can send one inbox; no client can spend another's;
  * - mails per address from all clients together: 20 an hour, four clients' worth, the ceiling on
- *   mail bombing by many clients (docs/security.md says what it still allows and why);
+ *   mail bombing by many clients (docs/throttling.md says what it still allows and why);
  * - past that ceiling, 5 an hour per address for clients asking for it for the first time: the
  *   owner's way through when others spent the ceiling, which puts mail bombing at 25 an hour;
  * - failed logins per address: 5 free, then waits of 30 s doubling up to 1 h (NIST SP 800-63B's own

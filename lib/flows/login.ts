@@ -4,7 +4,7 @@
  * `wrong`, after the same work: one lookup and one scrypt verification (against a dummy hash when
  * there is no account). Registrations are never consulted: anyone can create one with a password
  * of their choosing, so a login that answered differently for them would tell an attacker which
- * addresses already have accounts (docs/security.md).
+ * addresses already have accounts (docs/enumeration-and-inputs.md).
  */
 import type { Config } from '../config/config.ts';
 import { HashQueueFullError, refuseWhenBusy } from '../crypto/hash-queue.ts';

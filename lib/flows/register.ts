@@ -59,7 +59,7 @@ export async function register(services: RegisterServices, request: RegisterRequ
 
   // The same work on every branch: one hash, one lookup, and one batch of the guarded insert and
   // both possible mails, each queued only if its guard holds at commit (lib/mail/outbox.ts). Over
-  // the mail allowance the registration is still stored (docs/security.md, "Mail allowances" says why).
+  // the mail allowance the registration is still stored (docs/security.md, "A register over the mail allowance is still stored", says why).
   const passwordHash = await hasher.hash(request.password);
   const account = await findAccount(db, email.key);
   const link = newLink(config, now);
