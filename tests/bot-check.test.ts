@@ -82,6 +82,23 @@ describe(`the bot check (${backend.name})`, () => {
     ]);
   });
 
+  it("the host's own calls through latchkey.api need no token: the bot check guards the public endpoints, not the host's server code", async () => {
+    const key = newKey();
+    const h = await createHarness(botChecked('ok', key));
+    expect((await h.post('/register', { email: 'pat@example.com', password: GOOD_PASSWORD })).status).toBe(422);
+    expect(await h.api.register({ email: 'pat@example.com', password: GOOD_PASSWORD })).toEqual({ kind: 'accepted' });
+    expect(await h.api.forgotPassword({ email: 'pat@example.com' })).toEqual({ kind: 'accepted' });
+    expect((await h.api.login({ email: 'pat@example.com', password: GOOD_PASSWORD })).kind).toBe('wrong');
+    // Siteverify was never asked, and the mails went out: the registration's link, and for a
+    // forgotten password of a pending address, the activation link again.
+    expect(await asked(key)).toEqual([]);
+    await h.later.settled();
+    expect(h.mails.map((m) => [m.template, m.to])).toEqual([
+      ['activation', 'pat@example.com'],
+      ['activation', 'pat@example.com'],
+    ]);
+  });
+
   it("takes the widget's own form field from a page's form, and answers a form with pages", async () => {
     const h = await createHarness(botChecked());
     const sent = await h.post('/resend-activation', new URLSearchParams({ email: 'pat@example.com', 'cf-turnstile-response': passing() }).toString(), FORM);
