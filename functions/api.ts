@@ -50,7 +50,7 @@ import { LoginMfaRequest } from './endpoints/mfa-login.ts';
 import { answerChallenge } from '../lib/flows/mfa-login.ts';
 import { LinkTokenBody } from './endpoints/confirm-email.ts';
 import { requestEmailChange, type ChangeEmailOutcome as ChangeEmailFlowOutcome } from '../lib/flows/change-email.ts';
-import { confirmEmail as confirmEmailFlow, undoEmailChange as undoEmailChangeFlow, type ConfirmOutcome, type UndoOutcome } from '../lib/flows/confirm-email.ts';
+import { confirmEmail as confirmEmailFlow, undoEmailChange as undoEmailChangeFlow, type ConfirmEmailServices, type ConfirmOutcome, type UndoOutcome } from '../lib/flows/confirm-email.ts';
 import { SessionIdParams } from './endpoints/sessions.ts';
 
 
@@ -300,21 +300,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         }),
       ),
 
-    confirmEmail: (input, call) =>
-      limited('confirmEmail', 'reset', call, async (ctx) => {
-        const body = validated(LinkTokenBody, input);
-        if (!body.ok) return body.refusal;
-        const { db, config, now, hooks } = deps;
-        return confirmEmailFlow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now());
-      }),
-
-    undoEmailChange: (input, call) =>
-      limited('undoEmailChange', 'reset', call, async (ctx) => {
-        const body = validated(LinkTokenBody, input);
-        if (!body.ok) return body.refusal;
-        const { db, config, now, hooks } = deps;
-        return undoEmailChangeFlow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now());
-      }),
+    confirmEmail: (input, call) => emailChangeLink('confirmEmail', confirmEmailFlow, input, call),
+    undoEmailChange: (input, call) => emailChangeLink('undoEmailChange', undoEmailChangeFlow, input, call),
 
     deleteAccount: (token, input, call) =>
       limited('deleteAccount', 'login', call, (ctx) =>
@@ -356,6 +343,21 @@ export function createApi(deps: Deps): LatchkeyApi {
       if (!body.ok) return body.refusal;
       const { db, config, now } = deps;
       return flow({ db, config, mail: ctx.mail(), log: ctx.log }, { email: body.value.email, clientKey: ctx.clientKey }, now());
+    });
+  }
+
+  /** The two links of a change of address: the token in, the reset endpoint's allowance, as their routes. */
+  function emailChangeLink<O>(
+    name: string,
+    flow: (services: ConfirmEmailServices, token: unknown, now: number) => Promise<O>,
+    input: { token: string },
+    call: ApiCall | undefined,
+  ): Promise<O | Invalid | Throttled> {
+    return limited(name, 'reset', call, async (ctx) => {
+      const body = validated(LinkTokenBody, input);
+      if (!body.ok) return body.refusal;
+      const { db, config, now, hooks } = deps;
+      return flow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now());
     });
   }
 }
