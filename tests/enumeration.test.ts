@@ -15,12 +15,19 @@ async function withAccounts(h: Harness) {
   await h.registerAndGetToken('pending@example.com');
 }
 
-/** Status, body and hash work of one request, with the body's volatile parts left as they are. */
-async function observe(h: Harness, path: string, body: unknown) {
+/**
+ * Status, body, hash work and mails of one request, with the body's volatile parts left as they
+ * are. Its mails are held until it has answered and then waited for (`h.later`), so that the
+ * count is of this request's and `answered` sees only the request's own work.
+ */
+async function observeRequest<X extends object>(h: Harness, send: () => Promise<Response>, answered: () => X = () => ({}) as X) {
   const hashes = { ...h.hashes };
   const mailsBefore = h.mails.length;
-  const res = await h.post(path, body);
-  await new Promise((r) => setTimeout(r, 0)); // let handed-off mail land
+  h.later.hold = true;
+  const res = await send();
+  const extra = answered();
+  h.later.hold = false;
+  await h.later.settled();
   return {
     status: res.status,
     body: await res.text(),
@@ -28,8 +35,11 @@ async function observe(h: Harness, path: string, body: unknown) {
     hash: h.hashes.hash - hashes.hash,
     verify: h.hashes.verify - hashes.verify,
     mails: h.mails.length - mailsBefore,
+    ...extra,
   };
 }
+
+const observe = (h: Harness, path: string, body: unknown) => observeRequest(h, () => h.post(path, body));
 
 
 /** A harness whose database records every statement it prepares, whitespace folded. */
@@ -144,24 +154,13 @@ describe(`no account enumeration through a change of address (${backend.name})`,
     await h.createActiveAccount('asker@example.com');
     const asker = await h.logIn('asker@example.com');
 
-    const observeChange = async (newEmail: string) => {
-      const hashes = { ...h.hashes };
-      const mailsBefore = h.mails.length;
+    const observeChange = (newEmail: string) => {
       statements.length = 0;
-      h.later.hold = true;
-      const res = await h.bearer('POST', '/change-email', asker, { password: GOOD_PASSWORD, newEmail });
-      const trace = [...statements];
-      h.later.hold = false;
-      await h.later.settled();
-      return {
-        status: res.status,
-        body: await res.text(),
-        type: res.headers.get('content-type'),
-        hash: h.hashes.hash - hashes.hash,
-        verify: h.hashes.verify - hashes.verify,
-        mails: h.mails.length - mailsBefore,
-        trace,
-      };
+      return observeRequest(
+        h,
+        () => h.bearer('POST', '/change-email', asker, { password: GOOD_PASSWORD, newEmail }),
+        () => ({ trace: [...statements] }),
+      );
     };
     const seen = {
       free: await observeChange('free@example.com'),
