@@ -6,11 +6,11 @@
  * link, and no sideways scrolling on a phone, down to a 320 px one.
  */
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { noticeMail } from '../../lib/mail/mail.ts';
 import { renderMail } from '../../lib/mail/render.ts';
-import { ARTIFACTS, axeViolations, LAUNCH_TIMEOUT, launchChromium } from '../support/chromium.ts';
+import { ARTIFACTS, axeViolations, chromiumForFile } from '../support/chromium.ts';
 import { EVERY_TEMPLATE } from '../support/mail-templates.ts';
 
 const BRAND = { appName: 'Latchkey', from: 'Latchkey <noreply@example.com>' };
@@ -22,22 +22,14 @@ const TIMEOUT = 60_000;
 // Apple's and Google's guidance for a thumb; WCAG 2.2's own minimum (24 px) is well below it.
 const MIN_TAP_HEIGHT = 44;
 
-let browser: Browser;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, LAUNCH_TIMEOUT);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = chromiumForFile();
 
 /**
  * The HTML part opened as a mail app would: no script, nothing fetched. Calls `look` with the page,
  * then checks that the page asked for nothing from anywhere.
  */
 async function opened(html: string, viewport: { width: number; height: number }, look: (page: Page) => Promise<void>) {
-  const context = await browser.newContext({ javaScriptEnabled: false, viewport });
+  const context = await browser().newContext({ javaScriptEnabled: false, viewport });
   try {
     const page = await context.newPage();
     const requests: string[] = [];
@@ -61,7 +53,7 @@ async function shot(page: Page, name: string) {
 describe('rendered mails in Chromium', () => {
   it.each(EVERY_TEMPLATE)('%s: readable on a phone and a desktop, accessible, one link everywhere', { timeout: TIMEOUT }, async (name, mail) => {
     const out = renderMail(mail, BRAND, `test-${name}`);
-    expect(await axeViolations(browser, out.html), `accessibility of mail-${name}`).toEqual([]);
+    expect(await axeViolations(browser(), out.html), `accessibility of mail-${name}`).toEqual([]);
     const textLinks = out.text.split('\n').filter((line) => line.includes('://'));
 
     await opened(out.html, PHONE, async (page) => {

@@ -3,20 +3,13 @@
  * page's strict policy lets through (nothing is loaded, no CSP complaint), the page passes the
  * accessibility audit, and the key it shows as text is the one the server keeps pending.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { ARTIFACTS, axeViolations, LAUNCH_TIMEOUT, launchChromium } from '../support/chromium.ts';
+import { ARTIFACTS, axeViolations, chromiumForFile } from '../support/chromium.ts';
 import { createHarness, GOOD_PASSWORD } from '../support/harness.ts';
 import { codeNow } from '../support/totp.ts';
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-}, LAUNCH_TIMEOUT);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = chromiumForFile();
 
 describe('the authenticator setup page, in Chromium', () => {
   it('shows the QR code under its own policy, passes the audit, and names the pending key', { timeout: 120_000 }, async () => {
@@ -30,7 +23,7 @@ describe('the authenticator setup page, in Chromium', () => {
     const markup = await res.text();
 
     // Served as the server serves it, with its own Content-Security-Policy header.
-    const context = await browser.newContext({ javaScriptEnabled: false });
+    const context = await browser().newContext({ javaScriptEnabled: false });
     try {
       const page = await context.newPage();
       const complaints: string[] = [];
@@ -50,7 +43,7 @@ describe('the authenticator setup page, in Chromium', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'totp-setup.png'), fullPage: true });
       expect(requests).toEqual(['https://accounts.example.test/mfa/totp/setup']);
       expect(complaints, 'console (CSP refusals)').toEqual([]);
-      expect(await axeViolations(browser, markup)).toEqual([]);
+      expect(await axeViolations(browser(), markup)).toEqual([]);
       // The key shown is the pending one: its code turns it on.
       expect((await h.bearer('POST', '/mfa/totp/enable', session, { code: codeNow(h, key) })).status).toBe(200);
     } finally {
