@@ -33,7 +33,8 @@ import { checkSession, endSession as endSessionFlow, listSessions as listSession
 import { mailQueueOf, type KeepAlive } from '../lib/http/after-response.ts';
 import type { MailQueue } from '../lib/mail/outbox.ts';
 import { clientLimitKey, normalizeAddress } from '../lib/http/client-address.ts';
-import { chargeClient } from '../lib/http/limit-per-client.ts';
+import { admissionFor, settleAdmission } from '../lib/http/limit-per-client.ts';
+import type { Admission } from '../lib/storage/throttle.ts';
 import { fieldErrorsOf } from '../lib/http/router.ts';
 import type { LatchkeySession, LatchkeyUser } from '../lib/http/host-session.ts';
 import { AddressOnly, LoginRequest, RegisterRequest, sessionView, userView } from '../lib/http/schemas.ts';
@@ -170,11 +171,17 @@ export async function guardOutage<T>(log: EventLog, work: () => Promise<T>): Pro
 
 /** The live session behind a token, through the check every session route uses (lib/flows/sessions.ts). */
 export async function checkedSession(deps: Deps, log: EventLog, token: unknown): Promise<{ services: SessionServices; session: LiveSession } | undefined> {
+  const checked = await sessionChecked(deps, log, token, null);
+  return checked.ok ? { services: checked.services, session: checked.session } : undefined;
+}
+
+/** checkSession() for a caller that is not typed, with the call's hit on its allowance if it has one. */
+async function sessionChecked(deps: Deps, log: EventLog, token: unknown, admission: Admission | null) {
   // Read at the call, not when made: the Node server may replace deps.config once it listens.
   const services: SessionServices = { db: deps.db, config: deps.config, log };
   // A caller over RPC or from JavaScript is not typed: anything but a string is a missing token, never a thrown error.
-  const checked = await checkSession(services, typeof token === 'string' ? token : undefined, deps.now());
-  return checked.ok ? { services, session: checked.session } : undefined;
+  const checked = await checkSession(services, typeof token === 'string' ? token : undefined, deps.now(), admission);
+  return { ...checked, services };
 }
 
 export const verifiedSession = (session: LiveSession): VerifiedSession => ({ user: userView(session.account), session: sessionView(session) });
@@ -189,6 +196,8 @@ function validated<S extends z.ZodType>(schema: S, input: unknown): { ok: true; 
 interface CallContext {
   client: string;
   clientKey: string;
+  /** The call's hit on the endpoint's per-client window, for the flow's first batch (lib/http/limit-per-client.ts). */
+  admission: Admission | null;
   log: EventLog;
   mail: () => MailQueue;
 }
@@ -198,29 +207,40 @@ export function createApi(deps: Deps): LatchkeyApi {
     const client = call.client === undefined ? API_CLIENT : normalizeAddress(call.client);
     const clientKey = client === API_CLIENT ? API_CLIENT : clientLimitKey(client);
     const log: EventLog = (event, fields) => deps.log(event, { ...fields, client, via: 'api', call: name });
-    return { client, clientKey, log, mail: () => mailQueueOf(deps, log, call.waitUntil) };
+    return { client, clientKey, admission: null, log, mail: () => mailQueueOf(deps, log, call.waitUntil) };
   }
 
-  /** A call that counts in an endpoint's per-client allowance first, as the endpoint's middleware does. */
-  function limited<T>(name: string, endpoint: Endpoint, call: ApiCall | undefined, work: (context: CallContext) => Promise<T>): Promise<T | Throttled> {
-    const ctx = context(name, call);
+  /**
+   * A call that counts in an endpoint's per-client allowance, as the endpoint's middleware does:
+   * `carried` when the flow takes the hit into its first batch (ctx.admission), else first, alone.
+   */
+  function limited<T>(name: string, endpoint: Endpoint, call: ApiCall | undefined, work: (context: CallContext) => Promise<T>, carried = false): Promise<T | Throttled> {
+    const ctx = { ...context(name, call) };
+    const admission = admissionFor(deps, endpoint, ctx.clientKey);
     return guardOutage(ctx.log, async () => {
-      const charge = await chargeClient(deps, endpoint, ctx.clientKey, ctx.log);
-      if (!charge.ok) return { kind: 'throttled' as const, retryAfterSeconds: charge.retryAfterSeconds };
-      return work(ctx);
+      if (!carried) {
+        const refused = await settleAdmission(deps, admission, ctx.log);
+        return refused ?? work(ctx);
+      }
+      const outcome = await work({ ...ctx, admission });
+      return (await settleAdmission(deps, admission, ctx.log)) ?? outcome;
     });
   }
 
   /** A call for a logged-in account: the session first, as the bearer middleware does. */
-  async function withSession<T>(ctx: CallContext, token: unknown, work: (session: LiveSession) => Promise<T>): Promise<T | Unauthenticated> {
-    const checked = await checkedSession(deps, ctx.log, token);
-    return checked ? work(checked.session) : { kind: 'unauthenticated' };
+  async function withSession<T>(ctx: CallContext, token: unknown, work: (session: LiveSession) => Promise<T>): Promise<T | Unauthenticated | Throttled> {
+    const checked = await sessionChecked(deps, ctx.log, token, ctx.admission);
+    if (checked.ok) return work(checked.session);
+    return checked.refused ?? { kind: 'unauthenticated' };
   }
 
   /** A session call without a body: no allowance, as the bodiless bearer routes have none. */
   function sessionCall<T>(name: string, call: ApiCall | undefined, token: unknown, work: (session: LiveSession, ctx: CallContext) => Promise<T>) {
     const ctx = context(name, call);
-    return guardOutage(ctx.log, () => withSession(ctx, token, (session) => work(session, ctx)));
+    return guardOutage(ctx.log, async (): Promise<T | Unauthenticated> => {
+      const checked = await checkedSession(deps, ctx.log, token);
+      return checked ? work(checked.session, ctx) : { kind: 'unauthenticated' };
+    });
   }
 
   return {
@@ -247,13 +267,13 @@ export function createApi(deps: Deps): LatchkeyApi {
         const body = validated(LoginRequest, typeof input === 'object' && input !== null ? fields : input);
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now } = deps;
-        const request = { ...body.value, deviceToken: typeof deviceToken === 'string' ? deviceToken : undefined, client: ctx.client };
+        const request = { ...body.value, deviceToken: typeof deviceToken === 'string' ? deviceToken : undefined, client: ctx.client, admission: ctx.admission };
         const outcome = await loginFlow({ db, hasher, config, log: ctx.log }, request, now());
         if (outcome.kind !== 'ok') return outcome;
         // As POST /login's 200 body: the account's public view, never its hash; the session's id stays inside.
         const { token, expiresAt } = outcome.session;
         return { kind: 'ok', user: userView(outcome.account), device: outcome.device, session: { token, expiresAt } };
-      }),
+      }, true),
 
     loginSecondFactor: (input, call) =>
       limited('loginSecondFactor', 'login', call, async (ctx): Promise<LoginSecondFactorOutcome> => {
@@ -280,37 +300,52 @@ export function createApi(deps: Deps): LatchkeyApi {
 
     // A password asked again counts in the login's allowance, as POST /change-password's does.
     changePassword: (token, input, call) =>
-      limited('changePassword', 'login', call, (ctx) =>
-        withSession(ctx, token, async (session) => {
-          const body = validated(ChangePasswordBody, input);
-          if (!body.ok) return body.refusal;
-          const { db, hasher, sealer, config, now, hooks, breachedPasswords } = deps;
-          return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
-        }),
+      limited(
+        'changePassword',
+        'login',
+        call,
+        (ctx) =>
+          withSession(ctx, token, async (session) => {
+            const body = validated(ChangePasswordBody, input);
+            if (!body.ok) return body.refusal;
+            const { db, hasher, sealer, config, now, hooks, breachedPasswords } = deps;
+            return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
+          }),
+        true,
       ),
 
     // As POST /change-email: the password asked again counts in the login's allowance.
     changeEmail: (token, input, call) =>
-      limited('changeEmail', 'login', call, (ctx) =>
-        withSession(ctx, token, async (session) => {
-          const body = validated(ChangeEmailBody, input);
-          if (!body.ok) return body.refusal;
-          const { db, hasher, sealer, config, now } = deps;
-          return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { session, ...body.value, clientKey: ctx.clientKey }, now());
-        }),
+      limited(
+        'changeEmail',
+        'login',
+        call,
+        (ctx) =>
+          withSession(ctx, token, async (session) => {
+            const body = validated(ChangeEmailBody, input);
+            if (!body.ok) return body.refusal;
+            const { db, hasher, sealer, config, now } = deps;
+            return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { session, ...body.value, clientKey: ctx.clientKey }, now());
+          }),
+        true,
       ),
 
     confirmEmail: (input, call) => emailChangeLink('confirmEmail', confirmEmailFlow, input, call),
     undoEmailChange: (input, call) => emailChangeLink('undoEmailChange', undoEmailChangeFlow, input, call),
 
     deleteAccount: (token, input, call) =>
-      limited('deleteAccount', 'login', call, (ctx) =>
-        withSession(ctx, token, async (session) => {
-          const body = validated(DeleteAccountBody, input);
-          if (!body.ok) return body.refusal;
-          const { db, hasher, sealer, config, now, hooks } = deps;
-          return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, session, body.value.password, now(), body.value.code);
-        }),
+      limited(
+        'deleteAccount',
+        'login',
+        call,
+        (ctx) =>
+          withSession(ctx, token, async (session) => {
+            const body = validated(DeleteAccountBody, input);
+            if (!body.ok) return body.refusal;
+            const { db, hasher, sealer, config, now, hooks } = deps;
+            return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, session, body.value.password, now(), body.value.code);
+          }),
+        true,
       ),
 
     verifySession: async (token, call) => {

@@ -15,7 +15,9 @@ import {
 } from '../lib/storage/accounts.ts';
 import type { Database } from '../lib/storage/db.ts';
 import { DEVICES_PER_ACCOUNT } from '../lib/config/device-settings.ts';
-import { chargeDevice, newDevice } from '../lib/storage/devices.ts';
+import { chargedDevice, deviceCharge, deviceTrusted, newDevice } from '../lib/storage/devices.ts';
+import type { DevicePolicy } from '../lib/config/device-settings.ts';
+import { rowsOf, runBatch } from '../lib/storage/db.ts';
 import { addPasswordReset, commitReset } from '../lib/storage/resets.ts';
 import { DEFAULT_SESSIONS } from '../lib/config/session-settings.ts';
 import { newSession } from '../lib/flows/sessions.ts';
@@ -32,6 +34,21 @@ const HASH_B = '$scrypt$b';
 const ID_1 = '11111111-1111-4111-8111-111111111111';
 const ID_2 = '22222222-2222-4222-8222-222222222222';
 const ID_3 = '33333333-3333-4333-8333-333333333333';
+
+/**
+ * The device's charge as the login's first batch runs it, with deviceTrusted() read just before it:
+ * the condition that guards the address's back-off must agree with the charge at every edge.
+ */
+async function chargeDevice(db: Database, digest: string, emailKey: string, policy: DevicePolicy, now: number) {
+  const trusted = deviceTrusted(digest, emailKey, policy, now);
+  const done = await runBatch(db, {
+    trusted: db.prepare(`SELECT ${trusted.sql} AS yes`).bind(...trusted.values),
+    charge: deviceCharge(db, digest, emailKey, policy, now, { sql: '1', values: [] }),
+  });
+  const charged = chargedDevice(done.charge, digest);
+  expect(rowsOf<{ yes: number }>(done.trusted)[0]?.yes === 1).toBe(charged !== null);
+  return charged;
+}
 
 const row = (db: Database, key: string) =>
   db.prepare('SELECT hits, wait_until AS waitUntil, forget_at AS forgetAt FROM throttle WHERE key = ?').bind(key).first();

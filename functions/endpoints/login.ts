@@ -10,6 +10,7 @@ import { details } from '../../lib/http/problems.ts';
 import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { jsonPost } from '../../lib/http/routes.ts';
+import { admissionOf } from '../../lib/http/limit-per-client.ts';
 import { LoginRequest, User, userView } from '../../lib/http/schemas.ts';
 import { DEVICE_HEADER } from '../../lib/http/device-header.ts';
 
@@ -75,6 +76,7 @@ const route = jsonPost({
     'Checks the password of an active account and returns the account and a device token. A wrong password, an ' +
     'unknown address and an account not yet activated all get the same 401; repeated failures slow the address down (429).',
   limit: 'login',
+  carried: true,
   botCheck: true,
   body: LoginRequest,
   headers: z.object({
@@ -92,6 +94,6 @@ export const loginEndpoint = createRouter().openapi(route, async function logIn(
   const { db, hasher, config, now } = c.get('deps');
   const { email, password } = c.req.valid('json');
   const deviceToken = c.req.header(DEVICE_HEADER);
-  const outcome = await login({ db, hasher, config, log: c.get('log') }, { email, password, deviceToken, client: c.get('client') }, now());
+  const outcome = await login({ db, hasher, config, log: c.get('log') }, { email, password, deviceToken, client: c.get('client'), admission: admissionOf(c) }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

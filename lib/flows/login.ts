@@ -11,12 +11,13 @@ import { HashQueueFullError, refuseWhenBusy } from '../crypto/hash-queue.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { EventLog } from '../log.ts';
 import { parseEmail } from '../policy/emails.ts';
-import { accountHasHash, findAccount, replacePasswordHash, type Account } from '../storage/accounts.ts';
-import { runBatch, type Database, type Statement } from '../storage/db.ts';
+import { accountHasHash, accountRead, replacePasswordHash, type Account } from '../storage/accounts.ts';
+import { allOf, not, rowsOf, runBatch, type Database, type Statement } from '../storage/db.ts';
 import type { DevicePolicy } from '../config/device-settings.ts';
-import { chargeDevice, newDevice, presentedDigest, type IssuedDevice, type TrustedDevice } from '../storage/devices.ts';
+import { chargedDevice, deviceCharge, deviceTrusted, newDevice, presentedDigest, type IssuedDevice, type TrustedDevice } from '../storage/devices.ts';
 import { newSession, type IssuedSession } from './sessions.ts';
-import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
+import { admitted, attemptVerdict, clearLoginFailures, countFailure, keys, loginAttempt, runAdmitted, type Admission } from '../storage/throttle.ts';
+import { refusedClient } from './admission.ts';
 import type { FieldError } from './field-error.ts';
 import { loginChallenge, totpBranches } from './mfa-login.ts';
 import type { IssuedChallenge } from '../storage/mfa.ts';
@@ -35,6 +36,8 @@ export interface LoginRequest {
   deviceToken: string | undefined;
   /** The client's address, kept with the session so that the owner can tell their sessions apart. */
   client: string;
+  /** The request's hit on the client's login allowance, for the first batch (lib/flows/admission.ts). */
+  admission?: Admission | null;
 }
 
 export type LoginOutcome =
@@ -73,22 +76,34 @@ export async function login(services: LoginServices, request: LoginRequest, now:
   const key = parsed.email.key;
 
   refuseWhenBusy(hasher);
-  // A device token trusted for this address takes the attempt (lib/storage/devices.ts); any other
-  // token runs the same statement, changes nothing, and the login goes on exactly as without one.
-  const presented = presentedDigest(request.deviceToken);
-  const device = await chargeDevice(db, presented, key, config.devices, now);
-  // Otherwise charged to the address named, whether or not it has an account: the back-off then
+  // The first of two round trips: everything the hash needs and every charge before it, decided in
+  // SQL (docs/design.md, "Two round trips"). The client's window admits the request or nothing here
+  // applies. A device token trusted for this address takes the attempt (lib/storage/devices.ts);
+  // any other token changes nothing, and the login goes on exactly as without one. Otherwise the
+  // attempt is charged to the address named, whether or not it has an account, so that the back-off
   // looks the same for every address and cannot be used to find out which ones exist.
+  const presented = presentedDigest(request.deviceToken);
+  const admits = admitted(request.admission ?? null);
+  const trusted = deviceTrusted(presented, key, config.devices, now);
+  const backoff = loginAttempt(db, keys.login(key), config.throttle.loginFailures, now, allOf(admits, not(trusted)));
+  const first = await runAdmitted(db, request.admission ?? null, {
+    ...backoff,
+    device: deviceCharge(db, presented, key, config.devices, now, admits),
+    account: accountRead(db, key),
+  });
+  const refused = refusedClient(first.verdict, log);
+  if (refused) return refused;
+  const device = chargedDevice(first.done.device, presented);
   if (!device) {
-    const attempt = await chargeLoginAttempt(db, keys.login(key), config.throttle.loginFailures, now);
+    const attempt = attemptVerdict(first.done.attempt, first.done.refusedUntil, now);
     if (!attempt.ok) {
       log('throttled', { rule: 'login', retryAfter: attempt.retryAfterSeconds });
       return { kind: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     }
   }
 
-  // One lookup and one verification on every branch, so the work does not depend on the address.
-  const account = await findAccount(db, key);
+  // One verification on every branch, so the work does not depend on the address.
+  const account = rowsOf<Account>(first.done.account)[0] ?? null;
   const matches = account ? await hasher.verify(request.password, account.passwordHash) : await hasher.verifyDummy(request.password);
 
   if (account && matches) {

@@ -20,8 +20,10 @@ import type { Config } from '../config/config.ts';
 import { constantTimeEqual, newSessionToken, parseSessionToken, tokenDigest } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import type { Account } from '../storage/accounts.ts';
-import type { Condition, Database, Statement } from '../storage/db.ts';
-import { insertSession, revokeLiveSession, sessionById, touchSession, unrevokedSessions, type EndedBy, type SessionRow } from '../storage/sessions.ts';
+import { rowsOf, type Condition, type Database, type Statement } from '../storage/db.ts';
+import { insertSession, revokeLiveSession, sessionById, sessionRead, storedSession, touchSession, unrevokedSessions, type EndedBy, type SessionJoinRow, type SessionRow, type StoredSession } from '../storage/sessions.ts';
+import { runAdmitted, type Admission } from '../storage/throttle.ts';
+import { refusedClient, type Throttled } from './admission.ts';
 
 export { SLIDE_EVERY_SECONDS, type SessionPolicy, type SessionRow };
 
@@ -53,7 +55,7 @@ export type LogoutOutcome = { kind: 'ended' };
 export type ListOutcome = { kind: 'listed'; email: string; currentId: string; sessions: Array<SessionRow & { expiresAt: number }> };
 export type EndOneOutcome = { kind: 'ended' } | { kind: 'unknown' };
 
-export type SessionCheck = { ok: true; session: LiveSession } | { ok: false };
+export type SessionCheck = { ok: true; session: LiveSession } | { ok: false; refused?: Throttled };
 
 /** When a session seen at `lastSeenAt` ends, whichever of the two expiries comes first. */
 export const expiryOf = (row: Pick<SessionRow, 'createdAt' | 'lastSeenAt'>, policy: SessionPolicy) =>
@@ -90,7 +92,17 @@ export async function authenticate(
   now: number,
 ): Promise<{ ok: true; session: LiveSession } | { ok: false; reason: Rejection }> {
   const parsed = parseSessionToken(token);
-  const row = await sessionById(db, parsed?.id ?? NO_ID);
+  return judge(token, parsed, await sessionById(db, parsed?.id ?? NO_ID), policy, now);
+}
+
+/** authenticate()'s decision, on the row its read found. */
+function judge(
+  token: string | undefined,
+  parsed: ReturnType<typeof parseSessionToken>,
+  row: StoredSession | null,
+  policy: SessionPolicy,
+  now: number,
+): { ok: true; session: LiveSession } | { ok: false; reason: Rejection } {
   const matches = constantTimeEqual(row?.secretHash ?? NO_SECRET_DIGEST, tokenDigest(parsed?.secret ?? ''));
   if (!parsed) return { ok: false, reason: token === undefined ? 'missing' : 'malformed' };
   if (!row || !matches) return { ok: false, reason: 'unknown' };
@@ -116,9 +128,23 @@ export function slideSession(db: Database, session: SessionRow, now: number): St
  * expiry and sliding alike. Why a token failed goes to the log only (a revoked token in use may
  * be a stolen one); the caller learns no more.
  */
-export async function checkSession(services: SessionServices, token: string | undefined, now: number): Promise<SessionCheck> {
+export async function checkSession(services: SessionServices, token: string | undefined, now: number, admission: Admission | null = null): Promise<SessionCheck> {
   const { db, config } = services;
-  const verdict = await authenticate(db, token, config.sessions, now);
+  const parsed = parseSessionToken(token);
+  // With the request's hit on its per-client window in the same batch: the read is the first trip
+  // of every route behind a session and an allowance (lib/http/bearer-routes.ts).
+  const id = parsed?.id ?? NO_ID;
+  let row: StoredSession | null;
+  if (admission) {
+    const read = await runAdmitted(db, admission, { session: sessionRead(db, id) }, { soft: true });
+    const refused = refusedClient(read.verdict, services.log);
+    if (refused) return { ok: false, refused };
+    row = storedSession(rowsOf<SessionJoinRow>(read.done.session)[0]);
+  } else {
+    // A plain read, which the driver answers without a transaction: GET /session is meant to be cheap.
+    row = await sessionById(db, id);
+  }
+  const verdict = judge(token, parsed, row, config.sessions, now);
   if (!verdict.ok) {
     services.log('session_rejected', { reason: verdict.reason });
     return { ok: false };

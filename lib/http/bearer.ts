@@ -9,6 +9,7 @@ import { checkSession, type LiveSession } from '../flows/sessions.ts';
 import type { AppContext } from './context.ts';
 import { answering, type AnsweringMiddleware } from './media.ts';
 import { respondEdge } from './respond.ts';
+import { admissionOf } from './limit-per-client.ts';
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
@@ -22,12 +23,12 @@ export function requireSession(): AnsweringMiddleware {
   return answering(
     async function authenticateBearer(c, next) {
       const { db, config, now } = c.get('deps');
-      const checked = await checkSession({ db, config, log: c.get('log') }, bearerToken(c.req.header('authorization')), now());
-      if (!checked.ok) return respondEdge(c, { kind: 'unauthenticated' });
+      const checked = await checkSession({ db, config, log: c.get('log') }, bearerToken(c.req.header('authorization')), now(), admissionOf(c));
+      if (!checked.ok) return respondEdge(c, checked.refused ?? { kind: 'unauthenticated' });
       c.set('session', checked.session);
       await next();
     },
-    ['unauthenticated', 'unavailable'],
+    ['unauthenticated', 'unavailable', 'throttled'],
   );
 }
 

@@ -1,32 +1,52 @@
-/** The per-client allowance of each endpoint, counted before anything else the request does. */
+/**
+ * The per-client allowance of each endpoint. The request's hit on it is not a round trip of its
+ * own: it rides in the first batch of the flow (lib/storage/throttle.ts runAdmitted), whose writes
+ * it guards, and the flow answers `throttled` when it was refused. A request that ends before its
+ * flow reaches the database (a body that fails validation, say) is charged here afterwards, and
+ * answered 429 if that charge is refused, as if it had been counted first.
+ */
 import type { Deps } from '../deps.ts';
 import type { EventLog } from '../log.ts';
 import { clientLimitKey } from './client-address.ts';
 import { answering, type AnsweringMiddleware } from './media.ts';
 import { respondEdge } from './respond.ts';
 import type { Endpoint } from '../config/throttle-settings.ts';
-import { hit, keys } from '../storage/throttle.ts';
+import { clientAdmission, keys, spendAdmission, type Admission } from '../storage/throttle.ts';
+import { refusedClient } from '../flows/admission.ts';
+import type { AppContext } from './context.ts';
 
-export type ClientCharge = { ok: true } | { ok: false; retryAfterSeconds: number };
-
-/**
- * One use of the client's allowance for the endpoint (`clientKey`: clientLimitKey's), whether the request came over HTTP or
- * through the api (functions/api.ts): one counter per client and endpoint for both ways in.
- */
-export async function chargeClient(deps: Pick<Deps, 'db' | 'config' | 'now'>, endpoint: Endpoint, clientKey: string, log: EventLog): Promise<ClientCharge> {
-  const { db, config, now } = deps;
-  const verdict = await hit(db, keys.client(endpoint, clientKey), config.throttle.perClient[endpoint], now());
-  if (verdict.ok) return { ok: true };
-  log('throttled', { rule: 'client', retryAfter: verdict.retryAfterSeconds });
-  return { ok: false, retryAfterSeconds: verdict.retryAfterSeconds };
+/** The request's hit on the client's allowance for the endpoint (`clientKey`: clientLimitKey's), not yet run; the api's calls share it (functions/api.ts). */
+export function admissionFor(deps: Pick<Deps, 'config' | 'now'>, endpoint: Endpoint, clientKey: string): Admission | null {
+  return clientAdmission(keys.client(endpoint, clientKey), deps.config.throttle.perClient[endpoint], deps.now());
 }
 
-export function limitPerClient(endpoint: Endpoint): AnsweringMiddleware {
+/** The admission the flow's first batch should carry; null on a route without an allowance. */
+export const admissionOf = (c: AppContext): Admission | null => c.get('admission') ?? null;
+
+/** Charges the admission if nothing has yet: the refusal, when it is one. */
+export async function settleAdmission(deps: Pick<Deps, 'db'>, admission: Admission | null, log: EventLog) {
+  if (!admission || admission.spent) return null;
+  return refusedClient(await spendAdmission(deps.db, admission), log);
+}
+
+/**
+ * `carried`: the route's flow takes the admission into its first batch (admissionOf). Otherwise
+ * the hit runs here first, a round trip of its own, as it must before a flow that would not see it.
+ */
+export function limitPerClient(endpoint: Endpoint, carried = false): AnsweringMiddleware {
   return answering(
     async function limitClient(c, next) {
-      const charge = await chargeClient(c.get('deps'), endpoint, clientLimitKey(c.get('client')), c.get('log'));
-      if (!charge.ok) return respondEdge(c, { kind: 'throttled', retryAfterSeconds: charge.retryAfterSeconds });
+      const deps = c.get('deps');
+      const admission = admissionFor(deps, endpoint, clientLimitKey(c.get('client')));
+      if (!carried) {
+        const refused = await settleAdmission(deps, admission, c.get('log'));
+        if (refused) return respondEdge(c, refused);
+        return next();
+      }
+      c.set('admission', admission);
       await next();
+      const refused = await settleAdmission(deps, admission, c.get('log'));
+      if (refused) c.res = await respondEdge(c, refused);
     },
     ['throttled'],
   );

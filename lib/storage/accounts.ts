@@ -31,7 +31,12 @@ const REGISTRATION_COLUMNS = `token_hash AS tokenHash, email, email_key AS email
   password_hash AS passwordHash, created_at AS createdAt, expires_at AS expiresAt, consumed_at AS consumedAt`;
 
 export function findAccount(db: Database, emailKey: string): Promise<Account | null> {
-  return db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE email_key = ?`).bind(emailKey).first<Account>();
+  return accountRead(db, emailKey).first<Account>();
+}
+
+/** The read of the account with this address key, for a batch: its rows are Accounts. */
+export function accountRead(db: Database, emailKey: string): Statement {
+  return db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE email_key = ?`).bind(emailKey);
 }
 
 /**

@@ -18,10 +18,21 @@ export const allOf = (...conditions: Condition[]): Condition => ({
   values: conditions.flatMap((c) => c.values),
 });
 
+/**
+ * A condition's anonymous `?` placeholders numbered from `first`, for a statement that numbers its
+ * own (`?1`, `?2`, …) and appends the condition's values after them.
+ */
+export function numbered(sql: string, first: number): string {
+  let n = first;
+  return sql.replace(/\?/g, () => `?${n++}`);
+}
+
 export const not = (condition: Condition): Condition => ({ sql: `NOT (${condition.sql})`, values: condition.values });
 
 export interface RunResult {
   meta: { changes: number };
+  /** The rows a statement in a batch gave back (a SELECT, or a write's RETURNING), as D1 answers them. */
+  results?: unknown[];
 }
 
 export interface Statement {
@@ -66,6 +77,9 @@ export async function runBatch<P extends Record<string, BatchPart>>(db: Database
   }
   return named as BatchResults<P>;
 }
+
+/** The rows one statement of a batch gave back, typed as the caller's SQL names its columns. */
+export const rowsOf = <T>(result: RunResult | undefined): T[] => (result?.results ?? []) as T[];
 
 /** Where soft state goes: `db.soft` where the driver has it, `db` itself otherwise. */
 export const softWrites = (db: Database): Database => db.soft ?? db;

@@ -24,7 +24,7 @@
  *   way. Its presence therefore tells nobody anything about an address.
  */
 import { DEVICES_PER_ACCOUNT, type DevicePolicy } from '../config/device-settings.ts';
-import type { Condition, Database, Statement } from './db.ts';
+import { numbered, rowsOf, type Condition, type Database, type RunResult, type Statement } from './db.ts';
 import { constantTimeEqual, isWellFormedToken, newPublicId, newToken, tokenDigest } from '../crypto/tokens.ts';
 
 /** What a successful login answers with: the token itself appears here and nowhere else. */
@@ -49,23 +49,42 @@ export function presentedDigest(header: string | undefined): string {
 }
 
 /**
- * Charges one attempt to the presented token if it is trusted for this address; one atomic
- * statement, so parallel guesses with stolen tokens are counted as they arrive and no more than
- * `maxFailures` of them get through, whichever tokens they present. Null when it is not trusted:
- * nothing was written.
+ * The presented token is trusted for this address: its account's, unexpired, and the account's
+ * live tokens together have failed fewer than `maxFailures` attempts. Read before deviceCharge()
+ * in the same batch, it says whether that charge will apply.
  */
-export async function chargeDevice(db: Database, digest: string, emailKey: string, policy: DevicePolicy, now: number): Promise<TrustedDevice | null> {
-  const row = await db
+export function deviceTrusted(digest: string, emailKey: string, policy: DevicePolicy, now: number): Condition {
+  return {
+    sql: `EXISTS (SELECT 1 FROM devices t WHERE t.token_hash = ? AND t.expires_at > ?
+      AND t.account_id = (SELECT id FROM accounts WHERE email_key = ?)
+      AND (SELECT total(failures) FROM devices d WHERE d.account_id = t.account_id AND d.expires_at > ?) < ?)`,
+    values: [digest, now, emailKey, now, policy.maxFailures],
+  };
+}
+
+/**
+ * Charges one attempt to the presented token if it is trusted for this address (and `onlyIf`
+ * holds); one atomic statement, so parallel guesses with stolen tokens are counted as they arrive
+ * and no more than `maxFailures` of them get through, whichever tokens they present. It returns
+ * the charged row, read back with chargedDevice(); none when it is not trusted: nothing was written.
+ */
+export function deviceCharge(db: Database, digest: string, emailKey: string, policy: DevicePolicy, now: number, onlyIf: Condition): Statement {
+  return db
     .prepare(
       `UPDATE devices SET failures = failures + 1, last_used_at = ?2
        WHERE token_hash = ?1 AND expires_at > ?2
          AND account_id = (SELECT id FROM accounts WHERE email_key = ?4)
          AND (SELECT total(failures) FROM devices d WHERE d.account_id = devices.account_id AND d.expires_at > ?2) < ?3
+         AND ${numbered(onlyIf.sql, 5)}
        RETURNING token_hash AS tokenHash, account_id AS accountId,
          (SELECT total(failures) FROM devices d WHERE d.account_id = devices.account_id AND d.expires_at > ?2) AS failures`,
     )
-    .bind(digest, now, policy.maxFailures, emailKey)
-    .first<{ tokenHash: string; accountId: string; failures: number }>();
+    .bind(digest, now, policy.maxFailures, emailKey, ...onlyIf.values);
+}
+
+/** The device deviceCharge() charged, if it did. */
+export function chargedDevice(result: RunResult, digest: string): TrustedDevice | null {
+  const [row] = rowsOf<{ tokenHash: string; accountId: string; failures: number }>(result);
   // The lookup is by digest already; the constant-time check keeps it so whatever the index does.
   if (!row || !constantTimeEqual(row.tokenHash, digest)) return null;
   return { accountId: row.accountId, failures: row.failures };

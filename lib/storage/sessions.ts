@@ -53,12 +53,14 @@ export function insertSession(
     .bind(row.id, row.secretHash, row.accountId, row.client, row.createdAt, row.createdAt, row.mfa ? 1 : 0, ...(onlyIf?.values ?? []));
 }
 
+export type SessionJoinRow = SessionRow & { secretHash: string; aId: string; aEmail: string; aEmailKey: string; aPasswordHash: string; aCreatedAt: number; aActivatedAt: number };
+
 /**
- * The session with this id and its account, or null: one indexed read (the primary key, joined to
- * the account by its own), whether or not the id exists.
+ * The read of the session with this id and its account: one indexed read (the primary key, joined
+ * to the account by its own), whether or not the id exists; for a batch, read back with storedSession().
  */
-export async function sessionById(db: Database, id: string): Promise<StoredSession | null> {
-  const row = await db
+export function sessionRead(db: Database, id: string): Statement {
+  return db
     .prepare(
       // The session row first, then its account: written as a plain join, the same two index
       // lookups took sql.js nearly three times as long (27 µs against 10 µs a read through the
@@ -69,8 +71,11 @@ export async function sessionById(db: Database, id: string): Promise<StoredSessi
          a.created_at AS aCreatedAt, a.activated_at AS aActivatedAt
        FROM s JOIN accounts a ON a.id = s.account_id`,
     )
-    .bind(id)
-    .first<SessionRow & { secretHash: string; aId: string; aEmail: string; aEmailKey: string; aPasswordHash: string; aCreatedAt: number; aActivatedAt: number }>();
+    .bind(id);
+}
+
+/** What sessionRead() found, or null. */
+export function storedSession(row: SessionJoinRow | undefined): StoredSession | null {
   if (!row) return null;
   const { id: sessionId, accountId, client, createdAt, lastSeenAt, revokedAt, secretHash } = row;
   const account: Account = {
@@ -82,6 +87,11 @@ export async function sessionById(db: Database, id: string): Promise<StoredSessi
     activatedAt: row.aActivatedAt,
   };
   return { id: sessionId, accountId, client, createdAt, lastSeenAt, revokedAt, mfa: row.mfa, secretHash, account };
+}
+
+/** The session with this id and its account, or null: sessionRead() on its own. */
+export async function sessionById(db: Database, id: string): Promise<StoredSession | null> {
+  return storedSession((await sessionRead(db, id).first<SessionJoinRow>()) ?? undefined);
 }
 
 /**

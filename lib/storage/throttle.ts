@@ -16,7 +16,7 @@
  */
 import type { Endpoint, ThrottlePolicy, WindowLimit } from '../config/throttle-settings.ts';
 import { MAX_SHIFT, NIST_FAILURE_CEILING, type BackoffPolicy } from '../policy/login-backoff.ts';
-import { softWrites, type Condition, type Database, type Statement } from './db.ts';
+import { numbered, rowsOf, runBatch, softWrites, type BatchResults, type Condition, type Database, type RunResult, type Statement } from './db.ts';
 
 export type Verdict = { ok: true } | { ok: false; retryAfterSeconds: number };
 
@@ -75,6 +75,90 @@ async function charge(db: Database, key: string, rule: WindowLimit, now: number,
 export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
   if (rule.limit === 0) return ALLOWED;
   return (await charge(softWrites(db), key, rule, now)) > 0 ? ALLOWED : refusal(db, key, now, 'forget_at');
+}
+
+/**
+ * The per-client window's hit for one request, not yet run: it rides in the first batch of the
+ * flow it admits (runAdmitted), so that the window costs no round trip of its own. `admits` holds
+ * inside that batch exactly when the hit will count (the hit's own WHERE, read before it runs), and
+ * guards every write the batch makes before it: a refused request changes nothing but what a
+ * refusal changes (nothing). `spent` says whether it has run, so that a request that ends before
+ * its flow's first trip (a body that fails validation, say) is still charged, alone.
+ */
+export interface Admission {
+  readonly key: string;
+  readonly rule: WindowLimit;
+  readonly now: number;
+  readonly admits: Condition;
+  spent: boolean;
+}
+
+/** The window's hit for this client and endpoint; null when the limit is off. */
+export function clientAdmission(key: string, rule: WindowLimit, now: number): Admission | null {
+  if (rule.limit === 0) return null;
+  const admits = {
+    sql: 'NOT EXISTS (SELECT 1 FROM throttle WHERE key = ? AND forget_at > ? AND hits >= ?)',
+    values: [key, now, rule.limit],
+  };
+  return { key, rule, now, admits, spent: false };
+}
+
+/** What guards a write in the first batch of a request that `admission` admits (all when there is none). */
+export const admitted = (admission: Admission | null): Condition => admission?.admits ?? { sql: '1', values: [] };
+
+/** The hit, and the window as it stands after it: its end, and whether the hit counted. */
+function admissionStatements(db: Database, admission: Admission): Statement[] {
+  const { key, rule, now } = admission;
+  return [
+    db.prepare('SELECT forget_at AS until FROM throttle WHERE key = ? AND forget_at > ? AND hits >= ?').bind(key, now, rule.limit),
+    db
+      .prepare(
+        `INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2 + ?3)
+         ON CONFLICT (key) DO UPDATE SET
+           hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
+           forget_at = CASE WHEN throttle.forget_at <= ?2 THEN ?2 + ?3 ELSE throttle.forget_at END
+         WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4`,
+      )
+      .bind(key, now, rule.windowSeconds * 1000, rule.limit),
+  ];
+}
+
+function verdictOf(admission: Admission, refusedUntil: RunResult | undefined): Verdict {
+  const [refused] = rowsOf<{ until: number }>(refusedUntil);
+  return refused ? { ok: false, retryAfterSeconds: retryAfter(refused.until, admission.now) } : ALLOWED;
+}
+
+/**
+ * One batch: the window's state read first, the flow's named parts (each write among them guarded
+ * by admitted(admission)), the hit last. The parts' guards and the state read see the window as
+ * it was before this request, so they agree with the hit. `soft` when the parts only read: the
+ * batch then writes nothing but the counter, which is soft state (hit()).
+ */
+export async function runAdmitted<P extends Record<string, Statement | readonly Statement[] | undefined>>(
+  db: Database,
+  admission: Admission | null,
+  parts: P,
+  options: { soft?: boolean } = {},
+): Promise<{ verdict: Verdict; done: BatchResults<P> }> {
+  const target = options.soft ? softWrites(db) : db;
+  if (!admission) return { verdict: ALLOWED, done: await runBatch(target, parts) };
+  admission.spent = true;
+  const [state, hitStatement] = admissionStatements(target, admission);
+  const { [STATE]: read, [HIT]: _hit, ...done } = await runBatch(target, { [STATE]: state, ...parts, [HIT]: hitStatement });
+  return { verdict: verdictOf(admission, read as RunResult), done: done as unknown as BatchResults<P> };
+}
+
+// The names of the admission's own parts in runAdmitted's batch, apart from any a flow could choose.
+const STATE = '\u0000window';
+const HIT = '\u0000hit';
+
+/** The hit alone, for a request that ended before its flow's first trip; soft, as hit() is. */
+export async function spendAdmission(db: Database, admission: Admission | null): Promise<Verdict> {
+  if (!admission || admission.spent) return ALLOWED;
+  admission.spent = true;
+  const [state, hitStatement] = admissionStatements(softWrites(db), admission);
+  const results = await softWrites(db).batch([state!, hitStatement!]);
+  return verdictOf(admission, results[0]);
 }
 
 /**
@@ -137,22 +221,43 @@ function waitSql(n: string, policy: BackoffPolicy): string {
  * A success must run clearLoginFailures().
  */
 export async function chargeLoginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number): Promise<Verdict> {
-  const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
-  const counted = await db
-    .prepare(
-      `INSERT INTO throttle (key, hits, wait_until, forget_at)
-       VALUES (?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3)
-       ON CONFLICT (key) DO UPDATE SET
-         hits = ${failures},
-         wait_until = ?2 + ${waitSql(failures, policy)},
-         forget_at = ?2 + ${waitSql(failures, policy)} + ?3
-       WHERE (throttle.wait_until <= ?2 AND throttle.hits < ${NIST_FAILURE_CEILING}) OR throttle.forget_at <= ?2
-       RETURNING hits`,
-    )
-    .bind(key, now, policy.resetSeconds * 1000)
-    .first<{ hits: number }>();
-  return counted ? ALLOWED : refusal(db, key, now, `CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END`);
+  const { attempt, refusedUntil } = await runBatch(db, loginAttempt(db, key, policy, now));
+  return attemptVerdict(attempt, refusedUntil, now);
 }
+
+/**
+ * chargeLoginAttempt() as statements, for a flow's first batch: the charge (RETURNING the count
+ * when it counted), while `onlyIf` holds, then the end of the wait that refused it if it did not.
+ */
+export function loginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number, onlyIf: Condition = { sql: '1', values: [] }) {
+  const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
+  // An insert from a SELECT that `onlyIf` empties reaches neither the insert nor the update.
+  return {
+    attempt: db
+      .prepare(
+        `INSERT INTO throttle (key, hits, wait_until, forget_at)
+         SELECT ?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3 WHERE ${numbered(onlyIf.sql, 4)}
+         ON CONFLICT (key) DO UPDATE SET
+           hits = ${failures},
+           wait_until = ?2 + ${waitSql(failures, policy)},
+           forget_at = ?2 + ${waitSql(failures, policy)} + ?3
+         WHERE ((throttle.wait_until <= ?2 AND throttle.hits < ${NIST_FAILURE_CEILING}) OR throttle.forget_at <= ?2)
+         RETURNING hits`,
+      )
+      .bind(key, now, policy.resetSeconds * 1000, ...onlyIf.values),
+    refusedUntil: db
+      .prepare(`SELECT CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END AS until FROM throttle WHERE key = ?`)
+      .bind(key),
+  };
+}
+
+/** What loginAttempt()'s statements answered: allowed when the charge counted. */
+export function attemptVerdict(attempt: RunResult, refusedUntil: RunResult, now: number): Verdict {
+  if (rowsOf(attempt).length > 0) return ALLOWED;
+  const [row] = rowsOf<{ until: number }>(refusedUntil);
+  return { ok: false, retryAfterSeconds: retryAfter(row?.until ?? now, now) };
+}
+
 
 /**
  * A failed guess that did not wait for the address's back-off (one made through a known device,

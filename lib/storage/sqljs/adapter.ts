@@ -47,5 +47,5 @@ async function read(engine: Engine, soft: boolean, sql: string, params: SqlValue
 
 async function write(engine: Engine, soft: boolean, statements: BoundStatement[]): Promise<RunResult[]> {
   const results = await commitWrite(engine, statements.map((s) => [s.sql, s.params]), soft);
-  return results.map((r) => ({ meta: { changes: r.changes } }));
+  return results.map((r) => ({ meta: { changes: r.changes }, results: r.rows }));
 }

@@ -1,0 +1,98 @@
+/**
+ * The per-client window's hit rides in the first batch of the flow it admits (lib/storage/throttle.ts
+ * runAdmitted), with the flow's own charges guarded on it. These are the stories of a client that
+ * has spent its window and keeps going: none of what it sends may count anywhere else, or it could
+ * still lock the owner out (the address's back-off, the devices' allowance, a session's count) while
+ * being refused itself.
+ */
+import { describe, expect, it } from 'vitest';
+import { backend } from '#backend';
+import { DEVICE_HEADER } from '../lib/http/device-header.ts';
+import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+
+const OWNER = 'owner@example.com';
+const ATTACKER = '203.0.113.66';
+const OWNER_CLIENT = '198.51.100.20';
+
+const failuresOf = async (h: Harness, key: string) =>
+  (await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(key).first<{ hits: number }>())?.hits ?? 0;
+
+describe(`a client over its window changes nothing (${backend.name})`, () => {
+  it('guess, spend the window, guess on: the refused guesses never reach the address\'s back-off, and the owner gets in from elsewhere at once', async () => {
+    // Four free failures, the window three: the attacker's counted guesses stay free; the refused
+    // ones, had they counted, would put the address into its back-off.
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '3/600', LOGIN_FREE_FAILURES: '4' });
+    await h.createActiveAccount(OWNER);
+    h.client.address = ATTACKER;
+    for (let i = 0; i < 3; i++) expect((await h.post('/login', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(401);
+    const before = await dump(h.db);
+    for (let i = 0; i < 20; i++) expect((await h.post('/login', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(429);
+    expect(await dump(h.db)).toBe(before);
+    expect(await failuresOf(h, `login:${OWNER}`)).toBe(3);
+
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(200);
+  });
+
+  it('a stolen device token used past the window spends none of the devices\' allowance', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '2/600', DEVICE_MAX_FAILURES: '3' });
+    await h.createActiveAccount(OWNER);
+    h.client.address = OWNER_CLIENT;
+    const device = ((await (await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).json()) as { device: { token: string } }).device.token;
+
+    h.client.address = ATTACKER;
+    const guess = () => h.post('/login', { email: OWNER, password: OTHER_PASSWORD }, { [DEVICE_HEADER]: device });
+    expect((await guess()).status).toBe(401);
+    expect((await guess()).status).toBe(401);
+    const before = await dump(h.db);
+    for (let i = 0; i < 10; i++) expect((await guess()).status).toBe(429);
+    expect(await dump(h.db)).toBe(before);
+
+    // Two of three failures spent: the owner's device still works, and the owner gets in with it.
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD }, { [DEVICE_HEADER]: device })).status).toBe(200);
+  });
+
+  it('a stolen session past the window: change-password, delete-account and change-email are refused before the session is even looked at, and nothing counts', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '3/600' });
+    await h.createActiveAccount(OWNER);
+    h.client.address = ATTACKER;
+    const session = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/change-password', session, { currentPassword: OTHER_PASSWORD, newPassword: 'another long passphrase' })).status).toBe(401);
+    expect((await h.bearer('POST', '/delete-account', session, { password: OTHER_PASSWORD })).status).toBe(401);
+    const before = await dump(h.db);
+    for (const attempt of [
+      () => h.bearer('POST', '/change-password', session, { currentPassword: OTHER_PASSWORD, newPassword: 'another long passphrase' }),
+      () => h.bearer('POST', '/delete-account', session, { password: OTHER_PASSWORD }),
+      () => h.bearer('POST', '/change-email', session, { password: OTHER_PASSWORD, newEmail: 'thief@example.com' }),
+      () => h.bearer('POST', '/change-password', 'not-a-session', { currentPassword: OTHER_PASSWORD, newPassword: 'another long passphrase' }),
+    ]) {
+      expect((await attempt()).status).toBe(429);
+    }
+    expect(await dump(h.db)).toBe(before);
+    expect(h.mails.filter((m) => m.to === 'thief@example.com')).toHaveLength(0);
+  });
+
+  it('a body that never reaches the flow is still counted, and once the window is spent the answer is 429, not 422', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '2/600' });
+    h.client.address = ATTACKER;
+    expect((await h.post('/login', { email: 'not an address', password: 'x' })).status).toBe(422);
+    expect((await h.post('/login', 'not json')).status).toBe(400);
+    expect((await h.post('/login', { email: 'not an address', password: 'x' })).status).toBe(429);
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(429);
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(401);
+  });
+
+  it('the api shares the window with the routes, and a call past it changes nothing either', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '2/600', LOGIN_FREE_FAILURES: '2' });
+    await h.createActiveAccount(OWNER);
+    h.client.address = ATTACKER;
+    expect((await h.post('/login', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(401);
+    expect(await h.api.login({ email: OWNER, password: OTHER_PASSWORD }, { client: ATTACKER })).toEqual({ kind: 'wrong' });
+    const before = await dump(h.db);
+    expect(await h.api.login({ email: OWNER, password: OTHER_PASSWORD }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
+    expect(await dump(h.db)).toBe(before);
+    expect(await h.api.login({ email: OWNER, password: GOOD_PASSWORD }, { client: OWNER_CLIENT })).toMatchObject({ kind: 'ok' });
+  });
+});
