@@ -37,7 +37,7 @@ function responses<O extends Outcome, X>(spec: RouteSpec<string, O, X>, middlewa
  * way to guess than the login form.
  */
 export function bearerPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: RouteSpec<P, O, X> & { body: S; limit: Endpoint }) {
-  const middleware = [...(spec.pages ? [offersPages(spec.pages)] : []), limitPerClient(spec.limit, true), requireSession(), accepts('json')];
+  const middleware = [...(spec.pages ? [offersPages(spec.pages)] : []), limitPerClient(spec.limit, true), requireSession(true), accepts('json')];
   return createRoute({
     method: 'post',
     ...operation({ tag: 'sessions', ...spec }),

@@ -19,7 +19,8 @@ export function bearerToken(header: string | undefined): string | undefined {
   return BEARER.exec(header)?.[1] ?? '';
 }
 
-export function requireSession(): AnsweringMiddleware {
+/** `limited`: behind limitPerClient (bearerPost), whose hit rides in the session's read and may refuse it. */
+export function requireSession(limited = false): AnsweringMiddleware {
   return answering(
     async function authenticateBearer(c, next) {
       const { db, config, now } = c.get('deps');
@@ -28,7 +29,7 @@ export function requireSession(): AnsweringMiddleware {
       c.set('session', checked.session);
       await next();
     },
-    ['unauthenticated', 'unavailable', 'throttled'],
+    limited ? ['unauthenticated', 'unavailable', 'throttled'] : ['unauthenticated', 'unavailable'],
   );
 }
 
