@@ -120,7 +120,7 @@ export async function undoLinkState(
 ): Promise<UndoLinkState | Throttled> {
   type Undo = EmailChange & { undoHash: string };
   // The row was found by the undo digest: that is the one it must carry.
-  const read = await admittedLink<Undo>(services, admission, token, (digest) => undoRead(services.db, digest), (row) => row.undoHash ?? '');
+  const read = await admittedLink<Undo>(services, admission, token, (digest) => undoRead(services.db, digest), (row) => row.undoHash);
   if (read.refused) return read.refused;
   const change = read.row;
   if (!change || change.undoneAt !== null || change.undoExpiresAt === null) return { kind: 'invalid' };
