@@ -257,8 +257,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         const body = validated(TokenBody, input);
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now, hooks, breachedPasswords } = deps;
-        return activateFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, log: ctx.log, hooks }, body.value, now());
-      }),
+        return activateFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, log: ctx.log, hooks }, { ...body.value, admission: ctx.admission }, now());
+      }, true),
 
     login: (input, call) =>
       limited('login', 'login', call, async (ctx): Promise<LoginOutcome> => {
@@ -295,8 +295,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         const body = validated(ResetBody, input);
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now, hooks, breachedPasswords } = deps;
-        return resetFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, mail: ctx.mail(), log: ctx.log, hooks }, body.value, now());
-      }),
+        return resetFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, mail: ctx.mail(), log: ctx.log, hooks }, { ...body.value, admission: ctx.admission }, now());
+      }, true),
 
     // A password asked again counts in the login's allowance, as POST /change-password's does.
     changePassword: (token, input, call) =>
@@ -384,7 +384,7 @@ export function createApi(deps: Deps): LatchkeyApi {
   /** The two links of a change of address: the token in, the reset endpoint's allowance, as their routes. */
   function emailChangeLink<O>(
     name: string,
-    flow: (services: ConfirmEmailServices, token: unknown, now: number) => Promise<O>,
+    flow: (services: ConfirmEmailServices, token: unknown, now: number, admission: Admission | null) => Promise<O>,
     input: { token: string },
     call: ApiCall | undefined,
   ): Promise<O | Invalid | Throttled> {
@@ -392,7 +392,7 @@ export function createApi(deps: Deps): LatchkeyApi {
       const body = validated(LinkTokenBody, input);
       if (!body.ok) return body.refusal;
       const { db, config, now, hooks } = deps;
-      return flow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now());
-    });
+      return flow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now(), ctx.admission);
+    }, true);
   }
 }

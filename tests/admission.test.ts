@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { DEVICE_HEADER } from '../lib/http/device-header.ts';
-import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';
 const ATTACKER = '203.0.113.66';
@@ -94,5 +94,111 @@ describe(`a client over its window changes nothing (${backend.name})`, () => {
     expect(await h.api.login({ email: OWNER, password: OTHER_PASSWORD }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
     expect(await dump(h.db)).toBe(before);
     expect(await h.api.login({ email: OWNER, password: GOOD_PASSWORD }, { client: OWNER_CLIENT })).toMatchObject({ kind: 'ok' });
+  });
+  // The mailed links: the link's read rides in the batch of the window's hit, and what a link does
+  // comes only after the verdict. A client that has spent its window and holds a stolen link (or
+  // guesses one) uses nothing, changes nothing, and learns nothing of the link from the answer.
+  const GUESS = 'A'.repeat(43);
+
+  it('a stolen activation link past the window: no account, no password chosen, the page says nothing of the link, and the owner activates from elsewhere', async () => {
+    const h = await createHarness({ LIMIT_ACTIVATE_PER_CLIENT: '2/600' });
+    h.client.address = OWNER_CLIENT;
+    const stolen = await h.registerAndGetToken(OWNER);
+    h.client.address = ATTACKER;
+    expect((await h.get(`/activate?token=${GUESS}`)).status).toBe(400);
+    expect((await h.post('/activate', { token: GUESS, password: OTHER_PASSWORD })).status).toBe(400);
+    const before = await dump(h.db);
+    const hashing = { ...h.hashes };
+    for (const attempt of [
+      () => h.post('/activate', { token: stolen, password: OTHER_PASSWORD, confirmPassword: OTHER_PASSWORD }),
+      () => h.post('/activate', { token: stolen, password: GOOD_PASSWORD }),
+      () => h.post('/activate', new URLSearchParams({ token: stolen, password: OTHER_PASSWORD, confirmPassword: OTHER_PASSWORD }).toString(), { 'Content-Type': 'application/x-www-form-urlencoded' }),
+      () => h.get(`/activate?token=${stolen}`),
+      () => h.get(`/activate?token=${GUESS}`),
+    ]) {
+      const res = await attempt();
+      expect(res.status).toBe(429);
+      expect(await res.text()).not.toContain(OWNER);
+    }
+    expect(await h.api.activate({ token: stolen, password: OTHER_PASSWORD, confirmPassword: OTHER_PASSWORD }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
+    expect(await dump(h.db)).toBe(before);
+    // Refused before the password was looked at: no verification, no hash.
+    expect(h.hashes).toEqual(hashing);
+    expect(h.events.filter((e) => e.event === 'activated')).toHaveLength(0);
+
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/activate', { token: stolen, password: GOOD_PASSWORD })).status).toBe(200);
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(200);
+  });
+
+  it('a stolen reset link past the window: the password stays, no session ends, the link still works for the owner', async () => {
+    const h = await createHarness({ LIMIT_RESET_PER_CLIENT: '2/600' });
+    h.client.address = OWNER_CLIENT;
+    await h.createActiveAccount(OWNER);
+    const session = await h.logIn(OWNER);
+    const stolen = await h.forgotAndGetToken(OWNER);
+    h.client.address = ATTACKER;
+    expect((await h.get(`/reset-password?token=${GUESS}`)).status).toBe(400);
+    expect((await h.post('/reset-password', { token: GUESS, password: OTHER_PASSWORD })).status).toBe(400);
+    const before = await dump(h.db);
+    const mails = h.mails.length;
+    for (const attempt of [
+      () => h.post('/reset-password', { token: stolen, password: OTHER_PASSWORD, confirmPassword: OTHER_PASSWORD }),
+      () => h.get(`/reset-password?token=${stolen}`),
+    ]) {
+      const res = await attempt();
+      expect(res.status).toBe(429);
+      expect(await res.text()).not.toContain(OWNER);
+    }
+    expect(await h.api.resetPassword({ token: stolen, password: OTHER_PASSWORD }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
+    expect(await dump(h.db)).toBe(before);
+    await h.later.settled();
+    expect(h.mails.slice(mails)).toEqual([]);
+    expect((await h.bearer('GET', '/session', session)).status).toBe(200);
+
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/login', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(200);
+    expect((await h.post('/reset-password', { token: stolen, password: 'the owner chose this one' })).status).toBe(200);
+  });
+
+  it('stolen links of a change of address past the window: the account neither moves nor comes back, no session ends, no mail goes', async () => {
+    const h = await createHarness({ LIMIT_RESET_PER_CLIENT: '2/600' });
+    h.client.address = OWNER_CLIENT;
+    await h.createActiveAccount(OWNER);
+    const session = await h.logIn(OWNER);
+    const linkTo = async (newEmail: string, template: string) => {
+      expect((await h.bearer('POST', '/change-email', session, { password: GOOD_PASSWORD, newEmail })).status).toBe(202);
+      return tokenFromLink(h.mails.filter((m) => m.template === template && m.to === newEmail).at(-1)?.link);
+    };
+    // A confirmed change (its undo link goes to the owner's address), and a second one asked for.
+    expect((await h.post('/confirm-email', { token: await linkTo('second@example.com', 'email-change') })).status).toBe(200);
+    const undo = tokenFromLink(h.mails.filter((m) => m.template === 'email-changed' && m.to === OWNER).at(-1)?.link);
+    const confirm = await linkTo('third@example.com', 'email-change');
+
+    h.client.address = ATTACKER;
+    expect((await h.post('/confirm-email', { token: GUESS })).status).toBe(400);
+    expect((await h.get(`/undo-email-change?token=${GUESS}`)).status).toBe(400);
+    const before = await dump(h.db);
+    const mails = h.mails.length;
+    for (const attempt of [
+      () => h.post('/confirm-email', { token: confirm }),
+      () => h.post('/undo-email-change', { token: undo }),
+      () => h.get(`/confirm-email?token=${confirm}`),
+      () => h.get(`/undo-email-change?token=${undo}`),
+    ]) {
+      const res = await attempt();
+      expect(res.status).toBe(429);
+      expect(await res.text()).not.toMatch(/example\.com/);
+    }
+    expect(await h.api.confirmEmail({ token: confirm }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
+    expect(await h.api.undoEmailChange({ token: undo }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
+    expect(await dump(h.db)).toBe(before);
+    await h.later.settled();
+    expect(h.mails.slice(mails)).toEqual([]);
+    expect((await h.bearer('GET', '/session', session)).status).toBe(200);
+
+    // Both links still work for whoever holds them from a client with its window.
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/undo-email-change', { token: undo })).status).toBe(200);
   });
 });

@@ -340,8 +340,8 @@ describe(`database faults (${backend.name})`, () => {
     const cleanToken = await clean.registerAndGetToken(EMAIL);
     probe.armed = true;
     expect((await clean.post('/activate', { token: cleanToken, password: GOOD_PASSWORD })).status).toBe(200);
-    const second = probe.seen.findIndex((s) => /^batch\[2\]: UPDATE registrations/.test(s)) + 1;
-    expect(probe.seen[second - 2]).toMatch(/^batch\[2\]: INSERT INTO accounts/);
+    const second = probe.seen.findIndex((s) => /^batch\[3\]: UPDATE registrations/.test(s)) + 1;
+    expect(probe.seen[second - 2]).toMatch(/^batch\[3\]: INSERT INTO accounts/);
 
     const plan = faultPlan();
     const h = await createHarness({}, faultyDatabase(plan));
@@ -350,7 +350,7 @@ describe(`database faults (${backend.name})`, () => {
     plan.armed = true;
     plan.failAt = second; // batch statement 1 (the insert) runs, then statement 2 fails
     const res = await h.post('/activate', { token, password: GOOD_PASSWORD });
-    expect(plan.seen[second - 1]).toMatch(/^batch\[2\]: UPDATE registrations/);
+    expect(plan.seen[second - 1]).toMatch(/^batch\[3\]: UPDATE registrations/);
     expect(res.status).toBe(503);
     expect(await dump(h.db)).toBe(before);
     const accounts = await h.db.prepare('SELECT count(*) AS n FROM accounts').first<{ n: number }>();

@@ -9,7 +9,9 @@ import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
 import { bodyKind } from '../../lib/http/media.ts';
 import { linkRefusals, newPasswordErrors, newPasswordPageProblems } from '../../lib/http/link-answers.ts';
 import type { FieldError } from '../../lib/http/problems.ts';
-import { respond, validationDetails } from '../../lib/http/respond.ts';
+import { respond, respondEdge, validationDetails } from '../../lib/http/respond.ts';
+import { admissionOf } from '../../lib/http/limit-per-client.ts';
+import type { Throttled } from '../../lib/flows/admission.ts';
 import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageContext } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import { activatedPage, choosePasswordPage, confirmPage, expiredLinkPage, invalidLinkPage } from '../../lib/pages/pages.ts';
@@ -86,7 +88,8 @@ const ACTIVE = {
   page: (o: { kind: string; email: string }) => activatedPage(o.email, o.kind === 'active'),
 } satisfies Answer<{ kind: string; email: string }, PageContext>;
 
-const ACTIVATE_ANSWERS: AnswerTable<ActivationOutcome, PageContext> = {
+// A refused client is the window's 429 (respondEdge), as the route's other edges are.
+const ACTIVATE_ANSWERS: AnswerTable<Exclude<ActivationOutcome, Throttled>, PageContext> = {
   activated: ACTIVE,
   active: ACTIVE,
   expired: EXPIRED_LINK,
@@ -119,11 +122,13 @@ const activateRoute = jsonOrFormPost({
   body: TokenBody,
   answers: ACTIVATE_ANSWERS,
   edges: ['invalid-fields', 'unavailable', 'busy'],
+  carried: true,
 });
 
 export const activateEndpoints = openapiRequiringBody(showing, activateRoute, async function activateAccount(c) {
   const { db, hasher, config, now, hooks, breachedPasswords } = c.get('deps');
-  const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
+  const request = { ...(bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json')), admission: admissionOf(c) };
   const outcome = await activate({ db, hasher, breachedPasswords, policy: config.passwordPolicy, log: c.get('log'), hooks }, request, now());
+  if (outcome.kind === 'throttled') return respondEdge(c, outcome);
   return respond(c, ACTIVATE_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

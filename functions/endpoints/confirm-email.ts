@@ -9,7 +9,9 @@ import { mailQueueFor } from '../../lib/http/after-response.ts';
 import { json, type AnswerTable } from '../../lib/http/answers.ts';
 import { bodyKind } from '../../lib/http/media.ts';
 import { details } from '../../lib/http/problems.ts';
-import { respond } from '../../lib/http/respond.ts';
+import { respond, respondEdge } from '../../lib/http/respond.ts';
+import { admissionOf } from '../../lib/http/limit-per-client.ts';
+import type { Throttled } from '../../lib/flows/admission.ts';
 import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageContext } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import {
@@ -50,7 +52,8 @@ const SHOW_ANSWERS: AnswerTable<ConfirmLinkState, LinkPageContext> = {
   invalid: INVALID,
 };
 
-const CONFIRM_ANSWERS: AnswerTable<ConfirmOutcome, LinkPageContext> = {
+// A refused client is the window's 429 (respondEdge), as the route's other edges are.
+const CONFIRM_ANSWERS: AnswerTable<Exclude<ConfirmOutcome, Throttled>, LinkPageContext> = {
   changed: {
     status: 200,
     description:
@@ -92,11 +95,13 @@ const confirmRoute = jsonOrFormPost({
   body: LinkTokenBody,
   answers: CONFIRM_ANSWERS,
   edges: ['invalid-fields', 'unavailable'],
+  carried: true,
 });
 
 export const confirmEmailEndpoints = openapiRequiringBody(showing, confirmRoute, async function confirmNewEmail(c) {
   const { db, config, now, hooks } = c.get('deps');
   const { token } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const outcome = await confirmEmail({ db, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, token, now());
+  const outcome = await confirmEmail({ db, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, token, now(), admissionOf(c));
+  if (outcome.kind === 'throttled') return respondEdge(c, outcome);
   return respond(c, CONFIRM_ANSWERS, outcome, { token, minLength: config.passwordPolicy.minLength });
 });

@@ -10,7 +10,9 @@ import { mailQueueFor } from '../../lib/http/after-response.ts';
 import { json, type Answer, type AnswerTable } from '../../lib/http/answers.ts';
 import { bodyKind } from '../../lib/http/media.ts';
 import { linkRefusals, newPasswordErrors, newPasswordPageProblems, type NewPasswordRefusal } from '../../lib/http/link-answers.ts';
-import { respond, validationDetails } from '../../lib/http/respond.ts';
+import { respond, respondEdge, validationDetails } from '../../lib/http/respond.ts';
+import { admissionOf } from '../../lib/http/limit-per-client.ts';
+import type { Throttled } from '../../lib/flows/admission.ts';
 import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageContext } from '../../lib/http/routes.ts';
 import { text } from '../../lib/http/schemas.ts';
 import { expiredResetLinkPage, invalidResetLinkPage, passwordChangedPage, resetPasswordPage } from '../../lib/pages/reset-pages.ts';
@@ -55,7 +57,8 @@ const PASSWORD_REFUSED = {
   page: (o: NewPasswordRefusal, { token, minLength }: PageContext) => resetPasswordPage(o.email, token, newPasswordPageProblems(o), minLength),
 } satisfies Answer<NewPasswordRefusal, PageContext>;
 
-const RESET_ANSWERS: AnswerTable<ResetOutcome, PageContext> = {
+// A refused client is the window's 429 (respondEdge), as the route's other edges are.
+const RESET_ANSWERS: AnswerTable<Exclude<ResetOutcome, Throttled>, PageContext> = {
   changed: {
     status: 200,
     description:
@@ -94,12 +97,14 @@ const resetRoute = jsonOrFormPost({
   body: ResetBody,
   answers: RESET_ANSWERS,
   edges: ['invalid-fields', 'unavailable', 'busy'],
+  carried: true,
 });
 
 export const resetPasswordEndpoints = openapiRequiringBody(showing, resetRoute, async function resetForgottenPassword(c) {
   const { db, hasher, config, now, hooks, breachedPasswords } = c.get('deps');
-  const request = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
+  const request = { ...(bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json')), admission: admissionOf(c) };
   const services = { db, hasher, breachedPasswords, policy: config.passwordPolicy, mail: mailQueueFor(c), log: c.get('log'), hooks };
   const outcome = await resetPassword(services, request, now());
+  if (outcome.kind === 'throttled') return respondEdge(c, outcome);
   return respond(c, RESET_ANSWERS, outcome, { token: request.token, minLength: config.passwordPolicy.minLength });
 });

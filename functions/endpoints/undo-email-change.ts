@@ -9,7 +9,9 @@ import { mailQueueFor } from '../../lib/http/after-response.ts';
 import { json, type AnswerTable } from '../../lib/http/answers.ts';
 import { bodyKind } from '../../lib/http/media.ts';
 import { details } from '../../lib/http/problems.ts';
-import { respond } from '../../lib/http/respond.ts';
+import { respond, respondEdge } from '../../lib/http/respond.ts';
+import { admissionOf } from '../../lib/http/limit-per-client.ts';
+import type { Throttled } from '../../lib/flows/admission.ts';
 import { jsonOrFormPost, linkPageRouter, openapiRequiringBody, type LinkPageContext } from '../../lib/http/routes.ts';
 import { expiredUndoLinkPage, invalidUndoLinkPage, restoredPage, undoEmailPage } from '../../lib/pages/email-change-pages.ts';
 import { LinkTokenBody } from './confirm-email.ts';
@@ -39,7 +41,8 @@ const SHOW_ANSWERS: AnswerTable<UndoLinkState, LinkPageContext> = {
   invalid: INVALID,
 };
 
-const UNDO_ANSWERS: AnswerTable<UndoOutcome, LinkPageContext> = {
+// A refused client is the window's 429 (respondEdge), as the route's other edges are.
+const UNDO_ANSWERS: AnswerTable<Exclude<UndoOutcome, Throttled>, LinkPageContext> = {
   restored: {
     status: 200,
     description:
@@ -76,11 +79,13 @@ const undoRoute = jsonOrFormPost({
   body: LinkTokenBody,
   answers: UNDO_ANSWERS,
   edges: ['invalid-fields', 'unavailable'],
+  carried: true,
 });
 
 export const undoEmailChangeEndpoints = openapiRequiringBody(showing, undoRoute, async function undoChangeOfAddress(c) {
   const { db, config, now, hooks } = c.get('deps');
   const { token } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
-  const outcome = await undoEmailChange({ db, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, token, now());
+  const outcome = await undoEmailChange({ db, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, token, now(), admissionOf(c));
+  if (outcome.kind === 'throttled') return respondEdge(c, outcome);
   return respond(c, UNDO_ANSWERS, outcome, { token, minLength: config.passwordPolicy.minLength });
 });

@@ -11,13 +11,15 @@
  * account, every link for it answers "active" and none can change it.
  */
 import { randomUUID } from 'node:crypto';
-import { activateRegistration, findAccount, findRegistration, type Registration } from '../storage/accounts.ts';
-import type { Database } from '../storage/db.ts';
+import { activationStatements, registrationLinkRead, type Registration, type RegistrationLink } from '../storage/accounts.ts';
+import { rowsOf, runBatch, type Database } from '../storage/db.ts';
+import type { Admission } from '../storage/throttle.ts';
+import type { Throttled } from './admission.ts';
 import type { PasswordHasher } from '../crypto/passwords.ts';
 import type { PasswordPolicy } from '../policy/password-policy.ts';
 import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
 import type { EventLog } from '../log.ts';
-import { findByToken } from './links.ts';
+import { admittedLink } from './links.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
 
 export type LinkState =
@@ -37,6 +39,7 @@ export type PasswordRefusal =
 
 export type ActivationOutcome =
   | Exclude<LinkState, { kind: 'pending' }>
+  | Throttled
   | PasswordRefusal
   | { kind: 'activated'; email: string; accountId: string };
 
@@ -45,6 +48,8 @@ export interface ActivationRequest {
   password: string;
   /** The same password typed again; needed only when it is not the registration's own. */
   confirmPassword?: string | undefined;
+  /** The request's hit on the client's activate allowance, for the first batch (lib/flows/admission.ts). */
+  admission?: Admission | null;
 }
 
 export interface ActivationServices extends ChosenPasswordServices {
@@ -56,14 +61,27 @@ export interface ActivationServices extends ChosenPasswordServices {
   hooks?: AccountHooks;
 }
 
-export async function linkState(db: Database, token: unknown, now: number): Promise<LinkState> {
-  const registration = await findByToken(token, (digest) => findRegistration(db, digest));
-  if (!registration) return { kind: 'invalid' };
-  const account = await findAccount(db, registration.emailKey);
-  if (account) return { kind: 'active', email: account.email, accountId: account.id };
-  if (registration.consumedAt !== null) return { kind: 'invalid' };
-  if (registration.expiresAt <= now) return { kind: 'expired', email: registration.email };
-  return { kind: 'pending', email: registration.email, registration };
+/** What a link can do, as its row (the registration and its address's account) reads at `now`. */
+function stateOf(link: RegistrationLink | null | undefined, now: number): LinkState {
+  if (!link) return { kind: 'invalid' };
+  if (link.accountId !== null) return { kind: 'active', email: link.accountEmail ?? link.email, accountId: link.accountId };
+  if (link.consumedAt !== null) return { kind: 'invalid' };
+  if (link.expiresAt <= now) return { kind: 'expired', email: link.email };
+  return { kind: 'pending', email: link.email, registration: link };
+}
+
+/**
+ * What an activation link can do now: one round trip, the link and its address's account read in
+ * one statement, in the batch that carries the client's window hit (nothing else is written).
+ */
+export async function linkState(
+  services: { db: Database; log: EventLog },
+  token: unknown,
+  now: number,
+  admission: Admission | null = null,
+): Promise<LinkState | Throttled> {
+  const read = await admittedLink<RegistrationLink>(services, admission, token, (digest) => registrationLinkRead(services.db, digest));
+  return read.refused ?? stateOf(read.row, now);
 }
 
 /**
@@ -89,27 +107,31 @@ async function confirmedHash(
 export async function activate(services: ActivationServices, request: ActivationRequest, now: number): Promise<ActivationOutcome> {
   const outcome = await attemptActivation(services, request, now);
   if (outcome.kind === 'activated') services.log('activated', { accountId: outcome.accountId });
-  else if (outcome.kind !== 'active') services.log('activation_refused', { reason: outcome.kind });
+  else if (outcome.kind !== 'active' && outcome.kind !== 'throttled') services.log('activation_refused', { reason: outcome.kind });
   return outcome;
 }
 
 async function attemptActivation(services: ActivationServices, request: ActivationRequest, now: number): Promise<ActivationOutcome> {
   const { db } = services;
-  const state = await linkState(db, request.token, now);
+  // The first of at most two round trips; an unknown, used or expired link, or an active address, ends here.
+  const state = await linkState(services, request.token, now, request.admission ?? null);
   if (state.kind !== 'pending') return state;
   const { registration } = state;
   const confirmed = await confirmedHash(services, registration, request);
   if (!('hash' in confirmed)) return confirmed;
 
+  // The second: the guarded insert decides (one account per address, a link works once), and the
+  // link read again after it says how it stands if another request won.
   const accountId = randomUUID();
   const activation = { tokenHash: registration.tokenHash, emailKey: registration.emailKey, accountId, passwordHash: confirmed.hash };
-  if (await activateRegistration(db, activation, now)) {
+  const done = await runBatch(db, { ...activationStatements(db, activation, now), after: registrationLinkRead(db, registration.tokenHash) });
+  if (done.account.meta.changes === 1) {
     // The row as the insert made it from the registration's: no read needed.
     const account = { id: accountId, email: registration.email, createdAt: registration.createdAt, activatedAt: now };
     await afterCommit(services.hooks, 'onActivated', () => account, services.log);
     return { kind: 'activated', email: registration.email, accountId };
   }
   // Another request activated the address first (or the link expired meanwhile): say how it stands now.
-  const after = await linkState(db, request.token, now);
+  const after = stateOf(rowsOf<RegistrationLink>(done.after)[0], now);
   return after.kind === 'pending' ? { kind: 'expired', email: after.email } : after;
 }

@@ -17,18 +17,12 @@ import { newToken, tokenDigest } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import { emailChangedMail, resetAfterUndoMail } from '../mail/email-change-mails.ts';
 import type { MailQueue } from '../mail/outbox.ts';
-import { runBatch, type Database } from '../storage/db.ts';
-import {
-  confirmationWon,
-  confirmStatements,
-  findEmailChange,
-  findUndo,
-  undoStatements,
-  undoWon,
-  type EmailChange,
-} from '../storage/email-changes.ts';
+import { rowsOf, runBatch, type Database } from '../storage/db.ts';
+import { confirmationWon, confirmStatements, emailChangeRead, undoRead, undoStatements, undoWon, type EmailChange } from '../storage/email-changes.ts';
+import type { Admission } from '../storage/throttle.ts';
+import type { Throttled } from './admission.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
-import { findByToken, newResetLink, newUndoLink } from './links.ts';
+import { admittedLink, newResetLink, newUndoLink } from './links.ts';
 
 export interface ConfirmEmailServices {
   db: Database;
@@ -45,25 +39,41 @@ export type ConfirmLinkState =
 
 export type ConfirmOutcome =
   | Exclude<ConfirmLinkState, { kind: 'usable' }>
+  | Throttled
   /** The new address became another account's (or was reserved) since the request: nothing changed. */
   | { kind: 'taken'; oldEmail: string; newEmail: string }
   | { kind: 'changed'; oldEmail: string; newEmail: string; accountId: string };
 
 /**
- * What a confirmation link can do now. Used, retired, or for an account that has moved since (or
- * is gone): `invalid`, as an unknown link.
+ * What a confirmation link can do now, as its row reads at `now`. Used, retired, or for an account
+ * that has moved since (or is gone): `invalid`, as an unknown link.
  */
-export async function confirmLinkState(db: Database, token: unknown, now: number): Promise<ConfirmLinkState> {
-  const change = await findByToken(token, (digest) => findEmailChange(db, digest));
+function confirmStateOf(change: EmailChange | null | undefined, now: number): ConfirmLinkState {
   if (!change || change.usedAt !== null || change.currentEmailKey !== change.oldEmailKey) return { kind: 'invalid' };
   const { oldEmail, newEmail } = change;
   if (change.expiresAt <= now) return { kind: 'expired', oldEmail, newEmail };
   return { kind: 'usable', oldEmail, newEmail, change };
 }
 
-export async function confirmEmail(services: ConfirmEmailServices, token: unknown, now: number): Promise<ConfirmOutcome> {
+/** The link's state in one round trip: its read rides in the batch of the client's window hit. */
+export async function confirmLinkState(
+  services: { db: Database; log: EventLog },
+  token: unknown,
+  now: number,
+  admission: Admission | null = null,
+): Promise<ConfirmLinkState | Throttled> {
+  const read = await admittedLink<EmailChange>(services, admission, token, (digest) => emailChangeRead(services.db, digest));
+  return read.refused ?? confirmStateOf(read.row, now);
+}
+
+/**
+ * Two round trips: the link read (with the client's window hit), then the batch whose first
+ * statement decides, with the link read again after it to say why it did not.
+ */
+export async function confirmEmail(services: ConfirmEmailServices, token: unknown, now: number, admission: Admission | null = null): Promise<ConfirmOutcome> {
   const { db, config, mail, log } = services;
-  const state = await confirmLinkState(db, token, now);
+  const state = await confirmLinkState(services, token, now, admission);
+  if (state.kind === 'throttled') return state;
   if (state.kind !== 'usable') {
     log('email_change_refused', { reason: state.kind });
     return state;
@@ -77,7 +87,7 @@ export async function confirmEmail(services: ConfirmEmailServices, token: unknow
     usefulForSeconds: config.emailUndoTtlSeconds,
     onlyIf: confirmationWon(undo.tokenHash),
   });
-  const done = await runBatch(db, { ...statements, notice: notice.statement });
+  const done = await runBatch(db, { ...statements, notice: notice.statement, after: emailChangeRead(db, change.tokenHash) });
   const changed = done.linkUsed.meta.changes === 1;
   mail.committed(notice, done.notice.meta.changes, changed);
   if (changed) {
@@ -87,8 +97,8 @@ export async function confirmEmail(services: ConfirmEmailServices, token: unknow
     await afterCommit(services.hooks, 'onEmailChanged', () => ({ id: change.accountId, email: newEmail, previousEmail: oldEmail }), log);
     return { kind: 'changed', oldEmail, newEmail, accountId: change.accountId };
   }
-  // Read at the same `now`: still usable means only the new address stood in the way.
-  const after = await confirmLinkState(db, token, now);
+  // Read after the batch's writes, at the same `now`: still usable means only the new address stood in the way.
+  const after = confirmStateOf(rowsOf<EmailChange>(done.after)[0], now);
   const outcome: ConfirmOutcome = after.kind === 'usable' ? { kind: 'taken', oldEmail, newEmail } : { kind: 'invalid' };
   log('email_change_refused', { reason: outcome.kind, accountId: change.accountId });
   return outcome;
@@ -99,23 +109,31 @@ export type UndoLinkState =
   | { kind: 'expired'; oldEmail: string; newEmail: string }
   | { kind: 'usable'; oldEmail: string; newEmail: string; change: EmailChange & { undoHash: string } };
 
-export type UndoOutcome = Exclude<UndoLinkState, { kind: 'usable' }> | { kind: 'restored'; oldEmail: string; accountId: string };
+export type UndoOutcome = Exclude<UndoLinkState, { kind: 'usable' }> | Throttled | { kind: 'restored'; oldEmail: string; accountId: string };
 
-export async function undoLinkState(db: Database, token: unknown, now: number): Promise<UndoLinkState> {
-  // findByToken compares the digest it looked up by with the row's `tokenHash`: here the undo digest.
-  const change = await findByToken(token, async (digest) => {
-    const row = await findUndo(db, digest);
-    return row && { ...row, tokenHash: row.undoHash };
-  });
+/** What an undo link can do now, in one round trip: its read rides in the batch of the client's window hit. */
+export async function undoLinkState(
+  services: { db: Database; log: EventLog },
+  token: unknown,
+  now: number,
+  admission: Admission | null = null,
+): Promise<UndoLinkState | Throttled> {
+  type Undo = EmailChange & { undoHash: string };
+  // The row was found by the undo digest: that is the one it must carry.
+  const read = await admittedLink<Undo>(services, admission, token, (digest) => undoRead(services.db, digest), (row) => row.undoHash);
+  if (read.refused) return read.refused;
+  const change = read.row;
   if (!change || change.undoneAt !== null || change.undoExpiresAt === null) return { kind: 'invalid' };
   const { oldEmail, newEmail } = change;
   if (change.undoExpiresAt <= now) return { kind: 'expired', oldEmail, newEmail };
   return { kind: 'usable', oldEmail, newEmail, change };
 }
 
-export async function undoEmailChange(services: ConfirmEmailServices, token: unknown, now: number): Promise<UndoOutcome> {
+/** Two round trips: the link read (with the client's window hit), then the batch whose first statement decides. */
+export async function undoEmailChange(services: ConfirmEmailServices, token: unknown, now: number, admission: Admission | null = null): Promise<UndoOutcome> {
   const { db, config, mail, log } = services;
-  const state = await undoLinkState(db, token, now);
+  const state = await undoLinkState(services, token, now, admission);
+  if (state.kind === 'throttled') return state;
   if (state.kind !== 'usable') {
     log('email_change_undo_refused', { reason: state.kind });
     return state;

@@ -1,6 +1,10 @@
 /** Mailed links: the token goes into the mail, only its digest into the database. */
 import type { Config } from '../config/config.ts';
 import { constantTimeEqual, isWellFormedToken, newToken, tokenDigest } from '../crypto/tokens.ts';
+import type { EventLog } from '../log.ts';
+import { rowsOf, type Database, type Statement } from '../storage/db.ts';
+import { runAdmitted, type Admission } from '../storage/throttle.ts';
+import { refusedClient, type Throttled } from './admission.ts';
 
 export interface NewLink {
   /** What goes in the mail: the only place the token itself ever appears. */
@@ -28,16 +32,37 @@ export function newResetLink(config: Pick<Config, 'publicUrl' | 'resetTokenTtlSe
   return link(config, 'reset-password', config.resetTokenTtlSeconds, now);
 }
 
+// What a malformed token is looked up by: a digest no token has (a digest is 64 hex digits), so
+// that every token costs the same one read in the same one trip, and finds nothing.
+const NO_DIGEST = '-';
+
 /**
- * The stored row of a link's token, or null: nothing is looked up for a malformed token, and the
- * row must carry the token's digest (the lookup is by digest already; the constant-time check keeps
- * it so whatever the index does).
+ * The row a link's token names, read in the request's first trip together with its client's window
+ * hit (lib/storage/throttle.ts runAdmitted): one soft batch, since the read writes nothing and the
+ * hit is soft state. `read` makes the statement that looks the digest up. The row must carry the
+ * digest it was found by (`storedDigest`, its `tokenHash` unless said otherwise): the lookup is by
+ * digest already, and the constant-time check keeps it so whatever the index does. A refused
+ * client gets the refusal, logged, and no row.
  */
-export async function findByToken<R extends { tokenHash: string }>(token: unknown, find: (digest: string) => Promise<R | null>): Promise<R | null> {
-  if (!isWellFormedToken(token)) return null;
-  const digest = tokenDigest(token);
-  const row = await find(digest);
-  return row && constantTimeEqual(row.tokenHash, digest) ? row : null;
+export async function admittedLink<R extends object>(
+  services: { db: Database; log: EventLog },
+  admission: Admission | null,
+  token: unknown,
+  read: (digest: string) => Statement,
+  storedDigest: (row: R) => string = (row) => (row as { tokenHash: string }).tokenHash,
+): Promise<{ refused: Throttled } | { refused: null; row: R | null }> {
+  const digest = isWellFormedToken(token) ? tokenDigest(token) : NO_DIGEST;
+  let row: R | null | undefined;
+  if (admission) {
+    const { verdict, done } = await runAdmitted(services.db, admission, { link: read(digest) }, { soft: true });
+    const refused = refusedClient(verdict, services.log);
+    if (refused) return { refused };
+    row = rowsOf<R>(done.link)[0];
+  } else {
+    // No window to hit (its limit is off): a plain read, which needs no batch.
+    row = await read(digest).first<R>();
+  }
+  return { refused: null, row: row && digest !== NO_DIGEST && constantTimeEqual(storedDigest(row), digest) ? row : null };
 }
 
 /** A fresh link to confirm a new address, valid for EMAIL_CHANGE_TTL_SECONDS from `now`. */

@@ -23,11 +23,13 @@ import { parseEmail } from '../policy/emails.ts';
 import type { PasswordPolicy } from '../policy/password-policy.ts';
 import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
 import type { Database } from '../storage/db.ts';
-import { addPasswordReset, commitReset, findPasswordReset, resetStored, type ResetLink } from '../storage/resets.ts';
-import { accountHasHash, findAccount, type Account } from '../storage/accounts.ts';
+import { addPasswordReset, commitReset, resetLinkRead, resetStored, type ResetLink } from '../storage/resets.ts';
+import { accountHasHash, type Account } from '../storage/accounts.ts';
+import type { Admission } from '../storage/throttle.ts';
+import type { Throttled } from './admission.ts';
 import { afterCommit, type AccountHooks } from './hooks.ts';
 import type { Condition } from '../storage/db.ts';
-import { findByToken, newResetLink } from './links.ts';
+import { admittedLink, newResetLink } from './links.ts';
 import { NOTICE_USEFUL_SECONDS } from '../mail/mail.ts';
 import { renewActivation, type ResendOutcome, type ResendRequest, type ResendServices } from './resend-activation.ts';
 
@@ -73,6 +75,7 @@ export type ResetLinkState =
 
 export type ResetOutcome =
   | Exclude<ResetLinkState, { kind: 'usable' }>
+  | Throttled
   | { kind: 'confirmation-differs'; email: string }
   | { kind: 'weak'; email: string; problems: string[] }
   | { kind: 'changed'; email: string; accountId: string };
@@ -82,6 +85,8 @@ export interface ResetRequest {
   password: string;
   /** The same password again: the page always sends it; a JSON client may leave it out. */
   confirmPassword?: string | undefined;
+  /** The request's hit on the client's reset allowance, for the first batch (lib/flows/admission.ts). */
+  admission?: Admission | null;
 }
 
 export interface ResetServices extends ChosenPasswordServices {
@@ -94,9 +99,20 @@ export interface ResetServices extends ChosenPasswordServices {
   hooks?: AccountHooks;
 }
 
-/** What a reset link can do now. A used link is `invalid`, exactly as an unknown one. */
-export async function resetLinkState(db: Database, token: unknown, now: number): Promise<ResetLinkState> {
-  const link = await findByToken(token, (digest) => findPasswordReset(db, digest));
+/**
+ * What a reset link can do now: one round trip, the link and its account read in the batch that
+ * carries the client's window hit (nothing else is written). A used link is `invalid`, exactly as
+ * an unknown one.
+ */
+export async function resetLinkState(
+  services: { db: Database; log: EventLog },
+  token: unknown,
+  now: number,
+  admission: Admission | null = null,
+): Promise<ResetLinkState | Throttled> {
+  const read = await admittedLink<ResetLink>(services, admission, token, (digest) => resetLinkRead(services.db, digest));
+  if (read.refused) return read.refused;
+  const link = read.row;
   if (!link || link.usedAt !== null) return { kind: 'invalid' };
   if (link.expiresAt <= now) return { kind: 'expired', email: link.email };
   return { kind: 'usable', email: link.email, link };
@@ -104,7 +120,9 @@ export async function resetLinkState(db: Database, token: unknown, now: number):
 
 export async function resetPassword(services: ResetServices, request: ResetRequest, now: number): Promise<ResetOutcome> {
   const { db, hasher, policy, mail, log } = services;
-  const state = await resetLinkState(db, request.token, now);
+  // The first of two round trips; an unknown, used or expired link, or a refused password, ends here.
+  const state = await resetLinkState(services, request.token, now, request.admission ?? null);
+  if (state.kind === 'throttled') return state;
   if (state.kind !== 'usable') {
     log('password_reset_refused', { reason: state.kind });
     return state;
@@ -129,8 +147,10 @@ export async function resetPassword(services: ResetServices, request: ResetReque
   if (changed) {
     log('password_reset', { accountId: link.accountId });
     if (sessionsEnded > 0) log('session_revoked', { accountId: link.accountId, count: sessionsEnded, reason: 'password-reset' });
-    // The link holds no dates of the account: one read, made only when the host has the hook.
-    await afterCommit(services.hooks, 'onPasswordChanged', () => findAccount(db, link.emailKey), log);
+    // The link was read with its account's dates; a reset changes neither them nor the address (a
+    // change of address that committed since the read would have retired this link).
+    const account = { id: link.accountId, email: link.email, createdAt: link.accountCreatedAt, activatedAt: link.accountActivatedAt };
+    await afterCommit(services.hooks, 'onPasswordChanged', () => account, log);
     return { kind: 'changed', email, accountId: link.accountId };
   }
   // The link was usable at `now` and the batch checks it at the same `now`, so it cannot have

@@ -15,8 +15,12 @@ import { offersPages } from './media.ts';
 import { responsesOf, type Tag } from './openapi.ts';
 import type { EdgeKind } from './respond.ts';
 import { createRouter } from './router.ts';
-import { respond } from './respond.ts';
+import { respond, respondEdge } from './respond.ts';
 import type { Database } from '../storage/db.ts';
+import type { EventLog } from '../log.ts';
+import type { Admission } from '../storage/throttle.ts';
+import type { Throttled } from '../flows/admission.ts';
+import { admissionOf } from './limit-per-client.ts';
 
 /** What the document says of an operation besides its request and answers. */
 export interface OperationSpec<P extends string> {
@@ -149,16 +153,19 @@ const NO_REFERRER = { 'Referrer-Policy': 'no-referrer' };
 /**
  * The page behind a mailed link, mounted: it looks the token up with `stateOf`, changes nothing
  * (mail scanners open links), keeps the token out of any Referer, and answers from `answers`.
+ * `stateOf` takes the request's hit on the client's window into its one read's batch (one round
+ * trip), and answers `throttled` when the window refused it.
  */
 export function linkPageRouter<P extends string, O extends Outcome>(
   spec: LinkPageSpec<P, O, LinkPageContext>,
-  stateOf: (db: Database, token: string, now: number) => Promise<O>,
+  stateOf: (services: { db: Database; log: EventLog }, token: string, now: number, admission: Admission | null) => Promise<O | Throttled>,
 ): Router {
   return createRouter().openapi(linkPage(spec), async function showLinkPage(c) {
     const { db, config, now } = c.get('deps');
     const token = c.req.valid('query').token ?? '';
-    const state = await stateOf(db, token, now());
+    const state = await stateOf({ db, log: c.get('log') }, token, now(), admissionOf(c));
     c.set('headers', NO_REFERRER);
-    return respond(c, spec.answers, state, { token, minLength: config.passwordPolicy.minLength });
+    if (state.kind === 'throttled') return respondEdge(c, state as Throttled);
+    return respond(c, spec.answers, state as O, { token, minLength: config.passwordPolicy.minLength });
   });
 }

@@ -88,11 +88,27 @@ export function renewal(db: Database, emailKey: string, link: { tokenHash: strin
     .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey, emailKey);
 }
 
-export function findRegistration(db: Database, tokenHash: string): Promise<Registration | null> {
+/** A registration, with the account its address has now, if any: what an activation link can do. */
+export interface RegistrationLink extends Registration {
+  accountId: string | null;
+  accountEmail: string | null;
+}
+
+/**
+ * The registration with this token's digest and the account of its address, in one read for a
+ * batch (its rows are RegistrationLinks): the link's state needs both, and a second read would be
+ * a second round trip.
+ */
+export function registrationLinkRead(db: Database, tokenHash: string): Statement {
   return db
-    .prepare(`SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE token_hash = ?`)
-    .bind(tokenHash)
-    .first<Registration>();
+    .prepare(
+      `SELECT r.token_hash AS tokenHash, r.email, r.email_key AS emailKey, r.password_hash AS passwordHash,
+         r.created_at AS createdAt, r.expires_at AS expiresAt, r.consumed_at AS consumedAt,
+         a.id AS accountId, a.email AS accountEmail
+       FROM registrations r LEFT JOIN accounts a ON a.email_key = r.email_key
+       WHERE r.token_hash = ?`,
+    )
+    .bind(tokenHash);
 }
 
 /**
@@ -112,17 +128,18 @@ export function latestRegistration(db: Database, emailKey: string, validAt?: num
 /**
  * Turns one registration into the account, with the password hash that the person holding its
  * link confirmed (lib/flows/activation.ts), and consumes every other outstanding link for the address —
- * all or nothing. Returns true only for the one call that created the account; concurrent or
- * repeated calls return false and change nothing.
+ * all or nothing, in one batch. Only the call that created the account inserts it (`account`
+ * changes one row); concurrent or repeated calls change nothing. Named, for runBatch: the caller
+ * may read the link again after them, in the same batch.
  */
-export async function activateRegistration(
+export function activationStatements(
   db: Database,
   activation: { tokenHash: string; emailKey: string; accountId: string; passwordHash: string },
   now: number,
-): Promise<boolean> {
+) {
   const { tokenHash, emailKey, accountId, passwordHash } = activation;
   const reserved = addressReserved(emailKey, now);
-  const done = await runBatch(db, {
+  return {
     account: db
       .prepare(
         `INSERT INTO accounts (id, email, email_key, password_hash, created_at, activated_at)
@@ -138,7 +155,16 @@ export async function activateRegistration(
            AND EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)`,
       )
       .bind(now, emailKey, emailKey),
-  });
+  };
+}
+
+/** activationStatements() run alone: true only for the one call that created the account. */
+export async function activateRegistration(
+  db: Database,
+  activation: { tokenHash: string; emailKey: string; accountId: string; passwordHash: string },
+  now: number,
+): Promise<boolean> {
+  const done = await runBatch(db, activationStatements(db, activation, now));
   return done.account.meta.changes === 1;
 }
 

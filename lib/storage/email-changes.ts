@@ -72,20 +72,14 @@ export const emailChangeStored = (tokenHash: string): Condition => ({
   values: [tokenHash],
 });
 
-/** The request a confirmation link names, with its account's address now; null when either is gone. */
-export function findEmailChange(db: Database, tokenHash: string): Promise<EmailChange | null> {
-  return db
-    .prepare(`SELECT ${COLUMNS} FROM email_changes c JOIN accounts a ON a.id = c.account_id WHERE c.token_hash = ?`)
-    .bind(tokenHash)
-    .first<EmailChange>();
+/** The request a confirmation link names, with its account's address now, for a batch: its rows are EmailChanges (none when either is gone). */
+export function emailChangeRead(db: Database, tokenHash: string): Statement {
+  return db.prepare(`SELECT ${COLUMNS} FROM email_changes c JOIN accounts a ON a.id = c.account_id WHERE c.token_hash = ?`).bind(tokenHash);
 }
 
-/** The confirmed change an undo link names (its digest is kept as `tokenHash` for findByToken). */
-export function findUndo(db: Database, undoHash: string): Promise<(EmailChange & { undoHash: string }) | null> {
-  return db
-    .prepare(`SELECT ${COLUMNS} FROM email_changes c JOIN accounts a ON a.id = c.account_id WHERE c.undo_hash = ?`)
-    .bind(undoHash)
-    .first<EmailChange & { undoHash: string }>();
+/** The confirmed change an undo link names, for a batch: its rows are EmailChanges with their undoHash. */
+export function undoRead(db: Database, undoHash: string): Statement {
+  return db.prepare(`SELECT ${COLUMNS} FROM email_changes c JOIN accounts a ON a.id = c.account_id WHERE c.undo_hash = ?`).bind(undoHash);
 }
 
 /** Marks every pending (unconfirmed) request of the account used, while `onlyIf` holds. */

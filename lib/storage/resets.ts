@@ -20,6 +20,9 @@ export interface ResetLink {
   emailKey: string;
   expiresAt: number;
   usedAt: number | null;
+  /** The account's dates, for the host's hook once the reset commits (nothing else reads them). */
+  accountCreatedAt: number;
+  accountActivatedAt: number;
 }
 
 /**
@@ -36,16 +39,16 @@ export function addPasswordReset(db: Database, emailKey: string, link: { tokenHa
     .bind(link.tokenHash, link.createdAt, link.expiresAt, emailKey);
 }
 
-export function findPasswordReset(db: Database, tokenHash: string): Promise<ResetLink | null> {
+/** The reset link with this token's digest, with its account, in one read for a batch: its rows are ResetLinks. */
+export function resetLinkRead(db: Database, tokenHash: string): Statement {
   return db
     .prepare(
       `SELECT r.token_hash AS tokenHash, r.account_id AS accountId, a.email, a.email_key AS emailKey,
-         r.expires_at AS expiresAt, r.used_at AS usedAt
+         r.expires_at AS expiresAt, r.used_at AS usedAt, a.created_at AS accountCreatedAt, a.activated_at AS accountActivatedAt
        FROM password_resets r JOIN accounts a ON a.id = r.account_id
        WHERE r.token_hash = ?`,
     )
-    .bind(tokenHash)
-    .first<ResetLink>();
+    .bind(tokenHash);
 }
 
 export interface ResetChange {
