@@ -14,9 +14,11 @@ import { DUMMY_SECRET, isTotpCode, matchingStep, recoveryCodeDigest } from '../c
 import { constantTimeEqual } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import type { Account } from '../storage/accounts.ts';
-import type { Database } from '../storage/db.ts';
-import { claimRecoveryCode, claimStep, findTotp, recoveryDigests, totpIsOn, type TotpRow } from '../storage/mfa.ts';
-import { countFailure, keys } from '../storage/throttle.ts';
+import { not, rowsOf, type Condition, type Database, type RunResult, type Statement } from '../storage/db.ts';
+import { claimRecoveryCode, claimStep, recoveryClaimable, recoveryDigests, sessionRecoveryRead, sessionTotpRead, stepClaimable, totpIsOn, type TotpRow } from '../storage/mfa.ts';
+import { batchMark, countFailure, keys } from '../storage/throttle.ts';
+import type { BackoffPolicy } from '../policy/login-backoff.ts';
+import type { SessionGate } from './sessions.ts';
 
 export interface SecondFactorServices {
   db: Database;
@@ -80,19 +82,81 @@ export function dummySecondFactor(code: string, now: number): void {
 export type SecondFactorCheck = { kind: 'right' } | { kind: 'wrong-code' };
 
 /**
- * For a change made by a logged-in account (after its password was checked): with TOTP on, `code`
- * must be right; a missing or wrong one counts toward the address's back-off. With TOTP off: right.
+ * The second factor of a change a logged-in account makes (change-password, delete-account, the
+ * change of address, TOTP off, new recovery codes), in the flow's two trips: its rows read in the
+ * first batch through the session (factorReads), the code checked against them in between
+ * (proveSecondFactor), and what it matched spent in the outcome batch, whose change holds only if
+ * the code was still unspent as that batch ran (factorOutcome). With TOTP off nothing is asked.
  */
-export async function requireSecondFactor(
-  services: SecondFactorServices & { config: Pick<Config, 'throttle'> },
-  account: Account,
+export function factorReads(db: Database, gate: SessionGate) {
+  return { totp: sessionTotpRead(db, gate.id, gate.live), recovery: sessionRecoveryRead(db, gate.id, gate.live) };
+}
+
+/** The account's authenticator as factorReads() found it. */
+export const totpOf = (reads: { totp: RunResult }): TotpRow | null => rowsOf<TotpRow>(reads.totp)[0] ?? null;
+
+/** A code checked against the rows the first batch read, nothing spent yet. */
+export type FactorProof =
+  | { kind: 'off' }
+  | { kind: 'wrong'; reason: 'missing' | 'code' }
+  | { kind: 'matched'; factor: Factor; claimable: Condition; claim: Statement };
+
+/**
+ * The same work as verifySecondFactor()'s whatever the code is (every candidate step computed,
+ * every recovery digest compared); what it matched is spent by factorOutcome()'s batch.
+ */
+export async function proveSecondFactor(
+  services: Pick<SecondFactorServices, 'db' | 'sealer' | 'log'>,
+  accountId: string,
+  reads: { totp: RunResult; recovery: RunResult },
   code: string | undefined,
   now: number,
-): Promise<SecondFactorCheck> {
-  const totp = await findTotp(services.db, account.id);
-  if (!totpIsOn(totp)) return { kind: 'right' };
-  if (code !== undefined && (await verifySecondFactor(services, account.id, totp, code, now))) return { kind: 'right' };
-  await countFailure(services.db, keys.login(account.emailKey), services.config.throttle.loginFailures, now).run();
-  services.log('mfa_failed', { accountId: account.id, reason: code === undefined ? 'missing' : 'code' });
+): Promise<FactorProof> {
+  const { db, sealer, log } = services;
+  const totp = totpOf(reads);
+  if (!totpIsOn(totp)) return { kind: 'off' };
+  if (code === undefined) return { kind: 'wrong', reason: 'missing' };
+  if (isTotpCode(code)) {
+    const secret = await openSecret(sealer, accountId, totp.secretSealed);
+    if (secret === null) log('mfa_failed', { accountId, reason: 'unreadable' });
+    const step = matchingStep(secret ?? DUMMY_SECRET, code, now);
+    if (secret === null || step === null) return { kind: 'wrong', reason: 'code' };
+    return { kind: 'matched', factor: 'totp', claimable: stepClaimable(accountId, step), claim: claimStep(db, accountId, step) };
+  }
+  const given = recoveryCodeDigest(code);
+  let match: string | null = null;
+  for (const { codeHash } of rowsOf<{ codeHash: string }>(reads.recovery)) if (constantTimeEqual(codeHash, given) && match === null) match = codeHash;
+  if (match === null) return { kind: 'wrong', reason: 'code' };
+  return { kind: 'matched', factor: 'recovery', claimable: recoveryClaimable(accountId, match), claim: claimRecoveryCode(db, accountId, match) };
+}
+
+/**
+ * For the outcome batch of a proof that is not `wrong`: `first` (a mark set while the code is still
+ * unspent, the failure counted toward the address when it is not, the code spent), `holds` (the
+ * guard of the change, fixed by the mark, true with TOTP off), `last` (the mark taken away), and
+ * `spent`, which reads whether the factor passed from `first`'s results.
+ */
+export function factorOutcome(db: Database, proof: FactorProof, account: Account, policy: BackoffPolicy, now: number) {
+  if (proof.kind !== 'matched') return { first: [], holds: { sql: '1', values: [] } as Condition, last: [], spent: () => proof.kind === 'off' };
+  const mark = batchMark(db, proof.claimable, now);
+  const first = [mark.set, countFailure(db, keys.login(account.emailKey), policy, now, not(mark.holds)), proof.claim];
+  return { first, holds: mark.holds, last: [mark.unset], spent: (done: readonly RunResult[]) => done[2]?.meta.changes === 1 };
+}
+
+/** A code refused: counted toward the address's back-off (a trip of its own: nothing else is written), logged. */
+export async function refuseFactor(
+  services: SecondFactorServices & { config: Pick<Config, 'throttle'> },
+  account: Account,
+  reason: 'missing' | 'code',
+  now: number,
+  counted = false,
+): Promise<{ kind: 'wrong-code' }> {
+  if (!counted) await countFailure(services.db, keys.login(account.emailKey), services.config.throttle.loginFailures, now).run();
+  services.log('mfa_failed', { accountId: account.id, reason });
   return { kind: 'wrong-code' };
+}
+
+/** A proof's factor once its batch spent it: a recovery code's use is logged. */
+export function factorSpent(services: Pick<SecondFactorServices, 'log'>, accountId: string, proof: FactorProof): void {
+  if (proof.kind === 'matched' && proof.factor === 'recovery') services.log('recovery_code_used', { accountId });
 }

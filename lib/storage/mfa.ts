@@ -52,26 +52,26 @@ export function storePendingTotp(db: Database, accountId: string, secretSealed: 
  * changes nothing), with its first step spent and a first set of recovery codes: the batch's
  * statements. The first one's changes say whether it was this request that turned it on.
  */
-export function enableTotp(db: Database, accountId: string, secretSealed: string, step: number, codeDigests: string[], now: number): Statement[] {
+export function enableTotp(db: Database, accountId: string, secretSealed: string, step: number, codeDigests: string[], now: number) {
   const set = newPublicId();
-  return [
-    db
+  return {
+    turnOn: db
       .prepare('UPDATE mfa_totp SET enabled_at = ?, last_step = ?, recovery_set = ? WHERE account_id = ? AND secret_sealed = ? AND enabled_at IS NULL')
       .bind(now, step, set, accountId, secretSealed),
-    ...recoverySetStatements(db, accountId, set, codeDigests, now),
-  ];
+    codes: recoverySetStatements(db, accountId, set, codeDigests, now),
+  };
 }
 
 /**
  * A new set of recovery codes in place of the old: the set becomes the account's current one, its
  * codes are stored (only if it still is current when they are), and every other set's go.
  */
-export function replaceRecoveryCodes(db: Database, accountId: string, codeDigests: string[], now: number, onlyIf: Condition): Statement[] {
+export function replaceRecoveryCodes(db: Database, accountId: string, codeDigests: string[], now: number, onlyIf: Condition) {
   const set = newPublicId();
-  return [
-    db.prepare(`UPDATE mfa_totp SET recovery_set = ? WHERE account_id = ? AND enabled_at IS NOT NULL AND ${onlyIf.sql}`).bind(set, accountId, ...onlyIf.values),
-    ...recoverySetStatements(db, accountId, set, codeDigests, now),
-  ];
+  return {
+    current: db.prepare(`UPDATE mfa_totp SET recovery_set = ? WHERE account_id = ? AND enabled_at IS NOT NULL AND ${onlyIf.sql}`).bind(set, accountId, ...onlyIf.values),
+    codes: recoverySetStatements(db, accountId, set, codeDigests, now),
+  };
 }
 
 function recoverySetStatements(db: Database, accountId: string, set: string, codeDigests: string[], now: number): Statement[] {
@@ -115,13 +115,15 @@ export function claimRecoveryCode(db: Database, accountId: string, digest: strin
     .bind(accountId, digest);
 }
 
-/** TOTP off: the secret, the recovery codes and any open challenge go, while `onlyIf` holds. The first statement's changes say whether it was on. */
-export function removeTotp(db: Database, accountId: string, onlyIf: Condition): Statement[] {
-  return [
-    db.prepare(`DELETE FROM mfa_totp WHERE account_id = ? AND enabled_at IS NOT NULL AND ${onlyIf.sql}`).bind(accountId, ...onlyIf.values),
-    db.prepare('DELETE FROM mfa_recovery_codes WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ?)').bind(accountId, accountId),
-    db.prepare('DELETE FROM mfa_challenges WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ?)').bind(accountId, accountId),
-  ];
+/** TOTP off: the secret, the recovery codes and any open challenge go, while `onlyIf` holds. `secret`'s changes say whether it was on. */
+export function removeTotp(db: Database, accountId: string, onlyIf: Condition) {
+  return {
+    secret: db.prepare(`DELETE FROM mfa_totp WHERE account_id = ? AND enabled_at IS NOT NULL AND ${onlyIf.sql}`).bind(accountId, ...onlyIf.values),
+    rest: [
+      db.prepare('DELETE FROM mfa_recovery_codes WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ?)').bind(accountId, accountId),
+      db.prepare('DELETE FROM mfa_challenges WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ?)').bind(accountId, accountId),
+    ],
+  };
 }
 
 // Challenges ---------------------------------------------------------------------------------
@@ -218,3 +220,38 @@ export async function accountWithTotp(db: Database, accountId: string): Promise<
   const { secretSealed, enabledAt, lastStep, ...account } = row;
   return { account, totp: { secretSealed, enabledAt, lastStep } };
 }
+
+// Read through a session, for the first batch of a flow that the session's token opens ------
+
+const TOTP_COLUMNS = 't.secret_sealed AS secretSealed, t.enabled_at AS enabledAt, t.last_step AS lastStep';
+
+/** findTotp() for the account of the session with this id, while `onlyIf` holds (read back with rowsOf<TotpRow>). */
+export function sessionTotpRead(db: Database, sessionId: string, onlyIf: Condition): Statement {
+  return db
+    .prepare(`SELECT ${TOTP_COLUMNS} FROM sessions s JOIN mfa_totp t ON t.account_id = s.account_id WHERE s.id = ? AND ${onlyIf.sql}`)
+    .bind(sessionId, ...onlyIf.values);
+}
+
+/** recoveryDigests() for the account of the session with this id, while `onlyIf` holds (rows of { codeHash }). */
+export function sessionRecoveryRead(db: Database, sessionId: string, onlyIf: Condition): Statement {
+  return db
+    .prepare(
+      `SELECT r.code_hash AS codeHash FROM sessions s JOIN mfa_totp t ON t.account_id = s.account_id
+         JOIN mfa_recovery_codes r ON r.account_id = t.account_id AND r.set_id = t.recovery_set
+       WHERE s.id = ? AND t.enabled_at IS NOT NULL AND ${onlyIf.sql}`,
+    )
+    .bind(sessionId, ...onlyIf.values);
+}
+
+/** Holds while claimStep() would spend this step: read before it, in the same batch. */
+export const stepClaimable = (accountId: string, step: number): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM mfa_totp WHERE account_id = ? AND enabled_at IS NOT NULL AND last_step < ?)',
+  values: [accountId, step],
+});
+
+/** Holds while claimRecoveryCode() would spend this code: read before it, in the same batch. */
+export const recoveryClaimable = (accountId: string, digest: string): Condition => ({
+  sql: `EXISTS (SELECT 1 FROM mfa_recovery_codes WHERE account_id = ? AND code_hash = ?
+          AND set_id = (SELECT recovery_set FROM mfa_totp WHERE account_id = ? AND enabled_at IS NOT NULL))`,
+  values: [accountId, digest, accountId],
+});
