@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+import { challengeFor, codeNow, enrol, logInWithCode, STEP_MS } from './support/totp.ts';
 
 const OWNER = 'owner@example.com';
 const ATTACKER = '203.0.113.66';
@@ -71,6 +72,40 @@ describe(`a client over its window changes nothing (${backend.name})`, () => {
     }
     expect(await dump(h.db)).toBe(before);
     expect(h.mails.filter((m) => m.to === 'thief@example.com')).toHaveLength(0);
+  });
+
+  it("a stolen session past the window: the second factor's routes change nothing, charge neither the session nor the address, and spend no code the thief sends", async () => {
+    // A day's window of four: the thief's two-step login and two wrong passwords spend it.
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '4/86400' });
+    h.client.address = OWNER_CLIENT;
+    const { secret } = await enrol(h, OWNER);
+    h.client.address = ATTACKER;
+    // The stolen session is the owner's second, made with both factors (as a thief with a copied token holds it).
+    const stolen = (await logInWithCode(h, OWNER, secret)).session;
+    h.clock.now += STEP_MS;
+    const sessionKey = `session:${stolen.split('.')[0]}`;
+    expect((await h.bearer('POST', '/mfa/recovery-codes', stolen, { password: OTHER_PASSWORD, code: codeNow(h, secret) })).status).toBe(401);
+    expect((await h.bearer('POST', '/mfa/totp/disable', stolen, { password: OTHER_PASSWORD, code: codeNow(h, secret) })).status).toBe(401);
+    const before = { db: await dump(h.db), session: await failuresOf(h, sessionKey), address: await failuresOf(h, `login:${OWNER}`) };
+    expect(before.session).toBe(2);
+    // An hour on, so that a request let through would also slide the session's "last seen".
+    h.clock.now += 3_600_000;
+    // The owner's code of the moment, with the right password: past the window it must not be spent.
+    const code = codeNow(h, secret);
+    for (const attempt of [
+      () => h.bearer('POST', '/mfa/totp/disable', stolen, { password: GOOD_PASSWORD, code }),
+      () => h.bearer('POST', '/mfa/recovery-codes', stolen, { password: GOOD_PASSWORD, code }),
+      () => h.bearer('POST', '/mfa/totp/setup', stolen, { password: OTHER_PASSWORD }),
+      () => h.bearer('POST', '/mfa/totp/enable', stolen, { code }),
+    ]) {
+      expect((await attempt()).status).toBe(429);
+    }
+    expect(await dump(h.db)).toBe(before.db);
+    expect(await failuresOf(h, sessionKey)).toBe(before.session);
+    expect(await failuresOf(h, `login:${OWNER}`)).toBe(before.address);
+    // The code was not spent: the owner, from a client of its own, still logs in with it.
+    h.client.address = '198.51.100.21';
+    expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code })).status).toBe(200);
   });
 
   it('a body that never reaches the flow is still counted, and once the window is spent the answer is 429, not 422', async () => {
