@@ -295,11 +295,11 @@ export function createApi(deps: Deps): LatchkeyApi {
         if (!body.ok) return body.refusal;
         const { db, sealer, config, now } = deps;
         const code = 'code' in body.value ? body.value.code : body.value.recoveryCode;
-        const outcome = await answerChallenge({ db, sealer, config, log: ctx.log }, { challenge: body.value.challenge, code, client: ctx.client }, now());
+        const outcome = await answerChallenge({ db, sealer, config, log: ctx.log }, { challenge: body.value.challenge, code, client: ctx.client, admission: ctx.admission }, now());
         if (outcome.kind !== 'ok') return outcome;
         const { token, expiresAt } = outcome.session;
         return { kind: 'ok', user: userView(outcome.account), device: outcome.device, session: { token, expiresAt } };
-      }),
+      }, true),
 
     resendActivation: (input, call) => mailRequest('resendActivation', 'resend', resendFlow, input, call),
     forgotPassword: (input, call) => mailRequest('forgotPassword', 'forgot', forgotFlow, input, call),

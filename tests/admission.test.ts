@@ -108,6 +108,28 @@ describe(`a client over its window changes nothing (${backend.name})`, () => {
     expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code })).status).toBe(200);
   });
 
+  it('a thief with the password guessing codes past the window: the challenge, the address\'s back-off and the right code are all left as they were', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '3/86400' });
+    h.client.address = OWNER_CLIENT;
+    const { secret } = await enrol(h, OWNER);
+    h.client.address = ATTACKER;
+    const challenge = await challengeFor(h, OWNER);
+    // Two wrong codes spend the window (the password step took its first hit); the second was charged to the address.
+    for (let i = 0; i < 2; i++) expect((await h.post('/login/mfa', { challenge, code: i % 2 ? '000000' : '999999' })).status).toBe(401);
+    const attempts = async () => (await h.db.prepare('SELECT attempts FROM mfa_challenges').first<{ attempts: number }>())!.attempts;
+    const before = { db: await dump(h.db), attempts: await attempts(), address: await failuresOf(h, `login:${OWNER}`) };
+    expect(before.attempts).toBe(2);
+    const code = codeNow(h, secret);
+    for (let i = 0; i < 5; i++) expect((await h.post('/login/mfa', { challenge, code: i === 4 ? code : `12345${i}` })).status).toBe(429);
+    expect(await h.api.loginSecondFactor({ challenge, code }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
+    expect(await dump(h.db)).toBe(before.db);
+    expect(await attempts()).toBe(before.attempts);
+    expect(await failuresOf(h, `login:${OWNER}`)).toBe(before.address);
+    // The right code the thief sent past the window is still the owner's to use.
+    h.client.address = '198.51.100.21';
+    expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code })).status).toBe(200);
+  });
+
   it('a body that never reaches the flow is still counted, and once the window is spent the answer is 429, not 422', async () => {
     const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '2/600' });
     h.client.address = ATTACKER;

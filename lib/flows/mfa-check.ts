@@ -3,10 +3,11 @@
  * the phone's clock) or one of the account's unused recovery codes. Each is spent by the check
  * that accepts it (lib/storage/mfa.ts), so that it works once even for two requests at once.
  *
- * requireSecondFactor() is the one call for a change that a logged-in account makes with its
- * password (change-password, delete-account, and the change of address when it lands): with TOTP
- * on it asks for `code` too, and a wrong code counts toward the address's login back-off, as a
- * wrong password does; with TOTP off it asks nothing.
+ * A change that a logged-in account makes with its password (change-password, delete-account, the
+ * change of address, TOTP off, new recovery codes) asks for `code` too when TOTP is on, and a wrong
+ * code counts toward the address's login back-off, as a wrong password does; with TOTP off it asks
+ * nothing. The rows are read in the flow's first batch and the code spent in its last (factorReads,
+ * proveSecondFactor, factorOutcome).
  */
 import type { Config } from '../config/config.ts';
 import { UnsealError, type Sealer } from '../crypto/seal.ts';
@@ -15,7 +16,7 @@ import { constantTimeEqual } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import type { Account } from '../storage/accounts.ts';
 import { not, rowsOf, type Condition, type Database, type RunResult, type Statement } from '../storage/db.ts';
-import { claimRecoveryCode, claimStep, recoveryClaimable, recoveryDigests, sessionRecoveryRead, sessionTotpRead, stepClaimable, totpIsOn, type TotpRow } from '../storage/mfa.ts';
+import { claimRecoveryCode, claimStep, recoveryClaimable, sessionRecoveryRead, sessionTotpRead, stepClaimable, totpIsOn, type TotpRow } from '../storage/mfa.ts';
 import { batchMark, countFailure, keys } from '../storage/throttle.ts';
 import type { BackoffPolicy } from '../policy/login-backoff.ts';
 import type { SessionGate } from './sessions.ts';
@@ -48,33 +49,7 @@ export async function openSecret(sealer: Sealer, accountId: string, sealed: stri
   }
 }
 
-/**
- * Checks `code` against an account with TOTP on and spends what it matched. A six-digit code is
- * an authenticator code, anything else a recovery code; either way the same work runs whatever
- * the code is (every candidate step computed, every recovery digest compared).
- */
-export async function verifySecondFactor(services: SecondFactorServices, accountId: string, totp: TotpRow, code: string, now: number): Promise<Factor | null> {
-  const { db, sealer, log } = services;
-  if (isTotpCode(code)) {
-    const secret = await openSecret(sealer, accountId, totp.secretSealed);
-    if (secret === null) log('mfa_failed', { accountId, reason: 'unreadable' });
-    const step = matchingStep(secret ?? DUMMY_SECRET, code, now);
-    if (secret === null) return null;
-    if (step === null) return null;
-    const { meta } = await claimStep(db, accountId, step).run();
-    return meta.changes === 1 ? 'totp' : null;
-  }
-  const given = recoveryCodeDigest(code);
-  let match: string | null = null;
-  for (const digest of await recoveryDigests(db, accountId)) if (constantTimeEqual(digest, given) && match === null) match = digest;
-  if (match === null) return null;
-  const { meta } = await claimRecoveryCode(db, accountId, match).run();
-  if (meta.changes !== 1) return null;
-  log('recovery_code_used', { accountId });
-  return 'recovery';
-}
-
-/** The same work as verifySecondFactor's for an authenticator code, when there is nothing to check it against. */
+/** The same work as proveSecondFactor's for an authenticator code, when there is nothing to check it against. */
 export function dummySecondFactor(code: string, now: number): void {
   matchingStep(DUMMY_SECRET, code, now);
 }
@@ -102,8 +77,9 @@ export type FactorProof =
   | { kind: 'matched'; factor: Factor; claimable: Condition; claim: Statement };
 
 /**
- * The same work as verifySecondFactor()'s whatever the code is (every candidate step computed,
- * every recovery digest compared); what it matched is spent by factorOutcome()'s batch.
+ * Checks `code` against an account with TOTP on: a six-digit code is an authenticator code, anything
+ * else a recovery code; either way the same work whatever the code is (every candidate step computed,
+ * every recovery digest compared). What it matched is spent by factorOutcome()'s batch.
  */
 export async function proveSecondFactor(
   services: Pick<SecondFactorServices, 'db' | 'sealer' | 'log'>,
@@ -136,11 +112,13 @@ export async function proveSecondFactor(
  * guard of the change, fixed by the mark, true with TOTP off), `last` (the mark taken away), and
  * `spent`, which reads whether the factor passed from `first`'s results.
  */
-export function factorOutcome(db: Database, proof: FactorProof, account: Account, policy: BackoffPolicy, now: number) {
+export function factorOutcome(db: Database, proof: FactorProof, account: Account, policy: BackoffPolicy, now: number, countsFailure = true) {
   if (proof.kind !== 'matched') return { first: [], holds: { sql: '1', values: [] } as Condition, last: [], spent: () => proof.kind === 'off' };
   const mark = batchMark(db, proof.claimable, now);
-  const first = [mark.set, countFailure(db, keys.login(account.emailKey), policy, now, not(mark.holds)), proof.claim];
-  return { first, holds: mark.holds, last: [mark.unset], spent: (done: readonly RunResult[]) => done[2]?.meta.changes === 1 };
+  // Without `countsFailure`, the attempt was charged to the address already (a login's further code).
+  const failure = countsFailure ? [countFailure(db, keys.login(account.emailKey), policy, now, not(mark.holds))] : [];
+  const first = [mark.set, ...failure, proof.claim];
+  return { first, holds: mark.holds, last: [mark.unset], spent: (done: readonly RunResult[]) => done.at(-1)?.meta.changes === 1 };
 }
 
 /** A code refused: counted toward the address's back-off (a trip of its own: nothing else is written), logged. */

@@ -232,25 +232,29 @@ export async function chargeLoginAttempt(db: Database, key: string, policy: Back
  * chargeLoginAttempt() as statements, for a flow's first batch: the charge (RETURNING the count
  * when it counted), while `onlyIf` holds, then the end of the wait that refused it if it did not.
  */
-export function loginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number, onlyIf: Condition = { sql: '1', values: [] }) {
-  const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
+export function loginAttempt(db: Database, key: string | Condition, policy: BackoffPolicy, now: number, onlyIf: Condition = { sql: '1', values: [] }) {
+  const failures = 'CASE WHEN throttle.forget_at <= ?1 THEN 1 ELSE throttle.hits + 1 END';
+  // The key as a value, or as an expression the batch works out (the address of a challenge's account).
+  const keyed: Condition = typeof key === 'string' ? { sql: '?', values: [key] } : key;
+  const keySql = numbered(keyed.sql, 3);
   // An insert from a SELECT that `onlyIf` empties reaches neither the insert nor the update.
   return {
     attempt: db
       .prepare(
         `INSERT INTO throttle (key, hits, wait_until, forget_at)
-         SELECT ?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3 WHERE ${numbered(onlyIf.sql, 4)}
+         SELECT k, 1, ?1 + ${waitSql('1', policy)}, ?1 + ${waitSql('1', policy)} + ?2 FROM (SELECT ${keySql} AS k)
+         WHERE k IS NOT NULL AND ${numbered(onlyIf.sql, 3 + keyed.values.length)}
          ON CONFLICT (key) DO UPDATE SET
            hits = ${failures},
-           wait_until = ?2 + ${waitSql(failures, policy)},
-           forget_at = ?2 + ${waitSql(failures, policy)} + ?3
-         WHERE ((throttle.wait_until <= ?2 AND throttle.hits < ${NIST_FAILURE_CEILING}) OR throttle.forget_at <= ?2)
+           wait_until = ?1 + ${waitSql(failures, policy)},
+           forget_at = ?1 + ${waitSql(failures, policy)} + ?2
+         WHERE ((throttle.wait_until <= ?1 AND throttle.hits < ${NIST_FAILURE_CEILING}) OR throttle.forget_at <= ?1)
          RETURNING hits`,
       )
-      .bind(key, now, policy.resetSeconds * 1000, ...onlyIf.values),
+      .bind(now, policy.resetSeconds * 1000, ...keyed.values, ...onlyIf.values),
     refusedUntil: db
-      .prepare(`SELECT CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END AS until FROM throttle WHERE key = ?`)
-      .bind(key),
+      .prepare(`SELECT CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END AS until FROM throttle WHERE key = ${keyed.sql}`)
+      .bind(...keyed.values),
   };
 }
 
