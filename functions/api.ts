@@ -29,7 +29,7 @@ import { login as loginFlow } from '../lib/flows/login.ts';
 import { register as registerFlow, type RegisterOutcome as RegisterFlowOutcome } from '../lib/flows/register.ts';
 import { resendActivation as resendFlow, type ResendOutcome, type ResendRequest } from '../lib/flows/resend-activation.ts';
 import { forgotPassword as forgotFlow, resetPassword as resetFlow, type ForgotOutcome, type ForgotServices, type ResetOutcome } from '../lib/flows/reset-password.ts';
-import { checkSession, endSession as endSessionFlow, listSessions as listSessionsFlow, logout as logoutFlow, type EndOneOutcome, type ListOutcome, type SessionServices } from '../lib/flows/sessions.ts';
+import { checkSession, presentedSession, type PresentedSession, endSession as endSessionFlow, listSessions as listSessionsFlow, logout as logoutFlow, type EndOneOutcome, type ListOutcome, type SessionServices } from '../lib/flows/sessions.ts';
 import { mailQueueOf, type KeepAlive } from '../lib/http/after-response.ts';
 import type { MailQueue } from '../lib/mail/outbox.ts';
 import { clientLimitKey, normalizeAddress } from '../lib/http/client-address.ts';
@@ -227,11 +227,25 @@ export function createApi(deps: Deps): LatchkeyApi {
     });
   }
 
-  /** A call for a logged-in account: the session first, as the bearer middleware does. */
-  async function withSession<T>(ctx: CallContext, token: unknown, work: (session: LiveSession) => Promise<T>): Promise<T | Unauthenticated | Throttled> {
+  /**
+   * A call whose flow checks the session in its own first batch (lib/flows/sessions.ts openSession),
+   * as the bearer routes that check a password again do: one whose flow never got that far (a body
+   * refused, a busy hasher) has its token checked afterwards, and no live session answers first.
+   */
+  async function inFlow<T>(ctx: CallContext, token: unknown, work: (bearer: PresentedSession) => Promise<T>): Promise<T | Unauthenticated | Throttled> {
+    const bearer = presentedSession(typeof token === 'string' ? token : undefined, ctx.admission);
+    let outcome: T;
+    try {
+      outcome = await work(bearer);
+    } catch (error) {
+      if (bearer.checked || !(error instanceof HashQueueFullError)) throw error;
+      const checked = await sessionChecked(deps, ctx.log, token, ctx.admission);
+      if (!checked.ok) return checked.refused ?? { kind: 'unauthenticated' };
+      throw error;
+    }
+    if (bearer.checked) return outcome;
     const checked = await sessionChecked(deps, ctx.log, token, ctx.admission);
-    if (checked.ok) return work(checked.session);
-    return checked.refused ?? { kind: 'unauthenticated' };
+    return checked.ok ? outcome : (checked.refused ?? { kind: 'unauthenticated' });
   }
 
   /** A session call without a body: no allowance, as the bodiless bearer routes have none. */
@@ -281,11 +295,11 @@ export function createApi(deps: Deps): LatchkeyApi {
         if (!body.ok) return body.refusal;
         const { db, sealer, config, now } = deps;
         const code = 'code' in body.value ? body.value.code : body.value.recoveryCode;
-        const outcome = await answerChallenge({ db, sealer, config, log: ctx.log }, { challenge: body.value.challenge, code, client: ctx.client }, now());
+        const outcome = await answerChallenge({ db, sealer, config, log: ctx.log }, { challenge: body.value.challenge, code, client: ctx.client, admission: ctx.admission }, now());
         if (outcome.kind !== 'ok') return outcome;
         const { token, expiresAt } = outcome.session;
         return { kind: 'ok', user: userView(outcome.account), device: outcome.device, session: { token, expiresAt } };
-      }),
+      }, true),
 
     resendActivation: (input, call) => mailRequest('resendActivation', 'resend', resendFlow, input, call),
     forgotPassword: (input, call) => mailRequest('forgotPassword', 'forgot', forgotFlow, input, call),
@@ -305,11 +319,11 @@ export function createApi(deps: Deps): LatchkeyApi {
         'login',
         call,
         (ctx) =>
-          withSession(ctx, token, async (session) => {
+          inFlow(ctx, token, async (bearer) => {
             const body = validated(ChangePasswordBody, input);
             if (!body.ok) return body.refusal;
             const { db, hasher, sealer, config, now, hooks, breachedPasswords } = deps;
-            return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { session, ...body.value }, now());
+            return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { bearer, ...body.value }, now());
           }),
         true,
       ),
@@ -321,11 +335,11 @@ export function createApi(deps: Deps): LatchkeyApi {
         'login',
         call,
         (ctx) =>
-          withSession(ctx, token, async (session) => {
+          inFlow(ctx, token, async (bearer) => {
             const body = validated(ChangeEmailBody, input);
             if (!body.ok) return body.refusal;
             const { db, hasher, sealer, config, now } = deps;
-            return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { session, ...body.value, clientKey: ctx.clientKey }, now());
+            return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { bearer, ...body.value, clientKey: ctx.clientKey }, now());
           }),
         true,
       ),
@@ -339,11 +353,11 @@ export function createApi(deps: Deps): LatchkeyApi {
         'login',
         call,
         (ctx) =>
-          withSession(ctx, token, async (session) => {
+          inFlow(ctx, token, async (bearer) => {
             const body = validated(DeleteAccountBody, input);
             if (!body.ok) return body.refusal;
             const { db, hasher, sealer, config, now, hooks } = deps;
-            return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, session, body.value.password, now(), body.value.code);
+            return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, bearer, body.value.password, now(), body.value.code);
           }),
         true,
       ),

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { DEVICE_HEADER } from '../lib/http/device-header.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
+import { challengeFor, codeNow, enrol, logInWithCode, STEP_MS } from './support/totp.ts';
 
 const OWNER = 'owner@example.com';
 const ATTACKER = '203.0.113.66';
@@ -71,6 +72,62 @@ describe(`a client over its window changes nothing (${backend.name})`, () => {
     }
     expect(await dump(h.db)).toBe(before);
     expect(h.mails.filter((m) => m.to === 'thief@example.com')).toHaveLength(0);
+  });
+
+  it("a stolen session past the window: the second factor's routes change nothing, charge neither the session nor the address, and spend no code the thief sends", async () => {
+    // A day's window of four: the thief's two-step login and two wrong passwords spend it.
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '4/86400' });
+    h.client.address = OWNER_CLIENT;
+    const { secret } = await enrol(h, OWNER);
+    h.client.address = ATTACKER;
+    // The stolen session is the owner's second, made with both factors (as a thief with a copied token holds it).
+    const stolen = (await logInWithCode(h, OWNER, secret)).session;
+    h.clock.now += STEP_MS;
+    const sessionKey = `session:${stolen.split('.')[0]}`;
+    expect((await h.bearer('POST', '/mfa/recovery-codes', stolen, { password: OTHER_PASSWORD, code: codeNow(h, secret) })).status).toBe(401);
+    expect((await h.bearer('POST', '/mfa/totp/disable', stolen, { password: OTHER_PASSWORD, code: codeNow(h, secret) })).status).toBe(401);
+    const before = { db: await dump(h.db), session: await failuresOf(h, sessionKey), address: await failuresOf(h, `login:${OWNER}`) };
+    expect(before.session).toBe(2);
+    // An hour on, so that a request let through would also slide the session's "last seen".
+    h.clock.now += 3_600_000;
+    // The owner's code of the moment, with the right password: past the window it must not be spent.
+    const code = codeNow(h, secret);
+    for (const attempt of [
+      () => h.bearer('POST', '/mfa/totp/disable', stolen, { password: GOOD_PASSWORD, code }),
+      () => h.bearer('POST', '/mfa/recovery-codes', stolen, { password: GOOD_PASSWORD, code }),
+      () => h.bearer('POST', '/mfa/totp/setup', stolen, { password: OTHER_PASSWORD }),
+      () => h.bearer('POST', '/mfa/totp/enable', stolen, { code }),
+    ]) {
+      expect((await attempt()).status).toBe(429);
+    }
+    expect(await dump(h.db)).toBe(before.db);
+    expect(await failuresOf(h, sessionKey)).toBe(before.session);
+    expect(await failuresOf(h, `login:${OWNER}`)).toBe(before.address);
+    // The code was not spent: the owner, from a client of its own, still logs in with it.
+    h.client.address = '198.51.100.21';
+    expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code })).status).toBe(200);
+  });
+
+  it('a thief with the password guessing codes past the window: the challenge, the address\'s back-off and the right code are all left as they were', async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: '3/86400' });
+    h.client.address = OWNER_CLIENT;
+    const { secret } = await enrol(h, OWNER);
+    h.client.address = ATTACKER;
+    const challenge = await challengeFor(h, OWNER);
+    // Two wrong codes spend the window (the password step took its first hit); the second was charged to the address.
+    for (let i = 0; i < 2; i++) expect((await h.post('/login/mfa', { challenge, code: i % 2 ? '000000' : '999999' })).status).toBe(401);
+    const attempts = async () => (await h.db.prepare('SELECT attempts FROM mfa_challenges').first<{ attempts: number }>())!.attempts;
+    const before = { db: await dump(h.db), attempts: await attempts(), address: await failuresOf(h, `login:${OWNER}`) };
+    expect(before.attempts).toBe(2);
+    const code = codeNow(h, secret);
+    for (let i = 0; i < 5; i++) expect((await h.post('/login/mfa', { challenge, code: i === 4 ? code : `12345${i}` })).status).toBe(429);
+    expect(await h.api.loginSecondFactor({ challenge, code }, { client: ATTACKER })).toMatchObject({ kind: 'throttled' });
+    expect(await dump(h.db)).toBe(before.db);
+    expect(await attempts()).toBe(before.attempts);
+    expect(await failuresOf(h, `login:${OWNER}`)).toBe(before.address);
+    // The right code the thief sent past the window is still the owner's to use.
+    h.client.address = '198.51.100.21';
+    expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code })).status).toBe(200);
   });
 
   it('a body that never reaches the flow is still counted, and once the window is spent the answer is 429, not 422', async () => {

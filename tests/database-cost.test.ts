@@ -81,31 +81,38 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'GET /sessions': { status: 200, trips: 2, statements: 2, writes: 0, rows: 0, commits: 0 },
   'POST /logout': { status: 204, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
   'DELETE /sessions/{id}': { status: 204, trips: 2, statements: 2, writes: 1, rows: 1, commits: 1 },
-  // The batch also clears the session's own count, retires the account's reset links and pending
-  // changes of address (none outstanding here), ends its 3 device tokens and queues the notice.
-  'change password, one other session': { status: 200, trips: 4, statements: 14, writes: 10, rows: 10, commits: 3 },
-  // Charged to the session's own count, then the failure counted for the address.
-  'change password, wrong current password': { status: 401, trips: 3, statements: 6, writes: 3, rows: 3, commits: 3 },
+  // The first trip: the client's window, the session, its own charge, the second factor's two reads
+  // and the hourly slide. The batch also clears the session's own count, retires the account's reset
+  // links and pending changes of address (none outstanding here), ends its 3 device tokens and queues the notice.
+  'change password, one other session': { status: 200, trips: 2, statements: 16, writes: 11, rows: 10, commits: 2 },
+  // The first trip as above, then the failure counted for the address.
+  'change password, wrong current password': { status: 401, trips: 2, statements: 9, writes: 4, rows: 3, commits: 2 },
   // Rows: the client's login window (change-password and delete-account count against it, as a login
   // does), then what this account had here (2 devices issued since the password change, 1 registration,
   // 1 throttle row: the session's own count, 6 sessions, itself), and the notice queued in the outbox.
-  'delete account': { status: 204, trips: 4, statements: 17, writes: 13, rows: 13, commits: 3 },
-  // The second factor (docs/second-factor.md). Setup: the client's window, the session, the
-  // session's password-check charge, the TOTP row read, the sealed secret's upsert.
-  'TOTP setup': { status: 200, trips: 4, statements: 7, writes: 3, rows: 3, commits: 3 },
-  'TOTP enable': { status: 200, trips: 3, statements: 7, writes: 4, rows: 12, commits: 2 },
+  'delete account': { status: 204, trips: 2, statements: 19, writes: 14, rows: 13, commits: 2 },
+  // The second factor (docs/second-factor.md). Setup: one batch of the client's window, the session,
+  // the session's password-check charge, the TOTP row read and the slide; then the sealed secret's upsert.
+  'TOTP setup': { status: 200, trips: 2, statements: 8, writes: 4, rows: 3, commits: 2 },
+  // The window, the session and the pending secret in one batch; then the enabling batch.
+  'TOTP enable': { status: 200, trips: 2, statements: 8, writes: 5, rows: 12, commits: 2 },
   // The same trips as a login without TOTP: one batch holds both outcomes, and only the challenge's insert applies.
   'login, right password, TOTP on': { status: 202, trips: 2, statements: 12, writes: 9, rows: 3, commits: 2 },
-  'login step 2, wrong code': { status: 401, trips: 3, statements: 4, writes: 2, rows: 2, commits: 2 },
-  // The second code on its challenge (the first was wrong): charged to the address, the step spent, then one batch.
-  'login step 2, right code': { status: 200, trips: 6, statements: 13, writes: 10, rows: 8, commits: 5 },
-  // The same trips as a wrong code's first try: the charge that finds nothing, and the account lookup all the same.
-  'login step 2, used challenge': { status: 401, trips: 3, statements: 4, writes: 2, rows: 1, commits: 1 },
-  'login step 2, unknown challenge': { status: 401, trips: 3, statements: 4, writes: 2, rows: 1, commits: 1 },
-  'login step 2, expired challenge': { status: 401, trips: 3, statements: 4, writes: 2, rows: 1, commits: 1 },
-  'login step 2, recovery code': { status: 200, trips: 6, statements: 12, writes: 9, rows: 7, commits: 4 },
-  'new recovery codes': { status: 200, trips: 6, statements: 11, writes: 6, rows: 23, commits: 4 },
-  'TOTP off, two other sessions': { status: 200, trips: 6, statements: 13, writes: 8, rows: 20, commits: 4 },
+  // One batch: the client's window, the address's back-off (charged from a challenge's second code
+  // on, guarded in SQL), the challenge's charge, its account with its authenticator and recovery digests.
+  'login step 2, wrong code': { status: 401, trips: 1, statements: 7, writes: 3, rows: 2, commits: 1 },
+  // The second code on its challenge (the first was wrong): that batch, then one more: the step
+  // spent under a mark (set and taken away in it), the challenge used, the session, device token and cleared back-off.
+  'login step 2, right code': { status: 200, trips: 2, statements: 16, writes: 12, rows: 10, commits: 2 },
+  // The same statements as a wrong code's: the charge that finds nothing, and the reads all the same.
+  'login step 2, used challenge': { status: 401, trips: 1, statements: 7, writes: 3, rows: 1, commits: 1 },
+  'login step 2, unknown challenge': { status: 401, trips: 1, statements: 7, writes: 3, rows: 1, commits: 1 },
+  'login step 2, expired challenge': { status: 401, trips: 1, statements: 7, writes: 3, rows: 1, commits: 1 },
+  'login step 2, recovery code': { status: 200, trips: 2, statements: 16, writes: 12, rows: 9, commits: 2 },
+  // The first trip as change-password's; the outcome batch spends the code under a mark set and
+  // taken away in it (two of the rows), and counts a failure only if the code was spent already.
+  'new recovery codes': { status: 200, trips: 2, statements: 15, writes: 10, rows: 25, commits: 2 },
+  'TOTP off, two other sessions': { status: 200, trips: 2, statements: 17, writes: 12, rows: 22, commits: 2 },
   'resend, unknown address': { status: 202, trips: 7, statements: 11, writes: 8, rows: 5, commits: 5 },
   'resend, pending address': { status: 202, trips: 7, statements: 11, writes: 8, rows: 7, commits: 5 },
   'resend, active address': { status: 202, trips: 7, statements: 11, writes: 8, rows: 6, commits: 5 },
@@ -115,12 +122,12 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'reset page, working link': { status: 200, trips: 1, statements: 3, writes: 1, rows: 1, commits: 1 },
   // Two links outstanding (from the two forgot requests above): the reset retires both.
   'reset, new password': { status: 200, trips: 2, statements: 10, writes: 8, rows: 5, commits: 2 },
-  // The password check as change-password's, then one mail-allowance charge (three upserts) and one
-  // batch: the guarded insert and both guarded mails. The same statements for every address; only
-  // the rows differ (a stored request and its link, or the notice alone).
-  'change email, wrong password': { status: 401, trips: 3, statements: 6, writes: 3, rows: 3, commits: 3 },
-  'change email, free address': { status: 202, trips: 7, statements: 12, writes: 8, rows: 7, commits: 6 },
-  'change email, taken address': { status: 202, trips: 7, statements: 12, writes: 8, rows: 6, commits: 6 },
+  // The first trip as change-password's, then one mail-allowance charge (three upserts, three trips
+  // of its own) and one batch: the guarded insert and both guarded mails. The same statements for
+  // every address; only the rows differ (a stored request and its link, or the notice alone).
+  'change email, wrong password': { status: 401, trips: 2, statements: 9, writes: 4, rows: 3, commits: 2 },
+  'change email, free address': { status: 202, trips: 5, statements: 14, writes: 9, rows: 7, commits: 5 },
+  'change email, taken address': { status: 202, trips: 5, statements: 14, writes: 9, rows: 6, commits: 5 },
   'confirm-email page, working link': { status: 200, trips: 1, statements: 3, writes: 1, rows: 1, commits: 1 },
   // One batch of seven guarded statements, the notice and the link read again: the address, the
   // request, 2 device tokens, the one other session, the notice (no other request, reset link or

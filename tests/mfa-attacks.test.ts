@@ -192,6 +192,31 @@ describe(`second-factor attacks (${backend.name})`, () => {
     expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), recoveryCode: owner.recoveryCodes[1] })).status).toBe(200);
   });
 
+  it('replays behind a session: a thief with the session and the password, who saw a code or a recovery code the owner just used, changes nothing with it; each replay counts in the back-off', async () => {
+    // Room for every replay in the session's own back-off, so that each is checked.
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: 'off', LOGIN_FREE_FAILURES: '10' });
+    const owner = await enrol(h, OWNER);
+    const used = codeNow(h, owner.secret);
+    expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code: used })).status).toBe(200);
+    expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), recoveryCode: owner.recoveryCodes[0] })).status).toBe(200);
+    const failures = async () => (await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${OWNER}`).first<{ hits: number }>())?.hits ?? 0;
+    const before = { db: await dump(h.db), failures: await failures() };
+    const replays = [
+      () => h.bearer('POST', '/mfa/totp/disable', owner.session, { password: GOOD_PASSWORD, code: used }),
+      () => h.bearer('POST', '/mfa/totp/disable', owner.session, { password: GOOD_PASSWORD, code: owner.recoveryCodes[0] }),
+      () => h.bearer('POST', '/change-password', owner.session, { currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD, code: used }),
+      () => h.bearer('POST', '/delete-account', owner.session, { password: GOOD_PASSWORD, code: owner.recoveryCodes[0] }),
+      () => h.bearer('POST', '/change-email', owner.session, { password: GOOD_PASSWORD, newEmail: 'thief@example.com', code: used }),
+    ];
+    for (const replay of replays) expect((await replay()).status).toBe(401);
+    // Nothing changed but the session's own count (a password check each); no new set of recovery codes either.
+    expect(await dump(h.db)).toBe(before.db);
+    expect((await h.bearer('POST', '/mfa/recovery-codes', owner.session, { password: GOOD_PASSWORD, code: owner.recoveryCodes[0] })).status).toBe(401);
+    expect(await dump(h.db)).toBe(before.db);
+    expect(await failures()).toBe(before.failures + replays.length + 1);
+    expect(h.mails.filter((m) => m.to === 'thief@example.com')).toHaveLength(0);
+  });
+
   it('a wrong code and an unknown, used, expired, dead or malformed challenge get one answer', async () => {
     const h = await createHarness();
     const { secret } = await enrol(h, OWNER);

@@ -201,6 +201,34 @@ describe(`a session and the login back-off (${backend.name})`, () => {
     expect((await whoAmI(h, owner)).status).toBe(401);
   });
 
+  it("a session's id is no secret (GET /sessions lists it, the log names it): guessing with it and a forged secret, or with an ended token, charges nothing to the session, and the owner's checks stay free", async () => {
+    const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: 'off' });
+    await h.createActiveAccount(OWNER);
+    h.client.address = '198.51.100.20';
+    const owner = await h.logIn(OWNER);
+    const ended = await h.logIn(OWNER);
+    expect((await h.bearer('POST', '/logout', ended)).status).toBe(204);
+    const countOf = async (token: string) =>
+      (await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`session:${idOf(token)}`).first<{ hits: number }>())?.hits ?? 0;
+    h.client.address = '203.0.113.66';
+    const forged = `${idOf(owner)}.${'A'.repeat(43)}`;
+    for (let i = 0; i < 30; i++) {
+      const token = i % 2 === 0 ? forged : ended;
+      const res =
+        i % 3 === 0
+          ? await h.bearer('POST', '/change-password', token, { currentPassword: `guess number ${i}`, newPassword: THIRD })
+          : i % 3 === 1
+            ? await h.bearer('POST', '/delete-account', token, { password: `guess number ${i}` })
+            : await h.bearer('POST', '/mfa/totp/setup', token, { password: `guess number ${i}` });
+      expect(res.status).toBe(401);
+    }
+    expect(await countOf(owner)).toBe(0);
+    expect(await countOf(ended)).toBe(0);
+    expect(await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(`login:${OWNER}`).first()).toBeNull();
+    h.client.address = '198.51.100.20';
+    expect((await h.bearer('POST', '/change-password', owner, { currentPassword: GOOD_PASSWORD, newPassword: THIRD })).status).toBe(200);
+  });
+
   it('a thief holding a stolen session gets no more checked guesses than the back-off allows, each counted for the address too', async () => {
     const h = await createHarness({ LIMIT_LOGIN_PER_CLIENT: 'off' });
     await h.createActiveAccount(OWNER);

@@ -7,10 +7,10 @@ import { z } from '@hono/zod-openapi';
 import { requestEmailChange, type ChangeEmailOutcome } from '../../lib/flows/change-email.ts';
 import { mailQueueFor } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
-import { sessionOf } from '../../lib/http/bearer.ts';
+import { presentedOf, respondInFlow } from '../../lib/http/bearer.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { clientLimitKey } from '../../lib/http/client-address.ts';
-import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
+import { EDGE, INVALID_FIELDS } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { codeIfTotp, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
 import { emailField, pendingAnswer, text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
@@ -24,7 +24,7 @@ export const ChangeEmailBody = z
   .strict()
   .openapi('ChangeEmailRequest');
 
-const ANSWERS: AnswerTable<ChangeEmailOutcome> = {
+const ANSWERS: AnswerTable<Exclude<ChangeEmailOutcome, { kind: 'unauthenticated' }>> = {
   pending: pendingAnswer(
     'Accepted; a link was mailed to the new address if it can take the account. Nothing has changed yet',
     'If this address can take the account, a link to confirm it is on its way to it. Nothing changes until it is used.',
@@ -54,6 +54,6 @@ export const changeEmailEndpoint = createRouter().openapi(route, async function 
   const { db, hasher, sealer, config, now } = c.get('deps');
   const { password, newEmail, code } = c.req.valid('json');
   const services = { db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log') };
-  const request = { session: sessionOf(c), password, newEmail, code, clientKey: clientLimitKey(c.get('client')) };
-  return respond(c, ANSWERS, await requestEmailChange(services, request, now()), undefined);
+  const request = { bearer: presentedOf(c), password, newEmail, code, clientKey: clientLimitKey(c.get('client')) };
+  return respondInFlow(c, ANSWERS, await requestEmailChange(services, request, now()));
 });

@@ -6,8 +6,8 @@ import { z } from '@hono/zod-openapi';
 import { changePassword, type ChangePasswordOutcome } from '../../lib/flows/change-password.ts';
 import { mailQueueFor } from '../../lib/http/after-response.ts';
 import { json, type AnswerTable } from '../../lib/http/answers.ts';
-import { sessionOf } from '../../lib/http/bearer.ts';
-import { EDGE, INVALID_FIELDS, respond } from '../../lib/http/respond.ts';
+import { presentedOf, respondInFlow } from '../../lib/http/bearer.ts';
+import { EDGE, INVALID_FIELDS } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { codeIfTotp, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
@@ -19,7 +19,7 @@ export const ChangePasswordBody = z
   .strict()
   .openapi('ChangePasswordRequest');
 
-const ANSWERS: AnswerTable<ChangePasswordOutcome> = {
+const ANSWERS: AnswerTable<Exclude<ChangePasswordOutcome, { kind: 'unauthenticated' }>> = {
   changed: {
     status: 200,
     description: 'The password is changed; every other session of the account has ended, and a notice was mailed',
@@ -52,6 +52,6 @@ export const changePasswordEndpoint = createRouter().openapi(route, async functi
   const { db, hasher, sealer, config, now, hooks, breachedPasswords } = c.get('deps');
   const { currentPassword, newPassword, code } = c.req.valid('json');
   const services = { db, hasher, sealer, breachedPasswords, config, mail: mailQueueFor(c), log: c.get('log'), hooks };
-  const outcome = await changePassword(services, { session: sessionOf(c), currentPassword, newPassword, code }, now());
-  return respond(c, ANSWERS, outcome, undefined);
+  const outcome = await changePassword(services, { bearer: presentedOf(c), currentPassword, newPassword, code }, now());
+  return respondInFlow(c, ANSWERS, outcome);
 });

@@ -6,8 +6,8 @@ import { z } from '@hono/zod-openapi';
 import { deleteAccount, type DeleteAccountOutcome } from '../../lib/flows/delete-account.ts';
 import { mailQueueFor } from '../../lib/http/after-response.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
-import { sessionOf } from '../../lib/http/bearer.ts';
-import { EDGE, respond } from '../../lib/http/respond.ts';
+import { presentedOf, respondInFlow } from '../../lib/http/bearer.ts';
+import { EDGE } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { codeIfTotp, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
@@ -16,7 +16,7 @@ import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 /** The body, as functions/api.ts validates it too. */
 export const DeleteAccountBody = z.object({ password: text(1024), code: codeIfTotp() }).strict().openapi('DeleteAccountRequest');
 
-const ANSWERS: AnswerTable<DeleteAccountOutcome> = {
+const ANSWERS: AnswerTable<Exclude<DeleteAccountOutcome, { kind: 'unauthenticated' }>> = {
   deleted: {
     status: 204,
     description: 'The account, its sessions, devices and registrations and its address\'s throttle rows are gone; a notice was mailed',
@@ -44,6 +44,6 @@ const route = bearerPost({
 export const deleteAccountEndpoint = createRouter().openapi(route, async function deleteOwnAccount(c) {
   const { db, hasher, sealer, config, now, hooks } = c.get('deps');
   const { password, code } = c.req.valid('json');
-  const outcome = await deleteAccount({ db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, sessionOf(c), password, now(), code);
-  return respond(c, ANSWERS, outcome, undefined);
+  const outcome = await deleteAccount({ db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log'), hooks }, presentedOf(c), password, now(), code);
+  return respondInFlow(c, ANSWERS, outcome);
 });

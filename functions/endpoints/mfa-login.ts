@@ -4,6 +4,7 @@
  * token a login gives (lib/flows/mfa-login.ts). Every failure is the same 401.
  */
 import { z } from '@hono/zod-openapi';
+import { admissionOf } from '../../lib/http/limit-per-client.ts';
 import { answerChallenge, type AnswerChallengeOutcome } from '../../lib/flows/mfa-login.ts';
 import type { AnswerTable } from '../../lib/http/answers.ts';
 import { SecondFactorCode } from '../../lib/http/mfa-schemas.ts';
@@ -43,6 +44,7 @@ const route = jsonPost({
     'that a login gives. Each code works once (the same 30-second step never twice); a challenge takes 5 codes at most, ' +
     "and every code counts as a login attempt of the address (429 says when to try again).",
   limit: 'login',
+  carried: true,
   body: LoginMfaRequest,
   answers: ANSWERS,
   edges: ['unavailable', 'invalid-fields'],
@@ -52,6 +54,6 @@ export const loginMfaEndpoint = createRouter().openapi(route, async function log
   const { db, sealer, config, now } = c.get('deps');
   const body = c.req.valid('json');
   const code = 'code' in body ? body.code : body.recoveryCode;
-  const outcome = await answerChallenge({ db, sealer, config, log: c.get('log') }, { challenge: body.challenge, code, client: c.get('client') }, now());
+  const outcome = await answerChallenge({ db, sealer, config, log: c.get('log') }, { challenge: body.challenge, code, client: c.get('client'), admission: admissionOf(c) }, now());
   return respond(c, ANSWERS, outcome, undefined);
 });

@@ -7,11 +7,11 @@ import { enableTotp, setupTotp, type EnableOutcome, type SetupOutcome } from '..
 import { disableTotp, regenerateRecoveryCodes, type DisableOutcome, type RegenerateOutcome } from '../../lib/flows/mfa-manage.ts';
 import { mailQueueFor } from '../../lib/http/after-response.ts';
 import { json, type AnswerTable, type AnswerWithBody } from '../../lib/http/answers.ts';
-import { sessionOf } from '../../lib/http/bearer.ts';
+import { presentedOf, respondInFlow } from '../../lib/http/bearer.ts';
 import { bearerPost } from '../../lib/http/bearer-routes.ts';
 import { SecondFactorCode, WRONG_CODE } from '../../lib/http/mfa-schemas.ts';
 import { details } from '../../lib/http/problems.ts';
-import { EDGE, respond, validationDetails } from '../../lib/http/respond.ts';
+import { EDGE, validationDetails } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { text, WRONG_PASSWORD } from '../../lib/http/schemas.ts';
 import { totpSetupPage } from '../../lib/pages/mfa-pages.ts';
@@ -25,7 +25,7 @@ const ALREADY_ON = conflict('The account already has an authenticator turned on'
 const NOT_ON = conflict('The account has no authenticator turned on', 'No authenticator', 'Set one up with POST /mfa/totp/setup first.');
 const RecoveryCodes = z.array(z.string()).length(10).openapi({ description: 'Ten single-use codes, shown here once: keep them somewhere safe. Any earlier set no longer works.' });
 
-const SETUP: AnswerTable<Extract<SetupOutcome, { kind: string }>> = {
+const SETUP: AnswerTable<Exclude<Extract<SetupOutcome, { kind: string }>, { kind: 'unauthenticated' }>> = {
   pending: {
     status: 200,
     description: 'A new secret, not yet on: add it to the authenticator app, then POST /mfa/totp/enable with a code. A page shows it as a QR code.',
@@ -43,7 +43,7 @@ const SETUP: AnswerTable<Extract<SetupOutcome, { kind: string }>> = {
   throttled: EDGE.throttled,
 };
 
-const ENABLE: AnswerTable<EnableOutcome> = {
+const ENABLE: AnswerTable<Exclude<EnableOutcome, { kind: 'unauthenticated' }>> = {
   enabled: {
     status: 200,
     description: 'The authenticator is on; logins now ask for a code. The recovery codes are shown this once.',
@@ -55,9 +55,10 @@ const ENABLE: AnswerTable<EnableOutcome> = {
     problem: () => validationDetails([{ pointer: '/code', detail: 'Not the current code of the key that was set up. Check that the app shows this account and that its clock is right.' }]),
   },
   'not-pending': conflict('No authenticator is waiting to be turned on (none was set up, or it is already on)', 'Nothing to turn on', 'Set one up with POST /mfa/totp/setup first.'),
+  throttled: EDGE.throttled,
 };
 
-const DISABLE: AnswerTable<DisableOutcome> = {
+const DISABLE: AnswerTable<Exclude<DisableOutcome, { kind: 'unauthenticated' }>> = {
   disabled: {
     status: 200,
     description: 'The authenticator is off, its recovery codes are gone, every other session has ended, and a notice was mailed',
@@ -72,7 +73,7 @@ const DISABLE: AnswerTable<DisableOutcome> = {
   throttled: EDGE.throttled,
 };
 
-const REGENERATE: AnswerTable<RegenerateOutcome> = {
+const REGENERATE: AnswerTable<Exclude<RegenerateOutcome, { kind: 'unauthenticated' }>> = {
   replaced: {
     status: 200,
     description: 'A new set of recovery codes, shown this once; the old set no longer works',
@@ -139,23 +140,23 @@ const regenerateRoute = bearerPost({
 export const mfaEndpoints = createRouter()
   .openapi(setupRoute, async function setUpAuthenticator(c) {
     const { db, hasher, sealer, config, now } = c.get('deps');
-    const outcome = await setupTotp({ db, hasher, sealer, config, log: c.get('log') }, sessionOf(c), c.req.valid('json').password, now());
-    return respond(c, SETUP, outcome, undefined);
+    const outcome = await setupTotp({ db, hasher, sealer, config, log: c.get('log') }, presentedOf(c), c.req.valid('json').password, now());
+    return respondInFlow(c, SETUP, outcome);
   })
   .openapi(enableRoute, async function turnOnAuthenticator(c) {
-    const { db, sealer, now } = c.get('deps');
-    const outcome = await enableTotp({ db, sealer, log: c.get('log') }, sessionOf(c), c.req.valid('json').code, now());
-    return respond(c, ENABLE, outcome, undefined);
+    const { db, sealer, config, now } = c.get('deps');
+    const outcome = await enableTotp({ db, sealer, config, log: c.get('log') }, presentedOf(c), c.req.valid('json').code, now());
+    return respondInFlow(c, ENABLE, outcome);
   })
   .openapi(disableRoute, async function turnOffAuthenticator(c) {
     const { db, hasher, sealer, config, now } = c.get('deps');
     const { password, code } = c.req.valid('json');
     const services = { db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log') };
-    return respond(c, DISABLE, await disableTotp(services, { session: sessionOf(c), password, code }, now()), undefined);
+    return respondInFlow(c, DISABLE, await disableTotp(services, { bearer: presentedOf(c), password, code }, now()));
   })
   .openapi(regenerateRoute, async function replaceRecoveryCodes(c) {
     const { db, hasher, sealer, config, now } = c.get('deps');
     const { password, code } = c.req.valid('json');
     const services = { db, hasher, sealer, config, mail: mailQueueFor(c), log: c.get('log') };
-    return respond(c, REGENERATE, await regenerateRecoveryCodes(services, { session: sessionOf(c), password, code }, now()), undefined);
+    return respondInFlow(c, REGENERATE, await regenerateRecoveryCodes(services, { bearer: presentedOf(c), password, code }, now()));
   });

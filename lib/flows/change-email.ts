@@ -16,20 +16,22 @@ import { parseEmail } from '../policy/emails.ts';
 import { accountHasHash } from '../storage/accounts.ts';
 import { allOf, not, runBatch } from '../storage/db.ts';
 import { addEmailChange, addressTaken, emailChangeStored } from '../storage/email-changes.ts';
-import type { LiveSession } from './sessions.ts';
+import { refuseWhenBusy } from '../crypto/hash-queue.ts';
+import { notOpened, openSession, type PresentedSession, type SessionServices, type Unauthenticated } from './sessions.ts';
 import { chargeMail } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newEmailChangeLink } from './links.ts';
-import { checkPassword, type PasswordCheckServices } from './password-check.ts';
-import { requireSecondFactor, type SecondFactorServices } from './mfa-check.ts';
+import { checkPassword, sessionCharge, type PasswordCheckServices } from './password-check.ts';
+import { factorOutcome, factorReads, factorSpent, proveSecondFactor, refuseFactor, type SecondFactorServices } from './mfa-check.ts';
 
-export interface ChangeEmailServices extends PasswordCheckServices, SecondFactorServices {
-  config: Pick<Config, 'throttle' | 'publicUrl' | 'emailChangeTtlSeconds'>;
+export interface ChangeEmailServices extends PasswordCheckServices, SecondFactorServices, SessionServices {
+  config: Pick<Config, 'throttle' | 'publicUrl' | 'emailChangeTtlSeconds' | 'sessions'>;
   mail: MailQueue;
 }
 
 export interface ChangeEmailRequest {
-  session: LiveSession;
+  /** The bearer token, checked in the flow's first batch (lib/flows/sessions.ts openSession). */
+  bearer: PresentedSession;
   password: string;
   newEmail: string;
   /** With TOTP on: an authenticator code or a recovery code (lib/flows/mfa-check.ts). */
@@ -41,19 +43,24 @@ export interface ChangeEmailRequest {
 export type ChangeEmailOutcome =
   | { kind: 'invalid'; errors: FieldError[] }
   | { kind: 'throttled'; retryAfterSeconds: number }
+  | Unauthenticated
   | { kind: 'wrong' }
   | { kind: 'wrong-code' }
   | { kind: 'pending' };
 
 export async function requestEmailChange(services: ChangeEmailServices, request: ChangeEmailRequest, now: number): Promise<ChangeEmailOutcome> {
   const { db, config, mail, log } = services;
-  const { session } = request;
-  const account = session.account;
   const parsed = parseEmail(request.newEmail);
   if (!parsed.ok) return { kind: 'invalid', errors: [{ pointer: '/newEmail', detail: parsed.detail }] };
   const { key, display } = parsed.email;
 
-  const check = await checkPassword(services, session, request.password, now);
+  refuseWhenBusy(services.hasher);
+  // The first trip: the window, the session, its charge and the second factor's rows.
+  const opened = await openSession(services, request.bearer, now, (gate) => ({ ...sessionCharge(services, gate, now), ...factorReads(db, gate) }));
+  if (!opened.ok) return notOpened(opened);
+  const { session, done: first } = opened;
+  const account = session.account;
+  const check = await checkPassword(services, session, request.password, first, now);
   if (check.kind === 'throttled') return check;
   // Fail closed: only a password the hasher verified goes on.
   if (check.kind !== 'right') {
@@ -61,10 +68,11 @@ export async function requestEmailChange(services: ChangeEmailServices, request:
     return check;
   }
   // A thief with the password but not the authenticator cannot move the account either.
-  const factor = await requireSecondFactor(services, account, request.code, now);
-  if (factor.kind !== 'right') {
+  const proof = await proveSecondFactor(services, account.id, first, request.code, now);
+  if (proof.kind === 'wrong') {
+    await refuseFactor(services, account, proof.reason, now);
     log('email_change_failed', { accountId: account.id, reason: 'code' });
-    return factor;
+    return { kind: 'wrong-code' };
   }
 
   // From here the same work whatever the new address is: free, taken, pending for another
@@ -77,8 +85,10 @@ export async function requestEmailChange(services: ChangeEmailServices, request:
   const stored = emailChangeStored(link.tokenHash);
   const allowed = mailAllowed(mayMail);
   const options = { now, usefulForSeconds: config.emailChangeTtlSeconds };
+  // The code spent in the last batch, which stores the request only if it was still unspent.
+  const factor = factorOutcome(db, proof, account, config.throttle.loginFailures, now);
   const confirm = await mail.queue(emailChangeMail(display, link.url, config.emailChangeTtlSeconds), { ...options, onlyIf: allOf(allowed, stored) });
-  const notice = await mail.queue(emailInUseMail(display), { ...options, onlyIf: allOf(allowed, not(stored), addressTaken(key, now)) });
+  const notice = await mail.queue(emailInUseMail(display), { ...options, onlyIf: allOf(allowed, not(stored), factor.holds, addressTaken(key, now)) });
   const change = {
     tokenHash: link.tokenHash,
     accountId: account.id,
@@ -92,13 +102,22 @@ export async function requestEmailChange(services: ChangeEmailServices, request:
   };
   // Stored only while the verified password is still the account's (a reset in between wins).
   const done = await runBatch(db, {
-    change: addEmailChange(db, change, accountHasHash(account.id, account.passwordHash)),
+    factor: factor.first,
+    change: addEmailChange(db, change, allOf(accountHasHash(account.id, account.passwordHash), factor.holds)),
     confirm: confirm.statement,
     notice: notice.statement,
+    unmark: factor.last,
   });
+  const spent = factor.spent(done.factor);
   const wasStored = done.change.meta.changes === 1;
   mail.committed(confirm, done.confirm.meta.changes, mayMail && wasStored);
-  mail.committed(notice, done.notice.meta.changes, mayMail && !wasStored);
+  mail.committed(notice, done.notice.meta.changes, mayMail && spent && !wasStored);
+  if (!spent) {
+    await refuseFactor(services, account, 'code', now, true);
+    log('email_change_failed', { accountId: account.id, reason: 'code' });
+    return { kind: 'wrong-code' };
+  }
+  factorSpent(services, account.id, proof);
   log('email_change_requested', { accountId: account.id, session: session.id, outcome: wasStored ? 'link' : 'taken' });
   return { kind: 'pending' };
 }

@@ -3,10 +3,11 @@
  * the phone's clock) or one of the account's unused recovery codes. Each is spent by the check
  * that accepts it (lib/storage/mfa.ts), so that it works once even for two requests at once.
  *
- * requireSecondFactor() is the one call for a change that a logged-in account makes with its
- * password (change-password, delete-account, and the change of address when it lands): with TOTP
- * on it asks for `code` too, and a wrong code counts toward the address's login back-off, as a
- * wrong password does; with TOTP off it asks nothing.
+ * A change that a logged-in account makes with its password (change-password, delete-account, the
+ * change of address, TOTP off, new recovery codes) asks for `code` too when TOTP is on, and a wrong
+ * code counts toward the address's login back-off, as a wrong password does; with TOTP off it asks
+ * nothing. The rows are read in the flow's first batch and the code spent in its last (factorReads,
+ * proveSecondFactor, factorOutcome).
  */
 import type { Config } from '../config/config.ts';
 import { UnsealError, type Sealer } from '../crypto/seal.ts';
@@ -14,9 +15,11 @@ import { DUMMY_SECRET, isTotpCode, matchingStep, recoveryCodeDigest } from '../c
 import { constantTimeEqual } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import type { Account } from '../storage/accounts.ts';
-import type { Database } from '../storage/db.ts';
-import { claimRecoveryCode, claimStep, findTotp, recoveryDigests, totpIsOn, type TotpRow } from '../storage/mfa.ts';
-import { countFailure, keys } from '../storage/throttle.ts';
+import { not, rowsOf, type Condition, type Database, type RunResult, type Statement } from '../storage/db.ts';
+import { claimRecoveryCode, claimStep, recoveryClaimable, sessionRecoveryRead, sessionTotpRead, stepClaimable, totpIsOn, type TotpRow } from '../storage/mfa.ts';
+import { batchMark, countFailure, keys } from '../storage/throttle.ts';
+import type { BackoffPolicy } from '../policy/login-backoff.ts';
+import type { SessionGate } from './sessions.ts';
 
 export interface SecondFactorServices {
   db: Database;
@@ -46,33 +49,7 @@ export async function openSecret(sealer: Sealer, accountId: string, sealed: stri
   }
 }
 
-/**
- * Checks `code` against an account with TOTP on and spends what it matched. A six-digit code is
- * an authenticator code, anything else a recovery code; either way the same work runs whatever
- * the code is (every candidate step computed, every recovery digest compared).
- */
-export async function verifySecondFactor(services: SecondFactorServices, accountId: string, totp: TotpRow, code: string, now: number): Promise<Factor | null> {
-  const { db, sealer, log } = services;
-  if (isTotpCode(code)) {
-    const secret = await openSecret(sealer, accountId, totp.secretSealed);
-    if (secret === null) log('mfa_failed', { accountId, reason: 'unreadable' });
-    const step = matchingStep(secret ?? DUMMY_SECRET, code, now);
-    if (secret === null) return null;
-    if (step === null) return null;
-    const { meta } = await claimStep(db, accountId, step).run();
-    return meta.changes === 1 ? 'totp' : null;
-  }
-  const given = recoveryCodeDigest(code);
-  let match: string | null = null;
-  for (const digest of await recoveryDigests(db, accountId)) if (constantTimeEqual(digest, given) && match === null) match = digest;
-  if (match === null) return null;
-  const { meta } = await claimRecoveryCode(db, accountId, match).run();
-  if (meta.changes !== 1) return null;
-  log('recovery_code_used', { accountId });
-  return 'recovery';
-}
-
-/** The same work as verifySecondFactor's for an authenticator code, when there is nothing to check it against. */
+/** The same work as proveSecondFactor's for an authenticator code, when there is nothing to check it against. */
 export function dummySecondFactor(code: string, now: number): void {
   matchingStep(DUMMY_SECRET, code, now);
 }
@@ -80,19 +57,84 @@ export function dummySecondFactor(code: string, now: number): void {
 export type SecondFactorCheck = { kind: 'right' } | { kind: 'wrong-code' };
 
 /**
- * For a change made by a logged-in account (after its password was checked): with TOTP on, `code`
- * must be right; a missing or wrong one counts toward the address's back-off. With TOTP off: right.
+ * The second factor of a change a logged-in account makes (change-password, delete-account, the
+ * change of address, TOTP off, new recovery codes), in the flow's two trips: its rows read in the
+ * first batch through the session (factorReads), the code checked against them in between
+ * (proveSecondFactor), and what it matched spent in the outcome batch, whose change holds only if
+ * the code was still unspent as that batch ran (factorOutcome). With TOTP off nothing is asked.
  */
-export async function requireSecondFactor(
-  services: SecondFactorServices & { config: Pick<Config, 'throttle'> },
-  account: Account,
+export function factorReads(db: Database, gate: SessionGate) {
+  return { totp: sessionTotpRead(db, gate.id, gate.live), recovery: sessionRecoveryRead(db, gate.id, gate.live) };
+}
+
+/** The account's authenticator as factorReads() found it. */
+export const totpOf = (reads: { totp: RunResult }): TotpRow | null => rowsOf<TotpRow>(reads.totp)[0] ?? null;
+
+/** A code checked against the rows the first batch read, nothing spent yet. */
+export type FactorProof =
+  | { kind: 'off' }
+  | { kind: 'wrong'; reason: 'missing' | 'code' }
+  | { kind: 'matched'; factor: Factor; claimable: Condition; claim: Statement };
+
+/**
+ * Checks `code` against an account with TOTP on: a six-digit code is an authenticator code, anything
+ * else a recovery code; either way the same work whatever the code is (every candidate step computed,
+ * every recovery digest compared). What it matched is spent by factorOutcome()'s batch.
+ */
+export async function proveSecondFactor(
+  services: Pick<SecondFactorServices, 'db' | 'sealer' | 'log'>,
+  accountId: string,
+  reads: { totp: RunResult; recovery: RunResult },
   code: string | undefined,
   now: number,
-): Promise<SecondFactorCheck> {
-  const totp = await findTotp(services.db, account.id);
-  if (!totpIsOn(totp)) return { kind: 'right' };
-  if (code !== undefined && (await verifySecondFactor(services, account.id, totp, code, now))) return { kind: 'right' };
-  await countFailure(services.db, keys.login(account.emailKey), services.config.throttle.loginFailures, now).run();
-  services.log('mfa_failed', { accountId: account.id, reason: code === undefined ? 'missing' : 'code' });
+): Promise<FactorProof> {
+  const { db, sealer, log } = services;
+  const totp = totpOf(reads);
+  if (!totpIsOn(totp)) return { kind: 'off' };
+  if (code === undefined) return { kind: 'wrong', reason: 'missing' };
+  if (isTotpCode(code)) {
+    const secret = await openSecret(sealer, accountId, totp.secretSealed);
+    if (secret === null) log('mfa_failed', { accountId, reason: 'unreadable' });
+    const step = matchingStep(secret ?? DUMMY_SECRET, code, now);
+    if (secret === null || step === null) return { kind: 'wrong', reason: 'code' };
+    return { kind: 'matched', factor: 'totp', claimable: stepClaimable(accountId, step), claim: claimStep(db, accountId, step) };
+  }
+  const given = recoveryCodeDigest(code);
+  let match: string | null = null;
+  for (const { codeHash } of rowsOf<{ codeHash: string }>(reads.recovery)) if (constantTimeEqual(codeHash, given) && match === null) match = codeHash;
+  if (match === null) return { kind: 'wrong', reason: 'code' };
+  return { kind: 'matched', factor: 'recovery', claimable: recoveryClaimable(accountId, match), claim: claimRecoveryCode(db, accountId, match) };
+}
+
+/**
+ * For the outcome batch of a proof that is not `wrong`: `first` (a mark set while the code is still
+ * unspent, the failure counted toward the address when it is not, the code spent), `holds` (the
+ * guard of the change, fixed by the mark, true with TOTP off), `last` (the mark taken away), and
+ * `spent`, which reads whether the factor passed from `first`'s results.
+ */
+export function factorOutcome(db: Database, proof: FactorProof, account: Account, policy: BackoffPolicy, now: number, countsFailure = true) {
+  if (proof.kind !== 'matched') return { first: [], holds: { sql: '1', values: [] } as Condition, last: [], spent: () => proof.kind === 'off' };
+  const mark = batchMark(db, proof.claimable, now);
+  // Without `countsFailure`, the attempt was charged to the address already (a login's further code).
+  const failure = countsFailure ? [countFailure(db, keys.login(account.emailKey), policy, now, not(mark.holds))] : [];
+  const first = [mark.set, ...failure, proof.claim];
+  return { first, holds: mark.holds, last: [mark.unset], spent: (done: readonly RunResult[]) => done.at(-1)?.meta.changes === 1 };
+}
+
+/** A code refused: counted toward the address's back-off (a trip of its own: nothing else is written), logged. */
+export async function refuseFactor(
+  services: SecondFactorServices & { config: Pick<Config, 'throttle'> },
+  account: Account,
+  reason: 'missing' | 'code',
+  now: number,
+  counted = false,
+): Promise<{ kind: 'wrong-code' }> {
+  if (!counted) await countFailure(services.db, keys.login(account.emailKey), services.config.throttle.loginFailures, now).run();
+  services.log('mfa_failed', { accountId: account.id, reason });
   return { kind: 'wrong-code' };
+}
+
+/** A proof's factor once its batch spent it: a recovery code's use is logged. */
+export function factorSpent(services: Pick<SecondFactorServices, 'log'>, accountId: string, proof: FactorProof): void {
+  if (proof.kind === 'matched' && proof.factor === 'recovery') services.log('recovery_code_used', { accountId });
 }

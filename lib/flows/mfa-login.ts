@@ -17,15 +17,30 @@
  */
 import type { Config } from '../config/config.ts';
 import type { Sealer } from '../crypto/seal.ts';
-import { newPublicId, tokenDigest, constantTimeEqual } from '../crypto/tokens.ts';
+import { newPublicId, parseSessionToken, tokenDigest, constantTimeEqual } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import { accountHasHash, type Account } from '../storage/accounts.ts';
-import { allOf, not, runBatch, type Condition, type Database, type Statement } from '../storage/db.ts';
+import { allOf, not, rowsOf, runBatch, type Condition, type Database, type Statement } from '../storage/db.ts';
 import { newDevice, type IssuedDevice } from '../storage/devices.ts';
-import { accountWithTotp, chargeChallenge, CHALLENGE_ATTEMPTS, challengeUsedBy, newChallenge, totpOn, useChallenge, type IssuedChallenge } from '../storage/mfa.ts';
+import {
+  accountOfChallenge,
+  challengeAccountReads,
+  challengeCharge,
+  CHALLENGE_ATTEMPTS,
+  challengeIdOf,
+  challengeLoginKey,
+  challengeUsedBy,
+  chargedChallenge,
+  furtherCodeOf,
+  newChallenge,
+  totpOn,
+  useChallenge,
+  type IssuedChallenge,
+} from '../storage/mfa.ts';
 import { newSession, type IssuedSession } from './sessions.ts';
-import { chargeLoginAttempt, clearLoginFailures, countFailure, keys } from '../storage/throttle.ts';
-import { dummySecondFactor, verifySecondFactor } from './mfa-check.ts';
+import { admitted, attemptVerdict, clearLoginFailures, countFailure, keys, loginAttempt, runAdmitted, type Admission } from '../storage/throttle.ts';
+import { refusedClient } from './admission.ts';
+import { dummySecondFactor, factorOutcome, factorSpent, proveSecondFactor } from './mfa-check.ts';
 
 /**
  * For login.ts, once the password is verified: the guards of its two outcomes, both in its one
@@ -50,8 +65,6 @@ export function loginChallenge(
   return newChallenge(db, { accountId: account.id, passwordHash, deviceHash: presented, viaDevice, client }, now, onlyIf);
 }
 
-const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
-
 export interface AnswerChallengeServices {
   db: Database;
   log: EventLog;
@@ -64,6 +77,8 @@ export interface AnswerChallengeRequest {
   /** An authenticator code or a recovery code. */
   code: string;
   client: string;
+  /** The request's hit on the client's login allowance, for the first batch (lib/flows/admission.ts). */
+  admission?: Admission | null;
 }
 
 export type AnswerChallengeOutcome =
@@ -73,48 +88,76 @@ export type AnswerChallengeOutcome =
 
 export async function answerChallenge(services: AnswerChallengeServices, request: AnswerChallengeRequest, now: number): Promise<AnswerChallengeOutcome> {
   const { db, config, log } = services;
-  const charged = await chargeChallenge(db, request.challenge, now);
-  // Looked up for a dead challenge too (an id no account has), so that it costs what a live one does.
-  const found = await accountWithTotp(db, charged?.accountId ?? NO_ACCOUNT);
+  const policy = config.throttle.loginFailures;
+  const admission = request.admission ?? null;
+  const id = challengeIdOf(request.challenge);
+  // The first trip, decided in SQL: the client's window admits the request or nothing here applies.
+  // The first code of a challenge was paid for by the password step's charge (login.ts), which a
+  // challenge does not clear; each further one, made without a device token, is charged to the
+  // address's back-off (read before the challenge's own charge, which changes what it reads). The
+  // account, its authenticator and its recovery digests are read for a dead challenge too, so that
+  // it costs what a live one does.
+  const further = allOf(admitted(admission), furtherCodeOf(id, tokenDigest(parseSessionToken(request.challenge)?.secret ?? ''), now));
+  const first = await runAdmitted(db, admission, {
+    ...loginAttempt(db, challengeLoginKey(id, keys.login('')), policy, now, further),
+    charged: challengeCharge(db, id, now, admitted(admission)),
+    ...challengeAccountReads(db, id),
+  });
+  const refused = refusedClient(first.verdict, log);
+  if (refused) return refused;
+  const charged = chargedChallenge(rowsOf<Parameters<typeof chargedChallenge>[0] & object>(first.done.charged)[0], request.challenge);
+  const account = accountOfChallenge(rowsOf<Parameters<typeof accountOfChallenge>[0] & object>(first.done.found)[0]);
   // A challenge made with a password that is no longer the account's (a reset or change since) is dead too.
-  const live = charged && found && constantTimeEqual(charged.passwordDigest, tokenDigest(found.account.passwordHash));
-  if (!charged || !found || !live) {
+  const live = charged && account && charged.accountId === account.id && constantTimeEqual(charged.passwordDigest, tokenDigest(account.passwordHash));
+  if (!charged || !account || !live) {
     dummySecondFactor(request.code, now);
     log('mfa_failed', charged ? { accountId: charged.accountId, reason: 'password-changed' } : { reason: 'challenge' });
     return { kind: 'wrong' };
   }
-  const { account, totp } = found;
   const key = keys.login(account.emailKey);
-  // The first code of a challenge was paid for by the password step's charge (login.ts), which a
-  // challenge does not clear; each further one is a new attempt, refused while the address waits.
   if (!charged.viaDevice && charged.attempts > 1) {
-    const attempt = await chargeLoginAttempt(db, key, config.throttle.loginFailures, now);
+    const attempt = attemptVerdict(first.done.attempt, first.done.refusedUntil, now);
     if (!attempt.ok) {
       log('throttled', { rule: 'login', retryAfter: attempt.retryAfterSeconds });
       return { kind: 'throttled', retryAfterSeconds: attempt.retryAfterSeconds };
     }
   }
 
-  const factor = await verifySecondFactor(services, account.id, totp, request.code, now);
-  if (!factor) {
-    if (charged.viaDevice) await countFailure(db, key, config.throttle.loginFailures, now).run();
+  const proof = await proveSecondFactor(services, account.id, { totp: first.done.found, recovery: first.done.recovery }, request.code, now);
+  if (proof.kind !== 'matched') {
+    // A guess through a device skipped the address's back-off; it counts there all the same.
+    if (charged.viaDevice) await countFailure(db, key, policy, now).run();
     log('mfa_failed', { accountId: account.id, reason: 'code', attemptsLeft: CHALLENGE_ATTEMPTS - charged.attempts });
     return { kind: 'wrong' };
   }
 
-  // Every write below holds only for the request that used the challenge, and only while the
-  // password it was made with is still the account's.
+  // The second trip. The code is spent only if still unspent as it runs (factorOutcome's mark), the
+  // challenge used only then, and every write below holds only for the request that used the
+  // challenge, and only while the password it was made with is still the account's.
+  const factor = factorOutcome(db, proof, account, policy, now, charged.viaDevice);
   const mark = newPublicId();
   const won = allOf(challengeUsedBy(charged.id, mark), accountHasHash(account.id, account.passwordHash));
   const session = newSession(db, account.id, request.client, config.sessions, now, won, true);
   const clear = charged.viaDevice ? [] : [clearLoginFailures(db, key, won)];
   const fresh = newDevice(db, account.id, charged.deviceHash, config.devices, now, won);
-  const done = await runBatch(db, { used: useChallenge(db, charged.id, mark), session: session.statement, clear, device: fresh.statements });
+  const done = await runBatch(db, {
+    factor: factor.first,
+    used: useChallenge(db, charged.id, mark, factor.holds),
+    session: session.statement,
+    clear,
+    device: fresh.statements,
+    unmark: factor.last,
+  });
+  if (!factor.spent(done.factor)) {
+    log('mfa_failed', { accountId: account.id, reason: 'code', attemptsLeft: CHALLENGE_ATTEMPTS - charged.attempts });
+    return { kind: 'wrong' };
+  }
+  factorSpent(services, account.id, proof);
   if (done.session.meta.changes !== 1) {
     log('mfa_failed', { accountId: account.id, reason: 'challenge-used' });
     return { kind: 'wrong' };
   }
-  log('login_ok', { accountId: account.id, device: charged.viaDevice, mfa: factor });
+  log('login_ok', { accountId: account.id, device: charged.viaDevice, mfa: proof.factor });
   log('session_created', { accountId: account.id, session: session.issued.id });
   return { kind: 'ok', account, device: fresh.issued, session: session.issued };
 }

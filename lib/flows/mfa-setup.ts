@@ -9,27 +9,35 @@
  */
 import type { Config } from '../config/config.ts';
 import { matchingStep, newRecoveryCode, newTotpSecret, RECOVERY_CODE_COUNT, recoveryCodeDigest, totpUri } from '../crypto/totp.ts';
-import { enableTotp as enableTotpRows, findTotp, storePendingTotp, totpIsOn } from '../storage/mfa.ts';
-import type { LiveSession } from './sessions.ts';
-import { openSecret, sealSecret, type SecondFactorServices } from './mfa-check.ts';
-import { checkPassword, type PasswordCheckServices } from './password-check.ts';
+import { refuseWhenBusy } from '../crypto/hash-queue.ts';
+import { runBatch } from '../storage/db.ts';
+import { enableTotp as enableTotpRows, sessionTotpRead, storePendingTotp, totpIsOn } from '../storage/mfa.ts';
+import { notOpened, openSession, type PresentedSession, type SessionServices, type Unauthenticated } from './sessions.ts';
+import { openSecret, sealSecret, totpOf, type SecondFactorServices } from './mfa-check.ts';
+import { checkPassword, sessionCharge, type PasswordCheckServices } from './password-check.ts';
 
-export interface SetupServices extends PasswordCheckServices, SecondFactorServices {
-  config: Pick<Config, 'throttle' | 'publicUrl'>;
+export interface SetupServices extends PasswordCheckServices, SecondFactorServices, SessionServices {
+  config: Pick<Config, 'throttle' | 'publicUrl' | 'sessions'>;
 }
 
 export type SetupOutcome =
   | { kind: 'pending'; secret: string; otpauthUri: string }
   | { kind: 'already-on' }
   | { kind: 'wrong' }
-  | { kind: 'throttled'; retryAfterSeconds: number };
+  | { kind: 'throttled'; retryAfterSeconds: number }
+  | Unauthenticated;
 
-export async function setupTotp(services: SetupServices, session: LiveSession, password: string, now: number): Promise<SetupOutcome> {
+export async function setupTotp(services: SetupServices, bearer: PresentedSession, password: string, now: number): Promise<SetupOutcome> {
   const { db, sealer, config, log } = services;
+  refuseWhenBusy(services.hasher);
+  // The first trip: the window, the session, its charge and the account's authenticator.
+  const opened = await openSession(services, bearer, now, (gate) => ({ ...sessionCharge(services, gate, now), totp: sessionTotpRead(db, gate.id, gate.live) }));
+  if (!opened.ok) return notOpened(opened);
+  const { session, done: first } = opened;
   const account = session.account;
-  const check = await checkPassword(services, session, password, now);
+  const check = await checkPassword(services, session, password, first, now);
   if (check.kind !== 'right') return check;
-  if (totpIsOn(await findTotp(db, account.id))) return { kind: 'already-on' };
+  if (totpIsOn(totpOf(first))) return { kind: 'already-on' };
   const secret = newTotpSecret();
   const { meta } = await storePendingTotp(db, account.id, await sealSecret(sealer, account.id, secret), now).run();
   // Turned on by another request in between: the enabled secret stays.
@@ -39,12 +47,16 @@ export async function setupTotp(services: SetupServices, session: LiveSession, p
   return { kind: 'pending', secret, otpauthUri: totpUri(secret, new URL(config.publicUrl).host, account.email) };
 }
 
-export type EnableOutcome = { kind: 'enabled'; recoveryCodes: string[] } | { kind: 'wrong-code' } | { kind: 'not-pending' };
+export type EnableOutcome = { kind: 'enabled'; recoveryCodes: string[] } | { kind: 'wrong-code' } | { kind: 'not-pending' } | { kind: 'throttled'; retryAfterSeconds: number } | Unauthenticated;
 
-export async function enableTotp(services: SecondFactorServices, session: LiveSession, code: string, now: number): Promise<EnableOutcome> {
+export async function enableTotp(services: SecondFactorServices & SessionServices, bearer: PresentedSession, code: string, now: number): Promise<EnableOutcome> {
   const { db, sealer, log } = services;
+  // The first trip: the window, the session and the pending secret.
+  const opened = await openSession(services, bearer, now, (gate) => ({ totp: sessionTotpRead(db, gate.id, gate.live) }));
+  if (!opened.ok) return notOpened(opened);
+  const { session, done: first } = opened;
   const account = session.account;
-  const totp = await findTotp(db, account.id);
+  const totp = totpOf(first);
   if (!totp || totpIsOn(totp)) return { kind: 'not-pending' };
   const secret = await openSecret(sealer, account.id, totp.secretSealed);
   if (secret === null) {
@@ -58,9 +70,9 @@ export async function enableTotp(services: SecondFactorServices, session: LiveSe
     return { kind: 'wrong-code' };
   }
   const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-  const results = await db.batch(enableTotpRows(db, account.id, totp.secretSealed, step, recoveryCodes.map(recoveryCodeDigest), now));
+  const done = await runBatch(db, enableTotpRows(db, account.id, totp.secretSealed, step, recoveryCodes.map(recoveryCodeDigest), now));
   // Another setup or enable came first: this secret is not the one pending any more.
-  if (results[0]?.meta.changes !== 1) return { kind: 'not-pending' };
+  if (done.turnOn.meta.changes !== 1) return { kind: 'not-pending' };
   log('totp_enabled', { accountId: account.id, session: session.id });
   return { kind: 'enabled', recoveryCodes };
 }

@@ -20,9 +20,9 @@ import type { Config } from '../config/config.ts';
 import { constantTimeEqual, newSessionToken, parseSessionToken, tokenDigest } from '../crypto/tokens.ts';
 import type { EventLog } from '../log.ts';
 import type { Account } from '../storage/accounts.ts';
-import { rowsOf, type Condition, type Database, type Statement } from '../storage/db.ts';
-import { insertSession, revokeLiveSession, sessionById, sessionRead, storedSession, touchSession, unrevokedSessions, type EndedBy, type SessionJoinRow, type SessionRow, type StoredSession } from '../storage/sessions.ts';
-import { runAdmitted, type Admission } from '../storage/throttle.ts';
+import { allOf, rowsOf, type BatchResults, type RunResult, type Condition, type Database, type Statement } from '../storage/db.ts';
+import { insertSession, revokeLiveSession, sessionById, sessionLive, sessionRead, storedSession, touchSession, unrevokedSessions, type EndedBy, type SessionJoinRow, type SessionRow, type StoredSession } from '../storage/sessions.ts';
+import { admitted, runAdmitted, type Admission } from '../storage/throttle.ts';
 import { refusedClient, type Throttled } from './admission.ts';
 
 export { SLIDE_EVERY_SECONDS, type SessionPolicy, type SessionRow };
@@ -54,6 +54,8 @@ export type LogoutOutcome = { kind: 'ended' };
 /** The account's address now, and its live sessions. */
 export type ListOutcome = { kind: 'listed'; email: string; currentId: string; sessions: Array<SessionRow & { expiresAt: number }> };
 export type EndOneOutcome = { kind: 'ended' } | { kind: 'unknown' };
+
+export type Unauthenticated = { kind: 'unauthenticated' };
 
 export type SessionCheck = { ok: true; session: LiveSession } | { ok: false; refused?: Throttled };
 
@@ -191,3 +193,71 @@ export async function endSession(services: SessionServices, session: LiveSession
   services.log('session_revoked', { accountId: session.accountId, session: id, by: session.id });
   return { kind: 'ended' };
 }
+
+/**
+ * A bearer token whose check is left to the flow, so that the flow's first batch reads the session
+ * with everything else it needs (openSession). `checked` is set once a check has begun; a request
+ * whose flow ended before it (a body that fails validation, a busy hasher) is checked afterwards
+ * by the caller (lib/http/bearer.ts), so that a bad token still answers as it did before the body.
+ */
+export interface PresentedSession {
+  token: string | undefined;
+  /** The request's hit on its per-client window, which rides in the same batch. */
+  admission: Admission | null;
+  checked: boolean;
+}
+
+export const presentedSession = (token: string | undefined, admission: Admission | null): PresentedSession => ({ token, admission, checked: false });
+
+/** What a flow's parts of the first batch may use: the session's id as the token gives it, and the guard of every write. */
+export interface SessionGate {
+  id: string;
+  /**
+   * Holds while the client's window admits the request and the session is live with the token's
+   * secret: each write a part makes on the session's word must be guarded by it.
+   */
+  live: Condition;
+}
+
+type BatchPart = Statement | readonly Statement[] | undefined;
+export type OpenedSession<P extends Record<string, BatchPart>> = { ok: true; session: LiveSession; done: BatchResults<P> } | { ok: false; refused?: Throttled };
+
+/**
+ * checkSession() as the first trip of a flow: one batch of the window's state, the session's row,
+ * the flow's own parts (`parts`, built on the gate: a charge, the reads its decision needs), the
+ * hourly slide and the window's hit. The token is then judged as checkSession judges it, with the
+ * same log line, and the parts' results go back only for a live session.
+ */
+export async function openSession<P extends Record<string, BatchPart>>(
+  services: SessionServices,
+  presented: PresentedSession,
+  now: number,
+  parts: (gate: SessionGate) => P,
+): Promise<OpenedSession<P>> {
+  const { db, config } = services;
+  presented.checked = true;
+  const parsed = parseSessionToken(presented.token);
+  const id = parsed?.id ?? NO_ID;
+  const live = allOf(admitted(presented.admission), sessionLive(id, tokenDigest(parsed?.secret ?? ''), endedBefore(config.sessions, now)));
+  const staleBy = now - SLIDE_EVERY_SECONDS * 1000;
+  const first = await runAdmitted(db, presented.admission, { [ROW]: sessionRead(db, id), ...parts({ id, live }), [SLIDE]: touchSession(db, id, now, staleBy, live) });
+  const refused = refusedClient(first.verdict, services.log);
+  if (refused) return { ok: false, refused };
+  const { [ROW]: read, [SLIDE]: slide, ...done } = first.done as Record<string, unknown>;
+  const verdict = judge(presented.token, parsed, storedSession(rowsOf<SessionJoinRow>(read as RunResult)[0]), config.sessions, now);
+  if (!verdict.ok) {
+    services.log('session_rejected', { reason: verdict.reason });
+    return { ok: false };
+  }
+  const session = verdict.session;
+  const slid = (slide as RunResult).meta.changes === 1;
+  const seen = slid ? { ...session, lastSeenAt: now, expiresAt: expiryOf({ ...session, lastSeenAt: now }, config.sessions) } : session;
+  return { ok: true, session: seen, done: done as unknown as BatchResults<P> };
+}
+
+/** What a flow answers when openSession() opened nothing: the window's refusal, or no live session. */
+export const notOpened = (opened: { refused?: Throttled }): Throttled | Unauthenticated => opened.refused ?? { kind: 'unauthenticated' };
+
+// The names of openSession's own parts, apart from any a flow could choose.
+const ROW = '\u0000session';
+const SLIDE = '\u0000slide';

@@ -6,7 +6,7 @@ import { createRoute, type z } from '@hono/zod-openapi';
 import type { Endpoint } from '../config/throttle-settings.ts';
 import type { AnswerTable, Outcome } from './answers.ts';
 import { accepts } from './accept-body.ts';
-import { requireSession } from './bearer.ts';
+import { requireSession, requireSessionInFlow } from './bearer.ts';
 import { limitPerClient } from './limit-per-client.ts';
 import type { PageMode } from './context.ts';
 import { offersPages, type AnsweringMiddleware } from './media.ts';
@@ -32,12 +32,13 @@ function responses<O extends Outcome, X>(spec: RouteSpec<string, O, X>, middlewa
 }
 
 /**
- * POST with a JSON body for a logged-in account. One that checks a password again counts against a
- * per-client allowance first (`limit`), as a login does: a stolen session must not become a faster
- * way to guess than the login form.
+ * POST with a JSON body for a logged-in account, each of which checks a password or a code again:
+ * it counts against a per-client allowance (`limit`), as a login does, so that a stolen session is
+ * no faster a way to guess than the login form. The flow checks the token itself, in its first
+ * batch with the window's hit (lib/http/bearer.ts requireSessionInFlow).
  */
 export function bearerPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: RouteSpec<P, O, X> & { body: S; limit: Endpoint }) {
-  const middleware = [...(spec.pages ? [offersPages(spec.pages)] : []), limitPerClient(spec.limit, true), requireSession(true), accepts('json')];
+  const middleware = [...(spec.pages ? [offersPages(spec.pages)] : []), limitPerClient(spec.limit, true), requireSessionInFlow(), accepts('json')];
   return createRoute({
     method: 'post',
     ...operation({ tag: 'sessions', ...spec }),

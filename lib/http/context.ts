@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import type { EventLog } from '../log.ts';
-import type { LiveSession } from '../flows/sessions.ts';
+import type { LiveSession, PresentedSession } from '../flows/sessions.ts';
 import type { Admission } from '../storage/throttle.ts';
 
 /** Whether a route answers people with pages: always (a page a browser opens), or when asked. */
@@ -26,6 +26,8 @@ export interface AppEnv {
     headers?: Record<string, string>;
     /** The session the bearer token named, on the routes that require one (lib/http/bearer.ts). */
     session?: LiveSession;
+    /** The bearer token a flow checks in its own first batch (lib/http/bearer.ts requireSessionInFlow). */
+    presented?: PresentedSession;
     /**
      * The request's hit on its endpoint's per-client window, for the flow's first batch to carry
      * (lib/http/limit-per-client.ts); null when the window is off.

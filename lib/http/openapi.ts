@@ -111,7 +111,8 @@ const pagesOf = (middleware: readonly AnsweringMiddleware[]): PageMode | undefin
  */
 export function responsesOf<O extends Outcome, X>(table: AnswerTable<O, X>, options: ResponsesOptions = {}): Record<string, ResponseConfig> {
   const edges = new Set<EdgeKind>([...(options.middleware ?? []).flatMap((m) => m.answers), ...(options.edges ?? []), 'internal']);
-  const answers: AnyAnswer[] = [...tableAnswers(table), ...[...edges].map((kind) => EDGE[kind])];
+  // An edge the table also answers (a flow that returns `throttled` behind a middleware that may too) is listed once.
+  const answers: AnyAnswer[] = [...new Set([...tableAnswers(table), ...[...edges].map((kind) => EDGE[kind])])];
   const byStatus = new Map<number, AnyAnswer[]>();
   for (const answer of answers.sort((a, b) => a.status - b.status)) byStatus.set(answer.status, [...(byStatus.get(answer.status) ?? []), answer]);
   const out: Record<string, ResponseConfig> = {};

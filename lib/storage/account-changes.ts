@@ -4,7 +4,7 @@
  * once with the same old password only one takes effect, and the other changes nothing at all.
  */
 import { accountHasHash, type Account } from './accounts.ts';
-import type { Database, RunResult, Statement } from './db.ts';
+import { allOf, numbered, type Condition, type Database, type RunResult, type Statement } from './db.ts';
 import { endEveryDevice } from './devices.ts';
 import { deleteEmailChanges, retireEmailChanges } from './email-changes.ts';
 import { retireResetLinks } from './resets.ts';
@@ -17,6 +17,8 @@ export interface PasswordChange {
   /** The session that asks; it must still be live, and it is the one that stays. */
   sessionId: string;
   newHash: string;
+  /** A further guard of the new hash (a second factor still unspent: lib/flows/mfa-check.ts factorOutcome). */
+  onlyIf?: Condition;
 }
 
 /**
@@ -26,14 +28,14 @@ export interface PasswordChange {
  * `changed` reads the batch's results: true if the password was changed, and how many sessions ended.
  */
 export function changePasswordBatch(db: Database, change: PasswordChange, now: number) {
-  const { account, sessionId, newHash } = change;
+  const { account, sessionId, newHash, onlyIf = { sql: '1', values: [] } } = change;
   const statements: Statement[] = [
     db
       .prepare(
         `UPDATE accounts SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3
-           AND EXISTS (SELECT 1 FROM sessions WHERE id = ?4 AND revoked_at IS NULL)`,
+           AND EXISTS (SELECT 1 FROM sessions WHERE id = ?4 AND revoked_at IS NULL) AND ${numbered(onlyIf.sql, 5)}`,
       )
-      .bind(newHash, account.id, account.passwordHash, sessionId),
+      .bind(newHash, account.id, account.passwordHash, sessionId, ...onlyIf.values),
     endEverySession(db, account.id, now, { except: sessionId, whileHash: newHash }),
     clearLoginFailures(db, keys.login(account.emailKey), accountHasHash(account.id, newHash)),
     // The session's own count too: the check it just passed was charged there first.
@@ -61,8 +63,8 @@ export const accountDeleted = (results: readonly RunResult[]): boolean => result
  * sessions' own, its sessions, its password reset links and the account itself, each only while the account still has the verified hash. The
  * last statement's result says whether the account was deleted.
  */
-export function deleteAccountStatements(db: Database, account: Account): Statement[] {
-  const verified = accountHasHash(account.id, account.passwordHash);
+export function deleteAccountStatements(db: Database, account: Account, onlyIf?: Condition): Statement[] {
+  const verified = allOf(accountHasHash(account.id, account.passwordHash), ...(onlyIf ? [onlyIf] : []));
   const guarded = (sql: string, ...values: string[]) => db.prepare(`${sql} AND ${verified.sql}`).bind(...values, ...verified.values);
   const key = account.emailKey;
   // The per-client mail allowances of the address are the keys that start with this prefix: a
@@ -87,6 +89,6 @@ export function deleteAccountStatements(db: Database, account: Account): Stateme
     deleteEmailChanges(db, account.id, verified),
     // The second factor (lib/storage/mfa.ts): the sealed secret, recovery codes and challenges.
     ...MFA_TABLES.map((table) => guarded(`DELETE FROM ${table} WHERE account_id = ?`, account.id)),
-    db.prepare('DELETE FROM accounts WHERE id = ? AND password_hash = ?').bind(account.id, account.passwordHash),
+    db.prepare(`DELETE FROM accounts WHERE id = ? AND ${verified.sql}`).bind(account.id, ...verified.values),
   ];
 }

@@ -8,7 +8,7 @@
  */
 import type { Account } from './accounts.ts';
 import { accountHasHash } from './accounts.ts';
-import type { Condition, Database, Statement } from './db.ts';
+import { allOf, numbered, type Condition, type Database, type Statement } from './db.ts';
 
 export interface SessionRow {
   id: string;
@@ -98,8 +98,23 @@ export async function sessionById(db: Database, id: string): Promise<StoredSessi
  * Moves "last seen" to `now` unless it is more recent than `staleBy`: the guard is in the
  * statement, so concurrent requests of one session write once between them.
  */
-export function touchSession(db: Database, id: string, now: number, staleBy: number): Statement {
-  return db.prepare('UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND revoked_at IS NULL AND last_seen_at <= ?3').bind(id, now, staleBy);
+export function touchSession(db: Database, id: string, now: number, staleBy: number, onlyIf?: Condition): Statement {
+  return db
+    .prepare(`UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND revoked_at IS NULL AND last_seen_at <= ?3 AND ${numbered(onlyIf?.sql ?? '1', 4)}`)
+    .bind(id, now, staleBy, ...(onlyIf?.values ?? []));
+}
+
+/**
+ * Holds while the session with this id is live and its secret's digest is `secretDigest`: the guard
+ * of what a batch writes on a session's word before the token has been judged (lib/flows/sessions.ts
+ * openSession). A lookup by the digest, as the device and link lookups are; the token's own
+ * constant-time compare is still made, on the row read beside it.
+ */
+export function sessionLive(id: string, secretDigest: string, ended: EndedBy): Condition {
+  return {
+    sql: 'EXISTS (SELECT 1 FROM sessions WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL AND last_seen_at > ? AND created_at > ?)',
+    values: [id, secretDigest, ended.seenBy, ended.createdBy],
+  };
 }
 
 /** Ends one session of an account unless it is another's, ended already, or ended by `ended`. */
@@ -117,8 +132,8 @@ export function revokeLiveSession(db: Database, accountId: string, sessionId: st
  * it with its new hash). `except` keeps the session that made the change; `whileHash` makes the
  * statement a no-op unless the account's hash is that one when it runs (the batch's own update).
  */
-export function endEverySession(db: Database, accountId: string, now: number, options: { except?: string; whileHash?: string } = {}): Statement {
-  const guard = options.whileHash === undefined ? { sql: 'TRUE', values: [] } : accountHasHash(accountId, options.whileHash);
+export function endEverySession(db: Database, accountId: string, now: number, options: { except?: string; whileHash?: string; onlyIf?: Condition } = {}): Statement {
+  const guard = allOf(...(options.whileHash === undefined ? [] : [accountHasHash(accountId, options.whileHash)]), ...(options.onlyIf ? [options.onlyIf] : []));
   return db
     .prepare(`UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND id <> ? AND revoked_at IS NULL AND ${guard.sql}`)
     .bind(now, accountId, options.except ?? NO_ID, ...guard.values);

@@ -14,6 +14,7 @@
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
  *   can keep it waiting for ever, so the owner's known devices skip it (lib/storage/devices.ts).
  */
+import { newPublicId } from '../crypto/tokens.ts';
 import type { Endpoint, ThrottlePolicy, WindowLimit } from '../config/throttle-settings.ts';
 import { MAX_SHIFT, NIST_FAILURE_CEILING, type BackoffPolicy } from '../policy/login-backoff.ts';
 import { numbered, rowsOf, runBatch, softWrites, type BatchResults, type Condition, type Database, type RunResult, type Statement } from './db.ts';
@@ -33,6 +34,8 @@ export const keys = {
   login: (emailKey: string) => `login:${emailKey}`,
   /** A session's own password checks (lib/flows/password-check.ts): its id, never its token. */
   session: (sessionId: string) => `session:${sessionId}`,
+  /** A mark that lives within one batch (factorMark): a random id, never an account's. */
+  mark: (id: string) => `mark:${id}`,
 };
 
 const retryAfter = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
@@ -229,25 +232,29 @@ export async function chargeLoginAttempt(db: Database, key: string, policy: Back
  * chargeLoginAttempt() as statements, for a flow's first batch: the charge (RETURNING the count
  * when it counted), while `onlyIf` holds, then the end of the wait that refused it if it did not.
  */
-export function loginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number, onlyIf: Condition = { sql: '1', values: [] }) {
-  const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
+export function loginAttempt(db: Database, key: string | Condition, policy: BackoffPolicy, now: number, onlyIf: Condition = { sql: '1', values: [] }) {
+  const failures = 'CASE WHEN throttle.forget_at <= ?1 THEN 1 ELSE throttle.hits + 1 END';
+  // The key as a value, or as an expression the batch works out (the address of a challenge's account).
+  const keyed: Condition = typeof key === 'string' ? { sql: '?', values: [key] } : key;
+  const keySql = numbered(keyed.sql, 3);
   // An insert from a SELECT that `onlyIf` empties reaches neither the insert nor the update.
   return {
     attempt: db
       .prepare(
         `INSERT INTO throttle (key, hits, wait_until, forget_at)
-         SELECT ?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3 WHERE ${numbered(onlyIf.sql, 4)}
+         SELECT k, 1, ?1 + ${waitSql('1', policy)}, ?1 + ${waitSql('1', policy)} + ?2 FROM (SELECT ${keySql} AS k)
+         WHERE k IS NOT NULL AND ${numbered(onlyIf.sql, 3 + keyed.values.length)}
          ON CONFLICT (key) DO UPDATE SET
            hits = ${failures},
-           wait_until = ?2 + ${waitSql(failures, policy)},
-           forget_at = ?2 + ${waitSql(failures, policy)} + ?3
-         WHERE ((throttle.wait_until <= ?2 AND throttle.hits < ${NIST_FAILURE_CEILING}) OR throttle.forget_at <= ?2)
+           wait_until = ?1 + ${waitSql(failures, policy)},
+           forget_at = ?1 + ${waitSql(failures, policy)} + ?2
+         WHERE ((throttle.wait_until <= ?1 AND throttle.hits < ${NIST_FAILURE_CEILING}) OR throttle.forget_at <= ?1)
          RETURNING hits`,
       )
-      .bind(key, now, policy.resetSeconds * 1000, ...onlyIf.values),
+      .bind(now, policy.resetSeconds * 1000, ...keyed.values, ...onlyIf.values),
     refusedUntil: db
-      .prepare(`SELECT CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END AS until FROM throttle WHERE key = ?`)
-      .bind(key),
+      .prepare(`SELECT CASE WHEN hits >= ${NIST_FAILURE_CEILING} THEN forget_at ELSE wait_until END AS until FROM throttle WHERE key = ${keyed.sql}`)
+      .bind(...keyed.values),
   };
 }
 
@@ -265,18 +272,35 @@ export function attemptVerdict(attempt: RunResult, refusedUntil: RunResult, now:
  * address all the same: the waits and the ceiling that attempts without them meet grow with it.
  * Never refused; the wait it sets never ends sooner than the one already running.
  */
-export function countFailure(db: Database, key: string, policy: BackoffPolicy, now: number): Statement {
+export function countFailure(db: Database, key: string, policy: BackoffPolicy, now: number, onlyIf: Condition = { sql: '1', values: [] }): Statement {
   const failures = 'CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END';
   return db
     .prepare(
       `INSERT INTO throttle (key, hits, wait_until, forget_at)
-       VALUES (?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3)
+       SELECT ?1, 1, ?2 + ${waitSql('1', policy)}, ?2 + ${waitSql('1', policy)} + ?3 WHERE ${numbered(onlyIf.sql, 4)}
        ON CONFLICT (key) DO UPDATE SET
          hits = ${failures},
          wait_until = max(throttle.wait_until, ?2 + ${waitSql(failures, policy)}),
          forget_at = max(throttle.forget_at, ?2 + ${waitSql(failures, policy)} + ?3)`,
     )
-    .bind(key, now, policy.resetSeconds * 1000);
+    .bind(key, now, policy.resetSeconds * 1000, ...onlyIf.values);
+}
+
+/**
+ * A condition held fixed through the rest of a batch: `set` writes a row under a random key while
+ * `condition` holds as it runs, `holds` is true from then on exactly when it did, and `unset` takes
+ * the row away again before the batch commits. For a guard whose own statement would change what
+ * it reads (a second factor spent, then its tables deleted with the account).
+ */
+export function batchMark(db: Database, condition: Condition, now: number) {
+  const key = keys.mark(newPublicId());
+  return {
+    set: db
+      .prepare(`INSERT INTO throttle (key, hits, wait_until, forget_at) SELECT ?, 1, 0, ? WHERE ${condition.sql}`)
+      .bind(key, now, ...condition.values),
+    holds: { sql: 'EXISTS (SELECT 1 FROM throttle WHERE key = ?)', values: [key] } satisfies Condition,
+    unset: db.prepare('DELETE FROM throttle WHERE key = ?').bind(key),
+  };
 }
 
 /**

@@ -916,7 +916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is missing or invalid; `errors` names each one; or: A field is missing or invalid; `errors` names each one */
+            /** @description A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1053,7 +1053,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The account is active (now, or already: a second use of the link is a success); or: The account is active (now, or already: a second use of the link is a success) */
+            /** @description The account is active (now, or already: a second use of the link is a success) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1103,7 +1103,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The password is not this registration's and was not confirmed, the two differ, or the policy refuses it; `errors` names the field; or: The password is not this registration's and was not confirmed, the two differ, or the policy refuses it; `errors` names the field; or: The password is not this registration's and was not confirmed, the two differ, or the policy refuses it; `errors` names the field; or: A field is missing or invalid; `errors` names each one */
+            /** @description The password is not this registration's and was not confirmed, the two differ, or the policy refuses it; `errors` names the field; or: A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1234,7 +1234,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A field is missing or invalid; `errors` names each one; or: A field is missing or invalid; `errors` names each one */
+            /** @description A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1243,7 +1243,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1349,7 +1349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1747,7 +1747,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The new password is refused by the policy, or the two typings differ; `errors` names the field. The link still works; or: The new password is refused by the policy, or the two typings differ; `errors` names the field. The link still works; or: A field is missing or invalid; `errors` names each one */
+            /** @description The new password is refused by the policy, or the two typings differ; `errors` names the field. The link still works; or: A field is missing or invalid; `errors` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2277,7 +2277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2381,7 +2381,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2875,7 +2875,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2996,7 +2996,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3232,7 +3232,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3348,7 +3348,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Too many requests; see Retry-After; or: Too many requests; see Retry-After */
+            /** @description Too many requests; see Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
