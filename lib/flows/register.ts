@@ -1,8 +1,9 @@
 /**
  * Registering: an address and a password in, a pending registration and a mail out. The outcome
  * is `accepted` whether the address is new, waiting for activation, or already active, and every
- * branch does the same work — one hash, one lookup, one guarded insert — so the answer and its
- * timing say nothing about which addresses have accounts. Only the mailbox learns that.
+ * branch does the same work — a batch of charges and a lookup, one hash, a batch of the guarded
+ * insert and its mails — so the answer and its timing say nothing about which addresses have
+ * accounts. Only the mailbox learns that. Two round trips, one on each side of the hash.
  */
 import type { Config } from '../config/config.ts';
 import { refuseWhenBusy } from '../crypto/hash-queue.ts';
@@ -12,9 +13,10 @@ import { activationMail, alreadyRegisteredMail } from '../mail/mail.ts';
 import { mailAllowed, type MailQueue } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { passwordProblems } from '../policy/password-policy.ts';
-import { accountExists, addRegistration, findAccount, registrationStored } from '../storage/accounts.ts';
-import { allOf, not, runBatch, type Database } from '../storage/db.ts';
-import { chargeMail } from '../storage/throttle.ts';
+import { accountExists, accountRead, addRegistration, registrationStored, type Account } from '../storage/accounts.ts';
+import { allOf, not, rowsOf, runBatch, type Database } from '../storage/db.ts';
+import { admitted, mailCharges, mailVerdict, runAdmitted, type Admission } from '../storage/throttle.ts';
+import { refusedClient, type Throttled } from './admission.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
 import { chosenPasswordProblems, type ChosenPasswordServices } from './chosen-password.ts';
@@ -32,9 +34,11 @@ export interface RegisterRequest {
   password: string;
   /** Whose mail allowance the mail is charged to (lib/http/client-address.ts, clientLimitKey). */
   clientKey: string;
+  /** The request's hit on its per-client window, carried in the first batch (lib/storage/throttle.ts). */
+  admission?: Admission | null;
 }
 
-export type RegisterOutcome = { kind: 'invalid'; errors: FieldError[] } | { kind: 'accepted' };
+export type RegisterOutcome = { kind: 'invalid'; errors: FieldError[] } | { kind: 'accepted' } | Throttled;
 
 export async function register(services: RegisterServices, request: RegisterRequest, now: number): Promise<RegisterOutcome> {
   const { db, hasher, config, mail, log } = services;
@@ -50,18 +54,29 @@ export async function register(services: RegisterServices, request: RegisterRequ
   if (weak.length > 0) return { kind: 'invalid', errors: weak.map((detail) => ({ pointer: '/password', detail })) };
   const email = parsed.email;
 
-  // Every register mails the address (a link, or "already registered"), so every one is charged
-  // to the mail allowances. Over one, the answer and the work stay the same and only the mail is
-  // left out: a refusal here would let anyone shut the owner out, and would tell of recent activity.
+  // The first of two round trips, before the hash so that a client over its window costs none:
+  // the window's hit, the mail allowances and the account's read, decided in SQL (docs/design.md,
+  // "How each flow's batch decides"). Every register mails the address (a link, or "already
+  // registered"), so every one is charged to the mail allowances. Over one, the answer and the work
+  // stay the same and only the mail is left out: a refusal here would let anyone shut the owner out,
+  // and would tell of recent activity.
   refuseWhenBusy(hasher);
-  const mayMail = await chargeMail(db, config.throttle, email.key, request.clientKey, now);
+  const admission = request.admission ?? null;
+  const first = await runAdmitted(db, admission, {
+    account: accountRead(db, email.key),
+    ...mailCharges(db, config.throttle, email.key, request.clientKey, now, { mails: allOf(), admits: admitted(admission) }),
+  });
+  const refused = refusedClient(first.verdict, log);
+  if (refused) return refused;
+  const account = rowsOf<Account>(first.done.account)[0] ?? null;
+  const mayMail = mailVerdict(config.throttle, first.done, true);
   if (!mayMail) log('throttled', { rule: 'mail' });
 
-  // The same work on every branch: one hash, one lookup, and one batch of the guarded insert and
-  // both possible mails, each queued only if its guard holds at commit (lib/mail/outbox.ts). Over
-  // the mail allowance the registration is still stored (docs/security.md, "A register over the mail allowance is still stored", says why).
+  // The same work on every branch: one hash and one batch of the guarded insert and both possible
+  // mails, each queued only if its guard holds at commit (lib/mail/outbox.ts). Over the mail
+  // allowance the registration is still stored (docs/security.md, "A register over the mail
+  // allowance is still stored", says why).
   const passwordHash = await hasher.hash(request.password);
-  const account = await findAccount(db, email.key);
   const link = newLink(config, now);
   const { tokenHash, createdAt, expiresAt } = link;
   const stored = registrationStored(tokenHash);
