@@ -14,6 +14,13 @@ const OWNER = 'owner@example.com';
 const ATTACKER = '203.0.113.66';
 const OWNER_CLIENT = '198.51.100.20';
 
+/** The address's mail allowances (lib/storage/throttle.ts keys.mail*) and the outbox: what a mail request spends. */
+async function mailState(h: Harness, email: string) {
+  const allowances = await h.db.prepare("SELECT key, hits, forget_at FROM throttle WHERE key LIKE ? ORDER BY key").bind(`mail:${email}%`).all();
+  const outbox = await h.db.prepare('SELECT id FROM mail_outbox ORDER BY id').all();
+  return JSON.stringify({ allowances: allowances.results, outbox: outbox.results });
+}
+
 const failuresOf = async (h: Harness, key: string) =>
   (await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(key).first<{ hits: number }>())?.hits ?? 0;
 
@@ -71,6 +78,50 @@ describe(`a client over its window changes nothing (${backend.name})`, () => {
     }
     expect(await dump(h.db)).toBe(before);
     expect(h.mails.filter((m) => m.to === 'thief@example.com')).toHaveLength(0);
+  });
+
+  it('register, resend and forgot past the window, from two clients: no mail charged, queued or sent, nothing stored, and the owner\'s own reset still comes', async () => {
+    // Each attacker spends its windows on another address, then turns to the owner's. Had its
+    // refused requests been charged, the two would spend the owner's ceiling (each up to its own
+    // allowance of two) and the owner's reset would go unmailed (no new-client allowance here).
+    const h = await createHarness({
+      LIMIT_REGISTER_PER_CLIENT: '1/600',
+      LIMIT_RESEND_PER_CLIENT: '1/600',
+      LIMIT_FORGOT_PER_CLIENT: '1/600',
+      LIMIT_MAIL_PER_ADDRESS_CLIENT: '2/3600',
+      LIMIT_MAIL_PER_ADDRESS: '3/3600',
+      LIMIT_MAIL_PER_ADDRESS_NEW_CLIENTS: 'off',
+    });
+    await h.createActiveAccount(OWNER);
+    h.clock.now += 3600_000; // the owner's own registration mail is out of the window
+    const ownerMails = h.mails.length;
+    for (const attacker of [ATTACKER, '203.0.113.67']) {
+      h.client.address = attacker;
+      expect((await h.post('/register', { email: 'spent@example.com', password: OTHER_PASSWORD })).status).toBe(202);
+      expect((await h.post('/resend-activation', { email: 'spent@example.com' })).status).toBe(202);
+      expect((await h.post('/forgot-password', { email: 'spent@example.com' })).status).toBe(202);
+      await h.later.settled();
+      const before = { db: await dump(h.db), mail: await mailState(h, OWNER), sent: h.mails.length };
+      h.later.hold = true;
+      for (let i = 0; i < 3; i++) {
+        expect((await h.post('/register', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(429);
+        expect((await h.post('/resend-activation', { email: OWNER })).status).toBe(429);
+        expect((await h.post('/forgot-password', { email: OWNER })).status).toBe(429);
+        expect((await h.post('/forgot-password', `email=${encodeURIComponent(OWNER)}`, { 'Content-Type': 'application/x-www-form-urlencoded' })).status).toBe(429);
+      }
+      expect(await h.api.forgotPassword({ email: OWNER }, { client: attacker })).toMatchObject({ kind: 'throttled' });
+      expect(await h.api.register({ email: OWNER, password: OTHER_PASSWORD }, { client: attacker })).toMatchObject({ kind: 'throttled' });
+      h.later.hold = false;
+      await h.later.settled();
+      expect(await dump(h.db)).toBe(before.db);
+      expect(await mailState(h, OWNER)).toBe(before.mail);
+      expect(h.mails.length).toBe(before.sent);
+    }
+
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/forgot-password', { email: OWNER })).status).toBe(202);
+    await h.later.settled();
+    expect(h.mails.slice(ownerMails).filter((m) => m.to === OWNER).map((m) => m.template)).toEqual(['password-reset']);
   });
 
   it('a body that never reaches the flow is still counted, and once the window is spent the answer is 429, not 422', async () => {
