@@ -5,9 +5,10 @@
  * still lock the owner out (the address's back-off, the devices' allowance, a session's count) while
  * being refused itself.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { backend } from '#backend';
 import { DEVICE_HEADER } from '../lib/http/device-header.ts';
+import { BREACHED_PASSWORD, type RangeRequest } from './support/breach-fixtures.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const OWNER = 'owner@example.com';
@@ -122,6 +123,33 @@ describe(`a client over its window changes nothing (${backend.name})`, () => {
     expect((await h.post('/forgot-password', { email: OWNER })).status).toBe(202);
     await h.later.settled();
     expect(h.mails.slice(ownerMails).filter((m) => m.to === OWNER).map((m) => m.template)).toEqual(['password-reset']);
+  });
+
+  it('register past the window costs no breached-password lookup and no hash; a breached password within it charges no mail allowance', async () => {
+    const key = crypto.randomUUID();
+    const rangeServer = inject('rangeServerUrl');
+    const asked = async () => ((await (await fetch(`${rangeServer}/range-requests/${key}`)).json()) as RangeRequest[]).length;
+    const h = await createHarness({
+      LIMIT_REGISTER_PER_CLIENT: '2/600',
+      BREACHED_PASSWORDS: 'pwned',
+      BREACHED_PASSWORDS_URL: `${rangeServer}/range/ok/${key}/`,
+      BREACHED_PASSWORDS_TIMEOUT_MS: '1500',
+    });
+    h.client.address = ATTACKER;
+    const untouched = await mailState(h, OWNER);
+    expect((await h.post('/register', { email: OWNER, password: BREACHED_PASSWORD })).status).toBe(422);
+    expect(await mailState(h, OWNER)).toBe(untouched); // nothing would be mailed: nothing is charged
+    expect((await h.post('/register', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(202);
+    const lookups = await asked();
+    expect(lookups).toBe(2);
+    const hashes = { ...h.hashes };
+    const before = { db: await dump(h.db), mail: await mailState(h, OWNER) };
+    // Fresh passwords, so that the range's cache would not hide a lookup.
+    for (let i = 0; i < 5; i++) expect((await h.post('/register', { email: OWNER, password: `${GOOD_PASSWORD} number ${i}` })).status).toBe(429);
+    expect(await asked()).toBe(lookups);
+    expect(h.hashes).toEqual(hashes);
+    expect(await dump(h.db)).toBe(before.db);
+    expect(await mailState(h, OWNER)).toBe(before.mail);
   });
 
   it('a body that never reaches the flow is still counted, and once the window is spent the answer is 429, not 422', async () => {

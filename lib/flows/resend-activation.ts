@@ -87,7 +87,7 @@ export async function renewActivation(
     {
       account: accountRead(db, key),
       pending: latestRegistrationRead(db, key),
-      ...mailCharges(db, config.throttle, key, clientKey, now, { mails: addressKnown(key), admits: admitted(admission) }),
+      ...mailCharges(db, config.throttle, key, clientKey, now, { mails: addressKnown(key), admits: admitted(admission) }).charges,
     },
     { soft: true },
   );

@@ -195,16 +195,18 @@ export async function chargeMail(
 }
 
 /**
- * chargeMail()'s three charges as statements for a flow's first batch (runAdmitted), each deciding
- * in SQL what chargeMail() decides in code between its round trips. They run in reverse order —
- * the new-clients allowance, the ceiling, the client's own — so that every condition a charge
- * depends on reads rows that no statement of the batch has written yet: the ceiling counts only if
- * the client's own window was open before this request, the new-clients allowance only if that
- * window had no live hit (this is the client's first request for the address) and the ceiling was
- * already spent. `mails` (in SQL) says whether the request would mail at all; `admits` guards
- * every write (admitted()). A charge whose condition does not hold runs against keys.uncounted as
- * charge() does, so each statement changes a row on every branch under the allowances, whatever
- * the address. Each returns its key when it counted; read the verdict with mailVerdict().
+ * chargeMail()'s three charges as statements for one batch, each deciding in SQL what chargeMail()
+ * decides in code between its round trips. They run in reverse order — the new-clients allowance,
+ * the ceiling, the client's own — so that every condition a charge depends on reads rows that no
+ * statement of the batch has written yet: the ceiling counts only if the client's own window was
+ * open before this request, the new-clients allowance only if that window had no live hit (this is
+ * the client's first request for the address) and the ceiling was already spent. `mails` (in SQL)
+ * says whether the request would mail at all; `admits` guards every write (admitted(), in the
+ * window's batch; none in a later one). A charge whose condition does not hold runs against
+ * keys.uncounted as charge() does, so each statement changes a row on every branch under the
+ * allowances, whatever the address. Each returns its key when it counted: mailVerdict() reads the
+ * answer back. `allows` is that answer as a condition, for a mail insert placed BEFORE the charges
+ * in the same batch (it reads the counters as they were before them).
  */
 export function mailCharges(
   db: Database,
@@ -225,11 +227,18 @@ export function mailCharges(
   // With no allowance of its own, every request of a client is its first, and always within it.
   const ownOpen = own.limit === 0 ? mails : allOf(mails, not(full(ownKey, own)));
   const ownFirst = own.limit === 0 ? mails : allOf(mails, not(live));
+  const newKey = keys.mailNewClients(emailKey);
   const charge = (key: string, rule: WindowLimit, counts: Condition) => countedCharge(db, key, rule, now, counts, admits);
+  const withNewClients = ceiling.limit !== 0 && newClients.limit !== 0;
+  const ceilingOk = ceiling.limit === 0 ? ownOpen : allOf(ownOpen, not(full(ceilingKey, ceiling)));
+  const newClientOk = allOf(ownFirst, full(ceilingKey, ceiling), not(full(newKey, newClients)));
   return {
-    newClients: ceiling.limit === 0 || newClients.limit === 0 ? undefined : charge(keys.mailNewClients(emailKey), newClients, allOf(ownFirst, full(ceilingKey, ceiling))),
-    ceiling: ceiling.limit === 0 ? undefined : charge(ceilingKey, ceiling, ownOpen),
-    own: own.limit === 0 ? undefined : charge(ownKey, own, mails),
+    charges: {
+      newClients: withNewClients ? charge(newKey, newClients, allOf(ownFirst, full(ceilingKey, ceiling))) : undefined,
+      ceiling: ceiling.limit === 0 ? undefined : charge(ceilingKey, ceiling, ownOpen),
+      own: own.limit === 0 ? undefined : charge(ownKey, own, mails),
+    },
+    allows: allOf(admits, withNewClients ? { sql: `(${ceilingOk.sql}) OR (${newClientOk.sql})`, values: [...ceilingOk.values, ...newClientOk.values] } : ceilingOk),
   };
 }
 
