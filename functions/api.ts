@@ -263,8 +263,8 @@ export function createApi(deps: Deps): LatchkeyApi {
         const body = validated(RegisterRequest, input);
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now, breachedPasswords } = deps;
-        return registerFlow({ db, hasher, breachedPasswords, config, mail: ctx.mail(), log: ctx.log }, { ...body.value, clientKey: ctx.clientKey }, now());
-      }),
+        return registerFlow({ db, hasher, breachedPasswords, config, mail: ctx.mail(), log: ctx.log }, { ...body.value, clientKey: ctx.clientKey, admission: ctx.admission }, now());
+      }, true),
 
     activate: (input, call) =>
       limited('activate', 'activate', call, async (ctx) => {
@@ -391,8 +391,8 @@ export function createApi(deps: Deps): LatchkeyApi {
       const body = validated(AddressOnly, input);
       if (!body.ok) return body.refusal;
       const { db, config, now } = deps;
-      return flow({ db, config, mail: ctx.mail(), log: ctx.log }, { email: body.value.email, clientKey: ctx.clientKey }, now());
-    });
+      return flow({ db, config, mail: ctx.mail(), log: ctx.log }, { email: body.value.email, clientKey: ctx.clientKey, admission: ctx.admission }, now());
+    }, true);
   }
 
   /** The two links of a change of address: the token in, the reset endpoint's allowance, as their routes. */

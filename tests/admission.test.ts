@@ -5,15 +5,23 @@
  * still lock the owner out (the address's back-off, the devices' allowance, a session's count) while
  * being refused itself.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { backend } from '#backend';
 import { DEVICE_HEADER } from '../lib/http/device-header.ts';
+import { BREACHED_PASSWORD, type RangeRequest } from './support/breach-fixtures.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, tokenFromLink, type Harness } from './support/harness.ts';
 import { challengeFor, codeNow, enrol, logInWithCode, STEP_MS } from './support/totp.ts';
 
 const OWNER = 'owner@example.com';
 const ATTACKER = '203.0.113.66';
 const OWNER_CLIENT = '198.51.100.20';
+
+/** The address's mail allowances (lib/storage/throttle.ts keys.mail*) and the outbox: what a mail request spends. */
+async function mailState(h: Harness, email: string) {
+  const allowances = await h.db.prepare("SELECT key, hits, forget_at FROM throttle WHERE key LIKE ? ORDER BY key").bind(`mail:${email}%`).all();
+  const outbox = await h.db.prepare('SELECT id FROM mail_outbox ORDER BY id').all();
+  return JSON.stringify({ allowances: allowances.results, outbox: outbox.results });
+}
 
 const failuresOf = async (h: Harness, key: string) =>
   (await h.db.prepare('SELECT hits FROM throttle WHERE key = ?').bind(key).first<{ hits: number }>())?.hits ?? 0;
@@ -128,6 +136,77 @@ describe(`a client over its window changes nothing (${backend.name})`, () => {
     // The right code the thief sent past the window is still the owner's to use.
     h.client.address = '198.51.100.21';
     expect((await h.post('/login/mfa', { challenge: await challengeFor(h, OWNER), code })).status).toBe(200);
+  });
+
+  it('register, resend and forgot past the window, from two clients: no mail charged, queued or sent, nothing stored, and the owner\'s own reset still comes', async () => {
+    // Each attacker spends its windows on another address, then turns to the owner's. Had its
+    // refused requests been charged, the two would spend the owner's ceiling (each up to its own
+    // allowance of two) and the owner's reset would go unmailed (no new-client allowance here).
+    const h = await createHarness({
+      LIMIT_REGISTER_PER_CLIENT: '1/600',
+      LIMIT_RESEND_PER_CLIENT: '1/600',
+      LIMIT_FORGOT_PER_CLIENT: '1/600',
+      LIMIT_MAIL_PER_ADDRESS_CLIENT: '2/3600',
+      LIMIT_MAIL_PER_ADDRESS: '3/3600',
+      LIMIT_MAIL_PER_ADDRESS_NEW_CLIENTS: 'off',
+    });
+    await h.createActiveAccount(OWNER);
+    h.clock.now += 3600_000; // the owner's own registration mail is out of the window
+    const ownerMails = h.mails.length;
+    for (const attacker of [ATTACKER, '203.0.113.67']) {
+      h.client.address = attacker;
+      expect((await h.post('/register', { email: 'spent@example.com', password: OTHER_PASSWORD })).status).toBe(202);
+      expect((await h.post('/resend-activation', { email: 'spent@example.com' })).status).toBe(202);
+      expect((await h.post('/forgot-password', { email: 'spent@example.com' })).status).toBe(202);
+      await h.later.settled();
+      const before = { db: await dump(h.db), mail: await mailState(h, OWNER), sent: h.mails.length };
+      h.later.hold = true;
+      for (let i = 0; i < 3; i++) {
+        expect((await h.post('/register', { email: OWNER, password: OTHER_PASSWORD })).status).toBe(429);
+        expect((await h.post('/resend-activation', { email: OWNER })).status).toBe(429);
+        expect((await h.post('/forgot-password', { email: OWNER })).status).toBe(429);
+        expect((await h.post('/forgot-password', `email=${encodeURIComponent(OWNER)}`, { 'Content-Type': 'application/x-www-form-urlencoded' })).status).toBe(429);
+      }
+      expect(await h.api.forgotPassword({ email: OWNER }, { client: attacker })).toMatchObject({ kind: 'throttled' });
+      expect(await h.api.register({ email: OWNER, password: OTHER_PASSWORD }, { client: attacker })).toMatchObject({ kind: 'throttled' });
+      h.later.hold = false;
+      await h.later.settled();
+      expect(await dump(h.db)).toBe(before.db);
+      expect(await mailState(h, OWNER)).toBe(before.mail);
+      expect(h.mails.length).toBe(before.sent);
+    }
+
+    h.client.address = OWNER_CLIENT;
+    expect((await h.post('/forgot-password', { email: OWNER })).status).toBe(202);
+    await h.later.settled();
+    expect(h.mails.slice(ownerMails).filter((m) => m.to === OWNER).map((m) => m.template)).toEqual(['password-reset']);
+  });
+
+  it('register past the window costs no breached-password lookup and no hash; a breached password within it charges no mail allowance', async () => {
+    const key = crypto.randomUUID();
+    const rangeServer = inject('rangeServerUrl');
+    const asked = async () => ((await (await fetch(`${rangeServer}/range-requests/${key}`)).json()) as RangeRequest[]).length;
+    const h = await createHarness({
+      LIMIT_REGISTER_PER_CLIENT: '2/600',
+      BREACHED_PASSWORDS: 'pwned',
+      BREACHED_PASSWORDS_URL: `${rangeServer}/range/ok/${key}/`,
+      BREACHED_PASSWORDS_TIMEOUT_MS: '1500',
+    });
+    h.client.address = ATTACKER;
+    const untouched = await mailState(h, OWNER);
+    expect((await h.post('/register', { email: OWNER, password: BREACHED_PASSWORD })).status).toBe(422);
+    expect(await mailState(h, OWNER)).toBe(untouched); // nothing would be mailed: nothing is charged
+    expect((await h.post('/register', { email: OWNER, password: GOOD_PASSWORD })).status).toBe(202);
+    const lookups = await asked();
+    expect(lookups).toBe(2);
+    const hashes = { ...h.hashes };
+    const before = { db: await dump(h.db), mail: await mailState(h, OWNER) };
+    // Fresh passwords, so that the range's cache would not hide a lookup.
+    for (let i = 0; i < 5; i++) expect((await h.post('/register', { email: OWNER, password: `${GOOD_PASSWORD} number ${i}` })).status).toBe(429);
+    expect(await asked()).toBe(lookups);
+    expect(h.hashes).toEqual(hashes);
+    expect(await dump(h.db)).toBe(before.db);
+    expect(await mailState(h, OWNER)).toBe(before.mail);
   });
 
   it('a body that never reaches the flow is still counted, and once the window is spent the answer is 429, not 422', async () => {

@@ -17,11 +17,11 @@ import type { Database } from '../lib/storage/db.ts';
 import { DEVICES_PER_ACCOUNT } from '../lib/config/device-settings.ts';
 import { chargedDevice, deviceCharge, deviceTrusted, newDevice } from '../lib/storage/devices.ts';
 import type { DevicePolicy } from '../lib/config/device-settings.ts';
-import { rowsOf, runBatch } from '../lib/storage/db.ts';
+import { allOf, rowsOf, runBatch } from '../lib/storage/db.ts';
 import { addPasswordReset, commitReset } from '../lib/storage/resets.ts';
 import { DEFAULT_SESSIONS } from '../lib/config/session-settings.ts';
 import { newSession } from '../lib/flows/sessions.ts';
-import { chargeLoginAttempt, chargeMail, hit, keys } from '../lib/storage/throttle.ts';
+import { chargeLoginAttempt, chargeMail, hit, keys, mailCharges, mailVerdict } from '../lib/storage/throttle.ts';
 import { newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { dump } from './support/harness.ts';
 
@@ -128,6 +128,45 @@ describe(`a fixed window, one condition at a time (${backend.name})`, () => {
     expect(await chargeMail(db, policy, 'a@example.com', 'c2', T0)).toBe(true);
     expect(await row(db, 'mail:a@example.com')).toMatchObject({ hits: 2 });
   });
+});
+
+describe(`the mail allowances decided in one batch, as chargeMail() decides them in three trips (${backend.name})`, () => {
+  const on = (limit: number) => ({ limit, windowSeconds: 600 });
+  const policies = {
+    'all three': { mailPerAddressClient: on(2), mailPerAddress: on(3), mailNewClients: on(2) },
+    'no new-client allowance': { mailPerAddressClient: on(2), mailPerAddress: on(3), mailNewClients: on(0) },
+    'no per-client allowance': { mailPerAddressClient: on(0), mailPerAddress: on(3), mailNewClients: on(2) },
+    'no ceiling': { mailPerAddressClient: on(2), mailPerAddress: on(0), mailNewClients: on(2) },
+  };
+  // One database (the workerd backend has one), an address for each way: the counters of each, by key less the address.
+  const table = async (db: Database, email: string) =>
+    JSON.stringify(
+      (await db.prepare("SELECT replace(key, ?, '') AS key, hits, wait_until, forget_at FROM throttle WHERE key LIKE ? ORDER BY key").bind(email, `mail:${email}%`).all()).results,
+    );
+
+  for (const [name, policy] of Object.entries(policies)) {
+    it(`${name}: the same answers, the same counters, and \`allows\` read before the charges says the same`, async () => {
+      const db = await backend.freshDatabase();
+      // Six clients, one of them asking often, some requests that would mail nothing, and time
+      // that crosses the window's end; the same sequence against both.
+      const asks: Array<{ client: string; mails: boolean; at: number }> = [];
+      for (let i = 0; i < 60; i++) asks.push({ client: `c${i % 7 === 0 ? 1 : (i * 5) % 6}`, mails: i % 5 !== 3, at: T0 + Math.floor(i / 25) * 600_000 + i * 1000 });
+      const answers: boolean[][] = [[], [], []];
+      for (const { client, mails, at } of asks) {
+        answers[0]!.push(await chargeMail(db, policy, 'a@example.com', client, at, mails));
+        const { charges, allows } = mailCharges(db, policy, 'b@example.com', client, at, { mails: { sql: '? = 1', values: [mails ? 1 : 0] }, admits: allOf() });
+        const done = await runBatch(db, { allows: db.prepare(`SELECT ${allows.sql} AS ok`).bind(...allows.values), ...charges });
+        answers[1]!.push(mailVerdict(policy, done, mails));
+        answers[2]!.push(rowsOf<{ ok: number }>(done.allows)[0]!.ok === 1);
+        expect(await table(db, 'b@example.com')).toBe(await table(db, 'a@example.com'));
+      }
+      expect(answers[1]).toEqual(answers[0]);
+      expect(answers[2]).toEqual(answers[0]);
+      // The sequence reaches every branch: allowed and refused both; and the counters were there to compare.
+      expect(new Set(answers[0])).toEqual(new Set([true, false]));
+      expect(JSON.parse(await table(db, 'a@example.com')).length).toBeGreaterThanOrEqual(2);
+    });
+  }
 });
 
 describe(`the login back-off, one condition at a time (${backend.name})`, () => {

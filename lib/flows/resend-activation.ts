@@ -8,9 +8,10 @@ import type { EventLog } from '../log.ts';
 import { activationMail, alreadyActiveMail, type Mail } from '../mail/mail.ts';
 import { mailAllowed, type MailQueue, type QueuedMail } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
-import { accountExists, findAccount, latestRegistration, registrationStored, renewal, type Account } from '../storage/accounts.ts';
-import { allOf, not, runBatch, softWrites, type Condition, type Database, type Statement } from '../storage/db.ts';
-import { chargeMail, markMailRequest } from '../storage/throttle.ts';
+import { accountExists, accountRead, addressKnown, latestRegistrationRead, registrationStored, renewal, type Account, type Registration } from '../storage/accounts.ts';
+import { allOf, not, rowsOf, runBatch, type Condition, type Database, type Statement } from '../storage/db.ts';
+import { admitted, mailCharges, mailVerdict, markMailRequest, runAdmitted, type Admission } from '../storage/throttle.ts';
+import { refusedClient, type Throttled } from './admission.ts';
 import type { FieldError } from './field-error.ts';
 import { newLink } from './links.ts';
 
@@ -25,12 +26,15 @@ export interface ResendRequest {
   email: string;
   /** Whose mail allowance the mail is charged to (lib/http/client-address.ts, clientLimitKey). */
   clientKey: string;
+  /** The request's hit on its per-client window, carried in the first batch (lib/storage/throttle.ts). */
+  admission?: Admission | null;
 }
 
-export type ResendOutcome = { kind: 'invalid'; email: string; errors: FieldError[] } | { kind: 'accepted' };
+export type ResendOutcome = { kind: 'invalid'; email: string; errors: FieldError[] } | { kind: 'accepted' } | Throttled;
 
 /** How an address stood, for the caller's own mail: its account, and whether it may be mailed. */
 export interface Renewal {
+  kind: 'renewal';
   account: Account | null;
   mayMail: boolean;
   /** A fresh activation link was stored (and mailed, if it may be): the address is pending. */
@@ -42,6 +46,8 @@ export interface Renewal {
 }
 
 export interface RenewalOptions {
+  /** The request's hit on its per-client window, for the first batch. */
+  admission?: Admission | null;
   /** Say, in the mail, that the link answers a forgotten password. */
   forgot?: boolean;
   /** The caller's own writes, committed in one batch with the new link's insert: all or none. */
@@ -55,10 +61,13 @@ export interface RenewalOptions {
 
 /**
  * The part of a resend that a forgotten password shares (lib/flows/reset-password.ts): a pending
- * address gets a fresh activation link. The same lookups, the same three allowance statements and
- * the same batch for every address, committing on every branch; only the mail differs. Only a
- * request that would mail is charged (one for an unknown address costs nobody's allowance), and one
- * over an allowance is accepted all the same. The mail goes only once the writes have committed.
+ * address gets a fresh activation link. Two round trips, the same statements in each for every
+ * address, each committing on every branch; only the mail differs. The first reads the address's
+ * account and newest registration (whose spellings the mails go to) and charges the client's window
+ * and the mail allowances, deciding in SQL (throttle.ts mailCharges()): only a request that would
+ * mail is charged (one for an unknown address costs nobody's allowance), and one over an allowance is
+ * accepted all the same. The second stores the link and queues the mails. The mail goes only once
+ * the writes have committed.
  */
 export async function renewActivation(
   services: ResendServices,
@@ -66,14 +75,27 @@ export async function renewActivation(
   display: string,
   clientKey: string,
   now: number,
-  { forgot = false, alongside = [], ownMail }: RenewalOptions = {},
-): Promise<Renewal> {
+  { admission = null, forgot = false, alongside = [], ownMail }: RenewalOptions = {},
+): Promise<Renewal | Throttled> {
   const { db, config, mail, log } = services;
-  const account = await findAccount(db, key);
-  const pending = await latestRegistration(db, key);
-  // The allowances are soft writes and the batch always commits (markMailRequest), so every
-  // branch waits for exactly one fsync, the batch's, which takes the allowances to disk with it.
-  const mayMail = await chargeMail(softWrites(db), config.throttle, key, clientKey, now, Boolean(account || pending));
+  // The allowances are soft writes, as the window is, and the second batch always commits
+  // (markMailRequest), so every branch waits for exactly one fsync, the second batch's, which takes
+  // the first one's writes to disk with it.
+  const first = await runAdmitted(
+    db,
+    admission,
+    {
+      account: accountRead(db, key),
+      pending: latestRegistrationRead(db, key),
+      ...mailCharges(db, config.throttle, key, clientKey, now, { mails: addressKnown(key), admits: admitted(admission) }).charges,
+    },
+    { soft: true },
+  );
+  const refused = refusedClient(first.verdict, log);
+  if (refused) return refused;
+  const account = rowsOf<Account>(first.done.account)[0] ?? null;
+  const pending = rowsOf<Registration>(first.done.pending)[0] ?? null;
+  const mayMail = mailVerdict(config.throttle, first.done, Boolean(account || pending));
   if (!mayMail && (account || pending)) log('throttled', { rule: 'mail' });
   const link = newLink(config, now);
   // Both mails are sealed and queued on every branch, each guarded in SQL, so an unknown address
@@ -95,7 +117,7 @@ export async function renewActivation(
   });
   const wasRenewed = done.renewal.meta.changes === 1;
   mail.committed(activation, done.activation.meta.changes, mayMail && wasRenewed);
-  return { account, mayMail, renewed: wasRenewed, alongside: done.alongside.map((r) => r.meta.changes), ownMail: ownQueued && { queued: ownQueued, changes: done.own?.meta.changes } };
+  return { kind: 'renewal', account, mayMail, renewed: wasRenewed, alongside: done.alongside.map((r) => r.meta.changes), ownMail: ownQueued && { queued: ownQueued, changes: done.own?.meta.changes } };
 }
 
 export async function resendActivation(services: ResendServices, request: ResendRequest, now: number): Promise<ResendOutcome> {
@@ -109,7 +131,9 @@ export async function resendActivation(services: ResendServices, request: Resend
     onlyIf: allOf(not(renewed), accountExists(key)),
     usefulForSeconds: services.config.tokenTtlSeconds,
   });
-  const { account, mayMail, renewed, ownMail: notice } = await renewActivation(services, key, display, request.clientKey, now, { ownMail });
+  const done = await renewActivation(services, key, display, request.clientKey, now, { admission: request.admission ?? null, ownMail });
+  if (done.kind === 'throttled') return done;
+  const { account, mayMail, renewed, ownMail: notice } = done;
   if (notice) services.mail.committed(notice.queued, notice.changes, mayMail && account !== null && !renewed);
   services.log('activation_resent', { outcome: renewed ? 'pending' : account ? 'active' : 'unknown', ...(account ? { accountId: account.id } : {}) });
   return { kind: 'accepted' };

@@ -46,10 +46,11 @@ export async function forgotPassword(services: ForgotServices, request: ForgotRe
   if (!parsed.ok) return { kind: 'invalid', email: request.email, errors: [{ pointer: '/email', detail: parsed.detail }] };
   const { key, display } = parsed.email;
 
-  // The same statements on every branch, unknown, pending or active: the renewal's two lookups,
-  // three allowance charges and guarded insert, the guarded insert of a reset link, which stores a
-  // row only for an account, and both mails, each queued only if its guard holds at commit. The
-  // allowance is the one register and resend charge. All commit in one batch, or none does.
+  // The same statements on every branch, unknown, pending or active: the renewal's first batch of
+  // two lookups and three allowance charges, then its guarded insert, the guarded insert of a reset
+  // link, which stores a row only for an account, and both mails, each queued only if its guard
+  // holds at commit. The allowance is the one register and resend charge. The second batch's
+  // writes commit together, or none does.
   const link = newResetLink(config, now);
   const ownMail = (_renewed: Condition, account: Account | null) => ({
     mail: resetMail(account?.email ?? display, link.url, config.resetTokenTtlSeconds),
@@ -57,11 +58,9 @@ export async function forgotPassword(services: ForgotServices, request: ForgotRe
     usefulForSeconds: config.resetTokenTtlSeconds,
   });
   const alongside = [addPasswordReset(db, key, link)];
-  const { account, mayMail, renewed, alongside: [stored], ownMail: reset } = await renewActivation(services, key, display, request.clientKey, now, {
-    forgot: true,
-    alongside,
-    ownMail,
-  });
+  const done = await renewActivation(services, key, display, request.clientKey, now, { admission: request.admission ?? null, forgot: true, alongside, ownMail });
+  if (done.kind === 'throttled') return done;
+  const { account, mayMail, renewed, alongside: [stored], ownMail: reset } = done;
   const issued = stored === 1;
   if (reset) services.mail.committed(reset.queued, reset.changes, mayMail && issued);
   log('password_reset_requested', { outcome: issued ? 'active' : renewed ? 'pending' : 'unknown', ...(account ? { accountId: account.id } : {}) });

@@ -11,7 +11,8 @@ import { mailQueueFor } from './after-response.ts';
 import type { AnswerTable } from './answers.ts';
 import { clientLimitKey } from './client-address.ts';
 import { bodyKind } from './media.ts';
-import { INVALID_FIELDS, respond } from './respond.ts';
+import { EDGE, INVALID_FIELDS, respond } from './respond.ts';
+import { admissionOf } from './limit-per-client.ts';
 import { createRouter } from './router.ts';
 import { jsonOrFormPost, openapiRequiringBody, type OperationSpec } from './routes.ts';
 import { AddressOnly, pendingAnswer } from './schemas.ts';
@@ -33,13 +34,14 @@ export function mailRequestEndpoint<P extends string>(spec: MailRequestSpec<P>) 
   const answers: AnswerTable<MailRequestOutcome> = {
     accepted: { ...pendingAnswer(spec.accepted.description, spec.accepted.message), page: spec.sentPage },
     invalid: { ...INVALID_FIELDS, page: (o) => spec.refusedPage(o.email, o.errors[0]?.detail ?? '') },
+    throttled: EDGE.throttled,
   };
-  const route = jsonOrFormPost({ ...spec, body: AddressOnly, answers, edges: ['unavailable'], botCheck: true });
+  const route = jsonOrFormPost({ ...spec, body: AddressOnly, answers, edges: ['unavailable'], botCheck: true, carried: true });
   return openapiRequiringBody(createRouter(), route, async function askForMail(c) {
     const { db, config, now } = c.get('deps');
     const { email } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');
     const services = { db, config, mail: mailQueueFor(c), log: c.get('log') };
-    const outcome = await spec.flow(services, { email, clientKey: clientLimitKey(c.get('client')) }, now());
+    const outcome = await spec.flow(services, { email, clientKey: clientLimitKey(c.get('client')), admission: admissionOf(c) }, now());
     return respond(c, answers, outcome, undefined);
   });
 }

@@ -115,6 +115,17 @@ export function registrationLinkRead(db: Database, tokenHash: string): Statement
  * The newest registration for an address that no activation has consumed yet.
  * With `validAt`, only one whose link still works at that time.
  */
+/** latestRegistration() without `validAt`, for a batch: its rows are Registrations. */
+export function latestRegistrationRead(db: Database, emailKey: string): Statement {
+  return db.prepare(`SELECT ${REGISTRATION_COLUMNS} FROM registrations WHERE email_key = ? AND consumed_at IS NULL ORDER BY created_at DESC LIMIT 1`).bind(emailKey);
+}
+
+/** The address has an account or a registration no activation has consumed (latestRegistration() finds one). */
+export const addressKnown = (emailKey: string): Condition => ({
+  sql: 'EXISTS (SELECT 1 FROM accounts WHERE email_key = ?) OR EXISTS (SELECT 1 FROM registrations WHERE email_key = ? AND consumed_at IS NULL)',
+  values: [emailKey, emailKey],
+});
+
 export function latestRegistration(db: Database, emailKey: string, validAt?: number): Promise<Registration | null> {
   const stillValid = validAt === undefined ? '' : 'AND expires_at > ?';
   const statement = db.prepare(

@@ -17,7 +17,7 @@
 import { newPublicId } from '../crypto/tokens.ts';
 import type { Endpoint, ThrottlePolicy, WindowLimit } from '../config/throttle-settings.ts';
 import { MAX_SHIFT, NIST_FAILURE_CEILING, type BackoffPolicy } from '../policy/login-backoff.ts';
-import { numbered, rowsOf, runBatch, softWrites, type BatchResults, type Condition, type Database, type RunResult, type Statement } from './db.ts';
+import { allOf, not, numbered, rowsOf, runBatch, softWrites, type BatchResults, type Condition, type Database, type RunResult, type Statement } from './db.ts';
 
 export type Verdict = { ok: true } | { ok: false; retryAfterSeconds: number };
 
@@ -134,8 +134,9 @@ function verdictOf(admission: Admission, refusedUntil: RunResult | undefined): V
 /**
  * One batch: the window's state read first, the flow's named parts (each write among them guarded
  * by admitted(admission)), the hit last. The parts' guards and the state read see the window as
- * it was before this request, so they agree with the hit. `soft` when the parts only read: the
- * batch then writes nothing but the counter, which is soft state (hit()).
+ * it was before this request, so they agree with the hit. `soft` when the parts only read, or
+ * write soft state only (the mail allowances of a request whose next batch commits on every branch:
+ * lib/flows/resend-activation.ts): the batch then writes nothing a machine crash must keep (hit()).
  */
 export async function runAdmitted<P extends Record<string, Statement | readonly Statement[] | undefined>>(
   db: Database,
@@ -194,6 +195,85 @@ export async function chargeMail(
   if (ceiling.limit === 0 || newClients.limit === 0) return ceilingOk;
   const newClientOk = (await charge(db, keys.mailNewClients(emailKey), newClients, now, ownHits === 1 && !ceilingOk)) > 0;
   return ceilingOk || newClientOk;
+}
+
+/**
+ * chargeMail()'s three charges as statements for one batch, each deciding in SQL what chargeMail()
+ * decides in code between its round trips. They run in reverse order — the new-clients allowance,
+ * the ceiling, the client's own — so that every condition a charge depends on reads rows that no
+ * statement of the batch has written yet: the ceiling counts only if the client's own window was
+ * open before this request, the new-clients allowance only if that window had no live hit (this is
+ * the client's first request for the address) and the ceiling was already spent. `mails` (in SQL)
+ * says whether the request would mail at all; `admits` guards every write (admitted(), in the
+ * window's batch; none in a later one). A charge whose condition does not hold runs against
+ * keys.uncounted as charge() does, so each statement changes a row on every branch under the
+ * allowances, whatever the address. Each returns its key when it counted: mailVerdict() reads the
+ * answer back. `allows` is that answer as a condition, for a mail insert placed BEFORE the charges
+ * in the same batch (it reads the counters as they were before them).
+ */
+export function mailCharges(
+  db: Database,
+  policy: Pick<ThrottlePolicy, 'mailPerAddressClient' | 'mailPerAddress' | 'mailNewClients'>,
+  emailKey: string,
+  clientKey: string,
+  now: number,
+  { mails, admits }: { mails: Condition; admits: Condition },
+) {
+  const { mailPerAddressClient: own, mailPerAddress: ceiling, mailNewClients: newClients } = policy;
+  const ownKey = keys.mailFrom(emailKey, clientKey);
+  const ceilingKey = keys.mail(emailKey);
+  const full = (key: string, rule: WindowLimit): Condition => ({
+    sql: 'EXISTS (SELECT 1 FROM throttle WHERE key = ? AND forget_at > ? AND hits >= ?)',
+    values: [key, now, rule.limit],
+  });
+  const live: Condition = { sql: 'EXISTS (SELECT 1 FROM throttle WHERE key = ? AND forget_at > ?)', values: [ownKey, now] };
+  // With no allowance of its own, every request of a client is its first, and always within it.
+  const ownOpen = own.limit === 0 ? mails : allOf(mails, not(full(ownKey, own)));
+  const ownFirst = own.limit === 0 ? mails : allOf(mails, not(live));
+  const newKey = keys.mailNewClients(emailKey);
+  const charge = (key: string, rule: WindowLimit, counts: Condition) => countedCharge(db, key, rule, now, counts, admits);
+  const withNewClients = ceiling.limit !== 0 && newClients.limit !== 0;
+  const ceilingOk = ceiling.limit === 0 ? ownOpen : allOf(ownOpen, not(full(ceilingKey, ceiling)));
+  const newClientOk = allOf(ownFirst, full(ceilingKey, ceiling), not(full(newKey, newClients)));
+  return {
+    charges: {
+      newClients: withNewClients ? charge(newKey, newClients, allOf(ownFirst, full(ceilingKey, ceiling))) : undefined,
+      ceiling: ceiling.limit === 0 ? undefined : charge(ceilingKey, ceiling, ownOpen),
+      own: own.limit === 0 ? undefined : charge(ownKey, own, mails),
+    },
+    allows: allOf(admits, withNewClients ? { sql: `(${ceilingOk.sql}) OR (${newClientOk.sql})`, values: [...ceilingOk.values, ...newClientOk.values] } : ceilingOk),
+  };
+}
+
+/** What mailCharges() decided: may the mail go? `mails` as the caller read it in the same batch. */
+export function mailVerdict(
+  policy: Pick<ThrottlePolicy, 'mailPerAddressClient' | 'mailPerAddress' | 'mailNewClients'>,
+  done: { newClients: RunResult | undefined; ceiling: RunResult | undefined; own: RunResult | undefined },
+  mails: boolean,
+): boolean {
+  const counted = (result: RunResult | undefined) => rowsOf<{ key: string }>(result).some((row) => row.key !== keys.uncounted);
+  const ownOk = policy.mailPerAddressClient.limit === 0 ? mails : counted(done.own);
+  const ceilingOk = policy.mailPerAddress.limit === 0 ? ownOk : counted(done.ceiling);
+  return ceilingOk || counted(done.newClients);
+}
+
+/**
+ * charge() as one statement whose `counts` is decided in SQL: the hit goes to `key` while `counts`
+ * holds, else to keys.uncounted, and nowhere unless `admits` holds. RETURNING the key it charged.
+ */
+function countedCharge(db: Database, key: string, rule: WindowLimit, now: number, counts: Condition, admits: Condition): Statement {
+  return db
+    .prepare(
+      `INSERT INTO throttle (key, hits, wait_until, forget_at)
+       SELECT CASE WHEN counts THEN ?1 ELSE ?5 END, 1, 0, ?2 + CASE WHEN counts THEN ?3 ELSE 0 END
+       FROM (SELECT (${numbered(counts.sql, 6)}) AS counts) WHERE ${numbered(admits.sql, 6 + counts.values.length)}
+       ON CONFLICT (key) DO UPDATE SET
+         hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
+         forget_at = CASE WHEN throttle.forget_at <= ?2 THEN excluded.forget_at ELSE throttle.forget_at END
+       WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4
+       RETURNING key`,
+    )
+    .bind(key, now, rule.windowSeconds * 1000, rule.limit, keys.uncounted, ...counts.values, ...admits.values);
 }
 
 /**
