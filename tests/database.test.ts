@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
-import { hit } from '../lib/storage/throttle.ts';
+import { hit } from './support/throttle-calls.ts';
 
 describe(`the database boundary (${backend.name})`, () => {
   it('runs a batch all or nothing', async () => {

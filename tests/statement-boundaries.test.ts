@@ -21,7 +21,8 @@ import { allOf, rowsOf, runBatch } from '../lib/storage/db.ts';
 import { addPasswordReset, commitReset } from '../lib/storage/resets.ts';
 import { DEFAULT_SESSIONS } from '../lib/config/session-settings.ts';
 import { newSession } from '../lib/flows/sessions.ts';
-import { chargeLoginAttempt, chargeMail, hit, keys, mailCharges, mailVerdict } from '../lib/storage/throttle.ts';
+import { keys, mailCharges, mailVerdict } from '../lib/storage/throttle.ts';
+import { chargeLoginAttempt, chargeMail, hit } from './support/throttle-calls.ts';
 import { newToken, tokenDigest } from '../lib/crypto/tokens.ts';
 import { dump } from './support/harness.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backend } from '#backend';
 import { ConfigError, DEFAULT_THROTTLE, loadConfig } from '../lib/config/config.ts';
 import { backoffSeconds, NIST_FAILURE_CEILING, worstCaseFailures } from '../lib/policy/login-backoff.ts';
-import { chargeLoginAttempt, hit } from '../lib/storage/throttle.ts';
+import { chargeLoginAttempt, hit } from './support/throttle-calls.ts';
 import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, PUBLIC_URL } from './support/harness.ts';
 
 async function expect429(res: Response, seconds?: number) {

@@ -11,14 +11,14 @@
  */
 import type { Config } from '../config/config.ts';
 import { emailChangeMail, emailInUseMail } from '../mail/email-change-mails.ts';
-import { mailAllowed, type MailQueue } from '../mail/outbox.ts';
+import type { MailQueue } from '../mail/outbox.ts';
 import { parseEmail } from '../policy/emails.ts';
 import { accountHasHash } from '../storage/accounts.ts';
 import { allOf, not, runBatch } from '../storage/db.ts';
 import { addEmailChange, addressTaken, emailChangeStored } from '../storage/email-changes.ts';
 import { refuseWhenBusy } from '../crypto/hash-queue.ts';
 import { notOpened, openSession, type PresentedSession, type SessionServices, type Unauthenticated } from './sessions.ts';
-import { chargeMail } from '../storage/throttle.ts';
+import { mailCharges, mailVerdict } from '../storage/throttle.ts';
 import type { FieldError } from './field-error.ts';
 import { newEmailChangeLink } from './links.ts';
 import { checkPassword, sessionCharge, type PasswordCheckServices } from './password-check.ts';
@@ -79,11 +79,10 @@ export async function requestEmailChange(services: ChangeEmailServices, request:
   // account, held for an undo, or the account's own. Each request mails the new address (a link
   // or a notice), so each is charged to its allowances, as a registration is; over one, only the
   // mail is left out.
-  const mayMail = await chargeMail(db, config.throttle, key, request.clientKey, now);
-  if (!mayMail) log('throttled', { rule: 'mail' });
+  // The charges go in the outcome batch, after the mails they decide (throttle.ts mailCharges()).
+  const { charges, allows: allowed } = mailCharges(db, config.throttle, key, request.clientKey, now, { mails: allOf(), admits: allOf() });
   const link = newEmailChangeLink(config, now);
   const stored = emailChangeStored(link.tokenHash);
-  const allowed = mailAllowed(mayMail);
   const options = { now, usefulForSeconds: config.emailChangeTtlSeconds };
   // The code spent in the last batch, which stores the request only if it was still unspent.
   const factor = factorOutcome(db, proof, account, config.throttle.loginFailures, now);
@@ -106,8 +105,11 @@ export async function requestEmailChange(services: ChangeEmailServices, request:
     change: addEmailChange(db, change, allOf(accountHasHash(account.id, account.passwordHash), factor.holds)),
     confirm: confirm.statement,
     notice: notice.statement,
+    ...charges,
     unmark: factor.last,
   });
+  const mayMail = mailVerdict(config.throttle, done, true);
+  if (!mayMail) log('throttled', { rule: 'mail' });
   const spent = factor.spent(done.factor);
   const wasStored = done.change.meta.changes === 1;
   mail.committed(confirm, done.confirm.meta.changes, mayMail && wasStored);

@@ -8,7 +8,7 @@
  * Two shapes of limit share the `throttle` table:
  * - windows: at most `limit` hits per `windowSeconds` (fixed window) — per client and endpoint,
  *   and mails per (address, client) under a larger per-address ceiling, with a small allowance
- *   past it for clients new to the address (chargeMail());
+ *   past it for clients new to the address (mailCharges());
  * - back-off: failed logins per address. A few are free, then each further attempt must wait a
  *   time that doubles up to a ceiling; after NIST_FAILURE_CEILING of them no attempt counts until
  *   `resetSeconds` of quiet forget them. A success clears it. Someone who knows only the address
@@ -39,46 +39,6 @@ export const keys = {
 };
 
 const retryAfter = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
-
-async function refusal(db: Database, key: string, now: number, until: string): Promise<Verdict> {
-  const row = await db.prepare(`SELECT ${until} AS until FROM throttle WHERE key = ?`).bind(key).first<{ until: number }>();
-  return { ok: false, retryAfterSeconds: retryAfter(row?.until ?? now, now) };
-}
-
-/**
- * One hit against a fixed window if `counts`: allowed while the window holds fewer than `limit`
- * hits; the window's hits with this one if it was counted, else 0. When `counts` is false the same
- * statement runs against a throwaway row whose window has always just ended (keys.uncounted), so
- * it counts nothing that matters yet changes a row as a counted hit does: callers that must not
- * differ in the work they do can run it on every branch, and on Node the journal line it costs is
- * the same too (issue 23 §2).
- */
-async function charge(db: Database, key: string, rule: WindowLimit, now: number, counts = true): Promise<number> {
-  const counted = await db
-    .prepare(
-      `INSERT INTO throttle (key, hits, wait_until, forget_at) VALUES (?1, 1, 0, ?2 + ?3)
-       ON CONFLICT (key) DO UPDATE SET
-         hits = CASE WHEN throttle.forget_at <= ?2 THEN 1 ELSE throttle.hits + 1 END,
-         forget_at = CASE WHEN throttle.forget_at <= ?2 THEN ?2 + ?3 ELSE throttle.forget_at END
-       WHERE throttle.forget_at <= ?2 OR throttle.hits < ?4
-       RETURNING hits`,
-    )
-    .bind(counts ? key : keys.uncounted, now, counts ? rule.windowSeconds * 1000 : 0, counts ? rule.limit : Number.MAX_SAFE_INTEGER)
-    .first<{ hits: number }>();
-  return counts ? (counted?.hits ?? 0) : 0;
-}
-
-/**
- * One hit against a fixed window; when refused, how long until the window ends. These per-client
- * counters are soft state (db.ts softWrites): the cheap requests that each charge one would
- * otherwise wait for a disk flush apiece. A process crash loses none of them; a machine crash may
- * lose the last second's, which gives a client that many requests again, and never touches an
- * account (docs/reliability.md).
- */
-export async function hit(db: Database, key: string, rule: WindowLimit, now: number): Promise<Verdict> {
-  if (rule.limit === 0) return ALLOWED;
-  return (await charge(softWrites(db), key, rule, now)) > 0 ? ALLOWED : refusal(db, key, now, 'forget_at');
-}
 
 /**
  * The per-client window's hit for one request, not yet run: it rides in the first batch of the
@@ -136,7 +96,7 @@ function verdictOf(admission: Admission, refusedUntil: RunResult | undefined): V
  * by admitted(admission)), the hit last. The parts' guards and the state read see the window as
  * it was before this request, so they agree with the hit. `soft` when the parts only read, or
  * write soft state only (the mail allowances of a request whose next batch commits on every branch:
- * lib/flows/resend-activation.ts): the batch then writes nothing a machine crash must keep (hit()).
+ * lib/flows/resend-activation.ts): the batch then writes nothing a machine crash must keep (spendAdmission()).
  */
 export async function runAdmitted<P extends Record<string, Statement | readonly Statement[] | undefined>>(
   db: Database,
@@ -156,7 +116,13 @@ export async function runAdmitted<P extends Record<string, Statement | readonly 
 const STATE = '\u0000window';
 const HIT = '\u0000hit';
 
-/** The hit alone, for a request that ended before its flow's first trip; soft, as hit() is. */
+/**
+ * The window's hit alone, for a request that ended before its flow's first trip. These per-client
+ * counters are soft state (db.ts softWrites): the cheap requests that each charge one would
+ * otherwise wait for a disk flush apiece. A process crash loses none of them; a machine crash may
+ * lose the last second's, which gives a client that many requests again, and never touches an
+ * account (docs/reliability.md).
+ */
 export async function spendAdmission(db: Database, admission: Admission | null): Promise<Verdict> {
   if (!admission || admission.spent) return ALLOWED;
   admission.spent = true;
@@ -174,39 +140,15 @@ export async function spendAdmission(db: Database, admission: Admission | null):
  * are counted per address too, so a botnet of new clients gets no more than ceiling + that many.
  * A client over its own allowance touches neither of the others.
  *
- * `mails` is false when the request would send nothing (a resend for an unknown address): then
- * nothing is counted, yet the same three statements run and change a row each (charge()), as they
- * do for a known address under its allowances, so that neither the work nor its time depends on
- * the address's state. The caller answers the same whatever this returns.
- */
-export async function chargeMail(
-  db: Database,
-  policy: Pick<ThrottlePolicy, 'mailPerAddressClient' | 'mailPerAddress' | 'mailNewClients'>,
-  emailKey: string,
-  clientKey: string,
-  now: number,
-  mails = true,
-): Promise<boolean> {
-  const { mailPerAddressClient: own, mailPerAddress: ceiling, mailNewClients: newClients } = policy;
-  // With no allowance of its own, every request of a client is its first.
-  const ownHits = own.limit === 0 ? (mails ? 1 : 0) : await charge(db, keys.mailFrom(emailKey, clientKey), own, now, mails);
-  const ownOk = ownHits > 0;
-  const ceilingOk = ceiling.limit === 0 ? ownOk : (await charge(db, keys.mail(emailKey), ceiling, now, ownOk)) > 0;
-  if (ceiling.limit === 0 || newClients.limit === 0) return ceilingOk;
-  const newClientOk = (await charge(db, keys.mailNewClients(emailKey), newClients, now, ownHits === 1 && !ceilingOk)) > 0;
-  return ceilingOk || newClientOk;
-}
-
-/**
- * chargeMail()'s three charges as statements for one batch, each deciding in SQL what chargeMail()
- * decides in code between its round trips. They run in reverse order — the new-clients allowance,
+ * The three charges are statements for one batch, each deciding in SQL what depends on the others
+ * (tests/statement-boundaries.test.ts holds them to a model that decides in code, trip by trip). They run in reverse order — the new-clients allowance,
  * the ceiling, the client's own — so that every condition a charge depends on reads rows that no
  * statement of the batch has written yet: the ceiling counts only if the client's own window was
  * open before this request, the new-clients allowance only if that window had no live hit (this is
  * the client's first request for the address) and the ceiling was already spent. `mails` (in SQL)
  * says whether the request would mail at all; `admits` guards every write (admitted(), in the
  * window's batch; none in a later one). A charge whose condition does not hold runs against
- * keys.uncounted as charge() does, so each statement changes a row on every branch under the
+ * keys.uncounted, so each statement changes a row on every branch under the
  * allowances, whatever the address. Each returns its key when it counted: mailVerdict() reads the
  * answer back. `allows` is that answer as a condition, for a mail insert placed BEFORE the charges
  * in the same batch (it reads the counters as they were before them).
@@ -258,7 +200,7 @@ export function mailVerdict(
 }
 
 /**
- * charge() as one statement whose `counts` is decided in SQL: the hit goes to `key` while `counts`
+ * One hit against a fixed window, as a statement whose `counts` is decided in SQL: the hit goes to `key` while `counts`
  * holds, else to keys.uncounted, and nowhere unless `admits` holds. RETURNING the key it charged.
  */
 function countedCharge(db: Database, key: string, rule: WindowLimit, now: number, counts: Condition, admits: Condition): Statement {
@@ -298,19 +240,12 @@ function waitSql(n: string, policy: BackoffPolicy): string {
 
 /**
  * Charges one login attempt to an address before the password is checked, so that parallel
- * guesses are counted as they arrive rather than after they have all been verified. Refused while
- * the address is waiting out its back-off, and once NIST_FAILURE_CEILING attempts have counted,
- * until they are forgotten (a refusal writes nothing, so a steady guesser cannot put that off).
- * A success must run clearLoginFailures().
- */
-export async function chargeLoginAttempt(db: Database, key: string, policy: BackoffPolicy, now: number): Promise<Verdict> {
-  const { attempt, refusedUntil } = await runBatch(db, loginAttempt(db, key, policy, now));
-  return attemptVerdict(attempt, refusedUntil, now);
-}
-
-/**
- * chargeLoginAttempt() as statements, for a flow's first batch: the charge (RETURNING the count
- * when it counted), while `onlyIf` holds, then the end of the wait that refused it if it did not.
+ * guesses are counted as they arrive rather than after they have all been verified: the charge
+ * (RETURNING the count when it counted), while `onlyIf` holds, then the end of the wait that
+ * refused it if it did not, for a flow's first batch. Refused while the address is waiting out its
+ * back-off, and once NIST_FAILURE_CEILING attempts have counted, until they are forgotten (a
+ * refusal writes nothing, so a steady guesser cannot put that off). A success must run
+ * clearLoginFailures().
  */
 export function loginAttempt(db: Database, key: string | Condition, policy: BackoffPolicy, now: number, onlyIf: Condition = { sql: '1', values: [] }) {
   const failures = 'CASE WHEN throttle.forget_at <= ?1 THEN 1 ELSE throttle.hits + 1 END';

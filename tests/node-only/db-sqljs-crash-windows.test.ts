@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockIsFree } from '../support/lock-holder.ts';
-import { hit } from '../../lib/storage/throttle.ts';
+import { hit } from '../support/throttle-calls.ts';
 import { DatabaseFileError, journalPathOf, lockPathOf, snapshotTempPathOf } from '../../lib/storage/sqljs/files.ts';
 import type { WriteIo } from '../../lib/storage/sqljs/journal.ts';
 import { readMigrations } from '../../lib/storage/sqljs/migrations.ts';
