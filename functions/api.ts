@@ -248,6 +248,21 @@ export function createApi(deps: Deps): LatchkeyApi {
     return checked.ok ? outcome : (checked.refused ?? { kind: 'unauthenticated' });
   }
 
+  // Read at the call, not when made: the Node server may replace deps.config once it listens.
+  const sessionServices = (ctx: CallContext): SessionServices => ({ db: deps.db, config: deps.config, log: ctx.log });
+
+  /** A session call without a body whose flow reads the session in its own batch: no allowance, as the bodiless bearer routes have none. */
+  function bearerCall<T>(name: string, call: ApiCall | undefined, token: unknown, work: (bearer: PresentedSession, ctx: CallContext) => Promise<T>) {
+    const ctx = context(name, call);
+    return guardOutage(ctx.log, async (): Promise<T | Unauthenticated> => {
+      const bearer = presentedSession(typeof token === 'string' ? token : undefined, null);
+      const outcome = await work(bearer, ctx);
+      // A flow that ended before its batch (a malformed id) answers no live session first, as the route does.
+      if (bearer.checked) return outcome;
+      return (await checkedSession(deps, ctx.log, token)) ? outcome : { kind: 'unauthenticated' };
+    });
+  }
+
   /** A session call without a body: no allowance, as the bodiless bearer routes have none. */
   function sessionCall<T>(name: string, call: ApiCall | undefined, token: unknown, work: (session: LiveSession, ctx: CallContext) => Promise<T>) {
     const ctx = context(name, call);
@@ -367,15 +382,15 @@ export function createApi(deps: Deps): LatchkeyApi {
       return 'kind' in outcome ? null : outcome;
     },
 
-    logout: (token, call) => sessionCall('logout', call, token, (session, ctx) => logoutFlow({ db: deps.db, config: deps.config, log: ctx.log }, session, deps.now())),
+    logout: (token, call) => bearerCall('logout', call, token, (bearer, ctx) => logoutFlow(sessionServices(ctx), bearer, deps.now())),
 
-    listSessions: (token, call) => sessionCall('listSessions', call, token, (session, ctx) => listSessionsFlow({ db: deps.db, config: deps.config, log: ctx.log }, session, deps.now())),
+    listSessions: (token, call) => bearerCall('listSessions', call, token, (bearer, ctx) => listSessionsFlow(sessionServices(ctx), bearer, deps.now())),
 
     endSession: (token, id, call) =>
-      sessionCall('endSession', call, token, async (session, ctx) => {
+      bearerCall('endSession', call, token, async (bearer, ctx) => {
         const params = validated(SessionIdParams, { id });
         if (!params.ok) return params.refusal;
-        return endSessionFlow({ db: deps.db, config: deps.config, log: ctx.log }, session, params.value.id, deps.now());
+        return endSessionFlow(sessionServices(ctx), bearer, params.value.id, deps.now());
       }),
   };
 

@@ -24,7 +24,7 @@ import type { AppContext } from '../lib/http/context.ts';
 import { hostSessionGuard, type LatchkeyUser, type LatchkeyVariables, type RequireSessionOptions } from '../lib/http/host-session.ts';
 import { userView } from '../lib/http/schemas.ts';
 import type { AccountHooks } from '../lib/flows/hooks.ts';
-import { logout } from '../lib/flows/sessions.ts';
+import { logout, presentedSession } from '../lib/flows/sessions.ts';
 import { jsonEventLog, type EventLog } from '../lib/log.ts';
 import { drainOutbox } from '../lib/mail/courier.ts';
 import { developmentMailbox, type Mailbox } from '../lib/mail/mailbox.ts';
@@ -191,10 +191,10 @@ export function createLatchkey(options: LatchkeyOptions): Latchkey {
     async revokeSession(token, call) {
       const log = rpcLog(deps, call);
       return guardOutage(log, async () => {
-        const checked = await checkedSession(deps, log, token);
-        if (!checked) return false;
-        await logout(checked.services, checked.session, deps.now());
-        return true;
+        // A caller over RPC is not typed: anything but a string is a missing token, never a thrown error.
+        const bearer = presentedSession(typeof token === 'string' ? token : undefined, null);
+        const outcome = await logout({ db: deps.db, config: deps.config, log }, bearer, deps.now());
+        return outcome.kind === 'ended';
       });
     },
   };

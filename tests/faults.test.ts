@@ -172,7 +172,7 @@ const flows: Flow[] = [
   },
   { name: 'GET /session with an ended token', setup: endedSession, request: (h, token) => h.bearer('GET', '/session', token ?? ''), ok: 401, writes: false },
   { name: 'POST /logout', setup: loggedIn, request: (h, token) => h.bearer('POST', '/logout', token ?? ''), ok: 204, writes: true },
-  { name: 'GET /sessions', setup: loggedIn, request: (h, token) => h.bearer('GET', '/sessions', token ?? ''), ok: 200, writes: false },
+  { name: 'GET /sessions', setup: loggedIn, request: (h, token) => h.bearer('GET', '/sessions', token ?? ''), ok: 200, writes: true },
   {
     name: 'DELETE /sessions/{id}',
     setup: async (h) => {

@@ -6,7 +6,7 @@ import { purge } from '../lib/flows/purge.ts';
 import { endEverySession } from '../lib/storage/sessions.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { faultPlan, faultyDatabase } from './support/faults.ts';
-import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
+import { createHarness, dump, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from './support/harness.ts';
 
 const EMAIL = 'ada@example.com';
 const HOUR = 3_600_000;
@@ -135,13 +135,31 @@ describe(`sessions (${backend.name})`, () => {
     expect(h.events.filter((e) => e.event === 'session_ended')).toMatchObject([{ reason: 'logout', session: token.split('.')[0] }]);
   });
 
-  it('two logouts of one session at once both answer 204, and the session is ended and logged once', async () => {
+  it('two logouts of one session at once end it once and log it once; the one the database runs second finds an ended token', async () => {
     const { h, token } = await loggedIn();
-    // Both pass the bearer check before either ends the session: the second finds nothing to end.
+    // Each logout reads the session and ends it in one batch, so the two are ordered: the first ends
+    // it, the second is any ended token's 401, and nothing is ended or logged twice.
     const results = await Promise.all([h.bearer('POST', '/logout', token), h.bearer('POST', '/logout', token)]);
-    expect(results.map((r) => r.status)).toEqual([204, 204]);
+    expect(results.map((r) => r.status).sort()).toEqual([204, 401]);
     expect((await whoAmI(h, token)).status).toBe(401);
     expect(h.events.filter((e) => e.event === 'session_ended')).toEqual([expect.objectContaining({ reason: 'logout', session: token.split('.')[0] })]);
+    expect(h.events.filter((e) => e.event === 'session_rejected' && e.path === '/logout')).toEqual([expect.objectContaining({ reason: 'revoked' })]);
+  });
+
+  it('someone who learned a session id (it is listed and logged) but not its secret: logout, ending a session and listing them all do nothing, an hour later too', async () => {
+    const { h, token } = await loggedIn();
+    const other = await h.logIn(EMAIL);
+    const [id] = token.split('.') as [string, string];
+    const forged = `${id}.${'A'.repeat(43)}`;
+    h.clock.now += 2 * HOUR; // the slide is due: a forged token must not move it either
+    const before = await dump(h.db);
+    expect((await h.bearer('POST', '/logout', forged)).status).toBe(401);
+    expect((await h.bearer('DELETE', `/sessions/${other.split('.')[0]}`, forged)).status).toBe(401);
+    expect((await h.bearer('GET', '/sessions', forged)).status).toBe(401);
+    expect(await h.api.endSession(forged, other.split('.')[0]!)).toEqual({ kind: 'unauthenticated' });
+    expect(await dump(h.db)).toBe(before);
+    expect((await whoAmI(h, token)).status).toBe(200);
+    expect((await whoAmI(h, other)).status).toBe(200);
   });
 
   it('GET /sessions leaves out a session from the moment it expired while idle, though its row is still there', async () => {

@@ -5,7 +5,7 @@
 import { z } from '@hono/zod-openapi';
 import { current, logout, type CurrentOutcome, type LogoutOutcome } from '../../lib/flows/sessions.ts';
 import { json, type AnswerTable } from '../../lib/http/answers.ts';
-import { sessionOf } from '../../lib/http/bearer.ts';
+import { presentedOf, respondInFlow, sessionOf } from '../../lib/http/bearer.ts';
 import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerRoute } from '../../lib/http/bearer-routes.ts';
@@ -52,6 +52,7 @@ const logoutRoute = bearerRoute({
   description: 'The token stops working at once.',
   answers: LOGGED_OUT,
   edges: ['unavailable'],
+  inFlow: true,
 });
 
 export const sessionEndpoints = createRouter()
@@ -60,6 +61,6 @@ export const sessionEndpoints = createRouter()
   })
   .openapi(logoutRoute, async function logOut(c) {
     const { db, config, now } = c.get('deps');
-    const outcome = await logout({ db, config, log: c.get('log') }, sessionOf(c), now());
-    return respond(c, LOGGED_OUT, outcome, undefined);
+    const outcome = await logout({ db, config, log: c.get('log') }, presentedOf(c), now());
+    return respondInFlow(c, LOGGED_OUT, outcome);
   });

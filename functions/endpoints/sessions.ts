@@ -5,9 +5,8 @@
 import { z } from '@hono/zod-openapi';
 import { endSession, listSessions, type EndOneOutcome, type ListOutcome } from '../../lib/flows/sessions.ts';
 import { json, type AnswerTable } from '../../lib/http/answers.ts';
-import { sessionOf } from '../../lib/http/bearer.ts';
+import { presentedOf, respondInFlow } from '../../lib/http/bearer.ts';
 import { details } from '../../lib/http/problems.ts';
-import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerRoute, bearerRouteWithParams } from '../../lib/http/bearer-routes.ts';
 import { isoTime, text } from '../../lib/http/schemas.ts';
@@ -58,6 +57,7 @@ const listRoute = bearerRoute({
   description: 'Each with when it was created and last seen, when it expires, the client address of its login, and whether it is the one asking.',
   answers: LIST,
   edges: [],
+  inFlow: true,
 });
 /** The path's parameters, as functions/api.ts validates them too. */
 export const SessionIdParams = z.object({ id: text(64).openapi({ param: { name: 'id', in: 'path' }, description: 'A session id from GET /sessions' }) });
@@ -71,15 +71,16 @@ const endRoute = bearerRouteWithParams({
   params: SessionIdParams,
   answers: END_ONE,
   edges: ['invalid-fields'],
+  inFlow: true,
 });
 
 export const sessionsEndpoints = createRouter()
   .openapi(listRoute, async function showSessions(c) {
     const { db, config, now } = c.get('deps');
-    return respond(c, LIST, await listSessions({ db, config, log: c.get('log') }, sessionOf(c), now()), undefined);
+    return respondInFlow(c, LIST, await listSessions({ db, config, log: c.get('log') }, presentedOf(c), now()));
   })
   .openapi(endRoute, async function endOneSession(c) {
     const { db, config, now } = c.get('deps');
     const { id } = c.req.valid('param');
-    return respond(c, END_ONE, await endSession({ db, config, log: c.get('log') }, sessionOf(c), id, now()), undefined);
+    return respondInFlow(c, END_ONE, await endSession({ db, config, log: c.get('log') }, presentedOf(c), id, now()));
   });

@@ -21,7 +21,7 @@ import { constantTimeEqual, newSessionToken, parseSessionToken, tokenDigest } fr
 import type { EventLog } from '../log.ts';
 import type { Account } from '../storage/accounts.ts';
 import { allOf, rowsOf, type BatchResults, type RunResult, type Condition, type Database, type Statement } from '../storage/db.ts';
-import { insertSession, revokeLiveSession, sessionById, sessionLive, sessionRead, storedSession, touchSession, unrevokedSessions, type EndedBy, type SessionJoinRow, type SessionRow, type StoredSession } from '../storage/sessions.ts';
+import { accountSessionsRead, insertSession, revokeAccountSession, sessionById, sessionLive, sessionRead, storedSession, touchSession, type EndedBy, type SessionJoinRow, type SessionRow, type StoredSession } from '../storage/sessions.ts';
 import { admitted, runAdmitted, type Admission } from '../storage/throttle.ts';
 import { refusedClient, type Throttled } from './admission.ts';
 
@@ -158,41 +158,45 @@ export async function checkSession(services: SessionServices, token: string | un
   return { ok: true, session: { ...session, lastSeenAt: now, expiresAt: expiryOf({ ...session, lastSeenAt: now }, config.sessions) } };
 }
 
-/**
- * Ends one live session of an account: another account's id, an ended one, or one that `policy`
- * says has expired at `now` changes nothing, so the caller can answer all of them as unknown.
- */
-export function revokeSession(db: Database, accountId: string, sessionId: string, policy: SessionPolicy, now: number): Statement {
-  return revokeLiveSession(db, accountId, sessionId, now, endedBefore(policy, now));
-}
-
-/** The account's sessions that are still live now, newest first. */
-export async function liveSessions(db: Database, accountId: string, policy: SessionPolicy, now: number): Promise<Array<SessionRow & { expiresAt: number }>> {
-  const rows = await unrevokedSessions(db, accountId);
-  return rows.map((row) => ({ ...row, expiresAt: expiryOf(row, policy) })).filter((row) => row.expiresAt > now);
-}
-
 export const current = (session: LiveSession): CurrentOutcome => ({ kind: 'current', session });
 
-/** Ends the asking session. Ended already (a logout racing another): the same answer, no write. */
-export async function logout(services: SessionServices, session: LiveSession, now: number): Promise<LogoutOutcome> {
-  const { meta } = await revokeSession(services.db, session.accountId, session.id, services.config.sessions, now).run();
-  if (meta.changes === 1) services.log('session_ended', { accountId: session.accountId, session: session.id, reason: 'logout' });
+/**
+ * Ends the asking session, in the batch that reads it: one trip. Ended already (a logout racing
+ * another): the same answer, no write.
+ */
+export async function logout(services: SessionServices, presented: PresentedSession, now: number): Promise<LogoutOutcome | Unauthenticated> {
+  const opened = await openSession(services, presented, now, (gate) => ({ end: endOne(services, gate, gate.id, now) }));
+  if (!opened.ok) return { kind: 'unauthenticated' };
+  const { session, done } = opened;
+  if (done.end.meta.changes === 1) services.log('session_ended', { accountId: session.accountId, session: session.id, reason: 'logout' });
   return { kind: 'ended' };
 }
 
-export async function listSessions(services: SessionServices, session: LiveSession, now: number): Promise<ListOutcome> {
-  const sessions = await liveSessions(services.db, session.accountId, services.config.sessions, now);
+/** The account's live sessions, newest first, read in the batch that reads the asking one: one trip. */
+export async function listSessions(services: SessionServices, presented: PresentedSession, now: number): Promise<ListOutcome | Unauthenticated> {
+  const opened = await openSession(services, presented, now, (gate) => ({ list: accountSessionsRead(services.db, gate.id) }));
+  if (!opened.ok) return { kind: 'unauthenticated' };
+  const { session, done } = opened;
+  const policy = services.config.sessions;
+  const sessions = rowsOf<SessionRow>(done.list)
+    .map((row) => ({ ...row, expiresAt: expiryOf(row, policy) }))
+    .filter((row) => row.expiresAt > now);
   return { kind: 'listed', email: session.account.email, currentId: session.id, sessions };
 }
 
-/** Ends one of the account's live sessions by its id (the asking one included); unknown otherwise. */
-export async function endSession(services: SessionServices, session: LiveSession, id: string, now: number): Promise<EndOneOutcome> {
-  const { meta } = await revokeSession(services.db, session.accountId, id, services.config.sessions, now).run();
-  if (meta.changes !== 1) return { kind: 'unknown' };
+/** Ends one of the account's live sessions by its id (the asking one included), in the batch that reads the asking one; unknown otherwise. */
+export async function endSession(services: SessionServices, presented: PresentedSession, id: string, now: number): Promise<EndOneOutcome | Unauthenticated> {
+  const opened = await openSession(services, presented, now, (gate) => ({ end: endOne(services, gate, id, now) }));
+  if (!opened.ok) return { kind: 'unauthenticated' };
+  const { session, done } = opened;
+  if (done.end.meta.changes !== 1) return { kind: 'unknown' };
   services.log('session_revoked', { accountId: session.accountId, session: id, by: session.id });
   return { kind: 'ended' };
 }
+
+/** One live session of the asking session's account ends, while the asking one is live. */
+const endOne = (services: SessionServices, gate: SessionGate, id: string, now: number) =>
+  revokeAccountSession(services.db, gate.id, id, now, endedBefore(services.config.sessions, now), gate.live);
 
 /**
  * A bearer token whose check is left to the flow, so that the flow's first batch reads the session

@@ -49,9 +49,13 @@ export function bearerPost<P extends string, S extends z.ZodType, O extends Outc
   });
 }
 
-/** A request without a body for a logged-in account: GET, DELETE, or a POST that says it all in its path. */
-export function bearerRoute<P extends string, M extends 'get' | 'post' | 'delete', O extends Outcome, X>(spec: RouteSpec<P, O, X> & { method: M }) {
-  const middleware = [requireSession()];
+/**
+ * A request without a body for a logged-in account: GET, DELETE, or a POST that says it all in its
+ * path. `inFlow`: the flow reads the session in its own batch (requireSessionInFlow), so that what
+ * it does costs no trip beyond that read.
+ */
+export function bearerRoute<P extends string, M extends 'get' | 'post' | 'delete', O extends Outcome, X>(spec: RouteSpec<P, O, X> & { method: M; inFlow?: boolean }) {
+  const middleware = [spec.inFlow ? requireSessionInFlow(false) : requireSession()];
   return createRoute({
     method: spec.method,
     ...operation({ tag: 'sessions', ...spec }),
@@ -66,7 +70,7 @@ export function bearerRoute<P extends string, M extends 'get' | 'post' | 'delete
  * even with nothing to validate, and GET /session is meant to be cheap.
  */
 export function bearerRouteWithParams<P extends string, M extends 'get' | 'post' | 'delete', R extends z.ZodObject, O extends Outcome, X>(
-  spec: RouteSpec<P, O, X> & { method: M; params: R },
+  spec: RouteSpec<P, O, X> & { method: M; params: R; inFlow?: boolean },
 ) {
   return { ...bearerRoute(spec), request: { params: spec.params } };
 }

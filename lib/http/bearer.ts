@@ -42,7 +42,7 @@ export function requireSession(limited = false): AnsweringMiddleware {
  * nothing is answered 401, and a refused client 429, in place of whatever came first: the answers
  * of the middleware that checked first.
  */
-export function requireSessionInFlow(): AnsweringMiddleware {
+export function requireSessionInFlow(limited = true): AnsweringMiddleware {
   return answering(
     async function presentBearer(c, next) {
       const presented = presentedSession(bearerToken(c.req.header('authorization')), admissionOf(c));
@@ -53,7 +53,7 @@ export function requireSessionInFlow(): AnsweringMiddleware {
       const checked = await checkSession({ db, config, log: c.get('log') }, presented.token, now(), presented.admission);
       if (!checked.ok) c.res = await respondEdge(c, checked.refused ?? { kind: 'unauthenticated' });
     },
-    ['unauthenticated', 'unavailable', 'throttled'],
+    limited ? ['unauthenticated', 'unavailable', 'throttled'] : ['unauthenticated', 'unavailable'],
   );
 }
 

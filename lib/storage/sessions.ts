@@ -117,14 +117,19 @@ export function sessionLive(id: string, secretDigest: string, ended: EndedBy): C
   };
 }
 
-/** Ends one session of an account unless it is another's, ended already, or ended by `ended`. */
-export function revokeLiveSession(db: Database, accountId: string, sessionId: string, now: number, ended: EndedBy): Statement {
+/**
+ * Ends one session of the account that session `askingId` belongs to, unless it is another
+ * account's, ended already, or ended by `ended`; only while `onlyIf` holds (the asking session's
+ * token is live: lib/flows/sessions.ts openSession). For the asking session's own batch.
+ */
+export function revokeAccountSession(db: Database, askingId: string, sessionId: string, now: number, ended: EndedBy, onlyIf: Condition): Statement {
   return db
     .prepare(
       `UPDATE sessions SET revoked_at = ?1
-       WHERE id = ?2 AND account_id = ?3 AND revoked_at IS NULL AND last_seen_at > ?4 AND created_at > ?5`,
+       WHERE id = ?2 AND account_id = (SELECT account_id FROM sessions WHERE id = ?3)
+         AND revoked_at IS NULL AND last_seen_at > ?4 AND created_at > ?5 AND ${numbered(onlyIf.sql, 6)}`,
     )
-    .bind(now, sessionId, accountId, ended.seenBy, ended.createdBy);
+    .bind(now, sessionId, askingId, ended.seenBy, ended.createdBy, ...onlyIf.values);
 }
 
 /**
@@ -139,14 +144,12 @@ export function endEverySession(db: Database, accountId: string, now: number, op
     .bind(now, accountId, options.except ?? NO_ID, ...guard.values);
 }
 
-/** The account's sessions not revoked, newest first. */
-export async function unrevokedSessions(db: Database, accountId: string): Promise<SessionRow[]> {
-  const { results } = await db
+/** The sessions not revoked of the account that session `askingId` belongs to, newest first: a read for that session's batch. */
+export function accountSessionsRead(db: Database, askingId: string): Statement {
+  return db
     .prepare(
       `SELECT ${SESSION_COLUMNS} FROM sessions s
-       WHERE s.account_id = ? AND s.revoked_at IS NULL ORDER BY s.created_at DESC, s.id`,
+       WHERE s.account_id = (SELECT account_id FROM sessions WHERE id = ?) AND s.revoked_at IS NULL ORDER BY s.created_at DESC, s.id`,
     )
-    .bind(accountId)
-    .all<SessionRow>();
-  return results;
+    .bind(askingId);
 }
