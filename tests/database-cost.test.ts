@@ -81,10 +81,12 @@ const EXPECTED: Record<string, Cost & { status: number }> = {
   'GET /sessions': { status: 200, trips: 1, statements: 3, writes: 1, rows: 0, commits: 0 },
   'POST /logout': { status: 204, trips: 1, statements: 3, writes: 2, rows: 1, commits: 1 },
   'DELETE /sessions/{id}': { status: 204, trips: 1, statements: 3, writes: 2, rows: 1, commits: 1 },
+  'GET /devices': { status: 200, trips: 1, statements: 3, writes: 1, rows: 0, commits: 0 },
+  'DELETE /devices/{id}': { status: 204, trips: 1, statements: 3, writes: 2, rows: 1, commits: 1 },
   // The first trip: the client's window, the session, its own charge, the second factor's two reads
   // and the hourly slide. The batch also clears the session's own count, retires the account's reset
-  // links and pending changes of address (none outstanding here), ends its 3 device tokens and queues the notice.
-  'change password, one other session': { status: 200, trips: 2, statements: 16, writes: 11, rows: 10, commits: 2 },
+  // links and pending changes of address (none outstanding here), ends its device tokens (2: the meter ended one) and queues the notice.
+  'change password, one other session': { status: 200, trips: 2, statements: 16, writes: 11, rows: 9, commits: 2 },
   // The first trip as above, then the failure counted for the address.
   'change password, wrong current password': { status: 401, trips: 2, statements: 9, writes: 4, rows: 3, commits: 2 },
   // Rows: the client's login window (change-password and delete-account count against it, as a login
@@ -209,6 +211,9 @@ describe(`what each flow costs the database (${backend.name})`, () => {
     const unknown = await measure(() => h.bearer('GET', '/session', `${'A'.repeat(22)}.${'B'.repeat(43)}`));
     const list = await measure(() => h.bearer('GET', '/sessions', token));
     const endOne = await measure(() => h.bearer('DELETE', `/sessions/${other.split('.')[0]}`, token));
+    const devices = await measure(() => h.bearer('GET', '/devices', token));
+    const [device] = ((await (await h.bearer('GET', '/devices', token)).json()) as { devices: Array<{ id: string }> }).devices;
+    const endDevice = await measure(() => h.bearer('DELETE', `/devices/${device!.id}`, token));
     await h.logIn(ACTIVE); // the other session that the change ends
     const wrong = await measure(() => h.bearer('POST', '/change-password', token, { currentPassword: OTHER_PASSWORD, newPassword: 'a new passphrase for the meter' }));
     const change = await measure(() => h.bearer('POST', '/change-password', token, { currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD }));
@@ -221,6 +226,8 @@ describe(`what each flow costs the database (${backend.name})`, () => {
       'GET /session, unknown token': unknown,
       'GET /sessions': list,
       'DELETE /sessions/{id}': endOne,
+      'GET /devices': devices,
+      'DELETE /devices/{id}': endDevice,
       'change password, wrong current password': wrong,
       'change password, one other session': change,
       'POST /logout': logout,

@@ -146,9 +146,10 @@ describe(`sessions (${backend.name})`, () => {
     expect(h.events.filter((e) => e.event === 'session_rejected' && e.path === '/logout')).toEqual([expect.objectContaining({ reason: 'revoked' })]);
   });
 
-  it('someone who learned a session id (it is listed and logged) but not its secret: logout, ending a session and listing them all do nothing, an hour later too', async () => {
+  it('someone who learned a session id (it is listed and logged) but not its secret: logout, ending a session or a device and listing them do nothing, an hour later too', async () => {
     const { h, token } = await loggedIn();
     const other = await h.logIn(EMAIL);
+    const [device] = ((await (await h.bearer('GET', '/devices', token)).json()) as { devices: Array<{ id: string }> }).devices;
     const [id] = token.split('.') as [string, string];
     const forged = `${id}.${'A'.repeat(43)}`;
     h.clock.now += 2 * HOUR; // the slide is due: a forged token must not move it either
@@ -156,6 +157,8 @@ describe(`sessions (${backend.name})`, () => {
     expect((await h.bearer('POST', '/logout', forged)).status).toBe(401);
     expect((await h.bearer('DELETE', `/sessions/${other.split('.')[0]}`, forged)).status).toBe(401);
     expect((await h.bearer('GET', '/sessions', forged)).status).toBe(401);
+    expect((await h.bearer('DELETE', `/devices/${device!.id}`, forged)).status).toBe(401);
+    expect((await h.bearer('GET', '/devices', forged)).status).toBe(401);
     expect(await h.api.endSession(forged, other.split('.')[0]!)).toEqual({ kind: 'unauthenticated' });
     expect(await dump(h.db)).toBe(before);
     expect((await whoAmI(h, token)).status).toBe(200);

@@ -5,9 +5,8 @@
 import { z } from '@hono/zod-openapi';
 import { endDevice, listDevices, type DeviceListOutcome, type EndDeviceOutcome } from '../../lib/flows/devices.ts';
 import { json, type AnswerTable } from '../../lib/http/answers.ts';
-import { sessionOf } from '../../lib/http/bearer.ts';
+import { presentedOf, respondInFlow } from '../../lib/http/bearer.ts';
 import { details } from '../../lib/http/problems.ts';
-import { respond } from '../../lib/http/respond.ts';
 import { createRouter } from '../../lib/http/router.ts';
 import { bearerRoute, bearerRouteWithParams } from '../../lib/http/bearer-routes.ts';
 import { isoTime, text } from '../../lib/http/schemas.ts';
@@ -58,6 +57,7 @@ const listRoute = bearerRoute({
     `Send the ${DEVICE_HEADER} header too to have your own marked current. A reset or a change of the password ends them all.`,
   answers: LIST,
   edges: [],
+  inFlow: true,
 });
 const endRoute = bearerRouteWithParams({
   method: 'delete',
@@ -68,15 +68,16 @@ const endRoute = bearerRouteWithParams({
   params: z.object({ id: text(64).openapi({ param: { name: 'id', in: 'path' }, description: 'A device id from GET /devices' }) }),
   answers: END_ONE,
   edges: ['invalid-fields'],
+  inFlow: true,
 });
 
 export const devicesEndpoints = createRouter()
   .openapi(listRoute, async function showDevices(c) {
-    const { db, now } = c.get('deps');
-    return respond(c, LIST, await listDevices({ db, log: c.get('log') }, sessionOf(c), c.req.header(DEVICE_HEADER), now()), undefined);
+    const { db, config, now } = c.get('deps');
+    return respondInFlow(c, LIST, await listDevices({ db, config, log: c.get('log') }, presentedOf(c), c.req.header(DEVICE_HEADER), now()));
   })
   .openapi(endRoute, async function endOneDevice(c) {
-    const { db, now } = c.get('deps');
+    const { db, config, now } = c.get('deps');
     const { id } = c.req.valid('param');
-    return respond(c, END_ONE, await endDevice({ db, log: c.get('log') }, sessionOf(c), id, now()), undefined);
+    return respondInFlow(c, END_ONE, await endDevice({ db, config, log: c.get('log') }, presentedOf(c), id, now()));
   });

@@ -4,15 +4,9 @@
  * account's id is answered exactly as an id that does not exist.
  */
 import { constantTimeEqual } from '../crypto/tokens.ts';
-import type { EventLog } from '../log.ts';
-import type { Database } from '../storage/db.ts';
-import { endDevice as endDeviceRow, liveDevices, presentedDigest } from '../storage/devices.ts';
-import type { LiveSession } from './sessions.ts';
-
-export interface DeviceServices {
-  db: Database;
-  log: EventLog;
-}
+import { rowsOf } from '../storage/db.ts';
+import { accountDevicesRead, endAccountDevice, presentedDigest, type DeviceRow } from '../storage/devices.ts';
+import { openSession, type PresentedSession, type SessionServices, type Unauthenticated } from './sessions.ts';
 
 export interface DeviceEntry {
   id: string;
@@ -26,20 +20,35 @@ export interface DeviceEntry {
 export type DeviceListOutcome = { kind: 'listed'; devices: DeviceEntry[] };
 export type EndDeviceOutcome = { kind: 'ended' } | { kind: 'unknown' };
 
-/** The account's unexpired devices; `deviceToken` is the request's Latchkey-Device header, if any. */
-export async function listDevices(services: DeviceServices, session: LiveSession, deviceToken: string | undefined, now: number): Promise<DeviceListOutcome> {
+/**
+ * The account's unexpired devices, read in the batch that reads the asking session: one trip.
+ * `deviceToken` is the request's Latchkey-Device header, if any.
+ */
+export async function listDevices(services: SessionServices, bearer: PresentedSession, deviceToken: string | undefined, now: number): Promise<DeviceListOutcome | Unauthenticated> {
+  const opened = await openSession(services, bearer, now, (gate) => ({ devices: accountDevicesRead(services.db, gate.id, now) }));
+  if (!opened.ok) return { kind: 'unauthenticated' };
   const presented = presentedDigest(deviceToken);
-  const rows = await liveDevices(services.db, session.accountId, now);
   return {
     kind: 'listed',
-    devices: rows.map(({ id, tokenHash, createdAt, lastUsedAt, expiresAt }) => ({ id, createdAt, lastUsedAt, expiresAt, current: constantTimeEqual(tokenHash, presented) })),
+    devices: rowsOf<DeviceRow>(opened.done.devices).map(({ id, tokenHash, createdAt, lastUsedAt, expiresAt }) => ({
+      id,
+      createdAt,
+      lastUsedAt,
+      expiresAt,
+      current: constantTimeEqual(tokenHash, presented),
+    })),
   };
 }
 
-/** Ends one of the account's devices by its id: its token no longer skips the back-off, and its failures go with it. */
-export async function endDevice(services: DeviceServices, session: LiveSession, id: string, now: number): Promise<EndDeviceOutcome> {
-  const { meta } = await endDeviceRow(services.db, session.accountId, id, now).run();
-  if (meta.changes !== 1) return { kind: 'unknown' };
+/**
+ * Ends one of the account's devices by its id, in the batch that reads the asking session, while
+ * that session is live: its token no longer skips the back-off, and its failures go with it.
+ */
+export async function endDevice(services: SessionServices, bearer: PresentedSession, id: string, now: number): Promise<EndDeviceOutcome | Unauthenticated> {
+  const opened = await openSession(services, bearer, now, (gate) => ({ end: endAccountDevice(services.db, gate.id, id, now, gate.live) }));
+  if (!opened.ok) return { kind: 'unauthenticated' };
+  const { session, done } = opened;
+  if (done.end.meta.changes !== 1) return { kind: 'unknown' };
   services.log('device_revoked', { accountId: session.accountId, device: id, by: session.id });
   return { kind: 'ended' };
 }

@@ -153,19 +153,22 @@ export interface DeviceRow {
   expiresAt: number;
 }
 
-/** The account's unexpired devices, most recently used first. */
-export async function liveDevices(db: Database, accountId: string, now: number): Promise<DeviceRow[]> {
-  const { results } = await db
+/** The unexpired devices of the account that session `sessionId` belongs to, most recently used first: a read for that session's batch. */
+export function accountDevicesRead(db: Database, sessionId: string, now: number): Statement {
+  return db
     .prepare(
       `SELECT id, token_hash AS tokenHash, created_at AS createdAt, last_used_at AS lastUsedAt, expires_at AS expiresAt
-       FROM devices WHERE account_id = ? AND expires_at > ? ORDER BY coalesce(last_used_at, created_at) DESC, id`,
+       FROM devices WHERE account_id = (SELECT account_id FROM sessions WHERE id = ?) AND expires_at > ?
+       ORDER BY coalesce(last_used_at, created_at) DESC, id`,
     )
-    .bind(accountId, now)
-    .all<DeviceRow>();
-  return results;
+    .bind(sessionId, now);
 }
 
-/** Ends one unexpired device of the account; another account's id changes nothing. */
-export function endDevice(db: Database, accountId: string, id: string, now: number): Statement {
-  return db.prepare('DELETE FROM devices WHERE id = ? AND account_id = ? AND expires_at > ?').bind(id, accountId, now);
+/** Ends one unexpired device of the account that session `sessionId` belongs to, while `onlyIf` holds; another account's id changes nothing. */
+export function endAccountDevice(db: Database, sessionId: string, id: string, now: number, onlyIf: Condition): Statement {
+  return db
+    .prepare(
+      `DELETE FROM devices WHERE id = ? AND account_id = (SELECT account_id FROM sessions WHERE id = ?) AND expires_at > ? AND ${numbered(onlyIf.sql, 4)}`,
+    )
+    .bind(id, sessionId, now, ...onlyIf.values);
 }
