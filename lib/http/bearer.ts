@@ -20,17 +20,16 @@ export function bearerToken(header: string | undefined): string | undefined {
   return BEARER.exec(header)?.[1] ?? '';
 }
 
-/** `limited`: behind limitPerClient (bearerPost), whose hit rides in the session's read and may refuse it. */
-export function requireSession(limited = false): AnsweringMiddleware {
+export function requireSession(): AnsweringMiddleware {
   return answering(
     async function authenticateBearer(c, next) {
       const { db, config, now } = c.get('deps');
-      const checked = await checkSession({ db, config, log: c.get('log') }, bearerToken(c.req.header('authorization')), now(), admissionOf(c));
-      if (!checked.ok) return respondEdge(c, checked.refused ?? { kind: 'unauthenticated' });
+      const checked = await checkSession({ db, config, log: c.get('log') }, bearerToken(c.req.header('authorization')), now());
+      if (!checked.ok) return respondEdge(c, { kind: 'unauthenticated' });
       c.set('session', checked.session);
       await next();
     },
-    limited ? ['unauthenticated', 'unavailable', 'throttled'] : ['unauthenticated', 'unavailable'],
+    ['unauthenticated', 'unavailable'],
   );
 }
 
