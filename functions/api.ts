@@ -211,17 +211,14 @@ export function createApi(deps: Deps): LatchkeyApi {
   }
 
   /**
-   * A call that counts in an endpoint's per-client allowance, as the endpoint's middleware does:
-   * `carried` when the flow takes the hit into its first batch (ctx.admission), else first, alone.
+   * A call that counts in an endpoint's per-client allowance, as the endpoint's middleware does: the
+   * flow takes the hit into its first batch (ctx.admission); a call that ends before it (a body that
+   * fails validation) is charged after, alone, and answered `throttled` if that is refused.
    */
-  function limited<T>(name: string, endpoint: Endpoint, call: ApiCall | undefined, work: (context: CallContext) => Promise<T>, carried = false): Promise<T | Throttled> {
-    const ctx = { ...context(name, call) };
+  function limited<T>(name: string, endpoint: Endpoint, call: ApiCall | undefined, work: (context: CallContext) => Promise<T>): Promise<T | Throttled> {
+    const ctx = context(name, call);
     const admission = admissionFor(deps, endpoint, ctx.clientKey);
     return guardOutage(ctx.log, async () => {
-      if (!carried) {
-        const refused = await settleAdmission(deps, admission, ctx.log);
-        return refused ?? work(ctx);
-      }
       const outcome = await work({ ...ctx, admission });
       return (await settleAdmission(deps, admission, ctx.log)) ?? outcome;
     });
@@ -279,7 +276,7 @@ export function createApi(deps: Deps): LatchkeyApi {
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now, breachedPasswords } = deps;
         return registerFlow({ db, hasher, breachedPasswords, config, mail: ctx.mail(), log: ctx.log }, { ...body.value, clientKey: ctx.clientKey, admission: ctx.admission }, now());
-      }, true),
+      }),
 
     activate: (input, call) =>
       limited('activate', 'activate', call, async (ctx) => {
@@ -287,7 +284,7 @@ export function createApi(deps: Deps): LatchkeyApi {
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now, hooks, breachedPasswords } = deps;
         return activateFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, log: ctx.log, hooks }, { ...body.value, admission: ctx.admission }, now());
-      }, true),
+      }),
 
     login: (input, call) =>
       limited('login', 'login', call, async (ctx): Promise<LoginOutcome> => {
@@ -302,7 +299,7 @@ export function createApi(deps: Deps): LatchkeyApi {
         // As POST /login's 200 body: the account's public view, never its hash; the session's id stays inside.
         const { token, expiresAt } = outcome.session;
         return { kind: 'ok', user: userView(outcome.account), device: outcome.device, session: { token, expiresAt } };
-      }, true),
+      }),
 
     loginSecondFactor: (input, call) =>
       limited('loginSecondFactor', 'login', call, async (ctx): Promise<LoginSecondFactorOutcome> => {
@@ -314,7 +311,7 @@ export function createApi(deps: Deps): LatchkeyApi {
         if (outcome.kind !== 'ok') return outcome;
         const { token, expiresAt } = outcome.session;
         return { kind: 'ok', user: userView(outcome.account), device: outcome.device, session: { token, expiresAt } };
-      }, true),
+      }),
 
     resendActivation: (input, call) => mailRequest('resendActivation', 'resend', resendFlow, input, call),
     forgotPassword: (input, call) => mailRequest('forgotPassword', 'forgot', forgotFlow, input, call),
@@ -325,7 +322,7 @@ export function createApi(deps: Deps): LatchkeyApi {
         if (!body.ok) return body.refusal;
         const { db, hasher, config, now, hooks, breachedPasswords } = deps;
         return resetFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, mail: ctx.mail(), log: ctx.log, hooks }, { ...body.value, admission: ctx.admission }, now());
-      }, true),
+      }),
 
     // A password asked again counts in the login's allowance, as POST /change-password's does.
     changePassword: (token, input, call) =>
@@ -340,7 +337,6 @@ export function createApi(deps: Deps): LatchkeyApi {
             const { db, hasher, sealer, config, now, hooks, breachedPasswords } = deps;
             return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { bearer, ...body.value }, now());
           }),
-        true,
       ),
 
     // As POST /change-email: the password asked again counts in the login's allowance.
@@ -356,7 +352,6 @@ export function createApi(deps: Deps): LatchkeyApi {
             const { db, hasher, sealer, config, now } = deps;
             return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { bearer, ...body.value, clientKey: ctx.clientKey }, now());
           }),
-        true,
       ),
 
     confirmEmail: (input, call) => emailChangeLink('confirmEmail', confirmEmailFlow, input, call),
@@ -374,7 +369,6 @@ export function createApi(deps: Deps): LatchkeyApi {
             const { db, hasher, sealer, config, now, hooks } = deps;
             return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, bearer, body.value.password, now(), body.value.code);
           }),
-        true,
       ),
 
     verifySession: async (token, call) => {
@@ -407,7 +401,7 @@ export function createApi(deps: Deps): LatchkeyApi {
       if (!body.ok) return body.refusal;
       const { db, config, now } = deps;
       return flow({ db, config, mail: ctx.mail(), log: ctx.log }, { email: body.value.email, clientKey: ctx.clientKey, admission: ctx.admission }, now());
-    }, true);
+    });
   }
 
   /** The two links of a change of address: the token in, the reset endpoint's allowance, as their routes. */
@@ -422,6 +416,6 @@ export function createApi(deps: Deps): LatchkeyApi {
       if (!body.ok) return body.refusal;
       const { db, config, now, hooks } = deps;
       return flow({ db, config, mail: ctx.mail(), log: ctx.log, hooks }, body.value.token, now(), ctx.admission);
-    }, true);
+    });
   }
 }

@@ -122,7 +122,6 @@ const activateRoute = jsonOrFormPost({
   body: TokenBody,
   answers: ACTIVATE_ANSWERS,
   edges: ['invalid-fields', 'unavailable', 'busy'],
-  carried: true,
 });
 
 export const activateEndpoints = openapiRequiringBody(showing, activateRoute, async function activateAccount(c) {

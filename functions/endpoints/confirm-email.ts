@@ -95,7 +95,6 @@ const confirmRoute = jsonOrFormPost({
   body: LinkTokenBody,
   answers: CONFIRM_ANSWERS,
   edges: ['invalid-fields', 'unavailable'],
-  carried: true,
 });
 
 export const confirmEmailEndpoints = openapiRequiringBody(showing, confirmRoute, async function confirmNewEmail(c) {

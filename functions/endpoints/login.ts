@@ -76,7 +76,6 @@ const route = jsonPost({
     'Checks the password of an active account and returns the account and a device token. A wrong password, an ' +
     'unknown address and an account not yet activated all get the same 401; repeated failures slow the address down (429).',
   limit: 'login',
-  carried: true,
   botCheck: true,
   body: LoginRequest,
   headers: z.object({

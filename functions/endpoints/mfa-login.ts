@@ -44,7 +44,6 @@ const route = jsonPost({
     'that a login gives. Each code works once (the same 30-second step never twice); a challenge takes 5 codes at most, ' +
     "and every code counts as a login attempt of the address (429 says when to try again).",
   limit: 'login',
-  carried: true,
   body: LoginMfaRequest,
   answers: ANSWERS,
   edges: ['unavailable', 'invalid-fields'],

@@ -29,7 +29,6 @@ const route = jsonPost({
     'Starts an account: the address gets a mail with an activation link (or, if it already has an account, a mail ' +
     'saying so). The answer is the same 202 whatever the address is, so it tells nobody which addresses have accounts.',
   limit: 'register',
-  carried: true,
   botCheck: true,
   body: RegisterRequest,
   answers: ANSWERS,

@@ -97,7 +97,6 @@ const resetRoute = jsonOrFormPost({
   body: ResetBody,
   answers: RESET_ANSWERS,
   edges: ['invalid-fields', 'unavailable', 'busy'],
-  carried: true,
 });
 
 export const resetPasswordEndpoints = openapiRequiringBody(showing, resetRoute, async function resetForgottenPassword(c) {

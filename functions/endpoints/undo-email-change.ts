@@ -79,7 +79,6 @@ const undoRoute = jsonOrFormPost({
   body: LinkTokenBody,
   answers: UNDO_ANSWERS,
   edges: ['invalid-fields', 'unavailable'],
-  carried: true,
 });
 
 export const undoEmailChangeEndpoints = openapiRequiringBody(showing, undoRoute, async function undoChangeOfAddress(c) {

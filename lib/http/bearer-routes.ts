@@ -38,7 +38,7 @@ function responses<O extends Outcome, X>(spec: RouteSpec<string, O, X>, middlewa
  * batch with the window's hit (lib/http/bearer.ts requireSessionInFlow).
  */
 export function bearerPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: RouteSpec<P, O, X> & { body: S; limit: Endpoint }) {
-  const middleware = [...(spec.pages ? [offersPages(spec.pages)] : []), limitPerClient(spec.limit, true), requireSessionInFlow(), accepts('json')];
+  const middleware = [...(spec.pages ? [offersPages(spec.pages)] : []), limitPerClient(spec.limit), requireSessionInFlow(), accepts('json')];
   return createRoute({
     method: 'post',
     ...operation({ tag: 'sessions', ...spec }),

@@ -29,20 +29,11 @@ export async function settleAdmission(deps: Pick<Deps, 'db'>, admission: Admissi
   return refusedClient(await spendAdmission(deps.db, admission), log);
 }
 
-/**
- * `carried`: the route's flow takes the admission into its first batch (admissionOf). Otherwise
- * the hit runs here first, a round trip of its own, as it must before a flow that would not see it.
- */
-export function limitPerClient(endpoint: Endpoint, carried = false): AnsweringMiddleware {
+export function limitPerClient(endpoint: Endpoint): AnsweringMiddleware {
   return answering(
     async function limitClient(c, next) {
       const deps = c.get('deps');
       const admission = admissionFor(deps, endpoint, clientLimitKey(c.get('client')));
-      if (!carried) {
-        const refused = await settleAdmission(deps, admission, c.get('log'));
-        if (refused) return respondEdge(c, refused);
-        return next();
-      }
       c.set('admission', admission);
       await next();
       const refused = await settleAdmission(deps, admission, c.get('log'));

@@ -36,7 +36,7 @@ export function mailRequestEndpoint<P extends string>(spec: MailRequestSpec<P>) 
     invalid: { ...INVALID_FIELDS, page: (o) => spec.refusedPage(o.email, o.errors[0]?.detail ?? '') },
     throttled: EDGE.throttled,
   };
-  const route = jsonOrFormPost({ ...spec, body: AddressOnly, answers, edges: ['unavailable'], botCheck: true, carried: true });
+  const route = jsonOrFormPost({ ...spec, body: AddressOnly, answers, edges: ['unavailable'], botCheck: true });
   return openapiRequiringBody(createRouter(), route, async function askForMail(c) {
     const { db, config, now } = c.get('deps');
     const { email } = bodyKind(c) === 'form' ? c.req.valid('form') : c.req.valid('json');

@@ -43,8 +43,6 @@ interface PostSpec<P extends string, S extends z.ZodType, O extends Outcome, X> 
   edges: readonly EdgeKind[];
   /** Whether the Turnstile check (lib/http/turnstile.ts) guards it, before everything else, when configured. */
   botCheck?: boolean;
-  /** Whether the handler hands the allowance's hit to its flow's first batch (lib/http/limit-per-client.ts). */
-  carried?: boolean;
 }
 
 const guarded = (spec: { botCheck?: boolean }) => (spec.botCheck ? [botCheck()] : []);
@@ -63,7 +61,7 @@ export const operation = <P extends string>(spec: OperationSpec<P>) => ({
 });
 
 export function jsonPost<P extends string, S extends z.ZodType, H extends z.ZodObject, O extends Outcome, X>(spec: JsonPostSpec<P, S, H, O, X>) {
-  const middleware = [...guarded(spec), limitPerClient(spec.limit, spec.carried), accepts('json')];
+  const middleware = [...guarded(spec), limitPerClient(spec.limit), accepts('json')];
   return createRoute({
     method: 'post',
     ...operation(spec),
@@ -86,7 +84,7 @@ const PAGES_RULE =
  * each in kind. Mount it with `openapiRequiringBody()`.
  */
 export function jsonOrFormPost<P extends string, S extends z.ZodType, O extends Outcome, X>(spec: PostSpec<P, S, O, X>) {
-  const middleware = [offersPages('negotiated'), ...guarded(spec), limitPerClient(spec.limit, spec.carried), accepts('json', 'form')];
+  const middleware = [offersPages('negotiated'), ...guarded(spec), limitPerClient(spec.limit), accepts('json', 'form')];
   return createRoute({
     method: 'post',
     ...operation(spec),
@@ -136,7 +134,7 @@ interface LinkPageSpec<P extends string, O extends Outcome, X> extends Omit<Oper
  * allowance for the endpoint the page's form posts to.
  */
 function linkPage<P extends string, O extends Outcome, X>(spec: LinkPageSpec<P, O, X>) {
-  const middleware = [offersPages('always'), limitPerClient(spec.limit, true)];
+  const middleware = [offersPages('always'), limitPerClient(spec.limit)];
   return createRoute({
     method: 'get',
     ...operation({ ...spec, tag: 'pages' }),
