@@ -55,7 +55,8 @@ const login = (h: Harness, email: string, password: string, device?: string) =>
 
 /**
  * The table in docs/performance.md ("What each flow costs the database"), row for row. The
- * per-client window that every POST passes first is one trip, one write and one row of each.
+ * per-client window rides in each flow's first batch: two statements (its state read and its hit),
+ * one write and one row.
  */
 const EXPECTED: Record<string, Cost & { status: number }> = {
   'register, new address': { status: 202, trips: 2, statements: 9, writes: 7, rows: 6, commits: 2 },
