@@ -63,11 +63,16 @@ const child = spawn(
 );
 const port = await new Promise<number>((resolve, reject) => {
   let buffer = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  const listen = (chunk: string) => {
     buffer += chunk;
     const match = /"event":"server_started".*?"port":(\d+)/.exec(buffer);
-    if (match) resolve(Number(match[1]));
-  });
+    if (!match) return;
+    // Drained from now on, not kept: searching an ever longer buffer of event lines slowed this
+    // process until the pipe filled and the server waited on it.
+    child.stdout!.off('data', listen).resume();
+    resolve(Number(match[1]));
+  };
+  child.stdout!.setEncoding('utf8').on('data', listen);
   child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
 });
 const url = `http://127.0.0.1:${port}`;
@@ -81,7 +86,8 @@ await new Promise<void>((resolve) => {
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
 if (!file) throw new Error('no profile written');
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
-rmSync(dir, { recursive: true, force: true });
+if (process.env.KEEP_PROFILE) console.log(`profile kept: ${join(dir, file)}`);
+else rmSync(dir, { recursive: true, force: true });
 
 const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
 const self = new Map<string, number>();

@@ -89,6 +89,12 @@ const corsForListedOrigins = cors({
   maxAge: 600,
 });
 
+/** CORS's answer to a preflight becomes the response, as it would were CORS a middleware of its own. */
+async function corsFor(c: AppContext, next: () => Promise<void>): Promise<void> {
+  const answered = await corsForListedOrigins(c, next);
+  if (answered && !c.finalized) c.res = answered;
+}
+
 /** Every endpoint; the document lists them in this order. */
 const ENDPOINTS = [
   healthEndpoint,
@@ -120,14 +126,9 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
   // answers with a page.
   for (const { method, path, mode } of pageRoutesOf(ENDPOINTS)) app.on(method, path, offersPages(mode));
 
-  // The responder makes each answer with the shared headers (responseWith); an answer made any
-  // other way (Hono's own, a route's c.json) gets them here, once everything inside has run.
-  app.use(async function headersOnEveryAnswer(c, next) {
-    await next();
-    withResponseHeaders(c.res);
-  });
-  // One middleware for what every request needs; a GET has no body.
-  app.use(function prepareRequest(c, next) {
+  // One middleware for what every request needs, rather than one for each need: every layer of
+  // Hono's chain is an async call and its promises on every request. A GET has no body.
+  app.use(async function prepareRequest(c, next) {
     const deps = resolveDeps(c);
     const client = deps.clientAddress(c);
     const path = c.req.path;
@@ -135,10 +136,13 @@ export function createApp(resolveDeps: (c: AppContext) => Deps) {
     c.set('client', client);
     // Every security event names the client it came from and the endpoint it reached.
     c.set('log', (event, fields) => deps.log(event, { ...fields, client, path }));
-    return c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next);
-  });
-  app.use(function corsWhenConfigured(c, next) {
-    return c.get('deps').config.corsOrigins.length === 0 ? next() : corsForListedOrigins(c, next);
+    const inner = deps.config.corsOrigins.length === 0 ? next : () => corsFor(c, next);
+    const answered = await (c.req.method === 'GET' || c.req.method === 'HEAD' ? inner() : limitBody(c, inner));
+    // The responder makes each answer with the shared headers (responseWith); an answer made any
+    // other way (Hono's own, a route's c.json) gets them here, once everything inside has run.
+    // (What a middleware returns is its answer only if it is a Response: Hono's next() gives the context.)
+    withResponseHeaders(answered instanceof Response ? answered : c.res);
+    return answered;
   });
 
   for (const endpoints of ENDPOINTS) app.route('/', endpoints);

@@ -29,6 +29,21 @@ describe(`the database boundary (${backend.name})`, () => {
     await expect(strict.run()).rejects.toThrow();
   });
 
+  it('names each row’s columns as the statement has them now, read after read', async () => {
+    const db = await backend.freshDatabase();
+    await db.prepare('CREATE TABLE columns_check (a INTEGER, b TEXT)').run();
+    await db.prepare("INSERT INTO columns_check VALUES (1, 'x')").run();
+    const all = () => db.prepare('SELECT * FROM columns_check').first();
+    const renamed = () => db.prepare('SELECT a AS first, b AS second FROM columns_check').first();
+    expect(await all()).toEqual({ a: 1, b: 'x' });
+    expect(await renamed()).toEqual({ first: 1, second: 'x' });
+    expect(await all()).toEqual({ a: 1, b: 'x' });
+    // The same text now has another column: a statement kept compiled (sql.js) must say so.
+    await db.prepare('ALTER TABLE columns_check ADD COLUMN c TEXT').run();
+    expect(await all()).toEqual({ a: 1, b: 'x', c: null });
+    expect((await db.prepare('SELECT * FROM columns_check').all()).results).toEqual([{ a: 1, b: 'x', c: null }]);
+  });
+
   it('has foreign keys switched on, as D1 does', async () => {
     const db = await backend.freshDatabase();
     expect(await db.prepare('PRAGMA foreign_keys').first()).toEqual({ foreign_keys: 1 });

@@ -75,6 +75,21 @@ export function undeclaredProxyWarning(trusted: AddressRange[], log: EventLog) {
  * through it freely, so IPv6 addresses share one counter per /64; IPv4 counts per address.
  */
 export function clientLimitKey(address: string): string {
+  let key = LIMIT_KEYS.get(address);
+  if (key === undefined) {
+    key = limitKeyOf(address);
+    if (LIMIT_KEYS.size >= REMEMBERED_KEYS) LIMIT_KEYS.clear();
+    LIMIT_KEYS.set(address, key);
+  }
+  return key;
+}
+
+// The same clients ask again and again; parsing an address into bits and back is most of the key's
+// cost, on every counted request.
+const LIMIT_KEYS = new Map<string, string>();
+const REMEMBERED_KEYS = 1024;
+
+function limitKeyOf(address: string): string {
   const bits = parseAddress(address);
   if (bits === null) return UNKNOWN_CLIENT;
   if (isV4(bits)) return formatAddress(bits);

@@ -110,11 +110,27 @@ export const User = z
 export const userView = (a: Pick<Account, 'id' | 'email' | 'createdAt' | 'activatedAt'>) => ({
   id: a.id,
   email: a.email,
-  createdAt: new Date(a.createdAt).toISOString(),
-  activatedAt: new Date(a.activatedAt).toISOString(),
+  createdAt: isoTime(a.createdAt),
+  activatedAt: isoTime(a.activatedAt),
 });
 
-export const isoTime = (ms: number) => new Date(ms).toISOString();
+/**
+ * A time as ISO 8601. The times an answer shows (when an account or session was made, when a
+ * session ends) are the same request after request, and V8 takes about 0.9 µs to format one:
+ * GET /session shows four. The last few formatted are remembered.
+ */
+export function isoTime(ms: number): string {
+  let text = FORMATTED.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (FORMATTED.size >= REMEMBERED_TIMES) FORMATTED.clear();
+    FORMATTED.set(ms, text);
+  }
+  return text;
+}
+
+const FORMATTED = new Map<number, string>();
+const REMEMBERED_TIMES = 1024;
 
 /** A session as GET /session shows it, and as a host's route behind requireSession() finds it. */
 export const sessionView = (s: { id: string; createdAt: number; expiresAt: number; mfa: number }) => ({

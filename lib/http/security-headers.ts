@@ -34,9 +34,29 @@ export const RESPONSE_HEADER_RECORD: Readonly<Record<string, string>> = Object.f
 // c.json) gets the ones it lacks from withResponseHeaders(), the slower way.
 const MADE_WITH_HEADERS = new WeakSet<Response>();
 
+// The full record for each Content-Type alone, the usual case, made once: neither
+// @hono/node-server nor Node changes a record it is given (each copies it first, if at all).
+const WITH_TYPE = new Map<string, Readonly<Record<string, string>>>();
+
+function merged(headers: Record<string, string>): Readonly<Record<string, string>> {
+  let only: string | undefined;
+  for (const name in headers) {
+    if (only !== undefined || name !== 'Content-Type') return { ...RESPONSE_HEADER_RECORD, ...headers };
+    only = headers[name];
+  }
+  if (only === undefined) return RESPONSE_HEADER_RECORD;
+  let record = WITH_TYPE.get(only);
+  if (record === undefined) {
+    record = Object.freeze({ ...RESPONSE_HEADER_RECORD, 'Content-Type': only });
+    // Content-Types are a handful of constants; a bound in case one ever carries a variable part.
+    if (WITH_TYPE.size < 16) WITH_TYPE.set(only, record);
+  }
+  return record;
+}
+
 /** A response that carries RESPONSE_HEADERS, then `headers` (which may override them). */
 export function responseWith(body: string | null, status: number, headers: Record<string, string>): Response {
-  const res = new Response(body, { status, headers: { ...RESPONSE_HEADER_RECORD, ...headers } });
+  const res = new Response(body, { status, headers: merged(headers) });
   MADE_WITH_HEADERS.add(res);
   return res;
 }

@@ -18,11 +18,13 @@ export interface Executed {
 export interface Statements {
   readonly db: SqlJsDb;
   readonly kept: Map<string, SqlJsStatement>;
+  /** The column names of each kept statement that has returned a row. */
+  readonly columns: Map<SqlJsStatement, string[]>;
   readonly totalChanges: SqlJsStatement;
 }
 
 export function keepStatements(db: SqlJsDb): Statements {
-  return { db, kept: new Map(), totalChanges: db.prepare('SELECT total_changes()') };
+  return { db, kept: new Map(), columns: new Map(), totalChanges: db.prepare('SELECT total_changes()') };
 }
 
 /**
@@ -44,12 +46,33 @@ export function execute(statements: Statements, sql: string, params: SqlValue[],
   try {
     stmt.bind(params);
     const rows: Row[] = [];
-    while (stmt.step()) rows.push(stmt.getAsObject());
+    let names: string[] | undefined;
+    while (stmt.step()) {
+      const values = stmt.get();
+      names ??= columnNames(statements, stmt, kept, values.length);
+      const row: Row = {};
+      for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
+      rows.push(row);
+    }
     return { rows, changes: countChanges ? changesSoFar(statements) - before : 0 };
   } finally {
     if (kept) stmt.reset();
     else stmt.free();
   }
+}
+
+/**
+ * sql.js's getAsObject() asks SQLite for every column's name on every row, copying each out of
+ * WebAssembly memory: for the 14 columns of the session read that was most of the read's time
+ * (bench/micro.ts). A kept statement's names are asked once; the count of values guards against
+ * a statement that SQLite recompiled with other columns (a `SELECT *` after a schema change).
+ */
+function columnNames(statements: Statements, stmt: SqlJsStatement, kept: boolean, count: number): string[] {
+  const known = statements.columns.get(stmt);
+  if (known !== undefined && known.length === count) return known;
+  const names = stmt.getColumnNames();
+  if (kept) statements.columns.set(stmt, names);
+  return names;
 }
 
 function changesSoFar({ totalChanges }: Statements): number {
@@ -63,6 +86,7 @@ export function freeStatements(statements: Statements): void {
   statements.totalChanges.free();
   for (const stmt of statements.kept.values()) stmt.free();
   statements.kept.clear();
+  statements.columns.clear();
 }
 
 export function rollbackQuietly(db: SqlJsDb): void {

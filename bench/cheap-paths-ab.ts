@@ -1,0 +1,93 @@
+/**
+ * Figure 3 for two versions of the code in one run: this checkout's Node server and another's
+ * (a `git worktree` of the commit before a change, say), each on its own copy of the same seeded
+ * database, taking turns path by path (the order swapped each round) with bare Hono once a round.
+ * On a machine that other work shares, only figures taken side by side like this compare.
+ *
+ *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/node_modules
+ *   node --disable-warning=ExperimentalWarning bench/cheap-paths-ab.ts /tmp/before [rounds] [seconds-per-load] [paths]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { hashPassword } from '../lib/crypto/passwords.ts';
+import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
+import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
+import { seedDatabase } from './seed.ts';
+import { NO_CLIENT_LIMITS, ROOT, startBareHono } from './servers.ts';
+
+const other = process.argv[2];
+if (!other) throw new Error('usage: cheap-paths-ab.ts <other checkout> [rounds] [seconds] [health,session,page,invalid]');
+const rounds = Number(process.argv[3] ?? 4);
+const seconds = Number(process.argv[4] ?? 2);
+const paths = (process.argv[5] ?? 'health,session,page,invalid').split(',');
+const PASSWORD = 'correct horse battery staple';
+const EMAIL = 'bench@example.com';
+const pageToken = 'bench-page-token'.padEnd(43, 'p');
+const temp = mkdtempSync(join(tmpdir(), 'latchkey-ab-'));
+const hash = await hashPassword(PASSWORD, CHEAP_PARAMS);
+
+/** `functions/start.ts` of a checkout, as servers.ts starts this one's (the counter on, too high to refuse). */
+async function start(root: string, name: string) {
+  const path = join(temp, `${name}.sqlite`);
+  await seedDatabase({ path, accounts: 1000, accountHash: hash, named: [{ email: EMAIL, passwordHash: hash }], pendingTokens: [pageToken] });
+  const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: path, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, LIMIT_ACTIVATE_PER_CLIENT: '9999999/600', ...CHEAP_SCRYPT };
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'functions/start.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((found, fail) => {
+    child.once('exit', (code) => fail(new Error(`${name} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = /"event":"server_started".*?"port":(\d+)/.exec(line);
+      if (match) found(Number(match[1]));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => new Promise<void>((done) => (child.once('exit', () => done()), child.kill('SIGTERM')));
+  return { name, url, pid: child.pid!, bearer: await bearerFor(url, JSON.stringify({ email: EMAIL, password: PASSWORD })), stop };
+}
+
+function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+const specOf = (path: string, bearer: Record<string, string>): Omit<LoadSpec, 'url' | 'connections' | 'seconds'> =>
+  ({
+    health: { path: '/health', expect: [200] },
+    session: { path: '/session', headers: bearer, expect: [200] },
+    page: { path: `/activate?token=${pageToken}`, expect: [200] },
+    invalid: { path: '/activate', method: 'POST' as const, body: JSON.stringify({ token: 'A'.repeat(43), password: PASSWORD }), expect: [400] },
+  })[path]!;
+
+const hello = await startBareHono();
+const servers = [await start(resolve(other), 'other'), await start(ROOT, 'this')];
+try {
+  const runs = new Map<string, LoadResult[]>();
+  const load = async (key: string, url: string, pid: number, spec: ReturnType<typeof specOf>) => {
+    const result = await runLoad({ url, connections: 16, seconds, ...spec, serverCpu: () => cpuSecondsOf(pid) });
+    runs.set(key, [...(runs.get(key) ?? []), result]);
+  };
+  // Once each first, so that no figure pays for compiling code or a cold connection.
+  for (const s of servers) for (const p of paths) await runLoad({ url: s.url, connections: 16, seconds: 1, ...specOf(p, s.bearer) });
+  for (let round = 0; round < rounds; round++) {
+    await load('hello', hello.url, hello.pid, { path: '/', expect: [200] });
+    for (const p of paths) for (const s of round % 2 ? [...servers].reverse() : servers) await load(`${p} ${s.name}`, s.url, s.pid, specOf(p, s.bearer));
+  }
+  const base = mergeLoads(runs.get('hello')!);
+  console.log(`hello        ${Math.round(base.rps).toString().padStart(6)}/s  CPU ${base.cpuMicros?.toFixed(0)} µs/req`);
+  for (const [key, results] of runs) {
+    if (key === 'hello') continue;
+    const r = mergeLoads(results);
+    console.log(`${key.padEnd(13)}${Math.round(r.rps).toString().padStart(6)}/s  ratio ${(r.rps / base.rps).toFixed(2)}  CPU ${r.cpuMicros?.toFixed(0)} µs/req${r.unexpected ? `  UNEXPECTED ${JSON.stringify(r.statuses)}` : ''}`);
+  }
+} finally {
+  for (const s of servers) await s.stop();
+  await hello.stop();
+  rmSync(temp, { recursive: true, force: true });
+}
