@@ -245,6 +245,27 @@ export function createApi(deps: Deps): LatchkeyApi {
     return checked.ok ? outcome : (checked.refused ?? { kind: 'unauthenticated' });
   }
 
+  /**
+   * A call for a logged-in account that asks for the password again: it counts in the login's
+   * allowance, as a login does, the flow opens the session in its first batch, and the body is
+   * read by the route's own schema.
+   */
+  function passwordAgain<S extends z.ZodType, T>(
+    name: string,
+    call: ApiCall | undefined,
+    token: unknown,
+    schema: S,
+    input: unknown,
+    flow: (bearer: PresentedSession, body: z.infer<S>, ctx: CallContext) => Promise<T>,
+  ) {
+    return limited(name, 'login', call, (ctx) =>
+      inFlow(ctx, token, async (bearer) => {
+        const body = validated(schema, input);
+        return body.ok ? flow(bearer, body.value, ctx) : body.refusal;
+      }),
+    );
+  }
+
   // Read at the call, not when made: the Node server may replace deps.config once it listens.
   const sessionServices = (ctx: CallContext): SessionServices => ({ db: deps.db, config: deps.config, log: ctx.log });
 
@@ -324,52 +345,27 @@ export function createApi(deps: Deps): LatchkeyApi {
         return resetFlow({ db, hasher, breachedPasswords, policy: config.passwordPolicy, mail: ctx.mail(), log: ctx.log, hooks }, { ...body.value, admission: ctx.admission }, now());
       }),
 
-    // A password asked again counts in the login's allowance, as POST /change-password's does.
+    // A password asked again counts in the login's allowance, as the routes' do (passwordAgain).
     changePassword: (token, input, call) =>
-      limited(
-        'changePassword',
-        'login',
-        call,
-        (ctx) =>
-          inFlow(ctx, token, async (bearer) => {
-            const body = validated(ChangePasswordBody, input);
-            if (!body.ok) return body.refusal;
-            const { db, hasher, sealer, config, now, hooks, breachedPasswords } = deps;
-            return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { bearer, ...body.value }, now());
-          }),
-      ),
+      passwordAgain('changePassword', call, token, ChangePasswordBody, input, (bearer, body, ctx) => {
+        const { db, hasher, sealer, config, now, hooks, breachedPasswords } = deps;
+        return changePasswordFlow({ db, hasher, sealer, breachedPasswords, config, mail: ctx.mail(), log: ctx.log, hooks }, { bearer, ...body }, now());
+      }),
 
-    // As POST /change-email: the password asked again counts in the login's allowance.
     changeEmail: (token, input, call) =>
-      limited(
-        'changeEmail',
-        'login',
-        call,
-        (ctx) =>
-          inFlow(ctx, token, async (bearer) => {
-            const body = validated(ChangeEmailBody, input);
-            if (!body.ok) return body.refusal;
-            const { db, hasher, sealer, config, now } = deps;
-            return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { bearer, ...body.value, clientKey: ctx.clientKey }, now());
-          }),
-      ),
+      passwordAgain('changeEmail', call, token, ChangeEmailBody, input, (bearer, body, ctx) => {
+        const { db, hasher, sealer, config, now } = deps;
+        return requestEmailChange({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log }, { bearer, ...body, clientKey: ctx.clientKey }, now());
+      }),
 
     confirmEmail: (input, call) => emailChangeLink('confirmEmail', confirmEmailFlow, input, call),
     undoEmailChange: (input, call) => emailChangeLink('undoEmailChange', undoEmailChangeFlow, input, call),
 
     deleteAccount: (token, input, call) =>
-      limited(
-        'deleteAccount',
-        'login',
-        call,
-        (ctx) =>
-          inFlow(ctx, token, async (bearer) => {
-            const body = validated(DeleteAccountBody, input);
-            if (!body.ok) return body.refusal;
-            const { db, hasher, sealer, config, now, hooks } = deps;
-            return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, bearer, body.value.password, now(), body.value.code);
-          }),
-      ),
+      passwordAgain('deleteAccount', call, token, DeleteAccountBody, input, (bearer, body, ctx) => {
+        const { db, hasher, sealer, config, now, hooks } = deps;
+        return deleteAccountFlow({ db, hasher, sealer, config, mail: ctx.mail(), log: ctx.log, hooks }, bearer, body.password, now(), body.code);
+      }),
 
     verifySession: async (token, call) => {
       const outcome = await sessionCall('verifySession', call, token, async (session) => verifiedSession(session));
