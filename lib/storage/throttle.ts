@@ -17,7 +17,7 @@
 import { newPublicId } from '../crypto/tokens.ts';
 import type { Endpoint, ThrottlePolicy, WindowLimit } from '../config/throttle-settings.ts';
 import { MAX_SHIFT, NIST_FAILURE_CEILING, type BackoffPolicy } from '../policy/login-backoff.ts';
-import { allOf, not, numbered, rowsOf, runBatch, softWrites, type BatchResults, type Condition, type Database, type RunResult, type Statement } from './db.ts';
+import { allOf, namedResults, not, numbered, rowsOf, runBatch, softWrites, statementsOf, type BatchResults, type Condition, type Database, type RunResult, type Statement } from './db.ts';
 
 export type Verdict = { ok: true } | { ok: false; retryAfterSeconds: number };
 
@@ -108,13 +108,11 @@ export async function runAdmitted<P extends Record<string, Statement | readonly 
   if (!admission) return { verdict: ALLOWED, done: await runBatch(target, parts) };
   admission.spent = true;
   const [state, hitStatement] = admissionStatements(target, admission);
-  const { [STATE]: read, [HIT]: _hit, ...done } = await runBatch(target, { [STATE]: state, ...parts, [HIT]: hitStatement });
-  return { verdict: verdictOf(admission, read as RunResult), done: done as unknown as BatchResults<P> };
+  const statements = statementsOf(parts, [state!]);
+  statements.push(hitStatement!);
+  const results = await target.batch(statements);
+  return { verdict: verdictOf(admission, results[0]), done: namedResults(parts, results, 1) };
 }
-
-// The names of the admission's own parts in runAdmitted's batch, apart from any a flow could choose.
-const STATE = '\u0000window';
-const HIT = '\u0000hit';
 
 /**
  * The window's hit alone, for a request that ended before its flow's first trip. These per-client

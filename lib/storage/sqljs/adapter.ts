@@ -7,7 +7,7 @@
 import type { Database, RunResult, SqlValue, Statement } from '../db.ts';
 import type { Engine } from './engine.ts';
 import { commitWrite } from './group-commit.ts';
-import { execute, type Row } from './statements.ts';
+import { execute, onlyReads, type Row } from './statements.ts';
 
 export type { Engine } from './engine.ts';
 
@@ -43,21 +43,6 @@ function statement(engine: Engine, soft: boolean, sql: string, params: SqlValue[
 async function read(engine: Engine, soft: boolean, sql: string, params: SqlValue[]): Promise<Row[]> {
   if (onlyReads(sql)) return execute(engine.statements, sql, params, false).rows;
   return (await commitWrite(engine, [[sql, params]], soft))[0]!.rows;
-}
-
-// The answer for each statement the application reads with, found once: the second pattern scans
-// the whole text, on every read of the session or a link.
-const READS_ONLY = new Map<string, boolean>();
-const MAX_REMEMBERED = 500;
-
-function onlyReads(sql: string): boolean {
-  let known = READS_ONLY.get(sql);
-  if (known === undefined) {
-    known = /^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql);
-    if (READS_ONLY.size >= MAX_REMEMBERED) READS_ONLY.clear();
-    READS_ONLY.set(sql, known);
-  }
-  return known;
 }
 
 async function write(engine: Engine, soft: boolean, statements: BoundStatement[]): Promise<RunResult[]> {

@@ -25,7 +25,7 @@ import type { SqlValue } from '../db.ts';
 import type { Engine, Unit } from './engine.ts';
 import { appendEntries, cutBack, storeSeq, syncJournal, type JournalEntry } from './journal.ts';
 import { snapshotDue, writeSnapshot } from './snapshot.ts';
-import { execute, rollbackQuietly, type Executed } from './statements.ts';
+import { execute, onlyReads, rollbackQuietly, type Executed } from './statements.ts';
 
 export type { Unit } from './engine.ts';
 
@@ -62,10 +62,15 @@ function runGroup(engine: Engine, units: Unit[]): void {
     for (const unit of units) {
       control(engine, 'SAVEPOINT unit');
       try {
-        const results = unit.ops.map(([sql, params]) => execute(engine.statements, sql, params));
+        // A read changes no row: it is spared the two counts of SQLite's changes around it.
+        const results = unit.ops.map(([sql, params]) => execute(engine.statements, sql, params, !onlyReads(sql)));
         control(engine, 'RELEASE unit');
         if (results.some((r) => r.changes > 0)) {
-          entries.push({ seq: ++seq, ops: unit.ops });
+          // Only the statements that changed a row: replayed in order on the same state, a read or a
+          // write whose guard held nothing back changes nothing again. A flow's batch reads beside
+          // its writes (the window's state, a link by its digest), and those reads' SQL was most of
+          // the line that each cheap request wrote (docs/performance.md, "The cheap paths").
+          entries.push({ seq: ++seq, ops: unit.ops.filter((_, i) => results[i]!.changes > 0) });
           sync ||= !unit.soft;
         }
         outcomes.push({ results });

@@ -23,6 +23,22 @@ export interface Statements {
   readonly totalChanges: SqlJsStatement;
 }
 
+// The answer for each statement the application runs, found once: the second pattern scans the
+// whole text, on every read of the session or a link.
+const READS_ONLY = new Map<string, boolean>();
+const MAX_REMEMBERED = 500;
+
+/** A statement that only reads: it needs no transaction on its own, and changes no row in one. */
+export function onlyReads(sql: string): boolean {
+  let known = READS_ONLY.get(sql);
+  if (known === undefined) {
+    known = /^\s*(select|with)\b/i.test(sql) && !/\breturning\b/i.test(sql);
+    if (READS_ONLY.size >= MAX_REMEMBERED) READS_ONLY.clear();
+    READS_ONLY.set(sql, known);
+  }
+  return known;
+}
+
 export function keepStatements(db: SqlJsDb): Statements {
   return { db, kept: new Map(), columns: new Map(), totalChanges: db.prepare('SELECT total_changes()') };
 }
