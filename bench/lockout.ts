@@ -59,7 +59,7 @@ function random(seed: number): () => number {
 export async function lockoutFigures(days: number, accounts: number, withDevice: boolean, hoarded = 21): Promise<LockoutFigures> {
   const clock = { now: Date.UTC(2026, 0, 1) };
   // The attacker presents hoarded tokens from many clients: no per-client allowance is what stops it.
-  const { db, config, post, activeAccount, lastToken } = await inProcessApp({ SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1', LIMIT_LOGIN_PER_CLIENT: 'off' }, () => clock.now);
+  const { db, config, post, activeAccount, lastToken, settled } = await inProcessApp({ SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1', LIMIT_LOGIN_PER_CLIENT: 'off' }, () => clock.now);
 
   interface Owner {
     email: string;
@@ -82,7 +82,7 @@ export async function lockoutFigures(days: number, accounts: number, withDevice:
     for (let t = 0; t < hoarded; t++) tokens.push(((await (await post('/login', { email, password: OLD_PASSWORD }, ATTACKER)).json()) as { device: { token: string } }).device.token);
     // The owner noticed and reset the password through the mailbox.
     await post('/forgot-password', { email }, from);
-    await new Promise((r) => setTimeout(r, 0)); // the mail is handed off after the answer
+    await settled(); // the mail is sent after the answer
     const reset = await post('/reset-password', { token: lastToken(), password: PASSWORD }, from);
     if (reset.status !== 200) throw new Error(`resetting ${email} answered ${reset.status}`);
     // The owner logged in once before the attack began, from the device they will use.
