@@ -132,21 +132,19 @@ export function slideSession(db: Database, session: SessionRow, now: number): St
  */
 export async function checkSession(services: SessionServices, token: string | undefined, now: number, admission: Admission | null = null): Promise<SessionCheck> {
   const { db, config } = services;
-  const parsed = parseSessionToken(token);
-  // With the request's hit on its per-client window in the same batch: the read is the first trip
-  // of every route behind a session and an allowance (lib/http/bearer-routes.ts).
-  const id = parsed?.id ?? NO_ID;
-  let row: StoredSession | null;
+  let verdict: Awaited<ReturnType<typeof authenticate>>;
   if (admission) {
-    const read = await runAdmitted(db, admission, { session: sessionRead(db, id) }, { soft: true });
+    // With the request's hit on its per-client window in the same batch: a route whose flow ended
+    // before its own first batch (lib/http/bearer.ts requireSessionInFlow) is checked this way.
+    const parsed = parseSessionToken(token);
+    const read = await runAdmitted(db, admission, { session: sessionRead(db, parsed?.id ?? NO_ID) }, { soft: true });
     const refused = refusedClient(read.verdict, services.log);
     if (refused) return { ok: false, refused };
-    row = storedSession(rowsOf<SessionJoinRow>(read.done.session)[0]);
+    verdict = judge(token, parsed, storedSession(rowsOf<SessionJoinRow>(read.done.session)[0]), config.sessions, now);
   } else {
     // A plain read, which the driver answers without a transaction: GET /session is meant to be cheap.
-    row = await sessionById(db, id);
+    verdict = await authenticate(db, token, config.sessions, now);
   }
-  const verdict = judge(token, parsed, row, config.sessions, now);
   if (!verdict.ok) {
     services.log('session_rejected', { reason: verdict.reason });
     return { ok: false };

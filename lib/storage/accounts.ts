@@ -30,10 +30,6 @@ const ACCOUNT_COLUMNS = `id, email, email_key AS emailKey, password_hash AS pass
 const REGISTRATION_COLUMNS = `token_hash AS tokenHash, email, email_key AS emailKey,
   password_hash AS passwordHash, created_at AS createdAt, expires_at AS expiresAt, consumed_at AS consumedAt`;
 
-export function findAccount(db: Database, emailKey: string): Promise<Account | null> {
-  return accountRead(db, emailKey).first<Account>();
-}
-
 /** The read of the account with this address key, for a batch: its rows are Accounts. */
 export function accountRead(db: Database, emailKey: string): Statement {
   return db.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE email_key = ?`).bind(emailKey);
