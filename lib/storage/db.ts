@@ -49,8 +49,9 @@ export interface Database {
   /**
    * The same database, for soft state: writes that a process crash never loses but a machine
    * crash may lose the last second of, because they do not wait for a disk flush of their own.
-   * Only the per-client request counters use it (throttle.ts hit()). Drivers without such a mode
-   * (D1) leave it out, and those writes are then as durable as any.
+   * Only the per-client request counters use it (throttle.ts runAdmitted() and spendAdmission(),
+   * for batches that write nothing else). Drivers without such a mode (D1) leave it out, and
+   * those writes are then as durable as any.
    */
   readonly soft?: Database;
 }
