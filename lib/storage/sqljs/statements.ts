@@ -50,10 +50,44 @@ export function keepStatements(db: SqlJsDb): Statements {
 function compiled(statements: Statements, sql: string): { stmt: SqlJsStatement; kept: boolean } {
   const cached = statements.kept.get(sql);
   if (cached) return { stmt: cached, kept: true };
-  const stmt = statements.db.prepare(sql);
+  const stmt = statements.db.prepare(opaqueParameters(sql));
   const kept = statements.kept.size < MAX_CACHED_STATEMENTS;
   if (kept) statements.kept.set(sql, stmt);
   return { stmt, kept };
+}
+
+/**
+ * Every bound parameter `?` / `?N` as `+?` / `+?N`, outside quotes and comments. A unary plus
+ * changes no value and no plan, but it hides the parameter from SQLite's planner. When the planner
+ * looks at a parameter while choosing a plan (it may, for a join or a partial index), it marks the
+ * statement as depending on the value bound there, and a statement so marked is compiled again
+ * after every sqlite3_clear_bindings(), which sql.js's reset() calls after every run. 18 of the 121
+ * statements the flows run were so marked (the activation and reset link reads, a login's account
+ * read, the session and device inserts among them), each run paying for a compile: 3 to 40 times
+ * the run itself (bench/micro.ts). tests/node-only/sqljs-opaque-parameters.test.ts holds every
+ * statement's plan to what it is with its values bound plainly.
+ */
+export function opaqueParameters(sql: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (c === "'" || c === '"' || c === '`' || c === '[') {
+      const close = c === '[' ? ']' : c;
+      const end = sql.indexOf(close, i + 1);
+      i = end < 0 ? sql.length : end; // a doubled quote inside is two quoted runs back to back: the same
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (c === '?') {
+      out += `${sql.slice(from, i)}+`;
+      from = i;
+    }
+  }
+  return out + sql.slice(from);
 }
 
 export function execute(statements: Statements, sql: string, params: SqlValue[], countChanges = true): Executed {
