@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { NO_LIMITS } from '../scripts/support/limits.ts';
 import { freePort } from '../scripts/support/server-process.ts';
+import { MALLOC_TUNABLES } from '../lib/crypto/threadpool.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
@@ -156,7 +157,8 @@ export interface NodeStarted {
 export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running & { started: NodeStarted }> {
   const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/start.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, ...vars },
+    // GLIBC_TUNABLES as package.json's start script sets it (lib/crypto/threadpool.ts MALLOC_TUNABLES).
+    env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const started = await waitForLine(child, 'latchkey (node)', (line) => {

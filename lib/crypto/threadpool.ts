@@ -14,6 +14,17 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { scryptMemoryBytes, type ScryptParams } from './passwords.ts';
 
+/**
+ * What `npm start` sets GLIBC_TUNABLES to unless the operator set it (package.json's start
+ * script; tests/node-only/threadpool.test.ts reads it from the running server). glibc gives each
+ * thread that allocates its own malloc arena, up to 8 per core, and once the first 16 MiB scrypt
+ * block has been freed it serves the next ones from those arenas and keeps them: every pool thread
+ * that ever hashed held on to a block, 16 MiB each, after the hashes were done. In two arenas the
+ * blocks are shared, so what is kept is what the hashes in flight held at once, at no cost in speed
+ * (the blocks stay in the process). Other C libraries ignore the variable.
+ */
+export const MALLOC_TUNABLES = 'glibc.malloc.arena_max=2';
+
 /** libuv's pool size when UV_THREADPOOL_SIZE is unset, and the most it accepts. */
 export const LIBUV_DEFAULT_THREADS = 4;
 const LIBUV_MAX_THREADS = 1024;

@@ -9,14 +9,16 @@
  * second or more, which a poll of /proc every few milliseconds does not miss. Linux
  * only (it reads /proc), like the machines we run on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SCRYPT, scryptMemoryBytes } from '../../lib/crypto/passwords.ts';
-import { hashSlots, LIBUV_DEFAULT_THREADS, poolThreads, threadpoolSize, type HashCapacity } from '../../lib/crypto/threadpool.ts';
+import { hashSlots, LIBUV_DEFAULT_THREADS, MALLOC_TUNABLES, poolThreads, threadpoolSize, type HashCapacity } from '../../lib/crypto/threadpool.ts';
 import { poolThreadStates, watchPool } from '../../scripts/support/pool-threads.ts';
 import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
+import type { ServerProcess } from '../../scripts/support/server-process.ts';
+import { serversForEachTest } from '../support/servers-per-test.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -138,5 +140,39 @@ describe.runIf(process.platform === 'linux')('hashes in flight beyond four, in t
     // so the most seen can pass the slots by one here; what it cannot pass is the pool's threads.)
     expect(seen.most).toBeGreaterThanOrEqual(Math.min(cores, HASHES));
     expect(seen.most).toBeLessThanOrEqual(threads);
+  });
+});
+
+/** The environment of the Node process that `npm start` (npm, its shell, env) ended up running. */
+function serverEnvironment(server: ServerProcess): Record<string, string> {
+  const group = server.child.pid!;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      // The process group is the fifth field of stat, counted after the command's parenthesis.
+      const pgrp = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+      if (pgrp !== group || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('functions/start.ts')) continue;
+      const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    } catch {
+      // A process that ended while it was read: not the server, which is up.
+    }
+  }
+  throw new Error('no server process found under npm start');
+}
+
+describe.runIf(process.platform === 'linux')('npm start and glibc\'s malloc arenas', () => {
+  const { npmStart, databasePath } = serversForEachTest();
+
+  it('the server runs with two arenas, so freed scrypt blocks are shared rather than kept by every pool thread', async () => {
+    const server = await npmStart({ DATABASE_PATH: databasePath('latchkey-arenas-'), GLIBC_TUNABLES: '' });
+    await server.waitForLine((l) => l.event === 'server_started');
+    expect(serverEnvironment(server).GLIBC_TUNABLES).toBe(MALLOC_TUNABLES);
+  });
+
+  it('an operator\'s own GLIBC_TUNABLES is left as it is', async () => {
+    const own = 'glibc.malloc.arena_max=4';
+    const server = await npmStart({ DATABASE_PATH: databasePath('latchkey-arenas-'), GLIBC_TUNABLES: own });
+    await server.waitForLine((l) => l.event === 'server_started');
+    expect(serverEnvironment(server).GLIBC_TUNABLES).toBe(own);
   });
 });
