@@ -46,6 +46,9 @@ async function relay(delayMs: number) {
       );
     },
   });
+  // A client that closes its connection hard once its mail is in (the reply to QUIT still on its
+  // way) shows here as an 'error' event: a relay goes on serving, and the figure counts mails taken.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.server.address() as AddressInfo).port,
