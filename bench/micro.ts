@@ -6,7 +6,10 @@
  * - one event line into a pipe through console.log against process.stdout.write (functions/server.ts);
  * - a few of the application's statements run as sql.js runs a kept statement (bind, step, reset),
  *   as written and with their parameters opaque (lib/storage/sqljs/statements.ts opaqueParameters),
- *   on plain sql.js with the schema, in interleaved blocks (the median block).
+ *   on plain sql.js with the schema, in interleaved blocks (the median block);
+ * - pairs of scrypt hashes at the default cost in a child process under three malloc settings:
+ *   glibc's own, two arenas (what `npm start` sets) and a fixed mmap threshold, each child's time per
+ *   pair and resident set at the end (lib/crypto/threadpool.ts MALLOC_TUNABLES).
  *
  *   node --disable-warning=ExperimentalWarning bench/micro.ts
  */
@@ -15,6 +18,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import initSqlJs from 'sql.js';
 import { DEFAULT_THROTTLE } from '../lib/config/throttle-settings.ts';
+import { DEFAULT_SCRYPT } from '../lib/crypto/passwords.ts';
+import { MALLOC_TUNABLES } from '../lib/crypto/threadpool.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
 import { registrationLinkRead } from '../lib/storage/accounts.ts';
 import type { Database, SqlValue } from '../lib/storage/db.ts';
@@ -126,3 +131,45 @@ const child = spawnSync(
 );
 const lines = JSON.parse(child.stderr.toString()) as { a: number; b: number };
 console.log(`event line into a pipe, console.log: ${lines.a.toFixed(2)} µs; process.stdout.write: ${lines.b.toFixed(2)} µs`);
+
+// Pairs of hashes, as two hash slots run them, in a child whose malloc each setting configures at
+// its start (glibc reads GLIBC_TUNABLES only then). Without the variable: glibc's own arenas. The
+// page faults per pair are the signal that does not depend on the machine's other load: a hash
+// whose 16 MiB block was handed back to the system faults 4,096 pages in again.
+const PAIRS = 30;
+const hashChild = `
+  const { scrypt } = require('node:crypto');
+  const { readFileSync } = require('node:fs');
+  const hash = () => new Promise((ok, fail) => scrypt('pw', 'salt', 64, { N: 2 ** ${DEFAULT_SCRYPT.logN}, r: ${DEFAULT_SCRYPT.r}, p: ${DEFAULT_SCRYPT.p}, maxmem: 256 * 1024 * 1024 }, (e, k) => (e ? fail(e) : ok(k))));
+  const faults = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
+  (async () => {
+    for (let i = 0; i < 3; i++) await Promise.all([hash(), hash()]);
+    const before = faults();
+    const t = performance.now();
+    for (let i = 0; i < ${PAIRS}; i++) await Promise.all([hash(), hash()]);
+    const ms = (performance.now() - t) / ${PAIRS};
+    const rss = Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+    process.stderr.write(JSON.stringify({ ms, faults: (faults() - before) / ${PAIRS}, rss }));
+  })();`;
+const SETTINGS: Record<string, string | undefined> = {
+  "glibc's own": undefined,
+  'glibc.malloc.arena_max=2 alone': 'glibc.malloc.arena_max=2',
+  [`${MALLOC_TUNABLES} (npm start)`]: MALLOC_TUNABLES,
+  'glibc.malloc.mmap_threshold=1048576': 'glibc.malloc.mmap_threshold=1048576',
+};
+type HashRun = { ms: number; faults: number; rss: number };
+const hashRuns: Record<string, HashRun[]> = {};
+for (let round = 0; round < 3; round++) {
+  for (const [name, tunables] of Object.entries(SETTINGS)) {
+    const { GLIBC_TUNABLES: _ignored, ...env } = process.env;
+    const run = spawnSync(process.execPath, ['-e', hashChild], { env: tunables === undefined ? env : { ...env, GLIBC_TUNABLES: tunables }, stdio: ['ignore', 'ignore', 'pipe'] });
+    (hashRuns[name] ??= []).push(JSON.parse(run.stderr.toString()) as HashRun);
+  }
+}
+const middle = (runs: HashRun[], key: keyof HashRun) => runs.map((r) => r[key]).sort((a, b) => a - b)[1]!;
+for (const [name, runs] of Object.entries(hashRuns)) {
+  console.log(
+    `two scrypt hashes at once, malloc ${name}: ${middle(runs, 'ms').toFixed(0)} ms and ${middle(runs, 'faults').toFixed(0)} page faults a pair, ` +
+      `${middle(runs, 'rss').toFixed(0)} MiB resident after ${PAIRS} pairs (median of 3 children)`,
+  );
+}

@@ -1,21 +1,28 @@
 /**
- * Figure 5's overload on its own: the Node server on a seeded database (production hash), 64
- * right-password logins at 64 connections, then 2,000 at 192 against a queue of 64; the peak
- * resident set of each phase (VmHWM, reset between them). The full benchmark runs the same load
- * after every other Node figure, so its peaks also carry what those left behind; this one does not.
+ * Figure 5's overload with what comes before it in the full benchmark, quickly: the Node server
+ * (started as `npm start` starts it, production hash) on a seeded database, a few logins at 1 and
+ * 4 connections, 64 at 64 connections (the figure's reference peak), registrations at 4
+ * connections, then 2,000 logins at 192 connections against a queue of 64. It prints the resident
+ * set after each phase, the peaks (VmHWM, reset before each measured phase), so a phase that
+ * leaves memory behind shows, and the server's page faults per request of each phase: a hash whose
+ * 16 MiB block malloc handed back faults its 4,096 pages in again (lib/crypto/threadpool.ts).
  *
  *   node --disable-warning=ExperimentalWarning bench/overload.ts
+ *   GLIBC_TUNABLES= node ... bench/overload.ts                           # glibc's own malloc settings
+ *   GLIBC_TUNABLES=glibc.malloc.arena_max=2 node ... bench/overload.ts   # two arenas alone
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SCRYPT, hashPassword } from '../lib/crypto/passwords.ts';
 import { runLoad } from './load.ts';
 import { seedDatabase } from './seed.ts';
 import { startLatchkeyNode } from './servers.ts';
+import { MALLOC_TUNABLES } from '../lib/crypto/threadpool.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const ACCOUNTS = 1000;
+const mib = (kib: number | null) => `${Math.round((kib ?? 0) / 1024)} MiB`;
 const temp = mkdtempSync(join(tmpdir(), 'latchkey-overload-'));
 try {
   const db = join(temp, 'overload.sqlite');
@@ -25,16 +32,34 @@ try {
     let n = 0;
     // A different seeded account each time, as the full benchmark's logins: one address's back-off
     // would refuse parallel attempts past its free ones.
-    const nextBody = () => JSON.stringify({ email: `user${(n++ % ACCOUNTS) + 1}@seed.example`, password: PASSWORD });
-    const idle = node.rssKiB();
+    const nextLogin = () => JSON.stringify({ email: `user${(n++ % ACCOUNTS) + 1}@seed.example`, password: PASSWORD });
+    const logins = (connections: number, amount: number, expect = [200]) =>
+      runLoad({ url: node.url, path: '/login', method: 'POST', connections, amount, nextBody: nextLogin, expect });
+    // Minor page faults so far, the tenth field of /proc/<pid>/stat after the command.
+    const faults = () => Number(readFileSync(`/proc/${node.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
+    let faultsBefore = faults();
+    const show = (phase: string, requests: number, peak?: number | null) => {
+      const perRequest = requests > 0 ? `, ${Math.round((faults() - faultsBefore) / requests)} page faults a request` : '';
+      console.log(`${phase.padEnd(34)} resident ${mib(node.rssKiB())}${peak === undefined ? '' : `, peak ${mib(peak)}`}${perRequest}`);
+      faultsBefore = faults();
+    };
+    show('idle', 0);
+    for (const connections of [1, 4]) await logins(connections, 6 * connections);
+    show('after logins at 1 and 4 connections', 30);
     node.resetPeak();
-    await runLoad({ url: node.url, path: '/login', method: 'POST', connections: 64, amount: 64, nextBody, expect: [200] });
+    await logins(64, 64);
     const at64 = node.peakRssKiB();
+    show('logins at 64 connections', 64, at64);
+    let registered = 0;
+    for (let round = 0; round < 4; round++) {
+      await runLoad({ url: node.url, path: '/register', method: 'POST', connections: 4, amount: 40, nextBody: () => JSON.stringify({ email: `r${registered++}@register.example`, password: PASSWORD }), expect: [202] });
+    }
+    show('after 160 registrations', 160);
     node.resetPeak();
-    const overload = await runLoad({ url: node.url, path: '/login', method: 'POST', connections: 192, amount: 2000, nextBody, expect: [200, 503] });
+    const overload = await logins(192, 2000, [200, 503]);
     const peak = node.peakRssKiB();
-    const mib = (kib: number | null) => `${Math.round((kib ?? 0) / 1024)} MiB`;
-    console.log(`idle ${mib(idle)}, 64 connections ${mib(at64)}, 192 connections ${mib(peak)}: ratio ${((peak ?? 0) / (at64 ?? 1)).toFixed(2)} ${JSON.stringify(overload.statuses)}`);
+    show('overload, 192 connections', 2000, peak);
+    console.log(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? `${MALLOC_TUNABLES} (as npm start sets it)`}: overload peak ÷ 64-connection peak ${((peak ?? 0) / (at64 ?? 1)).toFixed(2)} ${JSON.stringify(overload.statuses)}`);
   } finally {
     await node.stop();
   }

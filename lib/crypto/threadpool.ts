@@ -16,14 +16,16 @@ import { scryptMemoryBytes, type ScryptParams } from './passwords.ts';
 
 /**
  * What `npm start` sets GLIBC_TUNABLES to unless the operator set it (package.json's start
- * script; tests/node-only/threadpool.test.ts reads it from the running server). glibc gives each
- * thread that allocates its own malloc arena, up to 8 per core, and once the first 16 MiB scrypt
- * block has been freed it serves the next ones from those arenas and keeps them: every pool thread
- * that ever hashed held on to a block, 16 MiB each, after the hashes were done. In two arenas the
- * blocks are shared, so what is kept is what the hashes in flight held at once, at no cost in speed
- * (the blocks stay in the process). Other C libraries ignore the variable.
+ * script; tests/node-only/threadpool.test.ts reads it from the running server). scrypt's 16 MiB
+ * block comes from glibc's malloc, which by default gives each allocating thread an arena of its
+ * own (up to 8 per core) and, once a first block has been freed, serves the next ones from those
+ * arenas and keeps them: every pool thread that ever hashed held a block after the hashes were
+ * done. So: two arenas, shared by the threads, which then keep what the hashes in flight held at
+ * once; blocks under 32 MiB from the arenas always (the most glibc's own threshold would rise to);
+ * and no trimming under 128 MiB free, or each hash would fault its block back in page by page.
+ * bench/micro.ts and bench/overload.ts measure each part. Other C libraries ignore the variable.
  */
-export const MALLOC_TUNABLES = 'glibc.malloc.arena_max=2';
+export const MALLOC_TUNABLES = 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728';
 
 /** libuv's pool size when UV_THREADPOOL_SIZE is unset, and the most it accepts. */
 export const LIBUV_DEFAULT_THREADS = 4;

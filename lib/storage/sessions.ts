@@ -62,9 +62,9 @@ export type SessionJoinRow = SessionRow & { secretHash: string; aId: string; aEm
 export function sessionRead(db: Database, id: string): Statement {
   return db
     .prepare(
-      // The session row first (a subquery of at most one row), then its account: the same two
-      // index lookups took sql.js 7 µs so, 15 µs as a materialized CTE and 56 µs as a plain join
-      // (a read through the driver: bench/micro.ts, one run); GET /session reads this every time.
+      // The session row first (a subquery of at most one row), then its account. A plain join
+      // costs the same now that sql.js compiles statements with opaque parameters (bench/micro.ts);
+      // it took 56 µs before, when SQLite compiled it again on every run.
       `SELECT ${SESSION_COLUMNS}, s.secret_hash AS secretHash,
          a.id AS aId, a.email AS aEmail, a.email_key AS aEmailKey, a.password_hash AS aPasswordHash,
          a.created_at AS aCreatedAt, a.activated_at AS aActivatedAt
