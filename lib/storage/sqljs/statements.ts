@@ -61,11 +61,12 @@ function compiled(statements: Statements, sql: string): { stmt: SqlJsStatement; 
  * changes no value and no plan, but it hides the parameter from SQLite's planner. When the planner
  * looks at a parameter while choosing a plan (it may, for a join or a partial index), it marks the
  * statement as depending on the value bound there, and a statement so marked is compiled again
- * after every sqlite3_clear_bindings(), which sql.js's reset() calls after every run. 18 of the 121
- * statements the flows run were so marked (the activation and reset link reads, a login's account
- * read, the session and device inserts among them), each run paying for a compile: 3 to 40 times
- * the run itself (bench/micro.ts). tests/node-only/sqljs-opaque-parameters.test.ts holds every
- * statement's plan to what it is with its values bound plainly.
+ * after every sqlite3_clear_bindings(), which sql.js's reset() calls after every run. 10 of the 74
+ * statements that bench/recompiled-statements.ts has the flows run were so marked (the activation
+ * and reset link reads, the login's back-off charge and a session's authenticator read among
+ * them), each run paying for a compile: 4 to 20 times the run itself.
+ * tests/node-only/sqljs-opaque-parameters.test.ts holds every statement's plan to what it is with
+ * its values bound plainly.
  */
 export function opaqueParameters(sql: string): string {
   let out = '';
