@@ -8,7 +8,7 @@
  *   node --disable-warning=ExperimentalWarning bench/cheap-paths-ab.ts /tmp/before [rounds] [seconds-per-load] [paths]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,7 @@ import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
 import { seedDatabase } from './seed.ts';
 import { NO_CLIENT_LIMITS, ROOT, startBareHono } from './servers.ts';
+import { cpuSeconds } from '../scripts/support/proc-stat.ts';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: cheap-paths-ab.ts <other checkout> [rounds] [seconds] [health,session,page,invalid]');
@@ -47,16 +48,6 @@ async function start(root: string, name: string) {
   return { name, url, pid: child.pid!, bearer: await bearerFor(url, JSON.stringify({ email: EMAIL, password: PASSWORD })), stop };
 }
 
-function cpuSecondsOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
 const specOf = (path: string, bearer: Record<string, string>): Omit<LoadSpec, 'url' | 'connections' | 'seconds'> =>
   ({
     health: { path: '/health', expect: [200] },
@@ -70,7 +61,7 @@ const servers = [await start(resolve(other), 'other'), await start(ROOT, 'this')
 try {
   const runs = new Map<string, LoadResult[]>();
   const load = async (key: string, url: string, pid: number, spec: ReturnType<typeof specOf>) => {
-    const result = await runLoad({ url, connections: 16, seconds, ...spec, serverCpu: () => cpuSecondsOf(pid) });
+    const result = await runLoad({ url, connections: 16, seconds, ...spec, serverCpu: () => cpuSeconds(pid) });
     runs.set(key, [...(runs.get(key) ?? []), result]);
   };
   // Once each first, so that no figure pays for compiling code or a cold connection.

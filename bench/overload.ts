@@ -11,7 +11,7 @@
  *   GLIBC_TUNABLES= node ... bench/overload.ts                           # glibc's own malloc settings
  *   GLIBC_TUNABLES=glibc.malloc.arena_max=2 node ... bench/overload.ts   # two arenas alone
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SCRYPT, hashPassword } from '../lib/crypto/passwords.ts';
@@ -19,6 +19,7 @@ import { runLoad } from './load.ts';
 import { seedDatabase } from './seed.ts';
 import { startLatchkeyNode } from './servers.ts';
 import { MALLOC_TUNABLES } from '../lib/crypto/threadpool.ts';
+import { minorFaults } from '../scripts/support/proc-stat.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const ACCOUNTS = 1000;
@@ -35,8 +36,7 @@ try {
     const nextLogin = () => JSON.stringify({ email: `user${(n++ % ACCOUNTS) + 1}@seed.example`, password: PASSWORD });
     const logins = (connections: number, amount: number, expect = [200]) =>
       runLoad({ url: node.url, path: '/login', method: 'POST', connections, amount, nextBody: nextLogin, expect });
-    // Minor page faults so far, the tenth field of /proc/<pid>/stat after the command.
-    const faults = () => Number(readFileSync(`/proc/${node.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
+    const faults = () => minorFaults(node.pid) ?? 0;
     let faultsBefore = faults();
     const show = (phase: string, requests: number, peak?: number | null) => {
       const perRequest = requests > 0 ? `, ${Math.round((faults() - faultsBefore) / requests)} page faults a request` : '';

@@ -4,13 +4,14 @@
  * `wrangler dev` (workerd with local D1). Each is stopped by the id of the process we started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { NO_LIMITS } from '../scripts/support/limits.ts';
 import { freePort } from '../scripts/support/server-process.ts';
 import { MALLOC_TUNABLES } from '../lib/crypto/threadpool.ts';
+import { cpuSeconds, processGroup } from '../scripts/support/proc-stat.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE_FLAGS = ['--disable-warning=ExperimentalWarning'];
@@ -40,36 +41,10 @@ function procStatus(pid: number, field: string): number | null {
   }
 }
 
-const CLOCK_TICKS = 100;
-
-function procCpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
-
 /** CPU time of every process in a process group (wrangler and the workerd it runs). */
 function groupCpuSeconds(pgid: number): number | null {
-  let total = 0;
-  let found = false;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-      found = true;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found ? total : null;
+  const times = processGroup(pgid).map(cpuSeconds).filter((t) => t !== null);
+  return times.length > 0 ? times.reduce((a, b) => a + b, 0) : null;
 }
 
 function stopper(child: ChildProcess, group: boolean): () => Promise<void> {
@@ -102,7 +77,7 @@ function running(name: string, child: ChildProcess, url: string, group = false):
     pid,
     rssKiB: () => procStatus(pid, 'VmRSS'),
     peakRssKiB: () => procStatus(pid, 'VmHWM'),
-    cpuSeconds: () => (group ? groupCpuSeconds(pid) : procCpuSeconds(pid)),
+    cpuSeconds: () => (group ? groupCpuSeconds(pid) : cpuSeconds(pid)),
     resetPeak: () => {
       try {
         writeFileSync(`/proc/${pid}/clear_refs`, '5');

@@ -4,6 +4,7 @@
  * rather than time them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { STAT, statFields } from './proc-stat.ts';
 
 /** libuv names its pool threads "libuv-worker": each one's state letter (R: running or ready to run). */
 export function poolThreadStates(pid: number): string[] {
@@ -11,8 +12,8 @@ export function poolThreadStates(pid: number): string[] {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== 'libuv-worker') continue;
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      states.push(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
+      const state = statFields(`/proc/${pid}/task/${tid}/stat`)?.[STAT.state];
+      if (state !== undefined) states.push(state);
     } catch {
       // the thread ended between the listing and the read
     }

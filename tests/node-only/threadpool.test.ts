@@ -9,13 +9,14 @@
  * second or more, which a poll of /proc every few milliseconds does not miss. Linux
  * only (it reads /proc), like the machines we run on.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SCRYPT, scryptMemoryBytes } from '../../lib/crypto/passwords.ts';
 import { hashSlots, LIBUV_DEFAULT_THREADS, MALLOC_TUNABLES, poolThreads, threadpoolSize, type HashCapacity } from '../../lib/crypto/threadpool.ts';
 import { poolThreadStates, watchPool } from '../../scripts/support/pool-threads.ts';
+import { processGroup } from '../../scripts/support/proc-stat.ts';
 import { spawnServer, stopNodeServer, type NodeServer } from '../support/server-node.ts';
 import type { ServerProcess } from '../../scripts/support/server-process.ts';
 import { serversForEachTest } from '../support/servers-per-test.ts';
@@ -150,13 +151,10 @@ describe.runIf(process.platform === 'linux')('hashes in flight beyond four, in t
  * joined back here.
  */
 function serverTunables(server: ServerProcess): string | undefined {
-  const group = server.child.pid!;
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+  for (const pid of processGroup(server.child.pid!)) {
     let entries: string[];
     try {
-      // The process group is the fifth field of stat, counted after the command's parenthesis.
-      const pgrp = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
-      if (pgrp !== group || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('functions/start.ts')) continue;
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('functions/start.ts')) continue;
       entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     } catch {
       continue; // a process that ended while it was read: not the server, which is up

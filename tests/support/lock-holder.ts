@@ -5,8 +5,9 @@
  * Node-only.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { STAT, statFields } from '../../scripts/support/proc-stat.ts';
 
 const LOCK_MODULE = fileURLToPath(new URL('../../lib/storage/sqljs/lock.ts', import.meta.url));
 
@@ -68,12 +69,7 @@ export function lockIsFree(lockPath: string, dbPath: string): boolean {
 
 /** The state letter from /proc/PID/stat (R, S, Z…), or null if there is no such process. */
 export function processState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.charAt(stat.lastIndexOf(')') + 2);
-  } catch {
-    return null;
-  }
+  return statFields(`/proc/${pid}/stat`)?.[STAT.state] ?? null;
 }
 
 /**
