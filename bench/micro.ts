@@ -1,31 +1,20 @@
 /**
- * The two small measurements that code comments cite (not in the table):
+ * The small measurements that code comments cite (not in the table):
  * - the session read of lib/storage/sessions.ts as it is (the session first, in a subquery of at
- *   most one row) against the materialized CTE and the plain join it replaced, through the sql.js
+ *   most one row) against a materialized CTE and a plain join, through the sql.js
  *   driver the server uses, in interleaved blocks of 1,000 reads (the median block);
  * - one event line into a pipe through console.log against process.stdout.write (functions/server.ts);
- * - a few of the application's statements run as sql.js runs a kept statement (bind, step, reset),
- *   as written and with their parameters opaque (lib/storage/sqljs/statements.ts opaqueParameters),
- *   on plain sql.js with the schema, in interleaved blocks (the median block);
- * - pairs of scrypt hashes at the default cost in a child process under three malloc settings:
- *   glibc's own, two arenas (what `npm start` sets) and a fixed mmap threshold, each child's time per
- *   pair and resident set at the end (lib/crypto/threadpool.ts MALLOC_TUNABLES).
+ * - pairs of scrypt hashes at the default cost in a child process under four malloc settings:
+ *   glibc's own, two arenas alone, what `npm start` sets (lib/crypto/threadpool.ts MALLOC_TUNABLES)
+ *   and a fixed low mmap threshold: each child's time and page faults per pair, and its resident
+ *   set at the end.
  *
  *   node --disable-warning=ExperimentalWarning bench/micro.ts
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import initSqlJs from 'sql.js';
-import { DEFAULT_THROTTLE } from '../lib/config/throttle-settings.ts';
 import { DEFAULT_SCRYPT } from '../lib/crypto/passwords.ts';
 import { MALLOC_TUNABLES } from '../lib/crypto/threadpool.ts';
-import { tokenDigest } from '../lib/crypto/tokens.ts';
-import { registrationLinkRead } from '../lib/storage/accounts.ts';
-import type { Database, SqlValue } from '../lib/storage/db.ts';
-import { sessionTotpRead } from '../lib/storage/mfa.ts';
-import { opaqueParameters } from '../lib/storage/sqljs/statements.ts';
-import { clientAdmission, loginAttempt, spendAdmission } from '../lib/storage/throttle.ts';
 import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 
@@ -68,54 +57,6 @@ for (const [name, ms] of Object.entries(blocks)) {
   console.log(`session read, ${name}: ${((median * 1000) / BLOCK).toFixed(1)} µs`);
 }
 db.close();
-
-// Statements as the application builds them, written down rather than run.
-let batched: unknown[] = [];
-const written: Database = {
-  prepare: (sql) => ({ bind: (...values: SqlValue[]) => ({ sql, values }) }) as never,
-  batch: async (statements) => ((batched = statements), statements.map(() => ({ meta: { changes: 0 }, results: [] }))),
-};
-const asBuilt = (statement: unknown) => statement as { sql: string; values: SqlValue[] };
-const now = Date.now();
-await spendAdmission(written, clientAdmission('client:activate:192.0.2.1', DEFAULT_THROTTLE.perClient.activate, now));
-const [windowState, windowHit] = batched;
-const STATEMENTS = {
-  'activation link read': asBuilt(registrationLinkRead(written, tokenDigest('bench-token'))),
-  'session read': { sql: READS['session first (subquery, LIMIT 1)'], values: [sessionId] },
-  "a session's authenticator read": asBuilt(sessionTotpRead(written, sessionId, { sql: '1', values: [] })),
-  'per-client window state': asBuilt(windowState),
-  'per-client window hit': asBuilt(windowHit),
-  "login back-off's charge": asBuilt(loginAttempt(written, 'login:someone@example.com', DEFAULT_THROTTLE.loginFailures, now).attempt),
-};
-const SQL = await initSqlJs();
-const plain = new SQL.Database();
-plain.run('PRAGMA locking_mode = EXCLUSIVE');
-plain.run('PRAGMA journal_mode = MEMORY');
-plain.run(readFileSync(fileURLToPath(new URL('../schema.sql', import.meta.url)), 'utf8'));
-const kept = Object.entries(STATEMENTS).flatMap(([name, { sql, values }]) => [
-  { name: `${name}, as written`, statement: plain.prepare(sql), values },
-  { name: `${name}, opaque parameters`, statement: plain.prepare(opaqueParameters(sql)), values },
-]);
-const runs: Record<string, number[]> = {};
-plain.run('BEGIN');
-for (let round = 0; round < N / BLOCK; round++) {
-  for (const { name, statement, values } of kept) {
-    const started = performance.now();
-    for (let i = 0; i < BLOCK; i++) {
-      statement.bind(values as never);
-      while (statement.step()) statement.get();
-      statement.reset();
-    }
-    (runs[name] ??= []).push(performance.now() - started);
-  }
-}
-plain.run('ROLLBACK');
-for (const [name, ms] of Object.entries(runs)) {
-  const median = ms.sort((a, b) => a - b)[ms.length >> 1]!;
-  console.log(`${name}: ${((median * 1000) / BLOCK).toFixed(1)} µs a run`);
-}
-for (const { statement } of kept) statement.free();
-plain.close();
 
 // The line writer in a child whose stdout is a pipe, as the server's is under a supervisor.
 const child = spawnSync(

@@ -9,39 +9,16 @@
  *
  *   node --disable-warning=ExperimentalWarning bench/recompiled-statements.ts
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import initSqlJs from 'sql.js';
-import type { Database, SqlValue, Statement } from '../lib/storage/db.ts';
+import { recording, schemaDatabase, type SeenStatements } from '../scripts/support/statement-survey.ts';
 import { opaqueParameters } from '../lib/storage/sqljs/statements.ts';
 import { inProcessApp } from './in-process.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const OTHER = 'purple elephants dance at noon';
-const seen = new Map<string, SqlValue[]>();
-
-/** Statements pass through with their SQL and values written down. */
-function recording(db: Database): Database {
-  const wrap = (sql: string, inner: Statement, values: SqlValue[]): Statement & { recorded: [string, SqlValue[]]; inner: Statement } => ({
-    recorded: [sql, values],
-    inner,
-    bind: (...bound) => wrap(sql, inner.bind(...bound), bound),
-    first: (...args) => (seen.has(sql) || seen.set(sql, values), inner.first(...args)),
-    all: (...args) => (seen.has(sql) || seen.set(sql, values), inner.all(...args)),
-    run: () => (seen.has(sql) || seen.set(sql, values), inner.run()),
-  });
-  return {
-    prepare: (sql) => wrap(sql, db.prepare(sql), []),
-    batch(statements) {
-      const parts = statements as unknown as Array<{ recorded: [string, SqlValue[]]; inner: Statement }>;
-      for (const { recorded } of parts) if (!seen.has(recorded[0])) seen.set(recorded[0], recorded[1]);
-      return db.batch(parts.map((p) => p.inner));
-    },
-  };
-}
+const seen: SeenStatements = new Map();
 
 let clock = Date.UTC(2026, 0, 15);
-const app = await inProcessApp({ SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1', LIMIT_LOGIN_PER_CLIENT: 'off' }, () => (clock += 1000), recording);
+const app = await inProcessApp({ SCRYPT_LOG_N: '4', SCRYPT_R: '8', SCRYPT_P: '1', LIMIT_LOGIN_PER_CLIENT: 'off' }, () => (clock += 1000), (db) => recording(db, seen));
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const tokenOf = async (res: Response) => ((await res.json()) as { session: { token: string } }).session.token;
 const linkToken = () => app.lastToken();
@@ -77,11 +54,7 @@ const last = await tokenOf(await app.post('/login', { email: 'moved@example.com'
 await app.post('/delete-account', { password: PASSWORD }, undefined, bearer(last));
 await app.settled();
 
-const SQL = await initSqlJs();
-const plain = new SQL.Database();
-plain.run('PRAGMA locking_mode = EXCLUSIVE');
-plain.run('PRAGMA journal_mode = MEMORY');
-plain.run(readFileSync(fileURLToPath(new URL('../schema.sql', import.meta.url)), 'utf8'));
+const plain = await schemaDatabase();
 const BLOCK = 200;
 const timed: Array<{ sql: string; written: number[]; opaque: number[] }> = [];
 plain.run('BEGIN');

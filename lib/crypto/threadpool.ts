@@ -20,10 +20,11 @@ import { scryptMemoryBytes, type ScryptParams } from './passwords.ts';
  * block comes from glibc's malloc, which by default gives each allocating thread an arena of its
  * own (up to 8 per core) and, once a first block has been freed, serves the next ones from those
  * arenas and keeps them: every pool thread that ever hashed held a block after the hashes were
- * done. So: two arenas, shared by the threads, which then keep what the hashes in flight held at
- * once; blocks under 32 MiB from the arenas always (the most glibc's own threshold would rise to);
- * and no trimming under 128 MiB free, or each hash would fault its block back in page by page.
- * bench/micro.ts and bench/overload.ts measure each part. Other C libraries ignore the variable.
+ * done. So: two arenas, shared by the threads rather than one per thread; blocks under 32 MiB from
+ * the arenas always (the most glibc's own threshold would rise to); and no trimming under 128 MiB
+ * free, or each hash would fault its block back in page by page. bench/overload.ts measures the
+ * server under each (resident set and page faults per phase), bench/micro.ts a bare loop of
+ * hashes. Other C libraries ignore the variable.
  */
 export const MALLOC_TUNABLES = 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728';
 

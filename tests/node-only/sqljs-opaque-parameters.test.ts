@@ -6,11 +6,10 @@
  * get the plan it gets with its values bound plainly. The statements are gathered from the flows
  * themselves, not listed by hand, so a new statement is checked as soon as a flow runs it.
  */
-import { readFileSync } from 'node:fs';
-import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { opaqueParameters } from '../../lib/storage/sqljs/statements.ts';
-import type { Database, SqlValue, Statement } from '../../lib/storage/db.ts';
+import type { SqlValue } from '../../lib/storage/db.ts';
+import { recording, schemaDatabase, type SeenStatements } from '../../scripts/support/statement-survey.ts';
 import { DEVICE_HEADER } from '../../lib/http/device-header.ts';
 import { purge } from '../../lib/flows/purge.ts';
 import { createHarness, GOOD_PASSWORD, OTHER_PASSWORD, type Harness } from '../support/harness.ts';
@@ -30,33 +29,6 @@ describe('opaqueParameters', () => {
     expect(opaqueParameters('SELECT ? -- what?\n, ? /* and ? */ , ?')).toBe('SELECT +? -- what?\n, +? /* and ? */ , +?');
   });
 });
-
-interface Seen {
-  sql: string;
-  values: SqlValue[];
-}
-
-/** The database with every statement that is run through it, and its values, written down. */
-function recording(db: Database, seen: Map<string, Seen>): Database {
-  const wrap = (sql: string, inner: Statement, values: SqlValue[]): Statement => {
-    const note = () => void (seen.has(sql) || seen.set(sql, { sql, values }));
-    return {
-      bind: (...bound) => wrap(sql, inner.bind(...bound), bound),
-      first: (...args) => (note(), inner.first(...args)),
-      all: (...args) => (note(), inner.all(...args)),
-      run: () => (note(), inner.run()),
-      ...({ recorded: { sql, values }, inner } as object),
-    } as Statement;
-  };
-  return {
-    prepare: (sql) => wrap(sql, db.prepare(sql), []),
-    batch(statements) {
-      const parts = statements as unknown as Array<{ recorded: Seen; inner: Statement }>;
-      for (const { recorded } of parts) if (!seen.has(recorded.sql)) seen.set(recorded.sql, recorded);
-      return db.batch(parts.map((p) => p.inner));
-    },
-  };
-}
 
 const ACTIVE = 'active@example.com';
 
@@ -122,14 +94,12 @@ async function everyFlow(h: Harness) {
 
 describe('the sql.js driver compiles each statement with opaque parameters', () => {
   it('and every statement the flows run keeps the plan its values get when bound plainly', async () => {
-    const seen = new Map<string, Seen>();
+    const seen: SeenStatements = new Map();
     const h = await createHarness({}, (db) => recording(db, seen));
     await everyFlow(h);
     await h.later.settled();
 
-    const SQL = await initSqlJs();
-    const plain = new SQL.Database();
-    plain.run(readFileSync(new URL('../../schema.sql', import.meta.url), 'utf8'));
+    const plain = await schemaDatabase();
     const plan = (sql: string, values: SqlValue[]) => {
       const statement = plain.prepare(`EXPLAIN QUERY PLAN ${sql}`);
       try {
@@ -142,7 +112,7 @@ describe('the sql.js driver compiles each statement with opaque parameters', () 
       }
     };
     const differing: string[] = [];
-    for (const { sql, values } of seen.values()) {
+    for (const [sql, values] of seen) {
       const opaque = opaqueParameters(sql);
       if (opaque === sql) continue;
       if (JSON.stringify(plan(opaque, values)) !== JSON.stringify(plan(sql, values))) differing.push(sql);

@@ -64,7 +64,7 @@ function compiled(statements: Statements, sql: string): { stmt: SqlJsStatement; 
  * after every sqlite3_clear_bindings(), which sql.js's reset() calls after every run. 10 of the 74
  * statements that bench/recompiled-statements.ts has the flows run were so marked (the activation
  * and reset link reads, the login's back-off charge and a session's authenticator read among
- * them), each run paying for a compile: 4 to 20 times the run itself.
+ * them), each run paying for a compile: 3 to 20 times the run itself.
  * tests/node-only/sqljs-opaque-parameters.test.ts holds every statement's plan to what it is with
  * its values bound plainly.
  */
