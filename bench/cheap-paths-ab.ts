@@ -17,7 +17,7 @@ import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
 import { seedDatabase } from './seed.ts';
 import { NO_CLIENT_LIMITS, ROOT, startBareHono } from './servers.ts';
-import { cpuSeconds } from '../scripts/support/proc-stat.ts';
+import { cpuSeconds, voluntarySwitches } from '../scripts/support/proc-stat.ts';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: cheap-paths-ab.ts <other checkout> [rounds] [seconds] [health,session,page,invalid]');
@@ -60,10 +60,17 @@ const hello = await startBareHono();
 const servers = [await start(resolve(other), 'other'), await start(ROOT, 'this')];
 try {
   const runs = new Map<string, LoadResult[]>();
+  // How often the load generator (autocannon, in this process's main thread) went to sleep
+  // waiting for answers: each time, an answer had to wake it (functions/answers-together.ts).
+  const sleeps = new Map<string, number>();
   const load = async (key: string, url: string, pid: number, spec: ReturnType<typeof specOf>) => {
+    const before = voluntarySwitches('self');
     const result = await runLoad({ url, connections: 16, seconds, ...spec, serverCpu: () => cpuSeconds(pid) });
+    const after = voluntarySwitches('self');
     runs.set(key, [...(runs.get(key) ?? []), result]);
+    if (before !== null && after !== null) sleeps.set(key, (sleeps.get(key) ?? 0) + after - before);
   };
+  const sleepsPerAnswer = (key: string, requests: number) => (sleeps.has(key) ? `  client slept ${(sleeps.get(key)! / requests).toFixed(2)}/answer` : '');
   // Once each first, so that no figure pays for compiling code or a cold connection.
   for (const s of servers) for (const p of paths) await runLoad({ url: s.url, connections: 16, seconds: 1, ...specOf(p, s.bearer) });
   for (let round = 0; round < rounds; round++) {
@@ -71,11 +78,11 @@ try {
     for (const p of paths) for (const s of round % 2 ? [...servers].reverse() : servers) await load(`${p} ${s.name}`, s.url, s.pid, specOf(p, s.bearer));
   }
   const base = mergeLoads(runs.get('hello')!);
-  console.log(`hello        ${Math.round(base.rps).toString().padStart(6)}/s  CPU ${base.cpuMicros?.toFixed(0)} µs/req`);
+  console.log(`hello        ${Math.round(base.rps).toString().padStart(6)}/s  CPU ${base.cpuMicros?.toFixed(0)} µs/req${sleepsPerAnswer('hello', base.requests)}`);
   for (const [key, results] of runs) {
     if (key === 'hello') continue;
     const r = mergeLoads(results);
-    console.log(`${key.padEnd(13)}${Math.round(r.rps).toString().padStart(6)}/s  ratio ${(r.rps / base.rps).toFixed(2)}  CPU ${r.cpuMicros?.toFixed(0)} µs/req${r.unexpected ? `  UNEXPECTED ${JSON.stringify(r.statuses)}` : ''}`);
+    console.log(`${key.padEnd(13)}${Math.round(r.rps).toString().padStart(6)}/s  ratio ${(r.rps / base.rps).toFixed(2)}  CPU ${r.cpuMicros?.toFixed(0)} µs/req${sleepsPerAnswer(key, r.requests)}${r.unexpected ? `  UNEXPECTED ${JSON.stringify(r.statuses)}` : ''}`);
   }
 } finally {
   for (const s of servers) await s.stop();

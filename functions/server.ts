@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { hashCapacity, hashSlots, poolThreads } from '../lib/crypto/threadpool.ts';
 import { createLatchkey, optionsFromEnv } from './latchkey.ts';
 import { MAILBOX_PATH } from './endpoints/dev-mail.ts';
+import { answersTogether } from './answers-together.ts';
 import { guardNodeServer, nodeServerOptions, withHostRequired } from './node-http.ts';
 
 /**
@@ -104,7 +105,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   });
   const { app, deps } = latchkey;
   const config = deps.config;
-  const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: nodeServerOptions(limits), createServer: withHostRequired(log) }, (info) => {
+  const server = serve({ fetch: answersTogether(app.fetch), port, hostname: host, serverOptions: nodeServerOptions(limits), createServer: withHostRequired(log) }, (info) => {
     // PORT=0 lets the system pick a free port; the default links must then name the one it picked.
     // This runs on 'listening', before any connection is handled.
     if (!env.PUBLIC_URL && port === 0) deps.config = { ...config, publicUrl: `http://localhost:${info.port}` };

@@ -39,3 +39,17 @@ export function processGroup(pgid: number): number[] {
     .map(Number)
     .filter((pid) => Number(statFields(`/proc/${pid}/stat`)?.[STAT.processGroup]) === pgid);
 }
+
+/**
+ * How often a process's main thread has gone to sleep waiting (its voluntary context switches),
+ * `self` for this one; null once it is gone. A load generator that sleeps once an answer must be
+ * woken once an answer (bench/cheap-paths-ab.ts).
+ */
+export function voluntarySwitches(pid: number | 'self'): number | null {
+  try {
+    const match = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
