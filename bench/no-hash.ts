@@ -20,6 +20,11 @@ export async function bearerFor(url: string, body: string): Promise<Record<strin
 
 export interface NoHash {
   hello: LoadResult;
+  /**
+   * Bare Hono's own POST of the same body as `invalid` (read, parsed, its length checked as
+   * Latchkey checks it): not a target, the floor that a POST stands on before it does any work.
+   */
+  helloPost: LoadResult;
   health: LoadResult;
   /** GET /session with a live token: one indexed read (its hourly slide falls outside a run). */
   session: LoadResult;
@@ -39,12 +44,15 @@ export interface NoHashPlan {
   load?: (spec: LoadSpec, what: string) => Promise<LoadResult>;
 }
 
+const INVALID_BODY = (password: string) => JSON.stringify({ token: 'A'.repeat(43), password });
+
 export async function noHashFigures(server: Running, hello: Running, bearer: Record<string, string>, plan: NoHashPlan): Promise<NoHash> {
   const load = plan.load ?? ((spec: LoadSpec) => runLoad(spec));
   const base = { connections: plan.connections, seconds: plan.seconds };
   const cpu = server.cpuSeconds() === null ? undefined : server.cpuSeconds;
   const specs: Record<keyof NoHash, LoadSpec> = {
     hello: { ...base, url: hello.url, path: '/', expect: [200], serverCpu: hello.cpuSeconds },
+    helloPost: { ...base, url: hello.url, path: '/body/declared-length', method: 'POST', body: INVALID_BODY(plan.password), expect: [200], serverCpu: hello.cpuSeconds },
     health: { ...base, url: server.url, path: '/health', expect: [200], serverCpu: cpu },
     session: { ...base, url: server.url, path: '/session', headers: bearer, expect: [200], serverCpu: cpu },
     page: { ...base, url: server.url, path: `/activate?token=${plan.pageToken}`, expect: [200], serverCpu: cpu },
@@ -53,7 +61,7 @@ export async function noHashFigures(server: Running, hello: Running, bearer: Rec
       url: server.url,
       path: '/activate',
       method: 'POST',
-      body: JSON.stringify({ token: 'A'.repeat(43), password: plan.password }),
+      body: INVALID_BODY(plan.password),
       expect: [400],
       serverCpu: cpu,
     },
@@ -61,12 +69,13 @@ export async function noHashFigures(server: Running, hello: Running, bearer: Rec
   // Once each before measuring, so that no figure pays for compiling code or a cold connection.
   await runLoad(specs.hello);
   await runLoad(specs.session);
-  const runs: Record<keyof NoHash, LoadResult[]> = { hello: [], health: [], session: [], page: [], invalid: [] };
+  const runs: Record<keyof NoHash, LoadResult[]> = { hello: [], helloPost: [], health: [], session: [], page: [], invalid: [] };
   for (let round = 0; round < plan.rounds; round++) {
     for (const name of Object.keys(specs) as Array<keyof NoHash>) runs[name].push(await load(specs[name], name));
   }
   return {
     hello: mergeLoads(runs.hello),
+    helloPost: mergeLoads(runs.helloPost),
     health: mergeLoads(runs.health),
     session: mergeLoads(runs.session),
     page: mergeLoads(runs.page),
