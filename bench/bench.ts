@@ -32,6 +32,7 @@ import { SLOW_SMTP_MS, slowMailFigures } from './slow-mail.ts';
 import { distanceFigures } from './distance.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT, noHashFigures, type NoHash } from './no-hash.ts';
+import { loginBody, loginExpect, PASSWORD, SEEDED_ACCOUNTS, timingFigures, type Branch, type Timing } from './login-timing.ts';
 import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
 import { seedDatabase, seedSql, type Seeded } from './seed.ts';
 import { startBareHono, startLatchkeyNode, startWranglerDev, wrangler, type Running } from './servers.ts';
@@ -51,8 +52,6 @@ const CORES = availableParallelism();
 const SCRYPT: ScryptParams = DEFAULT_SCRYPT;
 // What the server runs at once by default (functions/server.ts, lib/crypto/threadpool.ts).
 const SLOTS = hashSlots(hashCapacity({ scrypt: SCRYPT, hashMaxInFlight: undefined }), process.env.UV_THREADPOOL_SIZE);
-const PASSWORD = 'correct horse battery staple';
-const WRONG_PASSWORD = 'purple elephants dance at noon';
 const LOGIN_EMAIL = 'login@bench.example';
 const CONCURRENCY = [1, 2 * CORES, 64];
 const OVERLOAD_CONNECTIONS = 3 * DEFAULT_HASH_MAX_QUEUED;
@@ -120,19 +119,6 @@ interface LoginFigures {
   runs: LoginRun[];
 }
 
-// Logins back off per address (lib/storage/throttle.ts; an attempt counts until it succeeds): every
-// branch spreads over the seeded accounts (all with the same password) or over as many unknown
-// addresses, so that no address is throttled and every request does the work of its branch.
-const SEEDED_ACCOUNTS = 1000;
-let failing = 0;
-let succeeding = 0;
-const loginBody = {
-  right: () => JSON.stringify({ email: `user${(succeeding++ % SEEDED_ACCOUNTS) + 1}@seed.example`, password: PASSWORD }),
-  wrong: () => JSON.stringify({ email: `user${(failing++ % SEEDED_ACCOUNTS) + 1}@seed.example`, password: WRONG_PASSWORD }),
-  unknown: () => JSON.stringify({ email: `nobody${failing++}@bench.example`, password: PASSWORD }),
-};
-const loginExpect = { right: [200], wrong: [401], unknown: [401] };
-type Branch = keyof typeof loginBody;
 
 /** Load in rounds, each round after a measurement of the reference, and one more at the end. */
 async function interleaved(reference: Reference, rounds: number, round: () => Promise<LoadResult>): Promise<{ result: LoadResult; limit: HashRate }> {
@@ -169,29 +155,11 @@ async function loginFigures(
   return { branch, reference, runs };
 }
 
-/**
- * Enumeration by timing: one request at a time, the three branches taking turns in a shuffled
- * order each round, so that all three see the same moments of the machine.
- */
-async function timingFigures(server: Running): Promise<Record<Branch, { p50: number; samples: number[] }>> {
+/** Figures 2's and 6's timing rows for one server (bench/login-timing.ts). */
+async function timingFigure(server: Running): Promise<Timing> {
   log(`${server.name}: login timing by branch, interleaved`);
-  const samples: Record<Branch, number[]> = { right: [], wrong: [], unknown: [] };
-  for (let round = 0; round < PLAN.timingRounds; round++) {
-    const order = (Object.keys(loginBody) as Branch[]).sort(() => Math.random() - 0.5);
-    for (const branch of order) {
-      const t = performance.now();
-      const res = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: loginBody[branch]() });
-      await res.arrayBuffer();
-      samples[branch].push(performance.now() - t);
-      if (!loginExpect[branch].includes(res.status)) log(`warning: timing ${branch}: status ${res.status}`);
-    }
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return {
-    right: { p50: median(samples.right), samples: samples.right },
-    wrong: { p50: median(samples.wrong), samples: samples.wrong },
-    unknown: { p50: median(samples.unknown), samples: samples.unknown },
-  };
+  const [timing] = await timingFigures([server.url], PLAN.timingRounds, (message) => log(`warning: ${message}`));
+  return timing!;
 }
 
 /** Every path once in a while before measuring, so that no figure pays for compiling code. */
@@ -365,7 +333,7 @@ async function main() {
     if (pool) hashing = await pool.stop();
     pool = undefined;
   }
-  const nodeTiming = await timingFigures(node);
+  const nodeTiming = await timingFigure(node);
 
   log('node: register at 2×cores connections (production hash)');
   let registered = 0;
@@ -397,7 +365,7 @@ async function main() {
   const writes = await writeCostFigures();
 
   // Figure 6: wrangler dev (workerd + local D1), same requests.
-  type Edge = { logins: LoginFigures[]; timing: Awaited<ReturnType<typeof timingFigures>>; noHash: NoHash };
+  type Edge = { logins: LoginFigures[]; timing: Timing; noHash: NoHash };
   let edge: Edge | { skipped: string } = { skipped: 'left out with --no-wrangler' };
   if (!options['no-wrangler']) {
     try {
@@ -413,7 +381,7 @@ async function main() {
       const noHash = await noHashRun(dev, hello, pageToken);
       const logins: LoginFigures[] = [];
       for (const branch of ['right', 'wrong', 'unknown'] as Branch[]) logins.push(await loginFigures(dev, branch, 'one-thread'));
-      const timing = await timingFigures(dev);
+      const timing = await timingFigure(dev);
       await stop(dev);
       edge = { logins, timing, noHash };
     } catch (error) {
@@ -505,7 +473,7 @@ async function main() {
       }
     }
   };
-  const timingRows = (timing: Awaited<ReturnType<typeof timingFigures>>, who: string, figure: string) => {
+  const timingRows = (timing: Timing, who: string, figure: string) => {
     for (const branch of ['wrong', 'unknown'] as const) {
       const ratio = timing[branch].p50 / timing.right.p50;
       rows.push({

@@ -7,16 +7,14 @@
  *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/node_modules
  *   node --disable-warning=ExperimentalWarning bench/cheap-paths-ab.ts /tmp/before [rounds] [seconds-per-load] [paths]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { hashPassword } from '../lib/crypto/passwords.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
 import { seedDatabase } from './seed.ts';
-import { NO_CLIENT_LIMITS, ROOT, startBareHono } from './servers.ts';
+import { ROOT, startBareHono, startLatchkeyNode } from './servers.ts';
 import { cpuSeconds, voluntarySwitches } from '../scripts/support/proc-stat.ts';
 
 const other = process.argv[2];
@@ -30,22 +28,12 @@ const pageToken = 'bench-page-token'.padEnd(43, 'p');
 const temp = mkdtempSync(join(tmpdir(), 'latchkey-ab-'));
 const hash = await hashPassword(PASSWORD, CHEAP_PARAMS);
 
-/** `functions/start.ts` of a checkout, as servers.ts starts this one's (the counter on, too high to refuse). */
+/** A checkout's server on its own copy of the seeded database (the counter on, too high to refuse). */
 async function start(root: string, name: string) {
   const path = join(temp, `${name}.sqlite`);
   await seedDatabase({ path, accounts: 1000, accountHash: hash, named: [{ email: EMAIL, passwordHash: hash }], pendingTokens: [pageToken] });
-  const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: path, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, LIMIT_ACTIVATE_PER_CLIENT: '9999999/600', ...CHEAP_SCRYPT };
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'functions/start.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((found, fail) => {
-    child.once('exit', (code) => fail(new Error(`${name} exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = /"event":"server_started".*?"port":(\d+)/.exec(line);
-      if (match) found(Number(match[1]));
-    });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = () => new Promise<void>((done) => (child.once('exit', () => done()), child.kill('SIGTERM')));
-  return { name, url, pid: child.pid!, bearer: await bearerFor(url, JSON.stringify({ email: EMAIL, password: PASSWORD })), stop };
+  const server = await startLatchkeyNode(path, { LIMIT_ACTIVATE_PER_CLIENT: '9999999/600', ...CHEAP_SCRYPT }, root);
+  return { ...server, name, bearer: await bearerFor(server.url, JSON.stringify({ email: EMAIL, password: PASSWORD })) };
 }
 
 const specOf = (path: string, bearer: Record<string, string>): Omit<LoadSpec, 'url' | 'connections' | 'seconds'> =>

@@ -128,10 +128,13 @@ export interface NodeStarted {
   threadpool: number;
 }
 
-/** Latchkey's Node server as `npm start` runs it, on its own database file. */
-export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}): Promise<Running & { started: NodeStarted }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'functions/start.ts')], {
-    cwd: ROOT,
+/**
+ * Latchkey's Node server as `npm start` runs it, on its own database file; `root`, another checkout
+ * (a `git worktree` of the commit before a change) to compare with this one, in the same way.
+ */
+export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}, root = ROOT): Promise<Running & { started: NodeStarted }> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(root, 'functions/start.ts')], {
+    cwd: root,
     // GLIBC_TUNABLES as package.json's start script sets it (lib/crypto/threadpool.ts MALLOC_TUNABLES).
     env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],
