@@ -4,7 +4,7 @@
  * profile is written), and prints the functions with the most self time and the share of each
  * area. The per-client throttle stays on (a limit too high to refuse) so its counter is profiled.
  *
- *   node --disable-warning=ExperimentalWarning bench/profile.ts [health|page|unknown-token|session] [requests]
+ *   node --disable-warning=ExperimentalWarning bench/profile.ts [health|page|unknown-token|session] [requests] [connections]
  *
  * `page` asks for a seeded pending link, so it profiles the page a person sees; `session` logs in to
  * a seeded account once (the tests' cheap hash) and then profiles GET /session with its token.
@@ -31,6 +31,8 @@ const PATHS = {
 };
 const which = (process.argv[2] ?? 'unknown-token') as keyof typeof PATHS;
 const amount = Number(process.argv[3] ?? 20_000);
+// 4 by default; figure 3's 16 show how the answers of a turn leave together (functions/answers-together.ts).
+const connections = Number(process.argv[4] ?? 4);
 const spec = PATHS[which];
 if (!spec) throw new Error(`path must be one of ${Object.keys(PATHS).join(', ')}`);
 
@@ -77,7 +79,7 @@ const port = await new Promise<number>((resolve, reject) => {
 });
 const url = `http://127.0.0.1:${port}`;
 const headers = which === 'session' ? await bearerFor(url, JSON.stringify({ email: EMAIL, password: PASSWORD })) : undefined;
-const load = await runLoad({ url, connections: 4, amount, ...spec, ...(headers ? { headers } : {}) });
+const load = await runLoad({ url, connections, amount, ...spec, ...(headers ? { headers } : {}) });
 await new Promise<void>((resolve) => {
   child.once('exit', () => resolve());
   child.kill('SIGTERM');
@@ -107,7 +109,7 @@ profile.samples.forEach((id, i) => {
   areas.set(area, (areas.get(area) ?? 0) + t);
 });
 const pct = (t: number) => `${((100 * t) / total).toFixed(1)}%`;
-console.log(`${which}: ${load.requests} requests, ${load.rps.toFixed(0)}/s, statuses ${JSON.stringify(load.statuses)}; main thread not idle for ${(total / 1000).toFixed(0)} ms of the profile, ${(total / load.requests).toFixed(1)} µs per request (time blocked in a system call counts)`);
+console.log(`${which}: ${load.requests} requests at ${connections} connections, ${load.rps.toFixed(0)}/s, statuses ${JSON.stringify(load.statuses)}; main thread not idle for ${(total / 1000).toFixed(0)} ms of the profile, ${(total / load.requests).toFixed(1)} µs per request (time blocked in a system call counts)`);
 console.log('\n| self time | function |\n|---|---|');
 for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`| ${pct(t)} | \`${name}\` |`);
 console.log('\n| area | self time |\n|---|---|');
