@@ -3,16 +3,37 @@ import { env } from 'cloudflare:workers';
 import type { Backend, SchemaEntry } from './backend.ts';
 import { schemaQuery } from './schema-query.ts';
 
+// D1's own tables (_cf_METADATA) come with the database object, not with a test.
+const tablesIn = async (db: D1Database) =>
+  (await db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '/_cf/_%' ESCAPE '/'").first<{ n: number }>())!.n;
+
+/**
+ * Empties the given D1 databases of the project's Miniflare, which the test files a worker runs
+ * share (vitest.config.ts). reset() deletes the storage of every Durable Object, D1's databases
+ * among them, but a database that had sat idle, as between two test files, sometimes came through
+ * it with its tables and rows: a file's first test then found the previous file's registrations.
+ * Right after a query, reset() emptied it every time; so each is asked something first, and the
+ * count after fails the test loudly if that ever stops being enough.
+ */
+async function emptied(...databases: D1Database[]): Promise<void> {
+  await Promise.all(databases.map((db) => db.prepare('SELECT 1').first()));
+  await reset();
+  const left = await Promise.all(databases.map(tablesIn));
+  if (left.some((n) => n > 0)) throw new Error(`reset() left tables in a D1 database (${left.join(', ')}): a test would see another test's rows`);
+}
+
+/** An empty database with the migrations applied: the start of every workerd test. */
+async function freshD1(also: D1Database[] = []): Promise<D1Database> {
+  await emptied(env.DB, ...also);
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  return env.DB;
+}
+
 export const backend: Backend = {
   name: 'workerd',
-  async freshDatabase() {
-    await reset();
-    await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
-    return env.DB;
-  },
+  freshDatabase: () => freshD1(),
   async schemas() {
-    await reset();
-    await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+    await freshD1([env.SCHEMA_DB]);
     // D1's exec() takes one statement per line; schema.sql spreads statements over lines.
     const statements = env.TEST_SCHEMA_SQL.replace(/--.*$/gm, '')
       .split(';')

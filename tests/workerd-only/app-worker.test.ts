@@ -2,7 +2,7 @@
 // bundles it and runs it beside the runner): its /api/me asks Latchkey over RPC. The story crosses
 // both Workers as a deployment would: Latchkey's own HTTP API for the account and the login, the
 // app's Worker for its route, and RPC between them.
-import { applyD1Migrations, reset } from 'cloudflare:test';
+import { backend } from '#backend';
 import { env, exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { until } from '../support/until.ts';
@@ -29,15 +29,14 @@ async function signUp(lines: string[]): Promise<string> {
 }
 
 beforeEach(async () => {
-  await reset();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  await backend.freshDatabase();
 });
 
 describe('another Worker calling Latchkey over a service binding (examples/app-worker)', () => {
   it("register → activate → login → the app's /api/me by RPC shows the user, no hash → revokeSession → 401", async () => {
     const lines: string[] = [];
-    // Before this file's first request: the isolate's Latchkey, built by that request and kept for
-    // the env (functions/worker-handlers.ts), writes its log lines to the console.log of that moment.
+    // The isolate's Latchkey may have been built by an earlier file's request (functions/worker-handlers.ts
+    // keeps it for the env); its lines still go to console.log as it is when each is written (lib/log.ts).
     const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
     try {
       expect((await app('/api/me')).status).toBe(401);

@@ -1,15 +1,15 @@
 // The coarse first layer (issue 28): with a Workers Rate Limiting binding declared as RATE_LIMITER,
 // a client over it is refused with 429 before the app runs, so before any D1 trip. A real binding
 // from Miniflare (vitest.config.ts: TEST_RATE_LIMITER, 3 per 60 s), handed to the Worker's fetch.
-import { applyD1Migrations, createExecutionContext, reset } from 'cloudflare:test';
+import { createExecutionContext } from 'cloudflare:test';
+import { backend } from '#backend';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { workerHandlers, type WorkerEnv } from '../../functions/worker-handlers.ts';
 import type { Database } from '../../lib/storage/db.ts';
 
 beforeEach(async () => {
-  await reset();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  await backend.freshDatabase();
 });
 
 /** The D1 binding, counting the statements prepared on it. */

@@ -2,7 +2,8 @@
 // miniflare's local send_email binding: the activation and reset links that the binding accepts
 // work, the log lines carry none of them, and a mail whose first send failed is sent by the cron
 // (the outbox), with no request. The binding is wrapped only to read what it was handed.
-import { applyD1Migrations, createExecutionContext, reset, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { backend } from '#backend';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { workerHandlers as worker } from '../../functions/worker-handlers.ts';
@@ -13,8 +14,7 @@ const NEW_PASSWORD = 'another password typed at the edge';
 const PERSON = 'person@example.com';
 
 beforeEach(async () => {
-  await reset();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  await backend.freshDatabase();
 });
 
 interface Sent {

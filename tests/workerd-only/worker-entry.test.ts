@@ -1,6 +1,7 @@
 // The deployed entry (functions/worker.ts) as workerd runs it: the D1 binding and the [vars] from
 // wrangler.toml, with mail going to console.log.
-import { applyD1Migrations, createExecutionContext, createScheduledController, reset } from 'cloudflare:test';
+import { createExecutionContext, createScheduledController } from 'cloudflare:test';
+import { backend } from '#backend';
 import { env, exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import LatchkeyWorker, { type WorkerEnv } from '../../functions/worker.ts';
@@ -11,8 +12,7 @@ const post = (path: string, body: unknown) =>
   worker.fetch(new Request(`https://edge.example.test${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
 
 beforeEach(async () => {
-  await reset();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  await backend.freshDatabase();
 });
 
 describe('the Worker entry', () => {

@@ -5,7 +5,8 @@
  */
 import type { MailTransport } from '../transport.ts';
 
-export function logTransport(writeLine: (line: string) => void = console.log): MailTransport {
+// console.log as it is when the mail is written (lib/log.ts says why).
+export function logTransport(writeLine: (line: string) => void = (line) => console.log(line)): MailTransport {
   return {
     name: 'log',
     async send(mail) {
