@@ -22,10 +22,27 @@ async function emptied(...databases: D1Database[]): Promise<void> {
   if (left.some((n) => n > 0)) throw new Error(`reset() left tables in a D1 database (${left.join(', ')}): a test would see another test's rows`);
 }
 
+/**
+ * What applyD1Migrations() leaves (every migration's statements, and its name in d1_migrations as
+ * the helper writes it), in one batch instead of two trips and one batch per migration: 12 trips
+ * were most of a fresh database's time, and the workerd tests make thousands of them. schemas()
+ * runs the helper itself, so the migrations are still checked the way it applies them.
+ */
+async function migrateInOneBatch(db: D1Database): Promise<void> {
+  const statements = [
+    db.prepare('CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)'),
+  ];
+  for (const migration of env.TEST_MIGRATIONS) {
+    statements.push(...migration.queries.map((query) => db.prepare(query)));
+    statements.push(db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(migration.name));
+  }
+  await db.batch(statements);
+}
+
 /** An empty database with the migrations applied: the start of every workerd test. */
-async function freshD1(also: D1Database[] = []): Promise<D1Database> {
-  await emptied(env.DB, ...also);
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+async function freshD1(): Promise<D1Database> {
+  await emptied(env.DB);
+  await migrateInOneBatch(env.DB);
   return env.DB;
 }
 
@@ -33,7 +50,8 @@ export const backend: Backend = {
   name: 'workerd',
   freshDatabase: () => freshD1(),
   async schemas() {
-    await freshD1([env.SCHEMA_DB]);
+    await emptied(env.DB, env.SCHEMA_DB);
+    await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
     // D1's exec() takes one statement per line; schema.sql spreads statements over lines.
     const statements = env.TEST_SCHEMA_SQL.replace(/--.*$/gm, '')
       .split(';')
