@@ -48,7 +48,7 @@ async function freshD1(): Promise<D1Database> {
 
 export const backend: Backend = {
   name: 'workerd',
-  freshDatabase: () => freshD1(),
+  freshDatabase: freshD1,
   async schemas() {
     await emptied(env.DB, env.SCHEMA_DB);
     await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
