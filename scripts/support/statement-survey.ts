@@ -5,35 +5,17 @@
  */
 import { readFileSync } from 'node:fs';
 import initSqlJs, { type Database as SqlJsDb } from 'sql.js';
-import type { Database, SqlValue, Statement } from '../../lib/storage/db.ts';
+import type { Database, SqlValue } from '../../lib/storage/db.ts';
+import { watched } from './watched-database.ts';
 
 /** SQL text → the values it was first run with. */
 export type SeenStatements = Map<string, SqlValue[]>;
 
-interface Recorded extends Statement {
-  recorded: [string, SqlValue[]];
-  inner: Statement;
-}
-
 /** `db`, with every statement run through it (alone or in a batch) written into `seen`. */
 export function recording(db: Database, seen: SeenStatements): Database {
-  const note = (sql: string, values: SqlValue[]) => void (seen.has(sql) || seen.set(sql, values));
-  const wrap = (sql: string, inner: Statement, values: SqlValue[]): Recorded => ({
-    recorded: [sql, values],
-    inner,
-    bind: (...bound) => wrap(sql, inner.bind(...bound), bound),
-    first: (...args) => (note(sql, values), inner.first(...args)),
-    all: (...args) => (note(sql, values), inner.all(...args)),
-    run: () => (note(sql, values), inner.run()),
+  return watched(db, (sent) => {
+    for (const { sql, values } of sent) if (!seen.has(sql)) seen.set(sql, values);
   });
-  return {
-    prepare: (sql) => wrap(sql, db.prepare(sql), []),
-    batch(statements) {
-      const parts = statements as Recorded[];
-      for (const { recorded } of parts) note(...recorded);
-      return db.batch(parts.map((p) => p.inner));
-    },
-  };
 }
 
 /** Plain sql.js, in memory, with the schema and the locking the Node driver uses (lib/storage/sqljs/open.ts). */
