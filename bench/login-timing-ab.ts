@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SCRYPT, hashPassword } from '../lib/crypto/passwords.ts';
 import { PASSWORD, SEEDED_ACCOUNTS, timingFigures, type Timing } from './login-timing.ts';
+import { fmt, ms } from './report.ts';
 import { seedDatabase } from './seed.ts';
 import { ROOT, startLatchkeyNode } from './servers.ts';
 
@@ -34,14 +35,13 @@ try {
   // Two rounds first, unreported, so that neither pays for compiling code.
   await timingFigures(servers.map((s) => s.url), 2, warn);
   const figures = await timingFigures(servers.map((s) => s.url), rounds, warn);
-  const ms = (x: number) => `${x.toFixed(0)} ms`;
   for (const [i, s] of servers.entries()) {
     const t: Timing = figures[i]!;
     const range = (xs: number[]) => `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}`;
     console.log(
       `${s.name.padEnd(6)} medians right ${ms(t.right.p50)}, wrong ${ms(t.wrong.p50)}, unknown ${ms(t.unknown.p50)}` +
         `  (ranges ${range(t.right.samples)}, ${range(t.wrong.samples)}, ${range(t.unknown.samples)})` +
-        `  wrong ÷ right ${(t.wrong.p50 / t.right.p50).toFixed(2)}, unknown ÷ right ${(t.unknown.p50 / t.right.p50).toFixed(2)}`,
+        `  wrong ÷ right ${fmt(t.wrong.p50 / t.right.p50)}, unknown ÷ right ${fmt(t.unknown.p50 / t.right.p50)}`,
     );
   }
 } finally {

@@ -18,12 +18,12 @@ import { DEFAULT_SCRYPT, hashPassword } from '../lib/crypto/passwords.ts';
 import { runLoad } from './load.ts';
 import { seedDatabase } from './seed.ts';
 import { startLatchkeyNode } from './servers.ts';
+import { mib } from './report.ts';
 import { MALLOC_TUNABLES } from '../lib/crypto/threadpool.ts';
 import { minorFaults } from '../scripts/support/proc-stat.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const ACCOUNTS = 1000;
-const mib = (kib: number | null) => `${Math.round((kib ?? 0) / 1024)} MiB`;
 const temp = mkdtempSync(join(tmpdir(), 'latchkey-overload-'));
 try {
   const db = join(temp, 'overload.sqlite');

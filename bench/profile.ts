@@ -6,6 +6,9 @@
  *
  *   node --disable-warning=ExperimentalWarning bench/profile.ts [health|page|unknown-token|session] [requests] [connections]
  *
+ * With KEEP_PROFILE=1 the .cpuprofile file is kept, and its path printed, for a closer look (Chrome's
+ * DevTools open it).
+ *
  * `page` asks for a seeded pending link, so it profiles the page a person sees; `session` logs in to
  * a seeded account once (the tests' cheap hash) and then profiles GET /session with its token.
  */
