@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { hashPassword } from '../lib/crypto/passwords.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
-import { seedDatabase } from './seed.ts';
+import { BENCH_PAGE_TOKEN, seedDatabase } from './seed.ts';
 import { ROOT, startBareHono, startLatchkeyNode } from './servers.ts';
 import { cpuSeconds, voluntarySwitches } from '../scripts/support/proc-stat.ts';
 
@@ -24,7 +24,7 @@ const seconds = Number(process.argv[4] ?? 2);
 const paths = (process.argv[5] ?? 'health,session,page,invalid').split(',');
 const PASSWORD = 'correct horse battery staple';
 const EMAIL = 'bench@example.com';
-const pageToken = 'bench-page-token'.padEnd(43, 'p');
+const pageToken = BENCH_PAGE_TOKEN;
 const temp = mkdtempSync(join(tmpdir(), 'latchkey-ab-'));
 const hash = await hashPassword(PASSWORD, CHEAP_PARAMS);
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../lib/crypto/passwords.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT, noHashFigures } from './no-hash.ts';
-import { seedDatabase } from './seed.ts';
+import { BENCH_PAGE_TOKEN, seedDatabase } from './seed.ts';
 import { startBareHono, startLatchkeyNode } from './servers.ts';
 
 const rounds = Number(process.argv[2] ?? 3);
@@ -19,7 +19,7 @@ const PASSWORD = 'correct horse battery staple';
 const EMAIL = 'bench@example.com';
 
 const temp = mkdtempSync(join(tmpdir(), 'latchkey-cheap-'));
-const pageToken = 'bench-page-token'.padEnd(43, 'p');
+const pageToken = BENCH_PAGE_TOKEN;
 try {
   const hash = await hashPassword(PASSWORD, CHEAP_PARAMS);
   const db = join(temp, 'cheap.sqlite');
@@ -32,7 +32,7 @@ try {
     const figures = await noHashFigures(node, hello, bearer, { rounds, connections: 16, seconds, pageToken, password: PASSWORD });
     for (const [name, r] of Object.entries(figures)) {
       console.log(
-        `${name.padEnd(8)} ${Math.round(r.rps).toString().padStart(6)}/s  ratio ${(r.rps / figures.hello.rps).toFixed(2)}  CPU ${r.cpuMicros?.toFixed(0)} µs/req` +
+        `${name.padEnd(9)} ${Math.round(r.rps).toString().padStart(6)}/s  ratio ${(r.rps / figures.hello.rps).toFixed(2)}  CPU ${r.cpuMicros?.toFixed(0)} µs/req` +
           `  p99 ${r.p99.toFixed(1)} ms${r.unexpected ? `  UNEXPECTED ${r.unexpected} ${JSON.stringify(r.statuses)}` : ''}`,
       );
     }

@@ -25,6 +25,11 @@ export interface NoHash {
    * Latchkey checks it): not a target, the floor that a POST stands on before it does any work.
    */
   helloPost: LoadResult;
+  /**
+   * Bare Hono answering the same activation page with the same headers (bench/hello-server.ts):
+   * not a target, the floor under the page row, what its bytes and headers cost alone.
+   */
+  helloPage: LoadResult;
   health: LoadResult;
   /** GET /session with a live token: one indexed read (its hourly slide falls outside a run). */
   session: LoadResult;
@@ -53,6 +58,7 @@ export async function noHashFigures(server: Running, hello: Running, bearer: Rec
   const specs: Record<keyof NoHash, LoadSpec> = {
     hello: { ...base, url: hello.url, path: '/', expect: [200], serverCpu: hello.cpuSeconds },
     helloPost: { ...base, url: hello.url, path: '/body/declared-length', method: 'POST', body: INVALID_BODY(plan.password), expect: [200], serverCpu: hello.cpuSeconds },
+    helloPage: { ...base, url: hello.url, path: '/page', expect: [200], serverCpu: hello.cpuSeconds },
     health: { ...base, url: server.url, path: '/health', expect: [200], serverCpu: cpu },
     session: { ...base, url: server.url, path: '/session', headers: bearer, expect: [200], serverCpu: cpu },
     page: { ...base, url: server.url, path: `/activate?token=${plan.pageToken}`, expect: [200], serverCpu: cpu },
@@ -66,19 +72,37 @@ export async function noHashFigures(server: Running, hello: Running, bearer: Rec
       serverCpu: cpu,
     },
   };
+  await samePage(`${server.url}${specs.page.path}`, `${hello.url}/page`);
   // Once each before measuring, so that no figure pays for compiling code or a cold connection.
   await runLoad(specs.hello);
   await runLoad(specs.session);
-  const runs: Record<keyof NoHash, LoadResult[]> = { hello: [], helloPost: [], health: [], session: [], page: [], invalid: [] };
+  const runs: Record<keyof NoHash, LoadResult[]> = { hello: [], helloPost: [], helloPage: [], health: [], session: [], page: [], invalid: [] };
   for (let round = 0; round < plan.rounds; round++) {
     for (const name of Object.keys(specs) as Array<keyof NoHash>) runs[name].push(await load(specs[name], name));
   }
   return {
     hello: mergeLoads(runs.hello),
     helloPost: mergeLoads(runs.helloPost),
+    helloPage: mergeLoads(runs.helloPage),
     health: mergeLoads(runs.health),
     session: mergeLoads(runs.session),
     page: mergeLoads(runs.page),
     invalid: mergeLoads(runs.invalid),
   };
+}
+
+/**
+ * The page row's floor is only a floor if bare Hono sends what Latchkey sends: the same status,
+ * body and headers, but those that each server's HTTP layer sets itself.
+ */
+const OWN_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'content-encoding']);
+
+async function samePage(latchkey: string, bare: string): Promise<void> {
+  const answer = async (url: string) => {
+    const res = await fetch(url, { headers: { accept: 'text/html' } });
+    const headers = [...res.headers].filter(([name]) => !OWN_HEADERS.has(name));
+    return JSON.stringify({ status: res.status, headers, body: await res.text() });
+  };
+  const [ours, theirs] = await Promise.all([answer(latchkey), answer(bare)]);
+  if (ours !== theirs) throw new Error(`bare Hono's /page is not Latchkey's activation page:\n${ours}\n${theirs}`);
 }

@@ -12,6 +12,11 @@ import { tokenDigest } from '../lib/crypto/tokens.ts';
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../migrations', import.meta.url)));
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** The link token of the pending registration whose page the benchmarks ask for. */
+export const BENCH_PAGE_TOKEN = 'bench-page-token'.padEnd(43, 'p');
+/** The address of the j-th pending registration (SeedSpec.pendingTokens). */
+export const pendingEmail = (index: number) => `pending${index}@bench.example`;
+
 export interface SeedSpec {
   path: string;
   /** Active accounts user<i>@seed.example, each with the registration that made it (consumed). */
@@ -20,7 +25,7 @@ export interface SeedSpec {
   accountHash: string;
   /** Further active accounts with their own hashes (the login benchmark's account). */
   named?: Array<{ email: string; passwordHash: string }>;
-  /** Pending registrations, one per token, pending<j>@bench.example, valid for a week. */
+  /** Pending registrations, one per token, pendingEmail(j), valid for a week. */
   pendingTokens?: string[];
 }
 
@@ -62,7 +67,7 @@ export async function seedDatabase(spec: SeedSpec): Promise<Seeded> {
     const pending = (spec.pendingTokens ?? []).map((token, index) =>
       db
         .prepare('INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .bind(tokenDigest(token), `pending${index}@bench.example`, `pending${index}@bench.example`, spec.accountHash, now, now + 7 * DAY_MS),
+        .bind(tokenDigest(token), pendingEmail(index), pendingEmail(index), spec.accountHash, now, now + 7 * DAY_MS),
     );
     if (named.length + pending.length > 0) await db.batch([...named, ...pending]);
     const count = await db.prepare('SELECT count(*) AS n FROM accounts').first<{ n: number }>();
@@ -91,7 +96,7 @@ export function seedSql(spec: Omit<SeedSpec, 'path'>): string {
   }
   (spec.pendingTokens ?? []).forEach((token, index) =>
     lines.push(
-      `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (${q(tokenDigest(token))}, ${q(`pending${index}@bench.example`)}, ${q(`pending${index}@bench.example`)}, ${q(spec.accountHash)}, ${now}, ${now + 7 * DAY_MS});`,
+      `INSERT INTO registrations (token_hash, email, email_key, password_hash, created_at, expires_at) VALUES (${q(tokenDigest(token))}, ${q(pendingEmail(index))}, ${q(pendingEmail(index))}, ${q(spec.accountHash)}, ${now}, ${now + 7 * DAY_MS});`,
     ),
   );
   return `${lines.join('\n')}\n`;
