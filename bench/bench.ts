@@ -34,7 +34,8 @@ import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT, noHashFigures, type NoHash } from './no-hash.ts';
 import { loginBody, loginExpect, PASSWORD, SEEDED_ACCOUNTS, timingFigures, type Branch, type Timing } from './login-timing.ts';
 import { fmt, loginChart, markdownTable, mib, ms, perSecond, type Row } from './report.ts';
-import { BENCH_PAGE_TOKEN, seedDatabase, seedSql, type Seeded } from './seed.ts';
+import { BENCH_PAGE_TOKEN } from './pending-link.ts';
+import { seedDatabase, seedSql, type Seeded } from './seed.ts';
 import { startBareHono, startLatchkeyNode, startWranglerDev, wrangler, type Running } from './servers.ts';
 import { hashCapacity, hashSlots } from '../lib/crypto/threadpool.ts';
 

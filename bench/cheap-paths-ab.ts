@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { hashPassword } from '../lib/crypto/passwords.ts';
 import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
-import { BENCH_PAGE_TOKEN, seedDatabase } from './seed.ts';
+import { BENCH_PAGE_TOKEN } from './pending-link.ts';
+import { seedDatabase } from './seed.ts';
 import { ROOT, startBareHono, startLatchkeyNode } from './servers.ts';
 import { cpuSeconds, voluntarySwitches } from '../scripts/support/proc-stat.ts';
 

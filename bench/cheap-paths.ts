@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../lib/crypto/passwords.ts';
 import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT, noHashFigures } from './no-hash.ts';
-import { BENCH_PAGE_TOKEN, seedDatabase } from './seed.ts';
+import { BENCH_PAGE_TOKEN } from './pending-link.ts';
+import { seedDatabase } from './seed.ts';
 import { startBareHono, startLatchkeyNode } from './servers.ts';
 
 const rounds = Number(process.argv[2] ?? 3);

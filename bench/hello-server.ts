@@ -5,7 +5,7 @@
  * which asks for the body stream, and the check of a declared Content-Length that
  * functions/app.ts does first. Both read the body, as every POST endpoint does.
  *
- * `/page` answers the activation page of the bench's first pending registration (bench/seed.ts),
+ * `/page` answers the activation page of the bench's first pending registration (bench/pending-link.ts),
  * rendered once by Latchkey's own page code with Latchkey's headers: what Node and the adapter
  * charge for that page's bytes and headers alone, the floor under figure 3's page row.
  * bench/no-hash.ts checks that it is the same answer as Latchkey's before it measures.
@@ -16,7 +16,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { RESPONSE_HEADER_RECORD } from '../lib/http/security-headers.ts';
 import { fillBotCheckSlots } from '../lib/pages/bot-check-widget.ts';
 import { confirmPage } from '../lib/pages/pages.ts';
-import { BENCH_PAGE_TOKEN, pendingEmail } from './seed.ts';
+import { BENCH_PAGE_TOKEN, pendingEmail } from './pending-link.ts';
 
 const MAX = 16 * 1024;
 const declaredLength: MiddlewareHandler = async (c, next) => {

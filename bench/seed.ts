@@ -8,14 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { readMigrations } from '../lib/storage/sqljs/migrations.ts';
 import { openSqlJsDatabase } from '../lib/storage/sqljs/open.ts';
 import { tokenDigest } from '../lib/crypto/tokens.ts';
+import { pendingEmail } from './pending-link.ts';
 
 const MIGRATIONS = readMigrations(fileURLToPath(new URL('../migrations', import.meta.url)));
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** The link token of the pending registration whose page the benchmarks ask for. */
-export const BENCH_PAGE_TOKEN = 'bench-page-token'.padEnd(43, 'p');
-/** The address of the j-th pending registration (SeedSpec.pendingTokens). */
-export const pendingEmail = (index: number) => `pending${index}@bench.example`;
 
 export interface SeedSpec {
   path: string;
