@@ -13,9 +13,12 @@ export interface EventFields {
 
 export type EventLog = (event: string, fields?: EventFields) => void;
 
-// console.log as it is when a line is written, not when the log is made: a Worker's isolate keeps
-// one log for all its requests, and a host (or a test) may replace console.log in the meantime.
-const toConsole = (line: string) => console.log(line);
+/**
+ * console.log as it is when a line is written, not when the writer is made: a Worker's isolate
+ * keeps one log (and one mail transport) for all its requests, and a host, or a test, may replace
+ * console.log in the meantime.
+ */
+export const toConsole = (line: string) => console.log(line);
 
 export function jsonEventLog(writeLine: (line: string) => void = toConsole, now: () => number = Date.now): EventLog {
   return (event, fields = {}) => {

@@ -3,10 +3,10 @@
  * log line Latchkey writes that carries a link, which is why production wants another transport
  * (the start-up line warns when a public PUBLIC_URL mails through this one).
  */
+import { toConsole } from '../../log.ts';
 import type { MailTransport } from '../transport.ts';
 
-// console.log as it is when the mail is written (lib/log.ts says why).
-export function logTransport(writeLine: (line: string) => void = (line) => console.log(line)): MailTransport {
+export function logTransport(writeLine: (line: string) => void = toConsole): MailTransport {
   return {
     name: 'log',
     async send(mail) {
