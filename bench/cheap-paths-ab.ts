@@ -10,40 +10,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { hashPassword } from '../lib/crypto/passwords.ts';
-import { mergeLoads, runLoad, type LoadResult, type LoadSpec } from './load.ts';
-import { bearerFor, CHEAP_PARAMS, CHEAP_SCRYPT } from './no-hash.ts';
+import { mergeLoads, runLoad, type LoadResult } from './load.ts';
+import { CHEAP_PASSWORD, cheapRequests, startCheapNode, type CheapPath, type CheapRequest } from './no-hash.ts';
 import { BENCH_PAGE_TOKEN } from './pending-link.ts';
-import { seedDatabase } from './seed.ts';
-import { ROOT, startBareHono, startLatchkeyNode } from './servers.ts';
+import { ROOT, startBareHono } from './servers.ts';
 import { cpuSeconds, voluntarySwitches } from '../scripts/support/proc-stat.ts';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: cheap-paths-ab.ts <other checkout> [rounds] [seconds] [health,session,page,invalid]');
 const rounds = Number(process.argv[3] ?? 4);
 const seconds = Number(process.argv[4] ?? 2);
-const paths = (process.argv[5] ?? 'health,session,page,invalid').split(',');
-const PASSWORD = 'correct horse battery staple';
-const EMAIL = 'bench@example.com';
-const pageToken = BENCH_PAGE_TOKEN;
+const paths = (process.argv[5] ?? 'health,session,page,invalid').split(',') as CheapPath[];
 const temp = mkdtempSync(join(tmpdir(), 'latchkey-ab-'));
-const hash = await hashPassword(PASSWORD, CHEAP_PARAMS);
 
-/** A checkout's server on its own copy of the seeded database (the counter on, too high to refuse). */
+/** A checkout's server on its own copy of the seeded database, with figure 3's requests for it. */
 async function start(root: string, name: string) {
-  const path = join(temp, `${name}.sqlite`);
-  await seedDatabase({ path, accounts: 1000, accountHash: hash, named: [{ email: EMAIL, passwordHash: hash }], pendingTokens: [pageToken] });
-  const server = await startLatchkeyNode(path, { LIMIT_ACTIVATE_PER_CLIENT: '9999999/600', ...CHEAP_SCRYPT }, root);
-  return { ...server, name, bearer: await bearerFor(server.url, JSON.stringify({ email: EMAIL, password: PASSWORD })) };
+  const server = await startCheapNode(temp, name, { root });
+  return { ...server, name, requests: cheapRequests({ pageToken: BENCH_PAGE_TOKEN, password: CHEAP_PASSWORD }, server.bearer) };
 }
-
-const specOf = (path: string, bearer: Record<string, string>): Omit<LoadSpec, 'url' | 'connections' | 'seconds'> =>
-  ({
-    health: { path: '/health', expect: [200] },
-    session: { path: '/session', headers: bearer, expect: [200] },
-    page: { path: `/activate?token=${pageToken}`, expect: [200] },
-    invalid: { path: '/activate', method: 'POST' as const, body: JSON.stringify({ token: 'A'.repeat(43), password: PASSWORD }), expect: [400] },
-  })[path]!;
 
 const hello = await startBareHono();
 const servers = [await start(resolve(other), 'other'), await start(ROOT, 'this')];
@@ -52,7 +36,7 @@ try {
   // How often the load generator (autocannon, in this process's main thread) went to sleep
   // waiting for answers: each time, an answer had to wake it (functions/answers-together.ts).
   const sleeps = new Map<string, number>();
-  const load = async (key: string, url: string, pid: number, spec: ReturnType<typeof specOf>) => {
+  const load = async (key: string, url: string, pid: number, spec: CheapRequest) => {
     const before = voluntarySwitches('self');
     const result = await runLoad({ url, connections: 16, seconds, ...spec, serverCpu: () => cpuSeconds(pid) });
     const after = voluntarySwitches('self');
@@ -61,10 +45,10 @@ try {
   };
   const sleepsPerAnswer = (key: string, requests: number) => (sleeps.has(key) ? `  client slept ${(sleeps.get(key)! / requests).toFixed(2)}/answer` : '');
   // Once each first, so that no figure pays for compiling code or a cold connection.
-  for (const s of servers) for (const p of paths) await runLoad({ url: s.url, connections: 16, seconds: 1, ...specOf(p, s.bearer) });
+  for (const s of servers) for (const p of paths) await runLoad({ url: s.url, connections: 16, seconds: 1, ...s.requests[p] });
   for (let round = 0; round < rounds; round++) {
     await load('hello', hello.url, hello.pid, { path: '/', expect: [200] });
-    for (const p of paths) for (const s of round % 2 ? [...servers].reverse() : servers) await load(`${p} ${s.name}`, s.url, s.pid, specOf(p, s.bearer));
+    for (const p of paths) for (const s of round % 2 ? [...servers].reverse() : servers) await load(`${p} ${s.name}`, s.url, s.pid, s.requests[p]);
   }
   const base = mergeLoads(runs.get('hello')!);
   console.log(`hello        ${Math.round(base.rps).toString().padStart(6)}/s  CPU ${base.cpuMicros?.toFixed(0)} µs/req${sleepsPerAnswer('hello', base.requests)}`);

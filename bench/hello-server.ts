@@ -27,11 +27,11 @@ const declaredLength: MiddlewareHandler = async (c, next) => {
 
 const app = new Hono();
 app.get('/', (c) => c.text('Hello Hono!'));
-app.post('/body/hono-body-limit', bodyLimit({ maxSize: MAX }), async (c) => c.json(await c.req.json()));
 const page = await confirmPage(pendingEmail(0), BENCH_PAGE_TOKEN);
 const pageBody = fillBotCheckSlots(page.body, undefined);
 const pageHeaders = { ...RESPONSE_HEADER_RECORD, 'Content-Type': 'text/html; charset=UTF-8' };
 app.get('/page', () => new Response(pageBody, { status: page.status, headers: pageHeaders }));
+app.post('/body/hono-body-limit', bodyLimit({ maxSize: MAX }), async (c) => c.json(await c.req.json()));
 app.post('/body/declared-length', declaredLength, async (c) => c.json(await c.req.json()));
 
 serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 0), hostname: '127.0.0.1' }, (info) => {
