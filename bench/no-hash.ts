@@ -19,17 +19,23 @@ const CHEAP_EMAIL = 'bench@example.com';
 export const CHEAP_PASSWORD = 'correct horse battery staple';
 
 /**
- * Latchkey's Node server for figure 3 alone (bench/cheap-paths.ts, bench/cheap-paths-ab.ts): its
+ * Latchkey's Node server for figure 3 alone (bench/cheap-paths.ts, bench/cheap-paths-ab.ts) and for
+ * its profiles (bench/profile.ts): its
  * own database `<dir>/<name>.sqlite` seeded with 1,000 accounts, one account to log in to and the
  * pending link whose page is asked for; the tests' cheap hash; the activation counter on with a
  * limit too high to refuse, as the full run has it, unless `limit` says otherwise ("off"); a live
- * session's Authorization header. `root`: another checkout to run instead of this one.
+ * session's Authorization header. `root`: another checkout to run instead of this one; `nodeFlags`:
+ * more of Node's options for the server.
  */
-export async function startCheapNode(dir: string, name: string, options: { root?: string; limit?: string } = {}): Promise<Running & { bearer: Record<string, string> }> {
+export async function startCheapNode(
+  dir: string,
+  name: string,
+  options: { root?: string; limit?: string; nodeFlags?: string[] } = {},
+): Promise<Running & { bearer: Record<string, string> }> {
   const path = join(dir, `${name}.sqlite`);
   const hash = await hashPassword(CHEAP_PASSWORD, CHEAP_PARAMS);
   await seedDatabase({ path, accounts: 1000, accountHash: hash, named: [{ email: CHEAP_EMAIL, passwordHash: hash }], pendingTokens: [BENCH_PAGE_TOKEN] });
-  const server = await startLatchkeyNode(path, { LIMIT_ACTIVATE_PER_CLIENT: options.limit ?? '9999999/600', ...CHEAP_SCRYPT }, options.root);
+  const server = await startLatchkeyNode(path, { LIMIT_ACTIVATE_PER_CLIENT: options.limit ?? '9999999/600', ...CHEAP_SCRYPT }, options.root, options.nodeFlags);
   return { ...server, bearer: await bearerFor(server.url, JSON.stringify({ email: CHEAP_EMAIL, password: CHEAP_PASSWORD })) };
 }
 

@@ -130,10 +130,16 @@ export interface NodeStarted {
 
 /**
  * Latchkey's Node server as `npm start` runs it, on its own database file; `root`, another checkout
- * (a `git worktree` of the commit before a change) to compare with this one, in the same way.
+ * (a `git worktree` of the commit before a change) to compare with this one, in the same way;
+ * `nodeFlags`, more of Node's own options (`--cpu-prof`: bench/profile.ts).
  */
-export async function startLatchkeyNode(databasePath: string, vars: Record<string, string> = {}, root = ROOT): Promise<Running & { started: NodeStarted }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, join(root, 'functions/start.ts')], {
+export async function startLatchkeyNode(
+  databasePath: string,
+  vars: Record<string, string> = {},
+  root = ROOT,
+  nodeFlags: string[] = [],
+): Promise<Running & { started: NodeStarted }> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeFlags, join(root, 'functions/start.ts')], {
     cwd: root,
     // GLIBC_TUNABLES as package.json's start script sets it (lib/crypto/threadpool.ts MALLOC_TUNABLES).
     env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, PUBLIC_URL: 'http://127.0.0.1', ...NO_CLIENT_LIMITS, ...vars },
